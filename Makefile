@@ -1,0 +1,58 @@
+# Thin wrapper: every target is what people and CI run. `make help` lists them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+GITOPS := $(BIN)/gitops
+PYTEST := $(BIN)/pytest
+STAMP := $(VENV)/.installed
+RENDER_DIR ?= build/rendered
+BASE ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup check render apps test test-e2e fmt lint bench diff probe clean
+
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+# Re-run setup when a dependency list changes; `make setup` forces it.
+$(STAMP): pyproject.toml $(wildcard apps/*/pyproject.toml)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]' $(foreach app,$(wildcard apps/*/pyproject.toml),-e $(dir $(app)))
+	@touch $@
+
+setup: ## create .venv with the gitops CLI, the apps and the dev tools
+	@rm -f $(STAMP)
+	@$(MAKE) --no-print-directory $(STAMP)
+
+check: $(STAMP) ## render every overlay and expand every Argo CD app (the main job)
+	$(GITOPS) render > /dev/null
+	$(GITOPS) apps
+
+render: $(STAMP) ## write every overlay's rendered YAML to build/rendered/<env>/<service>.yaml
+	$(GITOPS) render --out $(RENDER_DIR)
+
+apps: $(STAMP) ## list the Argo CD Applications the ApplicationSets generate
+	$(GITOPS) apps
+
+test: $(STAMP) ## unit tests, fixture-repo tests and tests over the real repo (no cluster)
+	$(PYTEST) -q
+
+test-e2e: $(STAMP) ## end-to-end tests on a kind cluster (needs docker or podman, kind, kubectl)
+	$(BIN)/python -m tests.e2e.preflight
+	$(PYTEST) -m e2e tests/e2e $(E2E_ARGS)
+
+fmt: $(STAMP) ## format the Python code
+	$(BIN)/ruff format tools tests apps
+	$(BIN)/ruff check --fix tools tests apps
+
+lint: $(STAMP) ## ruff + mypy
+	$(BIN)/ruff check tools tests apps
+	$(BIN)/ruff format --check tools tests apps
+	$(BIN)/mypy
+
+bench: $(STAMP) ## performance targets measured side by side
+	$(BIN)/python tools/bench/bench_render.py
+
+clean: ## remove build output (keeps .venv)
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

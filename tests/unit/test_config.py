@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gitops.config import load_config
+from gitops.errors import ConfigError
+from tests.conftest import FIXTURES
+
+
+def test_reads_every_field_of_gitops_yaml() -> None:
+    config = load_config(FIXTURES / "render-ok")
+    assert config.kubernetes_version == "1.33"
+    assert config.minor_version == 33
+    assert config.envs == ("dev", "prod")
+    assert config.repo_url == "https://git.example.test/team/render-ok.git"
+    assert config.kustomize.build_options == ("--load-restrictor=LoadRestrictionsRootOnly",)
+    assert config.source == "gitops.yaml"
+
+
+def test_without_gitops_yaml_envs_come_from_overlays_in_promotion_order(tmp_path: Path) -> None:
+    for env in ("qa", "prod", "dev", "staging", "zeta"):
+        (tmp_path / "overlays" / env).mkdir(parents=True)
+    config = load_config(tmp_path)
+    assert config.envs == ("dev", "qa", "staging", "prod", "zeta")
+    assert config.source is None
+    assert config.kubernetes_version == "1.33"
+
+
+def test_build_options_as_one_string_like_argocd_cm(tmp_path: Path) -> None:
+    (tmp_path / "gitops.yaml").write_text(
+        "envs: [dev]\nkustomize:\n  buildOptions: --load-restrictor LoadRestrictionsNone\n"
+    )
+    assert load_config(tmp_path).kustomize.build_options == (
+        "--load-restrictor",
+        "LoadRestrictionsNone",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("envs: [dev\n", "gitops.yaml:2: invalid YAML"),
+        ("- dev\n", "expected a mapping at the top level"),
+        ("envs: [dev]\nenvironments: [x]\n", "unknown key(s) environments"),
+        ("kubernetesVersion: 33\n", 'kubernetesVersion must look like "1.33"'),
+        ("envs: [dev, dev]\n", "envs lists a name twice"),
+        ("envs: [Dev]\n", "envs must be a non-empty list of lower-case names"),
+        ("kustomize:\n  options: []\n", "unknown key(s) under kustomize: options"),
+        ("kustomize:\n  timeoutSeconds: 0\n", "timeoutSeconds must be a positive number"),
+    ],
+)
+def test_malformed_config_names_the_file_and_the_problem(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    (tmp_path / "gitops.yaml").write_text(text)
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(tmp_path)
+    assert expected in str(excinfo.value)
+    assert str(excinfo.value).startswith("gitops.yaml")

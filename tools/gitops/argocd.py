@@ -1,0 +1,355 @@
+"""Expand the Argo CD objects under ``argocd/`` into the Applications Argo CD would create.
+
+Applications are taken as written; ApplicationSets are expanded the way the ApplicationSet
+controller does it (argo-cd applicationset/generators/git.go, list.go):
+
+* git directory generator: every directory of the repository whose name does not start with
+  ``.``, matched against each ``directories[].path`` with Go's ``path.Match`` semantics (``*``
+  never crosses ``/``); a directory matched by an ``exclude: true`` entry is dropped even if
+  another entry includes it. Parameters (goTemplate): ``path.path``, ``path.basename``,
+  ``path.basenameNormalized``, ``path.segments``; legacy: ``path``, ``path.basename``,
+  ``path[N]``...
+* list generator: one parameter set per element.
+* the generator's own ``template`` is merged over ``spec.template``.
+
+    >>> expansion = expand_applications(repo, config)
+    >>> [a.name for a in expansion.applications][:2]
+    ['dev-airbyte', 'dev-healthz']
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gitops.config import RepoConfig
+from gitops.discovery import Overlay, find_kustomization
+from gitops.errors import CommandError, ConfigError
+from gitops.gotemplate import TemplateError, render_fasttemplate, render_go_template
+from gitops.kustomize import Kustomize, find_kustomize
+from gitops.render import relativize
+from gitops.runner import Command, run
+
+ARGO_GROUP = "argoproj.io"
+
+
+@dataclass(frozen=True)
+class Application:
+    name: str
+    project: str
+    repo_url: str
+    target_revision: str
+    path: str
+    destination: dict[str, str]
+    generated_by: str  # "ApplicationSet/<name>" or "Application" for apps written out in git
+    spec: dict[str, Any] = field(hash=False, compare=False, repr=False)
+
+    def destination_text(self) -> str:
+        cluster = self.destination.get("name") or self.destination.get("server") or "?"
+        return f"{cluster}/{self.destination.get('namespace', '')}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "project": self.project,
+            "repoURL": self.repo_url,
+            "targetRevision": self.target_revision,
+            "path": self.path,
+            "destination": self.destination,
+            "generatedBy": self.generated_by,
+            "spec": self.spec,
+        }
+
+
+@dataclass(frozen=True)
+class Expansion:
+    applications: tuple[Application, ...]
+    problems: tuple[str, ...]  # each a one-line message naming the path or object
+
+
+def load_argocd_objects(
+    repo: Path, config: RepoConfig, kustomize: Kustomize | None = None
+) -> list[dict[str, Any]]:
+    """The objects the root app would sync: ``kustomize build argocd/`` when it has a
+    kustomization, else every YAML file in the folder."""
+    directory = repo / config.argocd_path
+    if not directory.is_dir():
+        raise ConfigError(f"{config.argocd_path}/: no such directory (argocdPath in gitops.yaml)")
+    if find_kustomization(directory) is not None:
+        kustomize = kustomize or find_kustomize(config)
+        command = Command(
+            kustomize.build_argv(config.argocd_path, config.kustomize.build_options),
+            cwd=repo,
+            timeout=config.kustomize.timeout,
+        )
+        try:
+            text = run(command).stdout
+        except CommandError as exc:
+            raise ConfigError(
+                f"{config.argocd_path}: {relativize(str(exc), repo, command)}"
+            ) from exc
+        return _parse_documents(text, config.argocd_path)
+    objects: list[dict[str, Any]] = []
+    for path in sorted(directory.rglob("*.y*ml")):
+        rel = path.relative_to(repo).as_posix()
+        objects.extend(_parse_documents(path.read_text(encoding="utf-8"), rel))
+    return objects
+
+
+def _parse_documents(text: str, where: str) -> list[dict[str, Any]]:
+    try:
+        return [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: invalid YAML: {str(exc).splitlines()[0]}") from exc
+
+
+def expand_applications(
+    repo: Path,
+    config: RepoConfig,
+    overlays: tuple[Overlay, ...] = (),
+    kustomize: Kustomize | None = None,
+) -> Expansion:
+    """Every Application Argo CD would have, plus the problems a reviewer must see: generated
+    paths without a kustomization, overlays no Application deploys, duplicate names."""
+    objects = load_argocd_objects(repo, config, kustomize)
+    applications: list[Application] = []
+    problems: list[str] = []
+    directories: list[str] | None = None
+    for obj in objects:
+        if not str(obj.get("apiVersion", "")).startswith(ARGO_GROUP + "/"):
+            continue
+        kind = obj.get("kind")
+        name = str((obj.get("metadata") or {}).get("name", "?"))
+        if kind == "Application":
+            applications.append(_application(obj, "Application"))
+        elif kind == "ApplicationSet":
+            if directories is None:
+                directories = list_repo_directories(repo)
+            try:
+                applications.extend(expand_application_set(obj, directories, config))
+            except TemplateError as exc:
+                problems.append(f"ApplicationSet/{name}: {exc}")
+    problems.extend(_check_paths(repo, config, applications))
+    problems.extend(_check_coverage(config, applications, overlays))
+    problems.extend(_check_duplicates(applications))
+    applications.sort(key=lambda a: a.name)
+    return Expansion(tuple(applications), tuple(problems))
+
+
+def expand_application_set(
+    appset: dict[str, Any], directories: list[str], config: RepoConfig
+) -> list[Application]:
+    spec = appset.get("spec") or {}
+    name = str((appset.get("metadata") or {}).get("name", "?"))
+    go_template = bool(spec.get("goTemplate", False))
+    missingkey_error = "missingkey=error" in (spec.get("goTemplateOptions") or [])
+    base_template = spec.get("template") or {}
+    generated: list[Application] = []
+    for generator in spec.get("generators") or []:
+        kinds = sorted(generator) if isinstance(generator, dict) else []
+        if "git" in generator:
+            params_list = _git_params(generator["git"], directories, go_template, name, config)
+            own_template = generator["git"].get("template") or {}
+        elif "list" in generator:
+            params_list = [dict(e) for e in generator["list"].get("elements") or []]
+            own_template = generator["list"].get("template") or {}
+        else:
+            raise TemplateError(
+                f"generator {', '.join(kinds) or '?'} is not supported by gitops apps "
+                "(supported: git directories, list)"
+            )
+        template = _deep_merge(base_template, own_template)
+        for params in params_list:
+            if go_template:
+                rendered = _render_tree(
+                    template, lambda s, p=params: render_go_template(s, p, missingkey_error)
+                )
+            else:
+                rendered = _render_tree(template, lambda s, p=params: render_fasttemplate(s, p))
+            generated.append(_application(rendered, f"ApplicationSet/{name}"))
+    return generated
+
+
+def _git_params(
+    git: dict[str, Any],
+    directories: list[str],
+    go_template: bool,
+    appset: str,
+    config: RepoConfig,
+) -> list[dict[str, Any]]:
+    repo_url = git.get("repoURL")
+    if config.repo_url and repo_url and _normalize_url(repo_url) != _normalize_url(config.repo_url):
+        raise TemplateError(
+            f"git generator reads {repo_url}, not this repository ({config.repo_url} in "
+            "gitops.yaml): its directories cannot be expanded from here"
+        )
+    if git.get("files"):
+        raise TemplateError("git files generator is not supported by gitops apps")
+    items = git.get("directories") or []
+    if not items:
+        raise TemplateError("git generator without directories")
+    matched = filter_directories(items, directories)
+    params: list[dict[str, Any]] = []
+    for path in matched:
+        segments = path.split("/")
+        base = segments[-1]
+        if go_template:
+            params.append(
+                {
+                    "path": {
+                        "path": path,
+                        "basename": base,
+                        "basenameNormalized": sanitize_name(base),
+                        "segments": segments,
+                    }
+                }
+            )
+        else:
+            flat = {
+                "path": path,
+                "path.basename": base,
+                "path.basenameNormalized": sanitize_name(base),
+            }
+            flat.update({f"path[{i}]": s for i, s in enumerate(segments) if s})
+            params.append(flat)
+    return params
+
+
+def filter_directories(items: list[dict[str, Any]], directories: list[str]) -> list[str]:
+    """Go's path.Match per pattern; exclusions win over inclusions (git.go filterApps)."""
+    result = []
+    for directory in directories:
+        included = excluded = False
+        for item in items:
+            if go_path_match(str(item.get("path", "")), directory):
+                if item.get("exclude"):
+                    excluded = True
+                else:
+                    included = True
+        if included and not excluded:
+            result.append(directory)
+    return result
+
+
+def go_path_match(pattern: str, name: str) -> bool:
+    """Go's ``path.Match``: ``*`` and ``?`` never match ``/``; ``[...]`` classes."""
+    pattern_parts = pattern.split("/")
+    name_parts = name.split("/")
+    if len(pattern_parts) != len(name_parts):
+        return False
+    return all(
+        fnmatch.fnmatchcase(n, p.replace("[^", "[!"))
+        for p, n in zip(pattern_parts, name_parts, strict=True)
+    )
+
+
+def list_repo_directories(repo: Path) -> list[str]:
+    """Directories as the repo-server lists them: lexical walk, skipping names starting
+    with ``.`` (reposerver GetGitDirectories)."""
+    found: list[str] = []
+    for root, dirs, _files in os.walk(repo):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for d in dirs:
+            found.append((Path(root) / d).relative_to(repo).as_posix())
+    return sorted(found)
+
+
+def sanitize_name(name: str) -> str:
+    """Argo CD's utils.SanitizeName: a DNS-1123-ish name."""
+    name = re.sub(r"[^-a-z0-9.]", "-", name.lower())[:253]
+    return name.strip("-.")
+
+
+def _application(obj: dict[str, Any], generated_by: str) -> Application:
+    metadata = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    source = spec.get("source") or {}
+    if not source and spec.get("sources"):
+        source = spec["sources"][0]
+    return Application(
+        name=str(metadata.get("name", "?")),
+        project=str(spec.get("project", "default")),
+        repo_url=str(source.get("repoURL", "")),
+        target_revision=str(source.get("targetRevision", "HEAD")),
+        path=str(source.get("path", "")).strip("/"),
+        destination={str(k): str(v) for k, v in (spec.get("destination") or {}).items()},
+        generated_by=generated_by,
+        spec=spec,
+    )
+
+
+def _check_paths(repo: Path, config: RepoConfig, apps: list[Application]) -> list[str]:
+    problems = []
+    for app in apps:
+        if config.repo_url and _normalize_url(app.repo_url) != _normalize_url(config.repo_url):
+            continue  # another repository: nothing to check here
+        directory = repo / app.path
+        if not app.path or not directory.is_dir():
+            problems.append(
+                f"Application {app.name}: source path {app.path or '(empty)'!r} does not exist"
+            )
+        elif find_kustomization(directory) is None:
+            problems.append(
+                f"Application {app.name}: source path {app.path} has no kustomization.yaml"
+            )
+    return problems
+
+
+def _check_coverage(
+    config: RepoConfig, apps: list[Application], overlays: tuple[Overlay, ...]
+) -> list[str]:
+    deployed = {
+        a.path
+        for a in apps
+        if not config.repo_url or _normalize_url(a.repo_url) == _normalize_url(config.repo_url)
+    }
+    return [
+        f"{o.rel_path}: no Argo CD Application deploys this overlay"
+        for o in overlays
+        if o.rel_path not in deployed
+    ]
+
+
+def _check_duplicates(apps: list[Application]) -> list[str]:
+    seen: dict[str, Application] = {}
+    problems = []
+    for app in apps:
+        if app.name in seen:
+            problems.append(
+                f"Application {app.name}: generated twice ({seen[app.name].path} and {app.path})"
+            )
+        seen[app.name] = app
+    return problems
+
+
+def _normalize_url(url: str) -> str:
+    url = url.strip().rstrip("/")
+    return url[:-4] if url.endswith(".git") else url
+
+
+def _deep_merge(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = copy.deepcopy(base)
+        for key, value in override.items():
+            merged[key] = _deep_merge(merged.get(key), value) if key in merged else value
+        return merged
+    return copy.deepcopy(override if override not in (None, {}) else base)
+
+
+def _render_tree(node: Any, render: Any) -> Any:
+    if isinstance(node, str):
+        return render(node)
+    if isinstance(node, dict):
+        return {
+            render(k) if isinstance(k, str) else k: _render_tree(v, render) for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_render_tree(v, render) for v in node]
+    return node

@@ -1,0 +1,189 @@
+"""The ``gitops`` command line: parses arguments and calls the library, nothing else.
+
+Exit codes: 0 success, 1 the repository has problems, 2 usage or environment errors
+(see :mod:`gitops.errors`). Tracebacks only with ``--debug``.
+
+    $ gitops render --env prod --out rendered/
+    $ gitops apps --format json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from gitops import __version__
+from gitops.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, GitopsError
+
+if TYPE_CHECKING:
+    from gitops.argocd import Application
+    from gitops.config import RepoConfig
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--repo",
+        metavar="PATH",
+        help="repository root (default: git top level of the current directory)",
+    )
+    common.add_argument("--debug", action="store_true", help="debug logs and tracebacks")
+
+    parser = argparse.ArgumentParser(
+        prog="gitops",
+        description="Render, validate and policy-check Kustomize overlays and Argo CD apps.",
+        parents=[common],
+    )
+    parser.add_argument(
+        "--version",
+        action="store_true",
+        help="print the gitops version and which kustomize binary renders",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    render = sub.add_parser(
+        "render",
+        parents=[common],
+        help="render overlays with kustomize",
+        description="Render every overlays/<env>/<service> (or a selection) with kustomize.",
+    )
+    render.add_argument("--env", help="only this env")
+    render.add_argument("--service", help="only this service")
+    render.add_argument(
+        "--out", metavar="DIR", help="write DIR/<env>/<service>.yaml instead of stdout"
+    )
+
+    apps = sub.add_parser(
+        "apps",
+        parents=[common],
+        help="list the Argo CD Applications the repo generates",
+        description="Expand the ApplicationSets and Applications under argocd/ as Argo CD would.",
+    )
+    apps.add_argument("--format", choices=("text", "json"), default="text")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.version:
+            return _version(args)
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        handler = {"render": _render, "apps": _apps}[args.command]
+        return handler(args)
+    except GitopsError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the one place that hides tracebacks
+        if args.debug:
+            raise
+        print(
+            f"error: internal error: {type(exc).__name__}: {exc} (re-run with --debug)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+
+
+def _context(args: argparse.Namespace) -> tuple[Path, RepoConfig]:
+    from gitops.config import load_config
+    from gitops.repo import resolve_repo
+
+    repo = resolve_repo(args.repo)
+    return repo, load_config(repo)
+
+
+def _version(args: argparse.Namespace) -> int:
+    from gitops.kustomize import find_kustomize
+
+    _repo, config = _context(args)
+    kustomize = find_kustomize(config)
+    print(f"gitops {__version__}")
+    print(f"kustomize {kustomize.version()}: {kustomize.describe()}")
+    return EXIT_OK
+
+
+def _render(args: argparse.Namespace) -> int:
+    from gitops.discovery import discover_overlays
+    from gitops.kustomize import find_kustomize
+    from gitops.render import join_manifests, render_overlays, select_overlays, write_manifests
+
+    repo, config = _context(args)
+    discovery = discover_overlays(repo, config)
+    selected = select_overlays(discovery, config, args.env, args.service)
+    problems = [str(p) for p in discovery.problems if _in_selection(p.rel_path, args)]
+    if not selected and not problems:
+        raise GitopsError(f"no overlays found under {repo / 'overlays'}")
+    results = render_overlays(repo, selected, config, find_kustomize(config)) if selected else []
+    if args.out:
+        write_manifests(results, Path(args.out))
+    else:
+        sys.stdout.write(join_manifests(results))
+    failures = problems + [r.failure_line() for r in results if not r.ok]
+    for line in failures:
+        print(f"error: {line}", file=sys.stderr)
+    if failures:
+        rendered = sum(r.ok for r in results)
+        print(f"{len(failures)} overlay(s) failed, {rendered} rendered", file=sys.stderr)
+    return EXIT_PROBLEMS if failures else EXIT_OK
+
+
+def _in_selection(rel_path: str, args: argparse.Namespace) -> bool:
+    parts = rel_path.split("/")
+    env_ok = args.env is None or (len(parts) > 1 and parts[1] == args.env)
+    service_ok = args.service is None or (len(parts) > 2 and parts[2] == args.service)
+    return env_ok and service_ok
+
+
+def _apps(args: argparse.Namespace) -> int:
+    from gitops.argocd import expand_applications
+    from gitops.discovery import discover_overlays
+
+    repo, config = _context(args)
+    overlays = discover_overlays(repo, config).overlays
+    expansion = expand_applications(repo, config, overlays)
+    if args.format == "json":
+        json.dump(
+            {
+                "applications": [a.to_json() for a in expansion.applications],
+                "problems": list(expansion.problems),
+            },
+            sys.stdout,
+            indent=2,
+            sort_keys=True,
+        )
+        sys.stdout.write("\n")
+    else:
+        _print_apps_table(expansion.applications, sys.stdout)
+    for problem in expansion.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return EXIT_PROBLEMS if expansion.problems else EXIT_OK
+
+
+def _print_apps_table(apps: Sequence[Application], out: TextIO) -> None:
+    rows = [("NAME", "PROJECT", "PATH", "DESTINATION", "FROM")]
+    rows += [(a.name, a.project, a.path, a.destination_text(), a.generated_by) for a in apps]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        out.write("\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

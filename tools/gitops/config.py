@@ -1,0 +1,173 @@
+"""The repository's one configuration file, ``gitops.yaml``, and the defaults used without it.
+
+Every command reads the file at the repository root. Without it the tools still work on any repo
+with the ``base/`` + ``overlays/<env>/<service>/`` layout: envs are discovered from ``overlays/``.
+
+    >>> config = load_config(Path("."))
+    >>> config.envs
+    ('dev', 'staging', 'prod')
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gitops.errors import ConfigError
+
+CONFIG_FILE = "gitops.yaml"
+DEFAULT_KUBERNETES_VERSION = "1.33"
+DEFAULT_KUSTOMIZE_TIMEOUT = 120.0
+# Without gitops.yaml, envs found under overlays/ are ordered by promotion convention first.
+CONVENTIONAL_ENV_ORDER = (
+    "dev",
+    "development",
+    "test",
+    "qa",
+    "staging",
+    "stage",
+    "preprod",
+    "prod",
+    "production",
+)
+_VERSION_RE = re.compile(r"^1\.(\d+)$")
+_KNOWN_KEYS = frozenset(
+    {"kubernetesVersion", "envs", "repoURL", "kustomize", "argocdPath", "policy", "schemas"}
+)
+_KNOWN_KUSTOMIZE_KEYS = frozenset({"buildOptions", "binary", "timeoutSeconds"})
+
+
+@dataclass(frozen=True)
+class KustomizeSettings:
+    build_options: tuple[str, ...] = ()
+    binary: str | None = None
+    timeout: float = DEFAULT_KUSTOMIZE_TIMEOUT
+
+
+@dataclass(frozen=True)
+class RepoConfig:
+    """What ``gitops.yaml`` says, with defaults filled in."""
+
+    kubernetes_version: str = DEFAULT_KUBERNETES_VERSION
+    envs: tuple[str, ...] = ()
+    repo_url: str | None = None
+    kustomize: KustomizeSettings = KustomizeSettings()
+    argocd_path: str = "argocd"
+    # Sections owned by later commands (policy, schemas) are kept raw and validated there.
+    policy: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    schemas: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    source: str | None = None  # repo-relative path of the file, None when defaults are used
+
+    @property
+    def minor_version(self) -> int:
+        match = _VERSION_RE.match(self.kubernetes_version)
+        assert match is not None  # validated in load_config
+        return int(match.group(1))
+
+
+def load_config(repo: Path) -> RepoConfig:
+    """Read ``<repo>/gitops.yaml``; fall back to defaults (envs from ``overlays/``) if absent."""
+    path = repo / CONFIG_FILE
+    if not path.is_file():
+        return RepoConfig(envs=discover_env_names(repo))
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{CONFIG_FILE}{where}: invalid YAML: {problem}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{CONFIG_FILE}: cannot read: {exc.strerror}") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{CONFIG_FILE}: expected a mapping at the top level")
+    return _parse(raw, repo)
+
+
+def _parse(raw: dict[str, Any], repo: Path) -> RepoConfig:
+    unknown = sorted(set(raw) - _KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{CONFIG_FILE}: unknown key(s) {', '.join(unknown)}; "
+            f"expected some of {', '.join(sorted(_KNOWN_KEYS))}"
+        )
+    version = str(raw.get("kubernetesVersion", DEFAULT_KUBERNETES_VERSION))
+    if not _VERSION_RE.match(version):
+        raise ConfigError(
+            f'{CONFIG_FILE}: kubernetesVersion must look like "1.33", got {version!r}'
+        )
+    envs_raw = raw.get("envs")
+    if envs_raw is None:
+        envs = discover_env_names(repo)
+    elif (
+        isinstance(envs_raw, list)
+        and envs_raw
+        and all(isinstance(e, str) and re.fullmatch(r"[a-z0-9][a-z0-9-]*", e) for e in envs_raw)
+    ):
+        if len(set(envs_raw)) != len(envs_raw):
+            raise ConfigError(f"{CONFIG_FILE}: envs lists a name twice: {envs_raw}")
+        envs = tuple(envs_raw)
+    else:
+        raise ConfigError(
+            f"{CONFIG_FILE}: envs must be a non-empty list of lower-case names, got {envs_raw!r}"
+        )
+    repo_url = raw.get("repoURL")
+    if repo_url is not None and not isinstance(repo_url, str):
+        raise ConfigError(f"{CONFIG_FILE}: repoURL must be a string, got {repo_url!r}")
+    argocd_path = raw.get("argocdPath", "argocd")
+    if not isinstance(argocd_path, str) or argocd_path.startswith("/"):
+        raise ConfigError(f"{CONFIG_FILE}: argocdPath must be a repo-relative path")
+    for section in ("policy", "schemas"):
+        if not isinstance(raw.get(section, {}), dict):
+            raise ConfigError(f"{CONFIG_FILE}: {section} must be a mapping")
+    return RepoConfig(
+        kubernetes_version=version,
+        envs=envs,
+        repo_url=repo_url,
+        kustomize=_parse_kustomize(raw.get("kustomize")),
+        argocd_path=argocd_path.rstrip("/"),
+        policy=dict(raw.get("policy") or {}),
+        schemas=dict(raw.get("schemas") or {}),
+        source=CONFIG_FILE,
+    )
+
+
+def _parse_kustomize(raw: Any) -> KustomizeSettings:
+    if raw is None:
+        return KustomizeSettings()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{CONFIG_FILE}: kustomize must be a mapping")
+    unknown = sorted(set(raw) - _KNOWN_KUSTOMIZE_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{CONFIG_FILE}: unknown key(s) under kustomize: {', '.join(unknown)}; "
+            f"expected some of {', '.join(sorted(_KNOWN_KUSTOMIZE_KEYS))}"
+        )
+    options = raw.get("buildOptions", [])
+    if isinstance(options, str):  # Argo CD's argocd-cm holds them as one string
+        options = options.split()
+    if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+        raise ConfigError(f"{CONFIG_FILE}: kustomize.buildOptions must be a list of strings")
+    binary = raw.get("binary")
+    if binary is not None and not isinstance(binary, str):
+        raise ConfigError(f"{CONFIG_FILE}: kustomize.binary must be a path")
+    timeout = raw.get("timeoutSeconds", DEFAULT_KUSTOMIZE_TIMEOUT)
+    if not isinstance(timeout, int | float) or timeout <= 0:
+        raise ConfigError(f"{CONFIG_FILE}: kustomize.timeoutSeconds must be a positive number")
+    return KustomizeSettings(build_options=tuple(options), binary=binary, timeout=float(timeout))
+
+
+def discover_env_names(repo: Path) -> tuple[str, ...]:
+    """Env names from ``overlays/*/``, in conventional promotion order, then alphabetical."""
+    overlays = repo / "overlays"
+    if not overlays.is_dir():
+        return ()
+    names = [p.name for p in overlays.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    rank = {name: i for i, name in enumerate(CONVENTIONAL_ENV_ORDER)}
+    return tuple(sorted(names, key=lambda n: (rank.get(n, len(rank)), n)))

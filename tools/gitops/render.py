@@ -1,0 +1,171 @@
+"""Render overlays with kustomize, in parallel, reporting every failure.
+
+>>> config = load_config(repo)
+>>> results = render_overlays(repo, discover_overlays(repo, config).overlays, config)
+>>> [r.overlay.name for r in results if not r.ok]
+[]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitops.config import RepoConfig
+from gitops.discovery import Discovery, Overlay
+from gitops.errors import CommandError, GitopsError
+from gitops.kustomize import Kustomize, find_kustomize
+from gitops.runner import Command, CommandResult, run
+
+Runner = Callable[[Command], CommandResult]
+
+
+class SelectionError(GitopsError):
+    """--env / --service named something the repository does not have."""
+
+
+@dataclass(frozen=True)
+class RenderedOverlay:
+    overlay: Overlay
+    manifest: str | None  # kustomize's multi-document YAML, None when rendering failed
+    error: str | None  # one line, repo-relative paths, None on success
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def failure_line(self) -> str:
+        return f"{self.overlay.rel_path}: {self.error}"
+
+
+def select_overlays(
+    discovery: Discovery, config: RepoConfig, env: str | None, service: str | None
+) -> list[Overlay]:
+    """Filter by ``--env`` / ``--service``; an unknown name is a usage error, not an empty set."""
+    if env is not None and env not in config.envs:
+        raise SelectionError(
+            f"unknown env {env!r}: gitops.yaml envs are {', '.join(config.envs) or 'none'}"
+        )
+    services = sorted({o.service for o in discovery.overlays})
+    if service is not None and service not in services:
+        raise SelectionError(
+            f"unknown service {service!r}: overlays exist for {', '.join(services) or 'none'}"
+        )
+    return [
+        o
+        for o in discovery.overlays
+        if (env is None or o.env == env) and (service is None or o.service == service)
+    ]
+
+
+def render_overlay(
+    repo: Path,
+    overlay: Overlay,
+    config: RepoConfig,
+    kustomize: Kustomize,
+    runner: Runner = run,
+) -> RenderedOverlay:
+    command = Command(
+        argv=kustomize.build_argv(overlay.rel_path, config.kustomize.build_options),
+        cwd=repo,
+        timeout=config.kustomize.timeout,
+        # A remote base must fail, not wait for a password on a terminal nobody watches.
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+    )
+    started = time.perf_counter()
+    try:
+        result = runner(command)
+    except CommandError as exc:
+        return RenderedOverlay(
+            overlay, None, relativize(str(exc), repo, command), time.perf_counter() - started
+        )
+    return RenderedOverlay(overlay, result.stdout, None, time.perf_counter() - started)
+
+
+def render_overlays(
+    repo: Path,
+    overlays: Sequence[Overlay],
+    config: RepoConfig,
+    kustomize: Kustomize | None = None,
+    runner: Runner = run,
+    workers: int | None = None,
+) -> list[RenderedOverlay]:
+    """Render each overlay in parallel (kustomize is a subprocess, so threads suffice).
+
+    Results come back in the order of ``overlays`` whatever order they finish in.
+    """
+    if not overlays:
+        return []
+    kustomize = kustomize or find_kustomize(config)
+    workers = workers or min(len(overlays), max(os.cpu_count() or 1, 1) * 2)
+    if workers == 1 or len(overlays) == 1:
+        return [render_overlay(repo, o, config, kustomize, runner) for o in overlays]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kustomize") as pool:
+        return list(
+            pool.map(lambda o: render_overlay(repo, o, config, kustomize, runner), overlays)
+        )
+
+
+def relativize(message: str, repo: Path, command: Command) -> str:
+    """Make kustomize's error about one overlay readable: repo-relative paths, no argv echo."""
+    prefix = f"{command.quoted()} exited "
+    if message.startswith(prefix):
+        # "<argv> exited 1: <kustomize message>" -> "<kustomize message>"
+        message = message[len(prefix) :].split(": ", 1)[-1]
+    for root in {str(repo.resolve()), str(repo)}:
+        message = message.replace(root + os.sep, "").replace(root, ".")
+    return summarize_kustomize_error(" ".join(message.split()))
+
+
+_ACCUMULATING = re.compile(r"accumulating resources from '(?P<resource>[^']+)'")
+
+
+def summarize_kustomize_error(message: str) -> str:
+    """Shorten kustomize's nested "accumulating resources" chains to the cause a person needs;
+    any other message is returned unchanged."""
+    match = _ACCUMULATING.search(message)
+    if match is None:
+        return message
+    resource = match.group("resource")
+    if "://" in resource or resource.startswith(("git@", "github.com/")):
+        cause = message.rsplit("fatal: ", 1)[-1] if "fatal: " in message else message
+        return f"remote resource {resource} could not be fetched: {cause.rstrip('.')}"
+    missing = re.search(r"lstat (\S+): no such file or directory", message)
+    if missing:
+        return (
+            f"resource {resource!r} listed in its kustomization does not exist "
+            f"(expected a file or a kustomization directory at {missing.group(1)})"
+        )
+    return message
+
+
+def join_manifests(results: Iterable[RenderedOverlay]) -> str:
+    """One multi-document stream; each overlay's documents are preceded by a comment naming it."""
+    parts = []
+    for result in results:
+        if result.manifest is None:
+            continue
+        body = result.manifest if result.manifest.endswith("\n") else result.manifest + "\n"
+        parts.append(f"---\n# Source: {result.overlay.rel_path}\n{body}")
+    return "".join(parts)
+
+
+def write_manifests(results: Iterable[RenderedOverlay], out_dir: Path) -> list[Path]:
+    """Write ``<out>/<env>/<service>.yaml`` for each rendered overlay; returns the paths."""
+    written = []
+    for result in results:
+        if result.manifest is None:
+            continue
+        target = out_dir / result.overlay.env / f"{result.overlay.service}.yaml"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".yaml.tmp")
+        tmp.write_text(result.manifest, encoding="utf-8")
+        tmp.replace(target)
+        written.append(target)
+    return written

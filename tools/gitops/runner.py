@@ -1,0 +1,77 @@
+"""The one place that runs subprocesses.
+
+Every external tool (kustomize, git) goes through :func:`run`, which takes an argv list (never a
+shell string), a timeout and the exit codes that count as success, logs the quoted command at debug
+level and turns every failure into a :class:`CommandError` naming the command and its stderr.
+
+    >>> result = run(Command(argv=("git", "--version"), timeout=10))
+    >>> result.stdout.startswith("git version")
+    True
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitops.errors import CommandError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Command:
+    argv: tuple[str, ...]
+    cwd: Path | None = None
+    timeout: float = 120.0
+    ok_codes: frozenset[int] = frozenset({0})
+    env: Mapping[str, str] | None = field(default=None, hash=False)
+
+    def quoted(self) -> str:
+        return shlex.join(self.argv)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    command: Command
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(command: Command) -> CommandResult:
+    """Run ``command`` and return its output, or raise :class:`CommandError`."""
+    log.debug("run: %s (cwd=%s)", command.quoted(), command.cwd or ".")
+    try:
+        completed = subprocess.run(  # argv list, never a shell
+            list(command.argv),
+            cwd=command.cwd,
+            env=dict(command.env) if command.env is not None else None,
+            capture_output=True,
+            text=True,
+            timeout=command.timeout,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise CommandError(f"{command.argv[0]}: command not found ({command.quoted()})") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise CommandError(f"{command.quoted()} timed out after {command.timeout:g}s") from exc
+    result = CommandResult(command, completed.returncode, completed.stdout, completed.stderr)
+    if completed.returncode not in command.ok_codes:
+        message = first_error_line(completed.stderr)
+        raise CommandError(f"{command.quoted()} exited {completed.returncode}: {message}")
+    return result
+
+
+def first_error_line(stderr: str) -> str:
+    """The most informative single line of a tool's stderr (tools like kustomize print one
+    ``Error: ...`` line, sometimes after warnings); the whole text collapsed if none stands out."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in lines:
+        if line.lower().startswith("error:"):
+            return line[len("error:") :].strip()
+    return " ".join(lines) if lines else "(no output on stderr)"
