@@ -58,6 +58,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", metavar="DIR", help="write DIR/<env>/<service>.yaml instead of stdout"
     )
 
+    check = sub.add_parser(
+        "check",
+        parents=[common],
+        help="render, validate and policy-check every overlay",
+        description="Render every overlay, validate it against the Kubernetes schemas, run the "
+        "policy rules and apply waivers. Exit 1 when an error-severity finding remains.",
+    )
+    check.add_argument("--env", help="only this env")
+    check.add_argument("--service", help="only this service")
+    check.add_argument(
+        "--format", choices=("text", "json", "sarif", "junit", "github"), default="text"
+    )
+    check.add_argument(
+        "--k8s-version",
+        metavar="X.Y",
+        help="target Kubernetes version (default: kubernetesVersion in gitops.yaml)",
+    )
+    check.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
+
     apps = sub.add_parser(
         "apps",
         parents=[common],
@@ -81,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help(sys.stderr)
             return EXIT_USAGE
-        handler = {"render": _render, "apps": _apps}[args.command]
+        handler = {"render": _render, "apps": _apps, "check": _check}[args.command]
         return handler(args)
     except GitopsError as exc:
         if args.debug:
@@ -149,6 +168,37 @@ def _in_selection(rel_path: str, args: argparse.Namespace) -> bool:
     env_ok = args.env is None or (len(parts) > 1 and parts[1] == args.env)
     service_ok = args.service is None or (len(parts) > 2 and parts[2] == args.service)
     return env_ok and service_ok
+
+
+def _with_k8s_version(config: RepoConfig, version: str | None) -> RepoConfig:
+    import dataclasses
+
+    from gitops.config import parse_kubernetes_version
+
+    if version is None:
+        return config
+    return dataclasses.replace(config, kubernetes_version=parse_kubernetes_version(version))
+
+
+def _check(args: argparse.Namespace) -> int:
+    from gitops.check import run_check
+    from gitops.report import format_report
+
+    repo, config = _context(args)
+    config = _with_k8s_version(config, args.k8s_version)
+    report = run_check(repo, config, args.env, args.service, validator=_schema_validator(config))
+    text = format_report(report, args.format, repo, color=None if not args.output else False)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        if args.format != "text":
+            print(format_report(report, "text", repo), end="", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return report.exit_code
+
+
+def _schema_validator(config: RepoConfig):  # type: ignore[no-untyped-def]
+    return None
 
 
 def _apps(args: argparse.Namespace) -> int:

@@ -90,6 +90,14 @@ def load_config(repo: Path) -> RepoConfig:
     return _parse(raw, repo)
 
 
+def parse_kubernetes_version(value: str) -> str:
+    """Accept "1.33" (also "v1.33" and "1.33.2"); anything else is a ConfigError."""
+    match = re.match(r"^v?(1\.\d+)(\.\d+)?$", str(value).strip())
+    if not match:
+        raise ConfigError(f'Kubernetes version must look like "1.33", got {value!r}')
+    return match.group(1)
+
+
 def _parse(raw: dict[str, Any], repo: Path) -> RepoConfig:
     unknown = sorted(set(raw) - _KNOWN_KEYS)
     if unknown:

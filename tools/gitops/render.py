@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,9 @@ class RenderedOverlay:
     manifest: str | None  # kustomize's multi-document YAML, None when rendering failed
     error: str | None  # one line, repo-relative paths, None on success
     seconds: float
+    # With build metadata (see render_overlay(trace=True)) kustomize writes origin paths relative
+    # to this directory; None for a plain render.
+    origin_root: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -64,15 +68,53 @@ def select_overlays(
     ]
 
 
+WRAPPER_KUSTOMIZATION = """\
+# Written by gitops in a temporary directory, never in the repository: it asks kustomize to
+# record where each resource came from and which transformers changed it.
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - {target}
+buildMetadata: [originAnnotations, transformerAnnotations]
+"""
+
+
 def render_overlay(
     repo: Path,
     overlay: Overlay,
     config: RepoConfig,
     kustomize: Kustomize,
     runner: Runner = run,
+    trace: bool = False,
+) -> RenderedOverlay:
+    """Render one overlay. With ``trace`` the build goes through a throw-away kustomization in a
+    temp dir that enables kustomize's build metadata (``config.kubernetes.io/origin`` and
+    ``alpha.config.kubernetes.io/transformations`` annotations), leaving the user's files alone;
+    if that fails, the plain build is run so the error reads as it does for ``gitops render``."""
+    if not trace:
+        return _render_directory(repo, overlay, overlay.rel_path, config, kustomize, runner)
+    with tempfile.TemporaryDirectory(prefix="gitops-trace-") as wrapper:
+        # kustomize refuses absolute resource paths; a relative one may climb out of the root.
+        target = os.path.relpath(repo.resolve() / overlay.rel_path, wrapper)
+        Path(wrapper, "kustomization.yaml").write_text(
+            WRAPPER_KUSTOMIZATION.format(target=target), encoding="utf-8"
+        )
+        traced = _render_directory(repo, overlay, wrapper, config, kustomize, runner)
+    if traced.ok:
+        return RenderedOverlay(overlay, traced.manifest, None, traced.seconds, origin_root=wrapper)
+    return _render_directory(repo, overlay, overlay.rel_path, config, kustomize, runner)
+
+
+def _render_directory(
+    repo: Path,
+    overlay: Overlay,
+    directory: str,
+    config: RepoConfig,
+    kustomize: Kustomize,
+    runner: Runner,
 ) -> RenderedOverlay:
     command = Command(
-        argv=kustomize.build_argv(overlay.rel_path, config.kustomize.build_options),
+        argv=kustomize.build_argv(directory, config.kustomize.build_options),
         cwd=repo,
         timeout=config.kustomize.timeout,
         # A remote base must fail, not wait for a password on a terminal nobody watches.
@@ -95,6 +137,7 @@ def render_overlays(
     kustomize: Kustomize | None = None,
     runner: Runner = run,
     workers: int | None = None,
+    trace: bool = False,
 ) -> list[RenderedOverlay]:
     """Render each overlay in parallel (kustomize is a subprocess, so threads suffice).
 
@@ -104,12 +147,14 @@ def render_overlays(
         return []
     kustomize = kustomize or find_kustomize(config)
     workers = workers or min(len(overlays), max(os.cpu_count() or 1, 1) * 2)
+
+    def one(overlay: Overlay) -> RenderedOverlay:
+        return render_overlay(repo, overlay, config, kustomize, runner, trace)
+
     if workers == 1 or len(overlays) == 1:
-        return [render_overlay(repo, o, config, kustomize, runner) for o in overlays]
+        return [one(o) for o in overlays]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kustomize") as pool:
-        return list(
-            pool.map(lambda o: render_overlay(repo, o, config, kustomize, runner), overlays)
-        )
+        return list(pool.map(one, overlays))
 
 
 def relativize(message: str, repo: Path, command: Command) -> str:

@@ -1,0 +1,227 @@
+"""``gitops check``: render every overlay, validate, run the policy rules, apply waivers.
+
+>>> report = run_check(repo, load_config(repo))
+>>> report.exit_code, report.summary()["errors"]
+(0, 0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitops.config import RepoConfig
+from gitops.discovery import discover_overlays
+from gitops.errors import EXIT_OK, EXIT_PROBLEMS, ConfigError
+from gitops.kustomize import Kustomize, find_kustomize
+from gitops.model import Finding, Resource, ResourceKey, Severity
+from gitops.policy import CheckContext, Rule, all_rules, get_rule, run_rules, to_finding
+from gitops.render import RenderedOverlay, render_overlays, select_overlays
+from gitops.tracing import resources_from_render
+
+# Validates one document, returning one message per problem (see gitops.schema).
+DocumentValidator = Callable[[dict[str, Any]], list[str]]
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    findings: tuple[Finding, ...]
+    waived: tuple[tuple[Finding, str], ...]  # (finding, reason)
+    rendered: tuple[str, ...]  # "<env>/<service>" of every overlay checked
+    kubernetes_version: str
+    rules: tuple[Rule, ...] = field(default=(), repr=False)
+
+    @property
+    def exit_code(self) -> int:
+        has_error = any(f.severity is Severity.ERROR for f in self.findings)
+        return EXIT_PROBLEMS if has_error else EXIT_OK
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "overlays": len(self.rendered),
+            "findings": len(self.findings),
+            "errors": sum(f.severity is Severity.ERROR for f in self.findings),
+            "warnings": sum(f.severity is Severity.WARNING for f in self.findings),
+            "waived": len(self.waived),
+            "kubernetesVersion": self.kubernetes_version,
+        }
+
+
+def build_context(
+    repo: Path,
+    config: RepoConfig,
+    env: str | None = None,
+    service: str | None = None,
+    kustomize: Kustomize | None = None,
+) -> tuple[CheckContext, list[RenderedOverlay], list[Finding]]:
+    """Render (with source tracing) and expand Argo CD apps; returns the context for the rules,
+    the raw render results and the findings the pipeline itself produced (render failures)."""
+    from gitops.argocd import expand_applications, load_argocd_objects
+
+    discovery = discover_overlays(repo, config)
+    selected = select_overlays(discovery, config, env, service)
+    kustomize = kustomize or find_kustomize(config)
+    results = render_overlays(repo, selected, config, kustomize, trace=True)
+    findings: list[Finding] = []
+    render_failed = get_rule("render-failed")
+    for problem in discovery.problems:
+        parts = problem.rel_path.split("/")
+        if (env is None or parts[1:2] == [env]) and (service is None or parts[2:3] == [service]):
+            findings.append(
+                Finding(
+                    parts[1] if len(parts) > 1 else "",
+                    parts[2] if len(parts) > 2 else "",
+                    render_failed.id,
+                    "",
+                    problem.message,
+                    render_failed.severity,
+                    source=problem.rel_path,
+                )
+            )
+    resources: list[Resource] = []
+    for result in results:
+        if not result.ok:
+            findings.append(
+                Finding(
+                    result.overlay.env,
+                    result.overlay.service,
+                    render_failed.id,
+                    "",
+                    result.error or "render failed",
+                    render_failed.severity,
+                    source=result.overlay.rel_path,
+                )
+            )
+            continue
+        resources.extend(resources_from_render(repo, result))
+    applications: tuple[Any, ...] = ()
+    app_problems: tuple[str, ...] = ()
+    argocd_resources: list[Resource] = []
+    if (repo / config.argocd_path).is_dir():
+        try:
+            expansion = expand_applications(repo, config, discovery.overlays, kustomize)
+            applications, app_problems = expansion.applications, expansion.problems
+            argocd_resources = [
+                _argocd_resource(obj, config.argocd_path)
+                for obj in load_argocd_objects(repo, config, kustomize)
+            ]
+        except ConfigError as exc:
+            findings.append(
+                Finding(
+                    "",
+                    "argocd",
+                    render_failed.id,
+                    "",
+                    str(exc),
+                    render_failed.severity,
+                    source=config.argocd_path,
+                )
+            )
+    context = CheckContext(
+        repo=repo,
+        config=config,
+        overlays=tuple(selected),
+        resources=resources,
+        applications=applications,
+        application_problems=app_problems,
+        argocd_resources=argocd_resources,
+    )
+    return context, results, findings
+
+
+def _argocd_resource(obj: dict[str, Any], argocd_path: str) -> Resource:
+    metadata = obj.get("metadata") or {}
+    key = ResourceKey(
+        str(obj.get("apiVersion", "")),
+        str(obj.get("kind", "")),
+        str(metadata.get("namespace") or ""),
+        str(metadata.get("name") or ""),
+    )
+    return Resource("", "argocd", key, obj, source=argocd_path, overlay_path=argocd_path)
+
+
+def run_check(
+    repo: Path,
+    config: RepoConfig,
+    env: str | None = None,
+    service: str | None = None,
+    validator: DocumentValidator | None = None,
+    kustomize: Kustomize | None = None,
+    today: Any = None,
+) -> CheckReport:
+    from gitops.waivers import apply_waivers, load_waivers
+
+    context, results, findings = build_context(repo, config, env, service, kustomize)
+    rules = all_rules()
+    if validator is not None:
+        schema_rule = get_rule("schema")
+        for resource in [*context.resources, *context.argocd_resources]:
+            for message in validator(resource.body):
+                findings.append(to_finding_for(schema_rule, resource, message, config))
+    for registered, hit in run_rules(context, rules):
+        severity = severity_for(registered, hit.resource.env if hit.resource else hit.env, config)
+        if severity is None:
+            continue
+        findings.append(to_finding(registered, hit, severity))
+    waivers = load_waivers(repo, config)
+    kept, waived, waiver_findings = apply_waivers(findings, waivers, context, today=today)
+    final = sorted(set(kept + waiver_findings), key=_finding_order(config))
+    return CheckReport(
+        findings=tuple(final),
+        waived=tuple(waived),
+        rendered=tuple(r.overlay.name for r in results),
+        kubernetes_version=config.kubernetes_version,
+        rules=tuple(rules),
+    )
+
+
+def to_finding_for(
+    registered: Rule, resource: Resource, message: str, config: RepoConfig
+) -> Finding:
+    severity = severity_for(registered, resource.env, config) or registered.severity
+    return Finding(
+        resource.env,
+        resource.service,
+        registered.id,
+        str(resource.key),
+        message,
+        severity,
+        resource.source,
+        resource.patches,
+    )
+
+
+def severity_for(registered: Rule, env: str, config: RepoConfig) -> Severity | None:
+    """The severity configured in gitops.yaml ``policy.severity`` (per rule, optionally per
+    env); ``off`` disables the rule. None means: drop the finding."""
+    configured = (config.policy.get("severity") or {}).get(registered.id)
+    if isinstance(configured, dict):
+        configured = configured.get(env, configured.get("default"))
+    if configured is None:
+        return registered.severity
+    if configured == "off":
+        return None
+    try:
+        return Severity(configured)
+    except ValueError as exc:
+        raise ConfigError(
+            f"gitops.yaml: policy.severity.{registered.id} must be error, warning or off, "
+            f"got {configured!r}"
+        ) from exc
+
+
+def _finding_order(config: RepoConfig) -> Callable[[Finding], tuple[Any, ...]]:
+    env_rank = {e: i for i, e in enumerate(config.envs)}
+
+    def key(finding: Finding) -> tuple[Any, ...]:
+        return (
+            env_rank.get(finding.env, -1),
+            finding.service,
+            finding.resource,
+            finding.rule,
+            finding.message,
+        )
+
+    return key

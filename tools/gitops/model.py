@@ -1,0 +1,105 @@
+"""The objects every check works on: rendered resources that know where they came from, and
+findings about them.
+
+    >>> key = ResourceKey("apps/v1", "Deployment", "integration", "healthz")
+    >>> str(key)
+    'apps/v1/Deployment/integration/healthz'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class ResourceKey:
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.api_version}/{self.kind}/{self.namespace}/{self.name}"
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rsplit("/", 1)[0] if "/" in self.api_version else ""
+
+    def short(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One rendered document of one overlay."""
+
+    env: str
+    service: str
+    key: ResourceKey
+    body: dict[str, Any] = field(hash=False, compare=False, repr=False)
+    source: str | None = None  # repo-relative file that defined it (kustomize origin)
+    patches: tuple[str, ...] = ()  # repo-relative files that modified it
+    overlay_path: str = ""  # "overlays/<env>/<service>"
+
+    @property
+    def kind(self) -> str:
+        return self.key.kind
+
+    @property
+    def name(self) -> str:
+        return self.key.name
+
+    @property
+    def namespace(self) -> str:
+        return self.key.namespace
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        spec = self.body.get("spec")
+        return spec if isinstance(spec, dict) else {}
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        metadata = self.body.get("metadata")
+        return metadata if isinstance(metadata, dict) else {}
+
+    @property
+    def labels(self) -> dict[str, str]:
+        labels = self.metadata.get("labels")
+        return labels if isinstance(labels, dict) else {}
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        annotations = self.metadata.get("annotations")
+        return annotations if isinstance(annotations, dict) else {}
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    env: str
+    service: str
+    rule: str
+    resource: str  # "apiVersion/Kind/namespace/name", or "" for findings about files
+    message: str
+    severity: Severity = Severity.ERROR
+    source: str | None = None
+    patches: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": str(self.severity),
+            "env": self.env,
+            "service": self.service,
+            "resource": self.resource,
+            "message": self.message,
+            "source": self.source,
+            "patches": list(self.patches),
+        }

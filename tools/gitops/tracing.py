@@ -1,0 +1,253 @@
+"""Turn a traced render into :class:`Resource` objects that name their source file and patches.
+
+kustomize's build metadata (enabled by ``render_overlay(trace=True)``) annotates every resource:
+
+* ``config.kubernetes.io/origin``: ``path`` of the file that defined it (or ``configuredIn`` for
+  generated resources, ``repo``/``ref`` for remote ones);
+* ``alpha.config.kubernetes.io/transformations``: each transformer that changed it, with the
+  kustomization it was ``configuredIn``.
+
+Patch transformers only name the kustomization, so the patch files are found by reading that
+kustomization's ``patches`` and matching each patch's target to the resource, the way kustomize
+selects them. Both annotations are removed from the body before checks see it.
+
+    >>> resources = resources_from_render(repo, rendered_overlay)
+    >>> resources[0].source, resources[0].patches
+    ('base/healthz/deployment.yaml', ('overlays/prod/healthz/resources.yaml',))
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gitops.model import Resource, ResourceKey
+from gitops.render import RenderedOverlay
+
+ORIGIN = "config.kubernetes.io/origin"
+TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations"
+# Transformers whose configuring file a reviewer wants to see next to a finding; namespace, label
+# and name-prefix transformers touch every resource and would only add noise.
+_PATCH_KINDS = frozenset(
+    {"PatchTransformer", "PatchStrategicMergeTransformer", "PatchJson6902Transformer"}
+)
+_FILE_LEVEL_KINDS = frozenset({"ImageTagTransformer", "ReplicaCountTransformer"})
+
+
+def resources_from_render(repo: Path, rendered: RenderedOverlay) -> list[Resource]:
+    """Parse one overlay's rendered YAML into resources (empty if it failed to render)."""
+    if rendered.manifest is None:
+        return []
+    overlay = rendered.overlay
+    resources = []
+    for body in yaml.load_all(rendered.manifest, Loader=_loader()):
+        if not isinstance(body, dict):
+            continue
+        source, patches = _trace(repo, rendered.origin_root, body)
+        raw_metadata = body.get("metadata")
+        metadata: dict[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
+        key = ResourceKey(
+            api_version=str(body.get("apiVersion", "")),
+            kind=str(body.get("kind", "")),
+            namespace=str(metadata.get("namespace") or ""),
+            name=str(metadata.get("name") or ""),
+        )
+        resources.append(
+            Resource(
+                env=overlay.env,
+                service=overlay.service,
+                key=key,
+                body=body,
+                source=source,
+                patches=patches,
+                overlay_path=overlay.rel_path,
+            )
+        )
+    return resources
+
+
+def _loader() -> type[yaml.SafeLoader]:
+    loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return loader
+
+
+def _trace(
+    repo: Path, origin_root: str | None, body: dict[str, Any]
+) -> tuple[str | None, tuple[str, ...]]:
+    metadata = body.get("metadata")
+    if not isinstance(metadata, dict):
+        return None, ()
+    annotations = metadata.get("annotations")
+    if not isinstance(annotations, dict):
+        return None, ()
+    origin_text = annotations.pop(ORIGIN, None)
+    transformations_text = annotations.pop(TRANSFORMATIONS, None)
+    if not annotations:
+        del metadata["annotations"]
+    if origin_root is None:
+        return None, ()
+    source = None
+    if origin_text:
+        origin = yaml.safe_load(origin_text) or {}
+        if origin.get("repo"):
+            source = f"{origin['repo']}//{origin.get('path', '')}?ref={origin.get('ref', '')}"
+        else:
+            local = origin.get("path") or origin.get("configuredIn")
+            source = _repo_relative(repo, origin_root, local) if local else None
+    patches: list[str] = []
+    for step in yaml.safe_load(transformations_text or "[]") or []:
+        configured_by = (step.get("configuredBy") or {}).get("kind", "")
+        configured_in = step.get("configuredIn")
+        if not configured_in:
+            continue
+        kustomization = _repo_relative(repo, origin_root, configured_in)
+        if kustomization is None:
+            continue
+        if configured_by in _PATCH_KINDS:
+            patches.extend(_matching_patch_files(repo, kustomization, body))
+        elif configured_by in _FILE_LEVEL_KINDS and _file_level_applies(
+            str(repo.resolve()), kustomization, configured_by, body
+        ):
+            patches.append(kustomization)
+    return source, tuple(dict.fromkeys(patches))
+
+
+def _repo_relative(repo: Path, origin_root: str, path: str) -> str | None:
+    absolute = os.path.normpath(os.path.join(origin_root, path))
+    try:
+        return Path(absolute).relative_to(repo.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def _matching_patch_files(repo: Path, kustomization: str, body: dict[str, Any]) -> list[str]:
+    directory = Path(kustomization).parent
+    matched = []
+    for entry in _patch_entries(str(repo.resolve()), kustomization):
+        path, target, patch_docs = entry
+        if target is not None:
+            hit = _selector_matches(target, body)
+        else:
+            hit = any(_doc_targets(doc, body) for doc in patch_docs)
+        if hit:
+            matched.append(
+                (directory / path).as_posix() if path else f"{kustomization} (inline patch)"
+            )
+    return [os.path.normpath(m) if " " not in m else m for m in matched]
+
+
+@lru_cache(maxsize=512)
+def _patch_entries(
+    repo: str, kustomization: str
+) -> tuple[tuple[str | None, dict[str, Any] | None, tuple[dict[str, Any], ...]], ...]:
+    """(patch file or None for inline, explicit target, patch documents) per ``patches`` item."""
+    data = _kustomization(repo, kustomization)
+    entries = []
+    for item in data.get("patches") or []:
+        if not isinstance(item, dict):
+            continue
+        path = item.get("path")
+        text = item.get("patch")
+        if path:
+            try:
+                text = Path(repo, kustomization).parent.joinpath(path).read_text(encoding="utf-8")
+            except OSError:
+                continue
+        try:
+            docs = tuple(d for d in yaml.safe_load_all(text or "") if isinstance(d, dict))
+        except yaml.YAMLError:
+            docs = ()
+        entries.append((path, item.get("target"), docs))
+    return tuple(entries)
+
+
+def _file_level_applies(
+    repo: str, kustomization: str, transformer: str, body: dict[str, Any]
+) -> bool:
+    """kustomize annotates every resource a transformer visited; keep only the resources an
+    ``images:`` entry (by image name) or a ``replicas:`` entry (by name) actually changes."""
+    data = _kustomization(repo, kustomization)
+    if transformer == "ReplicaCountTransformer":
+        name = (body.get("metadata") or {}).get("name")
+        entries = data.get("replicas") or []
+        return any(isinstance(e, dict) and e.get("name") == name for e in entries)
+    names = {str(e.get("name")) for e in data.get("images") or [] if isinstance(e, dict)}
+    return bool(names & _image_names(body))
+
+
+def _image_names(node: Any) -> set[str]:
+    """Image names (without tag or digest) of every container in a resource."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        image = node.get("image")
+        if isinstance(image, str) and "name" in node:
+            name = image.split("@", 1)[0]
+            last = name.rsplit("/", 1)[-1]
+            if ":" in last:
+                name = name[: len(name) - len(last)] + last.split(":", 1)[0]
+            found.add(name)
+        for value in node.values():
+            found |= _image_names(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _image_names(value)
+    return found
+
+
+@lru_cache(maxsize=512)
+def _kustomization_cached(repo: str, kustomization: str) -> str:
+    try:
+        return Path(repo, kustomization).read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def _kustomization(repo: str, kustomization: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(_kustomization_cached(repo, kustomization)) or {}
+    except yaml.YAMLError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _doc_targets(doc: dict[str, Any], body: dict[str, Any]) -> bool:
+    metadata = doc.get("metadata") or {}
+    return doc.get("kind") == body.get("kind") and metadata.get("name") == (
+        body.get("metadata") or {}
+    ).get("name")
+
+
+def _selector_matches(target: dict[str, Any], body: dict[str, Any]) -> bool:
+    """kustomize's patch target: group/version/kind/name/namespace (names are regexes) and
+    label/annotation selectors (equality-based ``k=v,k2=v2`` only)."""
+    api_version = str(body.get("apiVersion", ""))
+    group, _, version = api_version.rpartition("/")
+    metadata = body.get("metadata") or {}
+    fields = {
+        "group": group,
+        "version": version,
+        "kind": body.get("kind", ""),
+        "name": metadata.get("name", ""),
+        "namespace": metadata.get("namespace", ""),
+    }
+    for field_name, actual in fields.items():
+        wanted = target.get(field_name)
+        if wanted is not None and not re.fullmatch(str(wanted), str(actual or "")):
+            return False
+    for selector_key, attribute in (
+        ("labelSelector", "labels"),
+        ("annotationSelector", "annotations"),
+    ):
+        selector = target.get(selector_key)
+        if selector:
+            values = metadata.get(attribute) or {}
+            for term in str(selector).split(","):
+                key, _, value = term.partition("=")
+                if values.get(key.strip()) != value.strip():
+                    return False
+    return True
