@@ -56,3 +56,9 @@ bench: $(STAMP) ## performance targets measured side by side
 
 clean: ## remove build output (keeps .venv)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
+
+probe: $(STAMP) ## run every env's rendered probes against healthz and kpis-api, locally
+	$(GITOPS) probe
+
+docs: $(STAMP) ## regenerate docs/rules.md from the rules' docstrings
+	$(BIN)/python -m gitops.rules_doc > docs/rules.md

@@ -210,3 +210,21 @@ def test_every_application_path_renders_and_every_overlay_is_deployed(
     by_path = {o.rel_path: o for o in discovery.overlays}
     results = render_overlays(REPO_ROOT, [by_path[a.path] for a in generated], repo_config)
     assert [r.failure_line() for r in results if not r.ok] == []
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("service", ["healthz", "kpis-api"])
+def test_every_env_probes_pass_against_the_real_processes(
+    env: str, service: str, repo_config: RepoConfig
+) -> None:
+    """What `make probe` runs, ten times faster (periods and delays divided by 10)."""
+    from gitops.pglocal import find_pg_bin_dir
+    from gitops.probe import probe_overlay
+
+    if service == "kpis-api" and find_pg_bin_dir() is None:
+        pytest.skip("PostgreSQL binaries (pg_ctl) not found: apt-get install postgresql")
+    result = probe_overlay(REPO_ROOT, repo_config, env, service, speed=10)
+    assert [c.message for c in result.checks if not c.passed] == []
+    assert {"readiness", "liveness"} <= {c.kind for c in result.checks}
+    if service == "kpis-api":
+        assert "liveness-db-down" in {c.kind for c in result.checks}

@@ -77,6 +77,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
 
+    probe = sub.add_parser(
+        "probe",
+        parents=[common],
+        help="run an overlay's rendered probes against the real processes",
+        description="Start each container built from apps/<name>/ as a local process with the "
+        "rendered env and run its startup, readiness and liveness probes as kubelet would. "
+        "Without --env/--service: every overlay that has such a container.",
+    )
+    probe.add_argument("--env", help="only this env")
+    probe.add_argument("--service", help="only this service")
+    probe.add_argument("--format", choices=("text", "json"), default="text")
+    probe.add_argument(
+        "--secrets",
+        metavar="FILE",
+        help="YAML with Secret values: <secret name>: {<key>: <value>} (never commit it)",
+    )
+    probe.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="N",
+        help="divide initialDelaySeconds and periodSeconds by N (default 1: kubelet's timing)",
+    )
+
     apps = sub.add_parser(
         "apps",
         parents=[common],
@@ -100,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help(sys.stderr)
             return EXIT_USAGE
-        handler = {"render": _render, "apps": _apps, "check": _check}[args.command]
+        handler = {"render": _render, "apps": _apps, "check": _check, "probe": _probe}[args.command]
         return handler(args)
     except GitopsError as exc:
         if args.debug:
@@ -199,6 +223,31 @@ def _check(args: argparse.Namespace) -> int:
 
 def _schema_validator(config: RepoConfig):  # type: ignore[no-untyped-def]
     return None
+
+
+def _probe(args: argparse.Namespace) -> int:
+    from gitops.discovery import discover_overlays
+    from gitops.probe import format_json, format_text, probe_overlay, probeable_overlays
+    from gitops.render import select_overlays
+
+    repo, config = _context(args)
+    selected = select_overlays(discover_overlays(repo, config), config, args.env, args.service)
+    targets = probeable_overlays(repo, selected)
+    if not targets:
+        raise GitopsError("no selected overlay has a container built from apps/<name>/")
+    results = []
+    for overlay in targets:
+        result = probe_overlay(repo, config, overlay.env, overlay.service, args.secrets, args.speed)
+        results.append(result)
+        if args.format == "text":
+            sys.stdout.write(format_text([result]))
+            sys.stdout.flush()
+    if args.format == "json":
+        sys.stdout.write(format_json(results))
+    failed = [f"{r.env}/{r.service}" for r in results if not r.passed]
+    if failed:
+        print(f"error: probes failed in {', '.join(failed)}", file=sys.stderr)
+    return EXIT_PROBLEMS if failed else EXIT_OK
 
 
 def _apps(args: argparse.Namespace) -> int:

@@ -36,7 +36,16 @@ CONVENTIONAL_ENV_ORDER = (
 )
 _VERSION_RE = re.compile(r"^1\.(\d+)$")
 _KNOWN_KEYS = frozenset(
-    {"kubernetesVersion", "envs", "repoURL", "kustomize", "argocdPath", "policy", "schemas"}
+    {
+        "kubernetesVersion",
+        "envs",
+        "repoURL",
+        "kustomize",
+        "argocdPath",
+        "policy",
+        "schemas",
+        "probe",
+    }
 )
 _KNOWN_KUSTOMIZE_KEYS = frozenset({"buildOptions", "binary", "timeoutSeconds"})
 
@@ -60,6 +69,7 @@ class RepoConfig:
     # Sections owned by later commands (policy, schemas) are kept raw and validated there.
     policy: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     schemas: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    probe: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     source: str | None = None  # repo-relative path of the file, None when defaults are used
 
     @property
@@ -131,7 +141,7 @@ def _parse(raw: dict[str, Any], repo: Path) -> RepoConfig:
     argocd_path = raw.get("argocdPath", "argocd")
     if not isinstance(argocd_path, str) or argocd_path.startswith("/"):
         raise ConfigError(f"{CONFIG_FILE}: argocdPath must be a repo-relative path")
-    for section in ("policy", "schemas"):
+    for section in ("policy", "schemas", "probe"):
         if not isinstance(raw.get(section, {}), dict):
             raise ConfigError(f"{CONFIG_FILE}: {section} must be a mapping")
     return RepoConfig(
@@ -142,6 +152,7 @@ def _parse(raw: dict[str, Any], repo: Path) -> RepoConfig:
         argocd_path=argocd_path.rstrip("/"),
         policy=dict(raw.get("policy") or {}),
         schemas=dict(raw.get("schemas") or {}),
+        probe=dict(raw.get("probe") or {}),
         source=CONFIG_FILE,
     )
 

@@ -75,3 +75,54 @@ def first_error_line(stderr: str) -> str:
         if line.lower().startswith("error:"):
             return line[len("error:") :].strip()
     return " ".join(lines) if lines else "(no output on stderr)"
+
+
+@dataclass
+class Process:
+    """A long-running child process (a service under probe), its output going to a log file."""
+
+    command: Command
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, grace: float = 10.0) -> int | None:
+        """SIGTERM, wait up to ``grace`` seconds (the app drains in-flight requests), then
+        SIGKILL, like kubelet at the end of a pod's termination grace period."""
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=5)
+        return self.popen.returncode
+
+    def log_tail(self, lines: int = 5) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return " | ".join(line for line in text.splitlines()[-lines:] if line.strip())
+
+
+def spawn(command: Command, log_path: Path) -> Process:
+    """Start ``command`` in the background; stdout and stderr go to ``log_path``."""
+    log.debug("spawn: %s (cwd=%s)", command.quoted(), command.cwd or ".")
+    with open(log_path, "wb") as log_file:
+        try:
+            popen = subprocess.Popen(  # argv list, never a shell
+                list(command.argv),
+                cwd=command.cwd,
+                env=dict(command.env) if command.env is not None else None,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        except FileNotFoundError as exc:
+            raise CommandError(
+                f"{command.argv[0]}: command not found ({command.quoted()})"
+            ) from exc
+    return Process(command, popen, log_path)
