@@ -147,7 +147,10 @@ class CheckContext:
 
 
 def pod_template(workload: Resource) -> dict[str, Any]:
-    """The pod template of a workload (CronJob: through its jobTemplate)."""
+    """The pod template of a workload (CronJob: through its jobTemplate; a bare Pod is its own
+    template)."""
+    if workload.kind == "Pod":
+        return {"metadata": workload.metadata, "spec": workload.spec}
     spec = workload.spec
     if workload.kind == "CronJob":
         spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
@@ -160,26 +163,50 @@ def pod_spec(workload: Resource) -> dict[str, Any]:
     return spec if isinstance(spec, dict) else {}
 
 
+# Rules run on documents the schema rule may reject: these helpers return "nothing" for a field
+# of the wrong type instead of raising (the schema finding reports the document itself).
+
+
 def pod_labels(workload: Resource) -> dict[str, str]:
-    metadata = pod_template(workload).get("metadata") or {}
-    labels = metadata.get("labels")
+    metadata = pod_template(workload).get("metadata")
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
     return labels if isinstance(labels, dict) else {}
 
 
 def containers(workload: Resource, init: bool = False) -> list[dict[str, Any]]:
     spec = pod_spec(workload)
-    found = [c for c in spec.get("containers") or [] if isinstance(c, dict)]
-    if init:
-        found += [c for c in spec.get("initContainers") or [] if isinstance(c, dict)]
+    fields = ("containers", "initContainers") if init else ("containers",)
+    found: list[dict[str, Any]] = []
+    for name in fields:
+        entries = spec.get(name)
+        if isinstance(entries, list):
+            found += [c for c in entries if isinstance(c, dict)]
     return found
 
 
-def selector_matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+def valid_label_selector(selector: Any) -> bool:
+    """Whether ``selector`` has the shape of a LabelSelector (so it can be evaluated)."""
+    if not isinstance(selector, dict):
+        return False
+    match_labels = selector.get("matchLabels")
+    expressions = selector.get("matchExpressions")
+    if match_labels is not None and not isinstance(match_labels, dict):
+        return False
+    return expressions is None or (
+        isinstance(expressions, list)
+        and all(
+            isinstance(e, dict) and isinstance(e.get("values") or [], list) for e in expressions
+        )
+    )
+
+
+def selector_matches(selector: Any, labels: dict[str, str]) -> bool:
     """A Kubernetes LabelSelector (matchLabels + matchExpressions) against labels.
 
-    policy/v1 semantics for PDBs: an empty selector ``{}`` matches everything; ``None`` nothing.
+    policy/v1 semantics for PDBs: an empty selector ``{}`` matches everything; ``None`` (or a
+    selector of the wrong shape) nothing.
     """
-    if selector is None:
+    if not valid_label_selector(selector):
         return False
     for key, value in (selector.get("matchLabels") or {}).items():
         if labels.get(key) != value:

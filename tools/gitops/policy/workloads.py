@@ -133,7 +133,7 @@ def probe_missing(ctx: CheckContext) -> Iterator[Hit]:
     """
     services = ctx.of_kind("Service")
     for workload in _pod_workloads(ctx):
-        labels = _pod_labels(workload)
+        labels = pod_labels(workload)
         routing = sorted(
             service.name
             for service in services
@@ -336,7 +336,7 @@ def security_context(ctx: CheckContext) -> Iterator[Hit]:
     rule readOnlyRootFilesystem true, so an exploited process cannot persist anything.
     """
     for workload in _pod_workloads(ctx):
-        spec = _pod_spec(workload)
+        spec = pod_spec(workload)
         for problem in _pod_security_problems(workload, spec):
             yield Hit(problem, workload)
         for container in _containers(workload, init=True):
@@ -359,24 +359,14 @@ def _pod_workloads(ctx: CheckContext) -> list[Resource]:
     return ctx.of_kind(*POD_KINDS)
 
 
-def _pod_spec(workload: Resource) -> dict[str, Any]:
-    return workload.spec if workload.kind == "Pod" else pod_spec(workload)
-
-
-def _pod_labels(workload: Resource) -> dict[str, str]:
-    return workload.labels if workload.kind == "Pod" else pod_labels(workload)
-
-
 def _pod_annotations(workload: Resource) -> dict[str, Any]:
-    if workload.kind == "Pod":
-        return workload.annotations
     return _dict(_dict(pod_template(workload).get("metadata")).get("annotations"))
 
 
 def _containers(workload: Resource, init: bool = False) -> list[_Container]:
     """App containers; with ``init``, init containers too. Sidecars (init containers with
     restartPolicy Always) are always included: they run for the pod's whole life."""
-    spec = _pod_spec(workload)
+    spec = pod_spec(workload)
     found = [
         _Container(c, init=False, sidecar=False)
         for c in _list(spec.get("containers"))
