@@ -217,13 +217,13 @@ def test_every_application_path_renders_and_every_overlay_is_deployed(
 def test_every_env_probes_pass_against_the_real_processes(
     env: str, service: str, repo_config: RepoConfig
 ) -> None:
-    """What `make probe` runs, ten times faster (periods and delays divided by 10)."""
+    """What `make probe` runs, five times faster (periods and delays divided by 5)."""
     from gitops.pglocal import find_pg_bin_dir
     from gitops.probe import probe_overlay
 
     if service == "kpis-api" and find_pg_bin_dir() is None:
         pytest.skip("PostgreSQL binaries (pg_ctl) not found: apt-get install postgresql")
-    result = probe_overlay(REPO_ROOT, repo_config, env, service, speed=10)
+    result = probe_overlay(REPO_ROOT, repo_config, env, service, speed=5)
     assert [c.message for c in result.checks if not c.passed] == []
     assert {"readiness", "liveness"} <= {c.kind for c in result.checks}
     if service == "kpis-api":

@@ -26,7 +26,7 @@ from gitops.probe import (
 )
 from tests.conftest import REPO_ROOT
 
-SPEED = 10.0
+SPEED = 5.0
 needs_postgres = pytest.mark.skipif(
     find_pg_bin_dir() is None,
     reason="PostgreSQL binaries (pg_ctl) not found: apt-get install postgresql",
