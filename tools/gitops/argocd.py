@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gitops.config import RepoConfig
 from gitops.discovery import Overlay, find_kustomization
 from gitops.errors import CommandError, ConfigError
@@ -36,6 +34,7 @@ from gitops.gotemplate import TemplateError, render_fasttemplate, render_go_temp
 from gitops.kustomize import Kustomize, find_kustomize
 from gitops.render import relativize
 from gitops.runner import Command, run
+from gitops.yamlio import read_documents
 
 ARGO_GROUP = "argoproj.io"
 
@@ -104,10 +103,10 @@ def load_argocd_objects(
 
 
 def _parse_documents(text: str, where: str) -> list[dict[str, Any]]:
-    try:
-        return [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: invalid YAML: {str(exc).splitlines()[0]}") from exc
+    loaded = read_documents(text, where)
+    if loaded.errors:
+        raise ConfigError(loaded.errors[0])
+    return [d.body for d in loaded.documents]
 
 
 def expand_applications(

@@ -77,6 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
 
+    validate = sub.add_parser(
+        "validate",
+        parents=[common],
+        help="strictly schema-check rendered YAML, offline",
+        description="Validate FILEs, DIRs (recursively *.yaml, *.yml, *.json) or - (stdin) "
+        "against the schemas of gitops.yaml's kubernetesVersion, CRDs included.",
+    )
+    validate.add_argument("paths", nargs="+", metavar="FILE|DIR|-")
+    validate.add_argument("--k8s-version", metavar="X.Y", help="override kubernetesVersion")
+
     probe = sub.add_parser(
         "probe",
         parents=[common],
@@ -124,7 +134,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help(sys.stderr)
             return EXIT_USAGE
-        handler = {"render": _render, "apps": _apps, "check": _check, "probe": _probe}[args.command]
+        handler = {
+            "render": _render,
+            "apps": _apps,
+            "check": _check,
+            "validate": _validate,
+            "probe": _probe,
+        }[args.command]
         return handler(args)
     except GitopsError as exc:
         if args.debug:
@@ -207,10 +223,12 @@ def _with_k8s_version(config: RepoConfig, version: str | None) -> RepoConfig:
 def _check(args: argparse.Namespace) -> int:
     from gitops.check import run_check
     from gitops.report import format_report
+    from gitops.schema import SchemaValidator
 
     repo, config = _context(args)
     config = _with_k8s_version(config, args.k8s_version)
-    report = run_check(repo, config, args.env, args.service, validator=_schema_validator(config))
+    validator = SchemaValidator.for_repo(repo, config)
+    report = run_check(repo, config, args.env, args.service, validator=validator.validate)
     text = format_report(report, args.format, repo, color=None if not args.output else False)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
@@ -221,8 +239,14 @@ def _check(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-def _schema_validator(config: RepoConfig):  # type: ignore[no-untyped-def]
-    return None
+def _validate(args: argparse.Namespace) -> int:
+    from gitops.validate import format_text, run_validate
+
+    repo, config = _context(args)
+    stdin_text = sys.stdin.read() if "-" in args.paths else None
+    result = run_validate(args.paths, stdin_text, config, args.k8s_version, repo=repo)
+    sys.stdout.write(format_text(result))
+    return EXIT_OK if result.ok else EXIT_PROBLEMS
 
 
 def _probe(args: argparse.Namespace) -> int:

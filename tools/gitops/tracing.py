@@ -28,6 +28,7 @@ import yaml
 
 from gitops.model import Resource, ResourceKey
 from gitops.render import RenderedOverlay
+from gitops.yamlio import read_documents
 
 ORIGIN = "config.kubernetes.io/origin"
 TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations"
@@ -45,9 +46,9 @@ def resources_from_render(repo: Path, rendered: RenderedOverlay) -> list[Resourc
         return []
     overlay = rendered.overlay
     resources = []
-    for body in yaml.load_all(rendered.manifest, Loader=_loader()):
-        if not isinstance(body, dict):
-            continue
+    # The same YAML semantics as kubectl (dates stay strings) and as gitops validate.
+    for document in read_documents(rendered.manifest, overlay.rel_path).documents:
+        body = document.body
         source, patches = _trace(repo, rendered.origin_root, body)
         raw_metadata = body.get("metadata")
         metadata: dict[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
@@ -93,14 +94,14 @@ def _trace(
         return None, ()
     source = None
     if origin_text:
-        origin = yaml.safe_load(origin_text) or {}
+        origin = _parse_annotation(origin_text) or {}
         if origin.get("repo"):
             source = f"{origin['repo']}//{origin.get('path', '')}?ref={origin.get('ref', '')}"
         else:
             local = origin.get("path") or origin.get("configuredIn")
             source = _repo_relative(repo, origin_root, local) if local else None
     patches: list[str] = []
-    for step in yaml.safe_load(transformations_text or "[]") or []:
+    for step in _parse_annotation(transformations_text or "[]") or []:
         configured_by = (step.get("configuredBy") or {}).get("kind", "")
         configured_in = step.get("configuredIn")
         if not configured_in:
@@ -115,6 +116,12 @@ def _trace(
         ):
             patches.append(kustomization)
     return source, tuple(dict.fromkeys(patches))
+
+
+@lru_cache(maxsize=1024)
+def _parse_annotation(text: str) -> Any:
+    """Parse a build-metadata annotation; resources of one overlay share most of them."""
+    return yaml.load(text, Loader=_loader())
 
 
 def _repo_relative(repo: Path, origin_root: str, path: str) -> str | None:
@@ -159,7 +166,9 @@ def _patch_entries(
             except OSError:
                 continue
         try:
-            docs = tuple(d for d in yaml.safe_load_all(text or "") if isinstance(d, dict))
+            docs = tuple(
+                d for d in yaml.load_all(text or "", Loader=_loader()) if isinstance(d, dict)
+            )
         except yaml.YAMLError:
             docs = ()
         entries.append((path, item.get("target"), docs))
@@ -209,7 +218,7 @@ def _kustomization_cached(repo: str, kustomization: str) -> str:
 
 def _kustomization(repo: str, kustomization: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(_kustomization_cached(repo, kustomization)) or {}
+        data = yaml.load(_kustomization_cached(repo, kustomization), Loader=_loader()) or {}
     except yaml.YAMLError:
         return {}
     return data if isinstance(data, dict) else {}

@@ -1,0 +1,95 @@
+"""`gitops validate` library: files, folders and stdin through to the text report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gitops.config import RepoConfig, load_config
+from gitops.schema import SchemaError
+from gitops.validate import ValidateUsageError, format_text, run_validate
+from tests.conftest import FIXTURES
+
+CONFIG = RepoConfig(kubernetes_version="1.33")
+
+
+def test_directory_of_valid_documents() -> None:
+    result = run_validate([str(FIXTURES / "validate-valid-workloads")], None, CONFIG, None)
+    assert result.ok
+    assert [(d.kind, d.name, d.namespace, d.line) for d in result.documents] == [
+        ("ConfigMap", "web-config", "integration", 2),
+        ("Service", "web", "integration", 11),
+        ("Deployment", "web", "integration", 27),
+        ("HorizontalPodAutoscaler", "web", "integration", 67),
+        ("PodDisruptionBudget", "web", "integration", 87),
+    ]
+    assert format_text(result) == "5 documents, 0 invalid (Kubernetes 1.33)\n"
+
+
+def test_text_report_lists_each_problem_with_file_line_and_object() -> None:
+    path = FIXTURES / "validate-duplicate-key" / "web.yaml"
+    result = run_validate([str(path)], None, CONFIG, None)
+    assert not result.ok
+    assert format_text(result) == (
+        f"{path}:1: Deployment/web: duplicate key 'replicas' at line 10 (first at line 6)\n"
+        "1 documents, 1 invalid (Kubernetes 1.33)\n"
+    )
+
+
+def test_stdin_and_files_together_and_unparseable_stdin() -> None:
+    stdin = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\nkind: [\n"
+    path = FIXTURES / "validate-valid-workloads" / "web.yaml"
+    result = run_validate(["-", str(path)], stdin, CONFIG, None)
+    assert [d.source for d in result.documents][:2] == ["-", str(path)]
+    assert result.file_errors == (
+        "-:6: invalid YAML: did not find expected node content (while parsing a flow node)",
+    )
+    assert not result.ok
+    assert format_text(result).splitlines()[-1] == "6 documents, 1 invalid (Kubernetes 1.33)"
+
+
+def test_version_flag_overrides_gitops_yaml() -> None:
+    path = FIXTURES / "validate-valid-workloads"
+    assert run_validate([str(path)], None, CONFIG, "1.30").kubernetes_version == "1.30"
+    with pytest.raises(SchemaError, match=r"no schemas for Kubernetes 1\.99"):
+        run_validate([str(path)], None, CONFIG, "1.99")
+
+
+def test_missing_path_is_a_usage_error_before_any_validation(tmp_path: Path) -> None:
+    with pytest.raises(ValidateUsageError, match=r"nope.yaml: no such file or directory"):
+        run_validate(
+            [str(FIXTURES / "validate-argocd"), str(tmp_path / "nope.yaml")], None, CONFIG, None
+        )
+
+
+def test_folder_walk_takes_yaml_yml_json_and_skips_hidden(tmp_path: Path) -> None:
+    doc = '{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "%s"}}'
+    (tmp_path / "a.yaml").write_text(doc % "a")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.yml").write_text(doc % "b")
+    (tmp_path / "sub" / "c.json").write_text(doc % "c")
+    (tmp_path / "notes.txt").write_text(doc % "txt")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "d.yaml").write_text(doc % "git")
+    result = run_validate([str(tmp_path)], None, CONFIG, None)
+    assert sorted(d.name or "" for d in result.documents) == ["a", "b", "c"]
+    assert result.ok
+
+
+def test_skip_kinds_from_gitops_yaml_and_unknown_kind() -> None:
+    repo = FIXTURES / "validate-unknown-kind"
+    result = run_validate([str(repo / "objects.yaml")], None, load_config(repo), None, repo=repo)
+    gadget, gizmo = result.documents
+    assert gadget.skipped and gadget.ok
+    assert not gizmo.ok and gizmo.messages[0].startswith("no schema for example.com/v1/Gizmo")
+    assert format_text(result).splitlines()[-1] == (
+        "2 documents, 1 invalid, 1 skipped (schemas.skipKinds) (Kubernetes 1.33)"
+    )
+
+
+def test_user_crds_from_the_repo_config() -> None:
+    repo = FIXTURES / "validate-custom-crd"
+    result = run_validate([str(repo / "rendered")], None, load_config(repo), None, repo=repo)
+    assert [(d.name, d.ok) for d in result.documents] == [("good", True), ("bad", False)]
+    assert len(result.invalid[0].messages) == 5
