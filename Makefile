@@ -7,6 +7,7 @@ PYTEST := $(BIN)/pytest
 STAMP := $(VENV)/.installed
 RENDER_DIR ?= build/rendered
 BASE ?=
+DIFF_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup check render apps test test-e2e fmt lint bench diff probe clean
@@ -25,9 +26,8 @@ setup: ## create .venv with the gitops CLI, the apps and the dev tools
 	@rm -f $(STAMP)
 	@$(MAKE) --no-print-directory $(STAMP)
 
-check: $(STAMP) ## render every overlay and expand every Argo CD app (the main job)
-	$(GITOPS) render > /dev/null
-	$(GITOPS) apps
+check: $(STAMP) ## render, validate and policy-check every overlay and Argo CD app (the main job)
+	$(GITOPS) check
 
 render: $(STAMP) ## write every overlay's rendered YAML to build/rendered/<env>/<service>.yaml
 	$(GITOPS) render --out $(RENDER_DIR)
@@ -46,13 +46,20 @@ fmt: $(STAMP) ## format the Python code
 	$(BIN)/ruff format tools tests apps
 	$(BIN)/ruff check --fix tools tests apps
 
-lint: $(STAMP) ## ruff + mypy
+lint: $(STAMP) ## ruff + mypy + actionlint
 	$(BIN)/ruff check tools tests apps
 	$(BIN)/ruff format --check tools tests apps
 	$(BIN)/mypy
+	$(BIN)/actionlint .github/workflows/*.yaml
 
-bench: $(STAMP) ## performance targets measured side by side
+diff: $(STAMP) ## rendered diff and findings of this branch (BASE=ref, DIFF_ARGS=...)
+	@$(GITOPS) diff $(if $(BASE),--base $(BASE)) $(DIFF_ARGS)
+
+bench: $(STAMP) ## performance targets measured side by side (several minutes)
 	$(BIN)/python tools/bench/bench_render.py
+	$(BIN)/python tools/bench/bench_diff.py
+	$(BIN)/python tools/bench/bench_validate.py
+	$(BIN)/python tools/bench/bench_check.py
 
 clean: ## remove build output (keeps .venv)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

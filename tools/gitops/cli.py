@@ -87,6 +87,41 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("paths", nargs="+", metavar="FILE|DIR|-")
     validate.add_argument("--k8s-version", metavar="X.Y", help="override kubernetesVersion")
 
+    diff = sub.add_parser(
+        "diff",
+        parents=[common],
+        help="what a change does to the rendered manifests and the policy findings",
+        description="Render the overlays whose kustomize inputs changed between --base and "
+        "--head, compare resources and gitops check findings. Exit 0; 1 with --exit-code when "
+        "there are differences; 2 on errors.",
+    )
+    diff.add_argument(
+        "--base",
+        metavar="REF",
+        help="base commit (default: merge-base with origin/main, else main)",
+    )
+    diff.add_argument(
+        "--head",
+        metavar="REF",
+        help="head commit (default: the working tree, uncommitted changes included)",
+    )
+    diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    diff.add_argument(
+        "--context",
+        type=int,
+        default=3,
+        metavar="N",
+        help="lines of context in each unified diff (default: 3)",
+    )
+    diff.add_argument(
+        "--max-bytes",
+        type=int,
+        default=60_000,
+        metavar="N",
+        help="markdown: cut the comment to N bytes (default: 60000)",
+    )
+    diff.add_argument("--exit-code", action="store_true", help="exit 1 when there are differences")
+
     probe = sub.add_parser(
         "probe",
         parents=[common],
@@ -139,6 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "apps": _apps,
             "check": _check,
             "validate": _validate,
+            "diff": _diff,
             "probe": _probe,
         }[args.command]
         return handler(args)
@@ -247,6 +283,26 @@ def _validate(args: argparse.Namespace) -> int:
     result = run_validate(args.paths, stdin_text, config, args.k8s_version, repo=repo)
     sys.stdout.write(format_text(result))
     return EXIT_OK if result.ok else EXIT_PROBLEMS
+
+
+def _diff(args: argparse.Namespace) -> int:
+    import os
+
+    from gitops.diff import DiffOptions, diff_command
+    from gitops.schema import SchemaValidator
+
+    repo, config = _context(args)
+    options = DiffOptions(
+        base=args.base,
+        head=args.head,
+        format=args.format,
+        context=args.context,
+        max_bytes=args.max_bytes,
+        exit_code=args.exit_code,
+        color=sys.stdout.isatty() and "NO_COLOR" not in os.environ,
+    )
+    validator = SchemaValidator.for_repo(repo, config)
+    return diff_command(repo, options, sys.stdout, validator=validator.validate)
 
 
 def _probe(args: argparse.Namespace) -> int:
