@@ -1,0 +1,189 @@
+"""The kind cluster: its config file, the kind commands, and create-or-reuse / delete.
+
+>>> cluster = KindCluster(name="integration-e2e", kubeconfig=tmp / "kubeconfig", ...)
+>>> cluster.kind_create_argv()
+('kind', 'create', 'cluster', '--name', 'integration-e2e', '--config', ..., '--wait', '180s')
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gitops.runner import Command
+from tests.e2e.harness.tools import Engine, Runner
+
+E2E_DIR = Path(__file__).resolve().parent.parent
+KIND_CONFIG = E2E_DIR / "kind-config.yaml"
+DEFAULT_CLUSTER_NAME = "integration-e2e"
+_PINNED_IMAGE = re.compile(r"^kindest/node:v(?P<version>\d+\.\d+\.\d+)@sha256:[0-9a-f]{64}$")
+
+
+class KindConfigError(ValueError):
+    """tests/e2e/kind-config.yaml is not what the suite relies on."""
+
+
+@dataclass(frozen=True)
+class KindConfig:
+    roles: tuple[str, ...]
+    images: tuple[str, ...]
+
+    @property
+    def workers(self) -> int:
+        return self.roles.count("worker")
+
+    @property
+    def kubernetes_version(self) -> str:
+        """``1.33.1``, from the pinned node image."""
+        match = _PINNED_IMAGE.match(self.images[0])
+        assert match is not None  # checked in parse_kind_config
+        return match.group("version")
+
+
+def parse_kind_config(text: str) -> KindConfig:
+    """Check the invariants the tests depend on: one control-plane, >= 2 workers (drain), every
+    node on the same image, pinned by version *and* digest."""
+    raw: Any = yaml.safe_load(text)
+    if not isinstance(raw, dict) or raw.get("kind") != "Cluster":
+        raise KindConfigError("expected a kind `Cluster` document")
+    nodes = raw.get("nodes") or []
+    roles = tuple(str(n.get("role")) for n in nodes)
+    images = tuple(str(n.get("image", "")) for n in nodes)
+    if roles.count("control-plane") != 1:
+        raise KindConfigError(f"expected exactly one control-plane node, got roles {roles}")
+    if roles.count("worker") < 2:
+        raise KindConfigError(f"the drain test needs at least two workers, got roles {roles}")
+    unpinned = [i for i in images if not _PINNED_IMAGE.match(i)]
+    if unpinned:
+        raise KindConfigError(
+            f"node images must be kindest/node:vX.Y.Z@sha256:<digest>, got {unpinned}"
+        )
+    if len(set(images)) != 1:
+        raise KindConfigError(f"all nodes must run the same image, got {sorted(set(images))}")
+    return KindConfig(roles, images)
+
+
+def env_flag(environ: Mapping[str, str], name: str) -> bool:
+    return environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class KindCluster:
+    """A named kind cluster whose kubeconfig lives in a file of its own (never ~/.kube/config)."""
+
+    name: str
+    kind: str  # binary
+    kubectl: str  # binary
+    engine: Engine
+    kubeconfig: Path
+    config_file: Path = KIND_CONFIG
+
+    # kind talks to podman only when told to; docker is its default.
+    def kind_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if self.engine.name == "podman":
+            env["KIND_EXPERIMENTAL_PROVIDER"] = "podman"
+        return env
+
+    def kubectl_env(self) -> dict[str, str]:
+        return {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+
+    def get_clusters_command(self) -> Command:
+        return Command((self.kind, "get", "clusters"), timeout=60, env=self.kind_env())
+
+    def create_command(self) -> Command:
+        return Command(
+            (
+                self.kind,
+                "create",
+                "cluster",
+                "--name",
+                self.name,
+                "--config",
+                str(self.config_file),
+                "--kubeconfig",
+                str(self.kubeconfig),
+                "--wait",
+                "180s",
+            ),
+            timeout=600,
+            env=self.kind_env(),
+        )
+
+    def delete_command(self) -> Command:
+        return Command(
+            (
+                self.kind,
+                "delete",
+                "cluster",
+                "--name",
+                self.name,
+                "--kubeconfig",
+                str(self.kubeconfig),
+            ),
+            timeout=300,
+            env=self.kind_env(),
+        )
+
+    def export_kubeconfig_command(self) -> Command:
+        """For a kept cluster: write its kubeconfig to our file (kind prints it on stdout)."""
+        return Command(
+            (self.kind, "get", "kubeconfig", "--name", self.name), timeout=60, env=self.kind_env()
+        )
+
+    def load_image_commands(self, image: str, archive_dir: Path) -> tuple[Command, ...]:
+        """docker: ``kind load docker-image``. podman: kind cannot read podman's store, so save
+        an archive and ``kind load image-archive`` it."""
+        if self.engine.name == "docker":
+            return (
+                Command(
+                    (self.kind, "load", "docker-image", image, "--name", self.name),
+                    timeout=600,
+                    env=self.kind_env(),
+                ),
+            )
+        archive = archive_dir / (re.sub(r"[^A-Za-z0-9_.-]", "_", image) + ".tar")
+        return (
+            Command((self.engine.binary, "save", "--output", str(archive), image), timeout=600),
+            Command(
+                (self.kind, "load", "image-archive", str(archive), "--name", self.name),
+                timeout=600,
+                env=self.kind_env(),
+            ),
+        )
+
+    def kubectl_command(self, *args: str, timeout: float = 120, **kwargs: Any) -> Command:
+        return Command((self.kubectl, *args), timeout=timeout, env=self.kubectl_env(), **kwargs)
+
+    def exists(self, runner: Runner) -> bool:
+        out = runner(self.get_clusters_command()).stdout
+        return self.name in out.split()
+
+    def up(self, runner: Runner, reuse: bool) -> bool:
+        """Create the cluster, or with ``reuse`` keep one that exists. Returns True if created.
+
+        Without ``reuse`` a leftover cluster of the same name (an interrupted run) is deleted
+        first, so every run starts from the pinned node image and an empty cluster.
+        """
+        present = self.exists(runner)
+        if present and reuse:
+            self.kubeconfig.write_text(runner(self.export_kubeconfig_command()).stdout)
+            return False
+        if present:
+            runner(self.delete_command())
+        try:
+            runner(self.create_command())
+        except Exception:
+            # A half-created cluster (kind failed after starting containers) would linger.
+            self.down(runner)
+            raise
+        return True
+
+    def down(self, runner: Runner) -> None:
+        runner(self.delete_command())

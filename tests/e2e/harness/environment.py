@@ -1,0 +1,262 @@
+"""Bring the e2e cluster to the state every test starts from, step by step, each step
+idempotent so a kept cluster (--keep-cluster) is brought up to date rather than rebuilt:
+
+1. kind cluster (create, or reuse when kept);
+2. metrics-server (pinned) with --kubelet-insecure-tls, until `kubectl top nodes` answers;
+3. the ServiceMonitor CRD the overlays need;
+4. images of apps/healthz and apps/kpis-api, content-hash tags, loaded into kind;
+5. the stack: namespace (Pod Security labels from the ApplicationSet), the test-only
+   database and Secret, then the dev overlays + e2e component; the PreSync migrate Job is
+   awaited before the Deployments are expected Ready.
+"""
+
+from __future__ import annotations
+
+import datetime
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitops.argocd import load_argocd_objects
+from gitops.config import RepoConfig, load_config
+from gitops.discovery import discover_overlays
+from gitops.errors import CommandError
+from gitops.kustomize import Kustomize, find_kustomize
+from gitops.render import render_overlay
+from gitops.runner import CommandResult, run
+from tests.e2e.harness import argocd as argo
+from tests.e2e.harness.cluster import KindCluster
+from tests.e2e.harness.deploy import (
+    COMPONENT_DIR,
+    DEV_SERVICES,
+    NAMESPACE,
+    Document,
+    apply_command,
+    argo_hooks,
+    delete_command,
+    dump_documents,
+    find,
+    images_by_app,
+    managed_namespace_labels,
+    namespace_document,
+    overlay_paths,
+    parse_documents,
+    partition_test_only,
+    render_kustomization,
+)
+from tests.e2e.harness.images import LocalImage
+from tests.e2e.harness.kube import TRANSIENT, Kube
+from tests.e2e.harness.tools import Runner, Toolchain
+from tests.e2e.harness.wait import Backoff, wait_until
+
+TEST_DB = "kpis-db"
+
+
+@dataclass
+class E2EEnvironment:
+    repo: Path
+    config: RepoConfig
+    kustomize: Kustomize
+    toolchain: Toolchain
+    cluster: KindCluster
+    workdir: Path
+    runner: Runner = run
+    kube: Kube | None = None
+    images: dict[str, LocalImage] = field(default_factory=dict)
+    # app -> (image name, tag) as the real dev overlays deploy it
+    overlay_images: dict[str, tuple[str, str]] = field(default_factory=dict)
+    stack: list[Document] = field(default_factory=list)
+
+    @property
+    def k(self) -> Kube:
+        assert self.kube is not None, "cluster not up"
+        return self.kube
+
+    def kubectl(self, *args: str, timeout: float = 120) -> CommandResult:
+        return self.runner(self.cluster.kubectl_command(*args, timeout=timeout))
+
+    def apply(self, documents: Iterable[Document], label: str) -> None:
+        manifest = self.workdir / f"{label}.yaml"
+        manifest.write_text(dump_documents(documents), encoding="utf-8")
+        self.runner(apply_command(self.cluster.kubectl, manifest, self.cluster.kubectl_env()))
+
+    # --- 1. cluster ---------------------------------------------------------------------
+
+    def cluster_up(self, reuse: bool) -> bool:
+        created = self.cluster.up(self.runner, reuse=reuse)
+        self.kube = Kube.from_kubeconfig(self.cluster.kubeconfig)
+        wait_until(
+            lambda: self.kubectl(
+                "wait", "--for=condition=Ready", "nodes", "--all", "--timeout=10s", timeout=30
+            ),
+            timeout=240,
+            what="all kind nodes Ready",
+            retry_on=(CommandError,),
+        )
+        return created
+
+    # --- 2. metrics-server ----------------------------------------------------------------
+
+    def install_metrics_server(self) -> None:
+        self.kubectl("apply", "--filename", argo.METRICS_SERVER_URL, timeout=180)
+        deployment = self.k.deployment("kube-system", "metrics-server")
+        args = deployment["spec"]["template"]["spec"]["containers"][0].get("args") or []
+        if "--kubelet-insecure-tls" not in args:
+            self.kubectl(
+                "patch",
+                "deployment",
+                "metrics-server",
+                "--namespace",
+                "kube-system",
+                "--type=json",
+                "--patch",
+                argo.METRICS_SERVER_PATCH,
+            )
+        self.kubectl(
+            "rollout",
+            "status",
+            "deployment/metrics-server",
+            "--namespace",
+            "kube-system",
+            "--timeout=180s",
+            timeout=200,
+        )
+        wait_until(
+            lambda: self.kubectl("top", "nodes", timeout=30).stdout,
+            timeout=180,
+            what="`kubectl top nodes` to answer (metrics-server scraping)",
+            backoff=Backoff(initial=5, maximum=10),
+            retry_on=(CommandError,),
+        )
+
+    def install_servicemonitor_crd(self) -> None:
+        self.kubectl(
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--filename",
+            argo.SERVICEMONITOR_CRD_URL,
+            timeout=180,
+        )
+        self.kubectl(
+            "wait",
+            "--for=condition=Established",
+            "crd/servicemonitors.monitoring.coreos.com",
+            "--timeout=60s",
+            timeout=90,
+        )
+
+    # --- 4. images ----------------------------------------------------------------------
+
+    def build_and_load_images(self, apps: Sequence[str] = DEV_SERVICES) -> None:
+        engine = self.toolchain.engine
+        assert engine is not None
+        for app in apps:
+            image = LocalImage.for_app(self.repo / "apps" / app)
+            # Same content, same tag: an image already built is not rebuilt.
+            if self.runner(image.exists_command(engine)).returncode != 0:
+                self.runner(image.build_command(engine))
+            self.load_into_kind(image.reference)
+            self.images[app] = image
+
+    def load_into_kind(self, reference: str) -> None:
+        for command in self.cluster.load_image_commands(reference, self.workdir):
+            self.runner(command)
+
+    # --- 5. stack -----------------------------------------------------------------------
+
+    def render_dev_overlays(self) -> list[Document]:
+        """The dev overlays exactly as `gitops render` renders them (no test changes)."""
+        wanted = set(overlay_paths())
+        documents: list[Document] = []
+        for overlay in discover_overlays(self.repo, self.config).overlays:
+            if overlay.rel_path not in wanted:
+                continue
+            rendered = render_overlay(self.repo, overlay, self.config, self.kustomize)
+            if not rendered.ok or rendered.manifest is None:
+                raise AssertionError(f"gitops render failed: {rendered.failure_line()}")
+            documents.extend(parse_documents(rendered.manifest))
+        return documents
+
+    def render_stack(self) -> list[Document]:
+        plain = self.render_dev_overlays()
+        self.overlay_images = images_by_app(plain, list(self.images))
+        swaps = {self.overlay_images[app][0]: image for app, image in self.images.items()}
+        return render_kustomization(
+            self.repo,
+            self.config,
+            self.kustomize,
+            overlay_paths(),
+            [COMPONENT_DIR],
+            swaps,
+            self.runner,
+        )
+
+    def ensure_namespace(self) -> None:
+        labels = managed_namespace_labels(load_argocd_objects(self.repo, self.config))
+        self.apply([namespace_document(NAMESPACE, labels)], "namespace")
+
+    def deploy_prerequisites(self, documents: Sequence[Document]) -> None:
+        self.apply(documents, "prerequisites")
+        wait_until(
+            lambda: self.k.deployment_rolled_out(NAMESPACE, TEST_DB),
+            timeout=300,
+            what=f"test PostgreSQL {NAMESPACE}/{TEST_DB} Ready",
+            retry_on=TRANSIENT,
+        )
+
+    def deploy_stack(self) -> list[Document]:
+        self.stack = self.render_stack()
+        prerequisites, workloads = partition_test_only(self.stack)
+        self.ensure_namespace()
+        self.deploy_prerequisites(prerequisites)
+        hooks = argo_hooks(workloads)
+        for hook in hooks:
+            # Job specs are immutable: like Argo CD's BeforeHookCreation, delete the last run.
+            self.runner(
+                delete_command(
+                    self.cluster.kubectl,
+                    hook["kind"],
+                    hook["metadata"]["name"],
+                    NAMESPACE,
+                    self.cluster.kubectl_env(),
+                )
+            )
+        self.apply(workloads, "stack")
+        for hook in find(hooks, "Job"):
+            name = hook["metadata"]["name"]
+            deadline = float(hook["spec"].get("activeDeadlineSeconds", 600))
+            wait_until(
+                lambda n=name: self.k.job_succeeded(NAMESPACE, n),
+                timeout=deadline,
+                what=f"PreSync Job {NAMESPACE}/{name} to succeed",
+                retry_on=TRANSIENT,
+            )
+        for deployment in find(workloads, "Deployment"):
+            name = deployment["metadata"]["name"]
+            wait_until(
+                lambda n=name: self.k.deployment_rolled_out(NAMESPACE, n),
+                timeout=300,
+                what=f"Deployment {NAMESPACE}/{name} rolled out",
+                retry_on=TRANSIENT,
+            )
+        return self.stack
+
+
+def new_environment(repo: Path, toolchain: Toolchain, cluster_name: str) -> E2EEnvironment:
+    assert toolchain.engine and toolchain.kind and toolchain.kubectl
+    config = load_config(repo)
+    workdir = Path(tempfile.mkdtemp(prefix="integration-e2e-"))
+    cluster = KindCluster(
+        name=cluster_name,
+        kind=toolchain.kind,
+        kubectl=toolchain.kubectl,
+        engine=toolchain.engine,
+        kubeconfig=workdir / "kubeconfig",
+    )
+    return E2EEnvironment(repo, config, find_kustomize(config), toolchain, cluster, workdir)
+
+
+def utc_stamp() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")

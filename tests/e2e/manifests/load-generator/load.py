@@ -1,0 +1,24 @@
+"""Keep healthz busy: THREADS workers GET TARGET_URL in a loop until the pod is stopped."""
+
+import os
+import threading
+import urllib.request
+
+TARGET_URL = os.environ["TARGET_URL"]
+THREADS = int(os.environ.get("THREADS", "8"))
+
+
+def hammer() -> None:
+    while True:
+        try:
+            with urllib.request.urlopen(TARGET_URL, timeout=2) as response:
+                response.read()
+        except OSError:
+            pass  # a pod going away mid-request is expected while the HPA scales
+
+
+workers = [threading.Thread(target=hammer, daemon=True) for _ in range(THREADS)]
+for worker in workers:
+    worker.start()
+for worker in workers:
+    worker.join()

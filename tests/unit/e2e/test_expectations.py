@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gitops import k8s_math
+from tests.e2e.harness.expectations import (
+    HpaBounds,
+    PdbExpectation,
+    Probe,
+    liveness_hold_seconds,
+    liveness_restart_budget,
+    pdb_expectation,
+    ready_again_budget,
+    replicas_for_eviction_test,
+    startup_budget,
+    unready_budget,
+)
+
+HEALTHZ = {
+    "name": "healthz",
+    "livenessProbe": {
+        "httpGet": {"path": "/health"},
+        "initialDelaySeconds": 5,
+        "periodSeconds": 10,
+        "timeoutSeconds": 2,
+        "failureThreshold": 3,
+    },
+    "readinessProbe": {
+        "httpGet": {"path": "/health"},
+        "periodSeconds": 5,
+        "timeoutSeconds": 1,
+        "failureThreshold": 2,
+    },
+}
+KPIS_API = {
+    "name": "kpis-api",
+    "startupProbe": {"httpGet": {"path": "/health"}, "periodSeconds": 2, "failureThreshold": 30},
+    "livenessProbe": {
+        "httpGet": {"path": "/health"},
+        "periodSeconds": 10,
+        "timeoutSeconds": 2,
+        "failureThreshold": 3,
+    },
+    "readinessProbe": {
+        "httpGet": {"path": "/ready"},
+        "periodSeconds": 5,
+        "timeoutSeconds": 3,
+        "failureThreshold": 2,
+    },
+}
+
+
+def test_probe_defaults_are_the_kubelets() -> None:
+    assert Probe.from_spec({"httpGet": {"path": "/"}}) == Probe(0, 10, 1, 1, 3)
+    assert Probe.from_spec(None) is None
+
+
+def test_startup_budget_without_and_with_a_startup_probe() -> None:
+    assert startup_budget(HEALTHZ, slack=0) == 0 + 2 * 5
+    assert startup_budget(KPIS_API, slack=0) == 30 * 2 + 2 * 5
+    assert startup_budget(KPIS_API, slack=20) == 90
+
+
+def test_liveness_restart_budget() -> None:
+    # initialDelay 5 + 3 x 10 + timeout 2 + default grace 30
+    assert liveness_restart_budget(HEALTHZ, slack=0) == 67
+    assert liveness_restart_budget(HEALTHZ, termination_grace=5, slack=0) == 42
+    # the startup window comes first
+    assert liveness_restart_budget(KPIS_API, termination_grace=10, slack=0) == 60 + 32 + 10
+    with pytest.raises(LookupError, match="no livenessProbe"):
+        liveness_restart_budget({"name": "x"})
+
+
+def test_readiness_budgets() -> None:
+    assert unready_budget(KPIS_API, slack=0) == 2 * 5 + 3
+    assert ready_again_budget(KPIS_API, slack=0) == 5 + 3
+    assert liveness_hold_seconds(KPIS_API, slack=0) == 32
+
+
+def _pdb(**spec: Any) -> dict[str, Any]:
+    return {"kind": "PodDisruptionBudget", "spec": {"selector": {}, **spec}}
+
+
+def test_pdb_expectation_uses_k8s_math() -> None:
+    assert pdb_expectation(_pdb(maxUnavailable=1), 2) == PdbExpectation(2, 1, 1)
+    assert pdb_expectation(_pdb(minAvailable=1), 2) == PdbExpectation(2, 1, 1)
+    assert pdb_expectation(_pdb(maxUnavailable="50%"), 3) == PdbExpectation(3, 1, 2)
+    # agrees with the static checks' arithmetic for every small case
+    for replicas in range(1, 6):
+        spec = {"maxUnavailable": "30%"}
+        expected = k8s_math.expected_pods(spec, replicas, replicas)
+        assert pdb_expectation(_pdb(**spec), replicas).disruptions_allowed == (
+            k8s_math.disruptions_allowed(spec, replicas, expected)
+        )
+
+
+def test_replicas_for_eviction_test_needs_an_allowed_and_a_refused_eviction() -> None:
+    # dev healthz: maxUnavailable 1 at minReplicas 1 allows 1 of 1 -> needs 2
+    assert replicas_for_eviction_test(_pdb(maxUnavailable=1), floor=1, ceiling=3) == 2
+    # base healthz: minAvailable 1 -> 2 replicas (1 allowed, 1 protected)
+    assert replicas_for_eviction_test(_pdb(minAvailable=1), floor=2, ceiling=10) == 2
+    assert replicas_for_eviction_test(_pdb(minAvailable=2), floor=1, ceiling=10) == 3
+    with pytest.raises(ValueError, match="no replica count"):
+        replicas_for_eviction_test(_pdb(maxUnavailable=0), floor=1, ceiling=3)
+
+
+def test_hpa_bounds_and_budgets() -> None:
+    hpa = {
+        "spec": {
+            "minReplicas": 1,
+            "maxReplicas": 3,
+            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 30}},
+        }
+    }
+    bounds = HpaBounds.from_hpa(hpa)
+    assert bounds == HpaBounds(1, 3, 30)
+    assert HpaBounds.from_hpa({"spec": {"maxReplicas": 3}}).scale_down_window == 300
+    assert bounds.scale_down_budget() < HpaBounds(1, 3, 300).scale_down_budget()
+    assert bounds.scale_up_budget(pod_start=30) > 60

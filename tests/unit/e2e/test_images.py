@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness.images import LocalImage, app_files, content_hash
+from tests.e2e.harness.tools import Engine
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Path:
+    root = tmp_path / "healthz"
+    (root / "healthz").mkdir(parents=True)
+    (root / "Dockerfile").write_text("FROM scratch\n")
+    (root / "healthz" / "server.py").write_text("print('hi')\n")
+    return root
+
+
+def test_tag_is_stable_for_unchanged_content(app: Path) -> None:
+    assert LocalImage.for_app(app).tag == LocalImage.for_app(app).tag
+    assert LocalImage.for_app(app).tag.startswith("e2e-")
+
+
+def test_tag_changes_when_a_file_changes(app: Path) -> None:
+    before = LocalImage.for_app(app).tag
+    (app / "healthz" / "server.py").write_text("print('changed')\n")
+    assert LocalImage.for_app(app).tag != before
+
+
+def test_tag_changes_when_a_file_is_renamed(app: Path) -> None:
+    before = content_hash(app)
+    (app / "healthz" / "server.py").rename(app / "healthz" / "app.py")
+    assert content_hash(app) != before
+
+
+def test_pycache_pyc_and_egg_info_are_not_content(app: Path) -> None:
+    before = content_hash(app)
+    (app / "healthz" / "__pycache__").mkdir()
+    (app / "healthz" / "__pycache__" / "server.cpython-312.pyc").write_bytes(b"\0junk")
+    (app / "healthz" / "stray.pyc").write_bytes(b"\0junk")
+    (app / "healthz.egg-info").mkdir()
+    (app / "healthz.egg-info" / "PKG-INFO").write_text("Name: healthz\n")
+    assert content_hash(app) == before
+    assert [p.as_posix() for p in app_files(app)] == ["Dockerfile", "healthz/server.py"]
+
+
+def test_reference_is_never_latest(app: Path) -> None:
+    image = LocalImage.for_app(app)
+    assert image.reference == f"e2e.local/healthz:{image.tag}"
+    assert not image.reference.endswith(":latest")
+
+
+def test_real_apps_hash_without_error() -> None:
+    from tests.conftest import REPO_ROOT
+
+    tags = {LocalImage.for_app(REPO_ROOT / "apps" / a).tag for a in ("healthz", "kpis-api")}
+    assert len(tags) == 2
+
+
+def test_docker_build_argv(app: Path) -> None:
+    image = LocalImage.for_app(app)
+    command = image.build_command(Engine("docker", "/usr/bin/docker"))
+    assert command.argv == (
+        "/usr/bin/docker",
+        "build",
+        "--tag",
+        image.reference,
+        "--file",
+        str(app / "Dockerfile"),
+        str(app),
+    )
+    assert command.timeout > 0
+
+
+def test_alias_refuses_latest_and_untagged(app: Path) -> None:
+    image = LocalImage.for_app(app)
+    engine = Engine("docker", "docker")
+    assert image.alias_command(engine, "ghcr.io/example-org/healthz:1.1.0-rc.1").argv == (
+        "docker",
+        "tag",
+        image.reference,
+        "ghcr.io/example-org/healthz:1.1.0-rc.1",
+    )
+    for bad in ("ghcr.io/example-org/healthz:latest", "ghcr.io/example-org/healthz"):
+        with pytest.raises(ValueError, match="not a pinned tag"):
+            image.alias_command(engine, bad)
