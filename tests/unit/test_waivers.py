@@ -28,17 +28,17 @@ def _by_rule(rule: str, repo: Path = REPO) -> tuple[list[str], list[str]]:
 
 def test_file_waiver_excuses_matching_findings_until_it_expires() -> None:
     kept, waived = _by_rule("image-tag-mutable")
-    assert "web: policy/waivers.yaml#1 (team-shop): the web image is promoted by digest in the " \
+    assert (
+        "web: policy/waivers.yaml#1 (team-shop): the web image is promoted by digest in the "
         "release pipeline" in waived
+    )
     # the expired waiver (#2) no longer excuses api
     assert any(line.startswith("api: ") for line in kept)
 
 
 def test_annotation_waiver_needs_a_reason() -> None:
     kept, waived = _by_rule("image-tag-mutable")
-    assert (
-        "worker: annotation: vendor ships only latest, pinned by digest at deploy" in waived
-    )
+    assert "worker: annotation: vendor ships only latest, pinned by digest at deploy" in waived
     batch = [line for line in kept if line.startswith("batch: ")]
     assert len(batch) == 1
     assert batch[0].endswith(
@@ -65,17 +65,27 @@ def test_expired_waiver_is_an_error_and_unused_one_a_warning() -> None:
 @pytest.mark.parametrize(
     ("entry", "expected"),
     [
-        ("- rule: image-tag-mutable\n  owner: me\n  expires: 2999-01-01\n",
-         "policy/waivers.yaml#1: waiver is missing reason"),
-        ("- rule: image-tag-mutable\n  reason: r\n  expires: 2999-01-01\n",
-         "policy/waivers.yaml#1: waiver is missing owner"),
-        ("- rule: no-such-rule\n  reason: r\n  owner: me\n  expires: 2999-01-01\n",
-         "policy/waivers.yaml#1: unknown rule 'no-such-rule'"),
-        ("- rule: image-tag-mutable\n  reason: r\n  owner: me\n  expires: soon\n",
-         "policy/waivers.yaml#1: expires must be a date (YYYY-MM-DD)"),
-        ("- rule: image-tag-mutable\n  reason: r\n  owner: me\n  expires: 2999-01-01\n"
-         "  match: {team: x}\n",
-         "policy/waivers.yaml#1: match may only use env, kind, name, service"),
+        (
+            "- rule: image-tag-mutable\n  owner: me\n  expires: 2999-01-01\n",
+            "policy/waivers.yaml#1: waiver is missing reason",
+        ),
+        (
+            "- rule: image-tag-mutable\n  reason: r\n  expires: 2999-01-01\n",
+            "policy/waivers.yaml#1: waiver is missing owner",
+        ),
+        (
+            "- rule: no-such-rule\n  reason: r\n  owner: me\n  expires: 2999-01-01\n",
+            "policy/waivers.yaml#1: unknown rule 'no-such-rule'",
+        ),
+        (
+            "- rule: image-tag-mutable\n  reason: r\n  owner: me\n  expires: soon\n",
+            "policy/waivers.yaml#1: expires must be a date (YYYY-MM-DD)",
+        ),
+        (
+            "- rule: image-tag-mutable\n  reason: r\n  owner: me\n  expires: 2999-01-01\n"
+            "  match: {team: x}\n",
+            "policy/waivers.yaml#1: match may only use env, kind, name, service",
+        ),
     ],
 )
 def test_invalid_waivers_are_rejected(
