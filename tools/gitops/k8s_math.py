@@ -22,30 +22,16 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Any
+
+from gitops import quantity
 
 # Deployment, ReplicaSet and StatefulSet default spec.replicas to 1; so does HPA minReplicas.
 DEFAULT_REPLICAS = 1
 DEFAULT_MIN_REPLICAS = 1
 
 _PERCENT_RE = re.compile(r"^(-?\d+)%$")
-_QUANTITY_RE = re.compile(
-    r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:(e[+-]?\d+|E[+-]?\d+)|([KMGTPE]i|[numkMGTPE])?)$"
-)
-_BINARY_SUFFIXES = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
-_DECIMAL_SUFFIXES = {
-    "n": -9,
-    "u": -6,
-    "m": -3,
-    "": 0,
-    "k": 3,
-    "M": 6,
-    "G": 9,
-    "T": 12,
-    "P": 15,
-    "E": 18,
-}
 
 
 class InvalidValueError(ValueError):
@@ -89,28 +75,13 @@ def parse_int_or_percent(raw: Any) -> IntOrPercent:
 # --- quantities --------------------------------------------------------------------------
 
 
-def parse_quantity(raw: Any) -> Decimal:
-    """A ``resource.Quantity`` ("250m", "1.5", "512Mi", "1e3", 2) as an exact Decimal."""
-    if isinstance(raw, bool):
-        raise InvalidValueError(f"expected a quantity, got {raw!r}")
-    if isinstance(raw, int | float):
-        return Decimal(str(raw))
-    if not isinstance(raw, str):
-        raise InvalidValueError(f"expected a quantity, got {raw!r}")
-    match = _QUANTITY_RE.match(raw.strip())
-    if not match:
-        raise InvalidValueError(f"not a Kubernetes quantity: {raw!r}")
-    number, exponent, suffix = match.groups()
+def parse_quantity(raw: Any) -> Fraction:
+    """A ``resource.Quantity`` ("250m", "1.5", "512Mi", "1e3", 2), exactly (see
+    :mod:`gitops.quantity`); :class:`InvalidValueError` if it is not one."""
     try:
-        value = Decimal(number)
-    except InvalidOperation as exc:  # pragma: no cover - the regex only lets numbers through
+        return quantity.parse_quantity(raw)
+    except ValueError as exc:
         raise InvalidValueError(f"not a Kubernetes quantity: {raw!r}") from exc
-    if exponent:
-        return value.scaleb(int(exponent[1:]))
-    suffix = suffix or ""
-    if suffix in _BINARY_SUFFIXES:
-        return value * Decimal(1024) ** _BINARY_SUFFIXES[suffix]
-    return value.scaleb(_DECIMAL_SUFFIXES[suffix])
 
 
 def milli_value(raw: Any) -> int:

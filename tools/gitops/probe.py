@@ -686,50 +686,22 @@ def _measure_and_run(
     startup_done_at = 0.0
     failed = False
     if "startup" in local.targets:
-        spec = local.specs["startup"]
-        schedule = Schedule(spec, local.targets["startup"], local.started, speed)
-        attempts = schedule.run(
-            start=spec.initial_delay / speed,
-            deadline=spec.budget / speed + spec.timeout,
-            done=lambda a: (
-                consecutive(a, True) >= 1 or consecutive(a, False) >= spec.failure_threshold
-            ),
-        )
-        passed = consecutive(attempts, True) >= 1
+        attempts, passed = _run_gate(local, "startup", 0.0, speed)
         startup_done_at = attempts[-1].at if passed and attempts else 0.0
-        checks.append(_gate_check(local, "startup", spec, attempts, passed, speed))
+        checks.append(
+            _gate_check(local, "startup", local.specs["startup"], attempts, passed, speed)
+        )
         failed = not passed
     time_to_ready: float | None = None
     if not failed:
         results: dict[str, tuple[list[Attempt], bool]] = {}
 
-        def readiness() -> None:
-            spec = local.specs["readiness"]
-            schedule = Schedule(spec, local.targets["readiness"], local.started, speed)
-            start = max(startup_done_at, spec.initial_delay / speed)
-            attempts = schedule.run(
-                start=start,
-                deadline=start + spec.budget / speed + spec.timeout,
-                done=lambda a: consecutive(a, True) >= spec.success_threshold,
-            )
-            results["readiness"] = (attempts, consecutive(attempts, True) >= spec.success_threshold)
-
-        def liveness() -> None:
-            spec = local.specs["liveness"]
-            schedule = Schedule(spec, local.targets["liveness"], local.started, speed)
-            start = max(startup_done_at, spec.initial_delay / speed)
-            attempts = schedule.run(
-                start=start,
-                deadline=start + spec.budget / speed + spec.timeout,
-                done=lambda a: (
-                    consecutive(a, True) >= 1 or consecutive(a, False) >= spec.failure_threshold
-                ),
-            )
-            results["liveness"] = (attempts, consecutive(attempts, True) >= 1)
+        def observe(kind: str) -> None:
+            results[kind] = _run_gate(local, kind, startup_done_at, speed)
 
         threads = [
-            threading.Thread(target=fn, daemon=True)
-            for kind, fn in (("readiness", readiness), ("liveness", liveness))
+            threading.Thread(target=observe, args=(kind,), daemon=True)
+            for kind in ("readiness", "liveness")
             if kind in local.targets
         ]
         for thread in threads:
@@ -767,6 +739,28 @@ def _measure_and_run(
             )
         )
     return timing
+
+
+def _run_gate(
+    local: LocalContainer, kind: str, not_before: float, speed: float
+) -> tuple[list[Attempt], bool]:
+    """One probe from its first run until kubelet would have decided: readiness is Ready after
+    successThreshold successes in a row; startup and liveness pass on a success (the process
+    answers) and fail after failureThreshold failures in a row (kubelet restarts it)."""
+    spec = local.specs[kind]
+    needed = spec.success_threshold if kind == "readiness" else 1
+    schedule = Schedule(spec, local.targets[kind], local.started, speed)
+    start = max(not_before, spec.initial_delay / speed)
+
+    def decided(attempts: list[Attempt]) -> bool:
+        if consecutive(attempts, True) >= needed:
+            return True
+        return kind != "readiness" and consecutive(attempts, False) >= spec.failure_threshold
+
+    attempts = schedule.run(
+        start=start, deadline=start + spec.budget / speed + spec.timeout, done=decided
+    )
+    return attempts, consecutive(attempts, True) >= needed
 
 
 def _seconds(value: float, speed: float) -> str:
