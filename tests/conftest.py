@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +12,12 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the render and schema caches of a test run away from the user's own cache."""
+    os.environ["GITOPS_CACHE_DIR"] = tempfile.mkdtemp(prefix="gitops-test-cache-")
+    os.environ.pop("GITOPS_NO_CACHE", None)
 
 
 @pytest.fixture

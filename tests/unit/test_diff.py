@@ -22,7 +22,6 @@ from gitops.diff import (
     MARKDOWN_MARKER,
     DiffOptions,
     DiffResult,
-    InputResolver,
     diff_command,
     format_json,
     format_markdown,
@@ -31,6 +30,7 @@ from gitops.diff import (
 )
 from gitops.errors import GitopsError
 from gitops.gitworktree import GitRefError
+from gitops.inputs import InputResolver
 
 DEPLOYMENT = """\
 apiVersion: apps/v1

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gitops.cache import CachedRender, RenderCache
 from gitops.config import RepoConfig
 from gitops.discovery import Overlay, find_kustomization
 from gitops.errors import CommandError, ConfigError
@@ -74,7 +75,10 @@ class Expansion:
 
 
 def load_argocd_objects(
-    repo: Path, config: RepoConfig, kustomize: Kustomize | None = None
+    repo: Path,
+    config: RepoConfig,
+    kustomize: Kustomize | None = None,
+    cache: RenderCache | None = None,
 ) -> list[dict[str, Any]]:
     """The objects the root app would sync: ``kustomize build argocd/`` when it has a
     kustomization, else every YAML file in the folder."""
@@ -82,6 +86,10 @@ def load_argocd_objects(
     if not directory.is_dir():
         raise ConfigError(f"{config.argocd_path}/: no such directory (argocdPath in gitops.yaml)")
     if find_kustomization(directory) is not None:
+        key = cache.key_for(config.argocd_path, trace=False) if cache is not None else None
+        hit = cache.get(key) if cache is not None and key is not None else None
+        if hit is not None:
+            return _parse_documents(hit.manifest, config.argocd_path)
         kustomize = kustomize or find_kustomize(config)
         command = Command(
             kustomize.build_argv(config.argocd_path, config.kustomize.build_options),
@@ -94,6 +102,8 @@ def load_argocd_objects(
             raise ConfigError(
                 f"{config.argocd_path}: {relativize(str(exc), repo, command)}"
             ) from exc
+        if cache is not None and key is not None:
+            cache.put(key, CachedRender(text, None))
         return _parse_documents(text, config.argocd_path)
     objects: list[dict[str, Any]] = []
     for path in sorted(directory.rglob("*.y*ml")):
@@ -114,10 +124,13 @@ def expand_applications(
     config: RepoConfig,
     overlays: tuple[Overlay, ...] = (),
     kustomize: Kustomize | None = None,
+    objects: list[dict[str, Any]] | None = None,
 ) -> Expansion:
     """Every Application Argo CD would have, plus the problems a reviewer must see: generated
-    paths without a kustomization, overlays no Application deploys, duplicate names."""
-    objects = load_argocd_objects(repo, config, kustomize)
+    paths without a kustomization, overlays no Application deploys, duplicate names.
+    ``objects``: the argocd/ objects if already loaded (see load_argocd_objects)."""
+    if objects is None:
+        objects = load_argocd_objects(repo, config, kustomize)
     applications: list[Application] = []
     problems: list[str] = []
     directories: list[str] | None = None

@@ -7,11 +7,13 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gitops.cache import RenderCache, cache_disabled
 from gitops.config import RepoConfig
 from gitops.discovery import discover_overlays
 from gitops.errors import EXIT_OK, EXIT_PROBLEMS, ConfigError
@@ -55,6 +57,7 @@ def build_context(
     env: str | None = None,
     service: str | None = None,
     kustomize: Kustomize | None = None,
+    use_cache: bool = True,
 ) -> tuple[CheckContext, list[RenderedOverlay], list[Finding]]:
     """Render (with source tracing) and expand Argo CD apps; returns the context for the rules,
     the raw render results and the findings the pipeline itself produced (render failures)."""
@@ -63,7 +66,12 @@ def build_context(
     discovery = discover_overlays(repo, config)
     selected = select_overlays(discovery, config, env, service)
     kustomize = kustomize or find_kustomize(config)
-    results = render_overlays(repo, selected, config, kustomize, trace=True)
+    cache = (
+        RenderCache.for_repo(repo, config, kustomize)
+        if use_cache and not cache_disabled()
+        else None
+    )
+    results = render_overlays(repo, selected, config, kustomize, trace=True, cache=cache)
     findings: list[Finding] = []
     render_failed = get_rule("render-failed")
     for problem in discovery.problems:
@@ -101,11 +109,14 @@ def build_context(
     argocd_resources: list[Resource] = []
     if (repo / config.argocd_path).is_dir():
         try:
-            expansion = expand_applications(repo, config, discovery.overlays, kustomize)
+            objects = load_argocd_objects(repo, config, kustomize, cache)
+            expansion = expand_applications(
+                repo, config, discovery.overlays, kustomize, objects=objects
+            )
             applications, app_problems = expansion.applications, expansion.problems
+            # expand_applications does not modify them; rules get their own deep copies
             argocd_resources = [
-                _argocd_resource(obj, config.argocd_path)
-                for obj in load_argocd_objects(repo, config, kustomize)
+                _argocd_resource(copy.deepcopy(obj), config.argocd_path) for obj in objects
             ]
         except ConfigError as exc:
             findings.append(
@@ -150,10 +161,11 @@ def run_check(
     validator: DocumentValidator | None = None,
     kustomize: Kustomize | None = None,
     today: Any = None,
+    use_cache: bool = True,
 ) -> CheckReport:
     from gitops.waivers import apply_waivers, load_waivers
 
-    context, results, findings = build_context(repo, config, env, service, kustomize)
+    context, results, findings = build_context(repo, config, env, service, kustomize, use_cache)
     rules = all_rules()
     if validator is not None:
         schema_rule = get_rule("schema")

@@ -33,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="repository root (default: git top level of the current directory)",
     )
     common.add_argument("--debug", action="store_true", help="debug logs and tracebacks")
+    common.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="render every overlay again instead of reusing unchanged renders "
+        "(also GITOPS_NO_CACHE=1)",
+    )
 
     parser = argparse.ArgumentParser(
         prog="gitops",
@@ -215,6 +221,7 @@ def _version(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
+    from gitops.cache import RenderCache, cache_disabled
     from gitops.discovery import discover_overlays
     from gitops.kustomize import find_kustomize
     from gitops.render import join_manifests, render_overlays, select_overlays, write_manifests
@@ -225,7 +232,11 @@ def _render(args: argparse.Namespace) -> int:
     problems = [str(p) for p in discovery.problems if _in_selection(p.rel_path, args)]
     if not selected and not problems:
         raise GitopsError(f"no overlays found under {repo / 'overlays'}")
-    results = render_overlays(repo, selected, config, find_kustomize(config)) if selected else []
+    kustomize = find_kustomize(config)
+    cache = (
+        None if args.no_cache or cache_disabled() else RenderCache.for_repo(repo, config, kustomize)
+    )
+    results = render_overlays(repo, selected, config, kustomize, cache=cache) if selected else []
     if args.out:
         write_manifests(results, Path(args.out))
     else:
@@ -264,7 +275,14 @@ def _check(args: argparse.Namespace) -> int:
     repo, config = _context(args)
     config = _with_k8s_version(config, args.k8s_version)
     validator = SchemaValidator.for_repo(repo, config)
-    report = run_check(repo, config, args.env, args.service, validator=validator.validate)
+    report = run_check(
+        repo,
+        config,
+        args.env,
+        args.service,
+        validator=validator.validate,
+        use_cache=not args.no_cache,
+    )
     text = format_report(report, args.format, repo, color=None if not args.output else False)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")

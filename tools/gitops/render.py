@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitops.cache import CachedRender, RenderCache
 from gitops.config import RepoConfig
 from gitops.discovery import Discovery, Overlay
 from gitops.errors import CommandError, GitopsError
@@ -86,11 +87,32 @@ def render_overlay(
     kustomize: Kustomize,
     runner: Runner = run,
     trace: bool = False,
+    cache: RenderCache | None = None,
 ) -> RenderedOverlay:
     """Render one overlay. With ``trace`` the build goes through a throw-away kustomization in a
     temp dir that enables kustomize's build metadata (``config.kubernetes.io/origin`` and
     ``alpha.config.kubernetes.io/transformations`` annotations), leaving the user's files alone;
-    if that fails, the plain build is run so the error reads as it does for ``gitops render``."""
+    if that fails, the plain build is run so the error reads as it does for ``gitops render``.
+    With a ``cache``, an unchanged overlay's previous output is reused (see gitops.cache)."""
+    key = cache.key(overlay, trace) if cache is not None else None
+    if cache is not None and key is not None:
+        hit = cache.get(key)
+        if hit is not None:
+            return RenderedOverlay(overlay, hit.manifest, None, 0.0, hit.origin_root)
+    result = _render_uncached(repo, overlay, config, kustomize, runner, trace)
+    if cache is not None and key is not None and result.ok and result.manifest is not None:
+        cache.put(key, CachedRender(result.manifest, result.origin_root))
+    return result
+
+
+def _render_uncached(
+    repo: Path,
+    overlay: Overlay,
+    config: RepoConfig,
+    kustomize: Kustomize,
+    runner: Runner,
+    trace: bool,
+) -> RenderedOverlay:
     if not trace:
         return _render_directory(repo, overlay, overlay.rel_path, config, kustomize, runner)
     with tempfile.TemporaryDirectory(prefix="gitops-trace-") as wrapper:
@@ -138,6 +160,7 @@ def render_overlays(
     runner: Runner = run,
     workers: int | None = None,
     trace: bool = False,
+    cache: RenderCache | None = None,
 ) -> list[RenderedOverlay]:
     """Render each overlay in parallel (kustomize is a subprocess, so threads suffice).
 
@@ -149,7 +172,7 @@ def render_overlays(
     workers = workers or min(len(overlays), max(os.cpu_count() or 1, 1) * 2)
 
     def one(overlay: Overlay) -> RenderedOverlay:
-        return render_overlay(repo, overlay, config, kustomize, runner, trace)
+        return render_overlay(repo, overlay, config, kustomize, runner, trace, cache)
 
     if workers == 1 or len(overlays) == 1:
         return [one(o) for o in overlays]

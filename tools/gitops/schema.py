@@ -430,8 +430,9 @@ _TRANSFORM_DIGEST = _source_digest()
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "gitops" / "schemas"
+    from gitops.cache import user_cache_root
+
+    return user_cache_root() / "schemas"
 
 
 # --------------------------------------------------------------------------------------------
