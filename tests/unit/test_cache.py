@@ -95,6 +95,8 @@ def test_cache_lives_outside_the_repo_and_can_be_turned_off(
     tmp_path: Path,
 ) -> None:
     repo = fixture_repo("render-ok")
+    # main(--no-cache) sets GITOPS_NO_CACHE for the process: let monkeypatch restore it.
+    monkeypatch.setenv("GITOPS_NO_CACHE", "")
     monkeypatch.setenv("GITOPS_CACHE_DIR", str(tmp_path / "user-cache"))
     assert user_cache_root() == tmp_path / "user-cache"
     assert main(["render", "--repo", str(repo)]) == 0
@@ -108,6 +110,10 @@ def test_cache_lives_outside_the_repo_and_can_be_turned_off(
     for entry in entries:
         entry.unlink()
     assert main(["render", "--repo", str(repo), "--no-cache"]) == 0
+    assert list((tmp_path / "user-cache" / "renders").rglob("*.json")) == []
     monkeypatch.setenv("GITOPS_NO_CACHE", "1")
     assert main(["render", "--repo", str(repo)]) == 0
     assert list((tmp_path / "user-cache" / "renders").rglob("*.json")) == []
+    monkeypatch.setenv("GITOPS_NO_CACHE", "")
+    assert main(["render", "--repo", str(repo)]) == 0
+    assert len(list((tmp_path / "user-cache" / "renders").rglob("*.json"))) == 3

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -169,6 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if args.no_cache:
+        # One switch for every code path that renders (check inside diff included).
+        os.environ["GITOPS_NO_CACHE"] = "1"
     try:
         if args.version:
             return _version(args)
@@ -304,8 +308,6 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    import os
-
     from gitops.diff import DiffOptions, diff_command
     from gitops.schema import SchemaValidator
 
