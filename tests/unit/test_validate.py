@@ -93,3 +93,27 @@ def test_user_crds_from_the_repo_config() -> None:
     result = run_validate([str(repo / "rendered")], None, load_config(repo), None, repo=repo)
     assert [(d.name, d.ok) for d in result.documents] == [("good", True), ("bad", False)]
     assert len(result.invalid[0].messages) == 5
+
+
+def test_cli_exit_codes_and_stdin(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    from gitops.cli import main
+
+    valid = str(FIXTURES / "validate-valid-workloads")
+    invalid = str(FIXTURES / "validate-invalid-deployment")
+    assert main(["validate", valid, "--repo", valid]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "5 documents, 0 invalid (Kubernetes 1.33)"
+    assert main(["validate", invalid, "--repo", invalid]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("Deployment/web: spec.replicas: expected integer, got string '2'")
+    assert out[-1] == "1 documents, 1 invalid (Kubernetes 1.33)"
+    monkeypatch.setattr(
+        "sys.stdin",
+        io.StringIO("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata: {a: b}\n"),
+    )
+    assert main(["validate", "-", "--repo", valid]) == 0
+    assert main(["validate", str(FIXTURES / "does-not-exist"), "--repo", valid]) == 2
+    assert main(["validate", valid, "--repo", valid, "--k8s-version", "1.9"]) == 2
