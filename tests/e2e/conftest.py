@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -118,8 +119,13 @@ def e2e(request: pytest.FixtureRequest) -> Iterator[Any]:
         environment.build_and_load_images()
         yield environment
     finally:
-        if not keep:
-            environment.cluster.down(environment.runner)
+        try:
+            if not keep:
+                environment.cluster.down(environment.runner)
+        finally:
+            # kubeconfig, image archives (podman), the working-tree snapshot: a kept cluster
+            # re-exports its kubeconfig next time, so nothing here is needed after the run.
+            shutil.rmtree(environment.workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,7 @@ pytestmark = pytest.mark.e2e
 
 SYNC_TIMEOUT_SECONDS = 600
 LOAD_DEPLOYMENT = "healthz-load"
+REFRESH_ROUNDS_AFTER_SCALE = 6
 
 
 def install_argocd(env: E2EEnvironment) -> None:
@@ -180,17 +181,21 @@ def test_dev_applications_sync_and_become_healthy(
 ) -> None:
     env, names = synced
 
+    last: list[dict[str, tuple[str, str]]] = [{}]
+
     def all_synced_and_healthy() -> dict[str, tuple[str, str]] | None:
-        states = _states(env, names)
+        last[0] = states = _states(env, names)
         return states if all(v == ("Synced", "Healthy") for v in states.values()) else None
 
+    # describe shows the states check() saw: a second API call there could raise outside
+    # retry_on (e.g. 404 before the ApplicationSet has generated an Application).
     states = wait_until(
         all_synced_and_healthy,
         timeout=SYNC_TIMEOUT_SECONDS,
         what=f"Applications {names} Synced and Healthy",
         backoff=Backoff(initial=5, maximum=10),
         retry_on=TRANSIENT,
-        describe=lambda _: str(_states(env, names)),
+        describe=lambda _: str(last[0]),
     )
     assert set(states) == set(names)
     # The PreSync hook ran under Argo CD too: the migrate Job exists and succeeded.
@@ -218,6 +223,16 @@ def test_hpa_driven_replica_change_does_not_make_apps_out_of_sync(
             env.k.refresh_argo_application(argo.ARGOCD_NAMESPACE, name)
         return {n: s for n, (s, _h) in _states(env, names).items()}
 
+    # From the minimum, so the scale-up below is one the HPA made while the sampler ran (not a
+    # leftover of pod start-up; plain dev has the default 300 s scale-down window).
+    wait_until(
+        lambda: env.k.deployment(NAMESPACE, "healthz")["spec"]["replicas"] == bounds.min_replicas,
+        timeout=bounds.scale_down_budget(),
+        what=f"healthz at its dev minimum {bounds.min_replicas} before the load",
+        backoff=Backoff(initial=5, maximum=10),
+        retry_on=TRANSIENT,
+    )
+    scaled_at = 0
     sampler = Sampler(sync_states, interval=5.0).start()
     try:
         env.k.scale_deployment(NAMESPACE, LOAD_DEPLOYMENT, 2)
@@ -231,9 +246,11 @@ def test_hpa_driven_replica_change_does_not_make_apps_out_of_sync(
                 backoff=Backoff(initial=5, maximum=5),
                 retry_on=TRANSIENT,
             )
-            # Several refresh rounds after the change, each compared against git.
+            # Several refresh rounds after the change, each compared against git. Counted from
+            # now: the samples taken while waiting for the scale-up prove nothing about it.
+            scaled_at = len(sampler.samples)
             wait_until(
-                lambda: len(sampler.samples) >= 6,
+                lambda: len(sampler.samples) >= scaled_at + REFRESH_ROUNDS_AFTER_SCALE,
                 timeout=120,
                 what="refresh rounds after the scale-up",
             )
@@ -242,5 +259,6 @@ def test_hpa_driven_replica_change_does_not_make_apps_out_of_sync(
     finally:
         samples = sampler.stop()
     assert not sampler.errors, sampler.errors
+    assert len(samples) >= scaled_at + REFRESH_ROUNDS_AFTER_SCALE, "no refreshes after the scale"
     out_of_sync = [(t, s) for t, s in samples if any(v != "Synced" for v in s.values())]
     assert not out_of_sync, f"Applications left Synced after an HPA scale: {out_of_sync}"

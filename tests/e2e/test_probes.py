@@ -136,7 +136,9 @@ def test_wrong_liveness_path_gets_the_container_restarted(stack: E2EEnvironment)
 
 
 def test_database_outage_makes_kpis_api_unready_without_restarts(stack: E2EEnvironment) -> None:
-    spec = container(find_one(stack.stack, "Deployment", "kpis-api"), "kpis-api")
+    deployment = find_one(stack.stack, "Deployment", "kpis-api")
+    spec = container(deployment, "kpis-api")
+    grace = deployment["spec"]["template"]["spec"].get("terminationGracePeriodSeconds")
     selector = SERVICES["kpis-api"]
     wait_until(
         lambda: stack.k.deployment_rolled_out(NAMESPACE, "kpis-api"),
@@ -162,7 +164,7 @@ def test_database_outage_makes_kpis_api_unready_without_restarts(stack: E2EEnvir
                 stack.k.restart_counts(NAMESPACE, selector) == restarts_before
                 and not stack.k.ready_pods(NAMESPACE, selector)
             ),
-            liveness_hold_seconds(spec),
+            liveness_hold_seconds(spec, grace),
             "kpis-api NotReady and never restarted while the database is down",
             retry_on=TRANSIENT,
         )

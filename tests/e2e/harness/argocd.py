@@ -63,6 +63,33 @@ SERVICEMONITOR_CRD_URL = (
 )
 
 IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
+APPLICATIONSET_CRD = "customresourcedefinitions.apiextensions.k8s.io/applicationsets.argoproj.io"
+
+
+def leftover_apps_probe_args() -> tuple[str, ...]:
+    """kubectl args that print the ApplicationSet CRD's name if Argo CD is installed, else
+    nothing (exit 0 either way)."""
+    return ("get", APPLICATIONSET_CRD, "--ignore-not-found", "--output=name")
+
+
+def leftover_apps_delete_args() -> tuple[str, ...]:
+    """kubectl args removing every ApplicationSet and Application in the Argo CD namespace.
+
+    A kept cluster whose last run stopped inside the Argo CD test still has the ApplicationSet;
+    its selfHeal would revert the direct deploy (local image tags, the 30 s HPA window) under
+    the other tests. The generated Applications carry no resources finalizer, so the
+    workloads stay and the direct deploy takes them over.
+    """
+    return (
+        "delete",
+        "applicationsets.argoproj.io,applications.argoproj.io",
+        "--all",
+        "--namespace",
+        ARGOCD_NAMESPACE,
+        "--ignore-not-found",
+        "--wait=true",
+        "--timeout=120s",
+    )
 
 
 def replace_strings(node: Any, old: str, new: str) -> tuple[Any, int]:

@@ -206,7 +206,12 @@ class E2EEnvironment:
             retry_on=TRANSIENT,
         )
 
+    def remove_leftover_argocd_apps(self) -> None:
+        if self.kubectl(*argo.leftover_apps_probe_args()).stdout.strip():
+            self.kubectl(*argo.leftover_apps_delete_args(), timeout=150)
+
     def deploy_stack(self) -> list[Document]:
+        self.remove_leftover_argocd_apps()
         self.stack = self.render_stack()
         prerequisites, workloads = partition_test_only(self.stack)
         self.ensure_namespace()

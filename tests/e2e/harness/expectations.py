@@ -128,13 +128,19 @@ def ready_again_budget(spec: Mapping[str, Any], slack: float = 20.0) -> float:
     return readiness.success_threshold * readiness.period + readiness.timeout + slack
 
 
-def liveness_hold_seconds(spec: Mapping[str, Any], slack: float = 5.0) -> float:
+def liveness_hold_seconds(
+    spec: Mapping[str, Any], termination_grace: int | None = None, slack: float = 5.0
+) -> float:
     """How long an outage must last to prove liveness does not restart the container: longer
-    than the liveness probe needs to act."""
+    than the liveness probe needs to act. restartCount only moves once the killed container
+    has exited (SIGTERM, up to the grace period, SIGKILL) and a new one started, so the grace
+    period is part of it."""
     liveness = Probe.from_spec(spec.get("livenessProbe"))
     if liveness is None:
         raise LookupError(f"container {spec.get('name')!r} has no livenessProbe")
-    return liveness.detection_time + slack
+    probe_grace = (spec.get("livenessProbe") or {}).get("terminationGracePeriodSeconds")
+    grace = probe_grace or termination_grace or DEFAULT_TERMINATION_GRACE_SECONDS
+    return liveness.detection_time + grace + slack
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,16 @@ GIT_DEPLOYMENT = "git-daemon"
 REPO_NAME = "integration-gitops.git"
 SERVE_ROOT = "/srv/git"
 GIT_URL = f"git://{GIT_DEPLOYMENT}.{GIT_NAMESPACE}.svc.cluster.local/{REPO_NAME}"
-_IDENTITY = ("-c", "user.name=integration-e2e", "-c", "user.email=e2e@localhost")
+# The snapshot commit must not depend on the user's git config: a laptop with commit signing
+# on would prompt for (or fail on) a key.
+_IDENTITY = (
+    "-c",
+    "user.name=integration-e2e",
+    "-c",
+    "user.email=e2e@localhost",
+    "-c",
+    "commit.gpgsign=false",
+)
 
 
 def list_files_command(repo: Path) -> Command:
@@ -38,7 +47,9 @@ def list_files_command(repo: Path) -> Command:
 def snapshot_commands(work: Path, bundle: Path) -> list[Command]:
     return [
         Command(("git", "init", "--quiet", "--initial-branch=main", str(work)), timeout=60),
-        Command(("git", "add", "--all"), cwd=work, timeout=120),
+        # --force: the files were chosen by `ls-files` in the real repo; a tracked file that a
+        # .gitignore pattern also matches must not silently drop out of the snapshot.
+        Command(("git", "add", "--all", "--force"), cwd=work, timeout=120),
         Command(
             ("git", *_IDENTITY, "commit", "--quiet", "--no-verify", "-m", "e2e snapshot"),
             cwd=work,

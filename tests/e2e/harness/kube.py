@@ -65,7 +65,13 @@ class Kube:
 
     def evict(self, namespace: str, pod: str) -> tuple[int, str]:
         """policy/v1 Eviction; (HTTP status, reason). 201 on success, 429 when the PDB says no."""
-        body = client.V1Eviction(metadata=client.V1ObjectMeta(name=pod, namespace=namespace))
+        # apiVersion/kind spelled out, as in the API docs' example: the client serializes only
+        # the fields that are set.
+        body = client.V1Eviction(
+            api_version="policy/v1",
+            kind="Eviction",
+            metadata=client.V1ObjectMeta(name=pod, namespace=namespace),
+        )
         try:
             self.core.create_namespaced_pod_eviction(pod, namespace, body)
         except ApiException as exc:

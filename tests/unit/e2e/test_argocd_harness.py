@@ -104,3 +104,13 @@ def test_application_state() -> None:
     assert argo.application_state(
         {"status": {"sync": {"status": "Synced"}, "health": {"status": "Healthy"}}}
     ) == ("Synced", "Healthy")
+
+
+def test_leftover_apps_are_looked_up_without_failing_and_deleted_in_the_argocd_namespace() -> None:
+    probe = argo.leftover_apps_probe_args()
+    assert probe[0] == "get" and "--ignore-not-found" in probe
+    assert probe[1].endswith("/applicationsets.argoproj.io")
+    delete = argo.leftover_apps_delete_args()
+    assert delete[:3] == ("delete", "applicationsets.argoproj.io,applications.argoproj.io", "--all")
+    assert delete[3:5] == ("--namespace", "argocd")
+    assert "--ignore-not-found" in delete

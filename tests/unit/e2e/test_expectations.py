@@ -76,7 +76,9 @@ def test_liveness_restart_budget() -> None:
 def test_readiness_budgets() -> None:
     assert unready_budget(KPIS_API, slack=0) == 2 * 5 + 3
     assert ready_again_budget(KPIS_API, slack=0) == 5 + 3
-    assert liveness_hold_seconds(KPIS_API, slack=0) == 32
+    # detection 3 x 10 + 2, then up to the grace period before the restart is counted
+    assert liveness_hold_seconds(KPIS_API, slack=0) == 32 + 30
+    assert liveness_hold_seconds(KPIS_API, termination_grace=10, slack=0) == 32 + 10
 
 
 def _pdb(**spec: Any) -> dict[str, Any]:

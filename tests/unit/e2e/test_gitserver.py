@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.harness.gitserver import GIT_URL, make_snapshot_bundle, publish_commands
 
 
@@ -61,3 +63,25 @@ def test_publish_copies_then_clones_bare_in_the_pod(tmp_path: Path) -> None:
     )
     assert "git clone --quiet --bare /tmp/snapshot.bundle" in clone.argv[-1]
     assert GIT_URL == "git://git-daemon.e2e-git.svc.cluster.local/integration-gitops.git"
+
+
+def test_snapshot_ignores_the_users_signing_config_and_keeps_tracked_ignored_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A laptop with commit signing on: the snapshot commit must neither prompt nor fail.
+    global_config = tmp_path / "gitconfig"
+    global_config.write_text("[commit]\n\tgpgsign = true\n[gpg]\n\tprogram = false\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(global_config))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git("init", "-q", "-b", "main", cwd=repo)
+    (repo / ".gitignore").write_text("*.lock\n")
+    (repo / "pinned.lock").write_text("tracked although ignored\n")
+    git("add", "-A", "--force", cwd=repo)
+    git("-c", "commit.gpgsign=false", "commit", "-q", "-m", "init", cwd=repo)
+
+    bundle = make_snapshot_bundle(repo, tmp_path / "scratch")
+
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(bundle), str(clone)], check=True, timeout=60)
+    assert sorted(git("ls-files", cwd=clone).split()) == [".gitignore", "pinned.lock"]
