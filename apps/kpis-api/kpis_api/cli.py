@@ -147,7 +147,11 @@ def _serve_until_signalled(server: DrainingHTTPServer, drain_timeout_seconds: fl
     )
     accept_loop.start()
     logger.info("listening", extra={"address": server.server_name, "port": server.server_port})
-    stop_requested.wait()
+    # Never wait without a timeout: the kernel may deliver SIGTERM to a worker thread, and
+    # Python runs the handler on the main thread only when it next executes bytecode; an
+    # untimed wait would keep it blocked, and the pod would sit out its whole grace period.
+    while not stop_requested.wait(timeout=0.2):
+        pass
     logger.info("draining", extra={"in_flight": server.in_flight_requests})
     abandoned = server.stop_gracefully(drain_timeout_seconds)
     accept_loop.join()
