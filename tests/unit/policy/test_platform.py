@@ -242,3 +242,30 @@ def test_env_regression_missing_hpa(fixture_repo: Callable[[str], Path]) -> None
         "minimum replicas 1 in prod (replicas) is lower than 2 in dev (HPA web minReplicas)"
         in messages
     )
+
+
+def test_create_namespace_needs_namespace_in_the_cluster_whitelist(
+    fixture_repo: Callable[[str], Path],
+) -> None:
+    repo = fixture_repo("argocd-project-denied")
+    apps = repo / "argocd/applications.yaml"
+    apps.write_text(
+        apps.read_text().replace(
+            "    path: overlays/dev/web\n",
+            "    path: overlays/dev/web\n  syncPolicy:\n    syncOptions: [CreateNamespace=true]\n",
+        )
+    )
+    expected = (
+        "",
+        "Application dev-web: syncOption CreateNamespace=true creates namespace demo, but "
+        "AppProject demo-dev does not permit cluster-scoped kind core/Namespace: the sync fails "
+        "with \"resource :Namespace is not permitted in project\" (add {group: '', kind: "
+        "Namespace} to clusterResourceWhitelist)",
+    )
+    assert expected in _of(_report(repo), "argocd-project-denied")
+    _rewrite_project(
+        repo,
+        "  clusterResourceWhitelist: []\n",
+        '  clusterResourceWhitelist:\n    - group: ""\n      kind: Namespace\n',
+    )
+    assert expected not in _of(_report(repo), "argocd-project-denied")

@@ -408,8 +408,9 @@ def argocd_project_denied(ctx: CheckContext) -> Iterator[Hit]:
     that resource with "resource X is not permitted in project Y". Semantics follow Argo CD's
     app_project_types.go: a missing ``namespaceResourceWhitelist`` permits every namespaced
     kind but an empty list permits none; cluster-scoped kinds need ``clusterResourceWhitelist``;
-    patterns are globs; ``!`` patterns deny. The built-in ``default`` project, when not
-    defined in git, is assumed to permit everything."""
+    patterns are globs; ``!`` patterns deny. ``CreateNamespace=true`` needs ``Namespace`` in
+    ``clusterResourceWhitelist`` too (argoproj/argo-cd#20233). The built-in ``default``
+    project, when not defined in git, is assumed to permit everything."""
     projects = {
         r.name: r.spec
         for r in ctx.argocd_resources
@@ -451,8 +452,33 @@ def argocd_project_denied(ctx: CheckContext) -> Iterator[Hit]:
                 service=first.service,
                 source=ctx.config.argocd_path,
             )
+        if _creates_namespace(app) and not _cluster_kind_permitted(spec, "", "Namespace"):
+            yield Hit(
+                f"Application {app.name}: syncOption CreateNamespace=true creates namespace "
+                f"{app_namespace or '(none)'}, but AppProject {app.project} does not permit "
+                'cluster-scoped kind core/Namespace: the sync fails with "resource :Namespace '
+                "is not permitted in project\" (add {group: '', kind: Namespace} to "
+                "clusterResourceWhitelist)",
+                env=first.env,
+                service=first.service,
+                source=ctx.config.argocd_path,
+            )
         for resource in resources:
             yield from _resource_denied(spec, app, resource)
+
+
+def _creates_namespace(app: Application) -> bool:
+    sync_policy = app.spec.get("syncPolicy")
+    options = sync_policy.get("syncOptions") if isinstance(sync_policy, dict) else None
+    return isinstance(options, list) and "CreateNamespace=true" in options
+
+
+def _cluster_kind_permitted(spec: dict[str, Any], group: str, kind: str) -> bool:
+    whitelist = spec.get("clusterResourceWhitelist")
+    blacklist = spec.get("clusterResourceBlacklist")
+    if not isinstance(whitelist, list) or not _group_kind_listed(whitelist, group, kind):
+        return False
+    return not (isinstance(blacklist, list) and _group_kind_listed(blacklist, group, kind))
 
 
 def _resource_denied(spec: dict[str, Any], app: Application, resource: Resource) -> Iterator[Hit]:
