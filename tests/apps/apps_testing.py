@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-PG_MISSING_REASON = "PostgreSQL binaries (pg_ctl) not found: apt-get install postgresql"
+POSTGRES_MISSING_REASON = "PostgreSQL binaries (pg_ctl) not found: apt-get install postgresql"
 # With trust authentication the password is never checked, but kpis-api insists on one.
 UNCHECKED_PASSWORD = "unused-with-trust-auth"
 

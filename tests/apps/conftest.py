@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from apps_testing import (
-    PG_MISSING_REASON,
+    POSTGRES_MISSING_REASON,
     UNCHECKED_PASSWORD,
     ServiceProcess,
     find_pg_ctl,
@@ -44,7 +44,7 @@ def start_service() -> Iterator[Callable[[Sequence[str], Mapping[str, str]], Ser
 def pg_ctl_path() -> str:
     path = find_pg_ctl()
     if path is None:
-        pytest.skip(PG_MISSING_REASON)
+        pytest.skip(POSTGRES_MISSING_REASON)
     return path
 
 
