@@ -27,6 +27,15 @@ from typing import Any
 
 from gitops import quantity
 
+# kubelet/API probe defaults (pkg/apis/core/v1 SetDefaults_Probe); 0 or unset means the default.
+PROBE_DEFAULTS = {
+    "initialDelaySeconds": 0,
+    "periodSeconds": 10,
+    "timeoutSeconds": 1,
+    "successThreshold": 1,
+    "failureThreshold": 3,
+}
+
 # Deployment, ReplicaSet and StatefulSet default spec.replicas to 1; so does HPA minReplicas.
 DEFAULT_REPLICAS = 1
 DEFAULT_MIN_REPLICAS = 1

@@ -44,19 +44,13 @@ import yaml
 from gitops.config import RepoConfig
 from gitops.discovery import Overlay, discover_overlays
 from gitops.errors import CommandError, ConfigError, GitopsError, ToolNotFoundError
+from gitops.k8s_math import PROBE_DEFAULTS
 from gitops.kustomize import find_kustomize
 from gitops.pglocal import LocalPostgres, free_port
 from gitops.render import render_overlays, select_overlays
 from gitops.runner import Command, Process, run, spawn
 
 KUBELET_USER_AGENT = "kube-probe/{minor}"
-_DEFAULTS = {
-    "initialDelaySeconds": 0,
-    "periodSeconds": 10,
-    "timeoutSeconds": 1,
-    "successThreshold": 1,
-    "failureThreshold": 3,
-}
 PROBE_KINDS = ("startup", "readiness", "liveness")
 
 
@@ -82,7 +76,7 @@ class ProbeSpec:
     @classmethod
     def parse(cls, kind: str, container: str, raw: dict[str, Any]) -> ProbeSpec:
         handlers = [h for h in ("httpGet", "tcpSocket", "grpc", "exec") if h in raw]
-        values = {k: raw.get(k, default) for k, default in _DEFAULTS.items()}
+        values = {k: raw.get(k, default) for k, default in PROBE_DEFAULTS.items()}
         return cls(
             kind=kind,
             container=container,

@@ -16,15 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gitops.k8s_math import desired_healthy, disruptions_allowed, expected_pods
+from gitops.k8s_math import PROBE_DEFAULTS, desired_healthy, disruptions_allowed, expected_pods
 
-PROBE_DEFAULTS = {
-    "initialDelaySeconds": 0,
-    "periodSeconds": 10,
-    "timeoutSeconds": 1,
-    "successThreshold": 1,
-    "failureThreshold": 3,
-}
 DEFAULT_TERMINATION_GRACE_SECONDS = 30
 # Pod scheduling, container creation from an image already on the node, Python imports.
 START_SLACK_SECONDS = 20.0

@@ -195,7 +195,7 @@ def valid_label_selector(selector: Any) -> bool:
     return expressions is None or (
         isinstance(expressions, list)
         and all(
-            isinstance(e, dict) and isinstance(e.get("values") or [], list) for e in expressions
+            isinstance(e, dict) and isinstance(e.get("values"), list | None) for e in expressions
         )
     )
 

@@ -29,6 +29,7 @@ from gitops.policy import (
     pod_spec,
     rule,
     selector_matches,
+    valid_label_selector,
 )
 
 # Workloads whose replica count an HPA or a PDB budget reasons about.
@@ -140,18 +141,7 @@ def _pdb_selects(pdb: Resource, labels: dict[str, str]) -> bool | None:
     selector = pdb.spec.get("selector")
     if selector is None:
         return False
-    if not isinstance(selector, dict):
-        return None
-    match_labels = selector.get("matchLabels")
-    expressions = selector.get("matchExpressions")
-    if match_labels is not None and not isinstance(match_labels, dict):
-        return None
-    if expressions is not None and not (
-        isinstance(expressions, list)
-        and all(
-            isinstance(e, dict) and isinstance(e.get("values"), list | None) for e in expressions
-        )
-    ):
+    if not valid_label_selector(selector):
         return None
     return selector_matches(selector, labels)
 
@@ -160,8 +150,7 @@ def _pod_owners(ctx: CheckContext, pdb: Resource) -> list[Resource]:
     """Workloads (and bare Pods) in the PDB's env and namespace whose pods it selects."""
     selected = []
     for owner in _neighbours(ctx, pdb, *WORKLOAD_KINDS, "Pod"):
-        labels = owner.labels if owner.kind == "Pod" else pod_labels(owner)
-        if _pdb_selects(pdb, labels):
+        if _pdb_selects(pdb, pod_labels(owner)):
             selected.append(owner)
     return selected
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
+from gitops.k8s_math import PROBE_DEFAULTS
 from gitops.model import Resource, Severity
 from gitops.policy import (
     WORKLOAD_KINDS,
@@ -33,14 +34,6 @@ from gitops.quantity import parse_quantity
 POD_KINDS = (*WORKLOAD_KINDS, "Pod")
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
-# kubelet/API defaults (SetDefaults_Probe): a 0 or unset value means the default.
-PROBE_DEFAULTS = {
-    "initialDelaySeconds": 0,
-    "periodSeconds": 10,
-    "timeoutSeconds": 1,
-    "successThreshold": 1,
-    "failureThreshold": 3,
-}
 REQUIRED_RESOURCES = (("requests", "cpu"), ("requests", "memory"), ("limits", "memory"))
 
 # Pod Security Standard "restricted", Kubernetes 1.33 (k8s.io/pod-security-admission/policy).
