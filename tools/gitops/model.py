@@ -18,6 +18,16 @@ class Severity(StrEnum):
     WARNING = "warning"
 
 
+def image_name(image: str) -> str:
+    """An image reference without tag or digest: ``host:5000/team/web:1.2@sha256:..`` ->
+    ``host:5000/team/web`` (a registry port is not a tag)."""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        name = name[: len(name) - len(last)] + last.split(":", 1)[0]
+    return name
+
+
 @dataclass(frozen=True, order=True)
 class ResourceKey:
     api_version: str

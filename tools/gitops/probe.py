@@ -46,6 +46,7 @@ from gitops.discovery import Overlay, discover_overlays
 from gitops.errors import CommandError, ConfigError, GitopsError, ToolNotFoundError
 from gitops.k8s_math import PROBE_DEFAULTS
 from gitops.kustomize import find_kustomize
+from gitops.model import image_name
 from gitops.pglocal import LocalPostgres, free_port
 from gitops.render import render_overlays, select_overlays
 from gitops.runner import Command, Process, run, spawn
@@ -328,7 +329,7 @@ class AppSource:
 
 def find_app_source(repo: Path, image: str) -> AppSource | None:
     """The ``apps/<name>/`` whose name is the image's repository basename."""
-    name = image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
+    name = image_name(image).rsplit("/", 1)[-1]
     directory = repo / "apps" / name
     dockerfile = directory / "Dockerfile"
     if not dockerfile.is_file():

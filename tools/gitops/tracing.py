@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from gitops.model import Resource, ResourceKey
+from gitops.model import Resource, ResourceKey, image_name
 from gitops.render import RenderedOverlay
 from gitops.yamlio import read_documents
 
@@ -195,11 +195,7 @@ def _image_names(node: Any) -> set[str]:
     if isinstance(node, dict):
         image = node.get("image")
         if isinstance(image, str) and "name" in node:
-            name = image.split("@", 1)[0]
-            last = name.rsplit("/", 1)[-1]
-            if ":" in last:
-                name = name[: len(name) - len(last)] + last.split(":", 1)[0]
-            found.add(name)
+            found.add(image_name(image))
         for value in node.values():
             found |= _image_names(value)
     elif isinstance(node, list):
