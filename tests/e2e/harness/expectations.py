@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gitops.k8s_math import PROBE_DEFAULTS, desired_healthy, disruptions_allowed, expected_pods
+from gitops.k8s_math import desired_healthy, disruptions_allowed, expected_pods, probe_timings
 
 DEFAULT_TERMINATION_GRACE_SECONDS = 30
 # Pod scheduling, container creation from an image already on the node, Python imports.
@@ -39,7 +39,7 @@ class Probe:
     def from_spec(cls, spec: Mapping[str, Any] | None) -> Probe | None:
         if not spec:
             return None
-        values = {**PROBE_DEFAULTS, **{k: v for k, v in spec.items() if k in PROBE_DEFAULTS}}
+        values = probe_timings(spec)  # 0 -> the API server's default, as the kubelet sees it
         return cls(
             int(values["initialDelaySeconds"]),
             int(values["periodSeconds"]),

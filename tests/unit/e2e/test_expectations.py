@@ -121,3 +121,21 @@ def test_hpa_bounds_and_budgets() -> None:
     assert HpaBounds.from_hpa({"spec": {"maxReplicas": 3}}).scale_down_window == 300
     assert bounds.scale_down_budget() < HpaBounds(1, 3, 300).scale_down_budget()
     assert bounds.scale_up_budget(pod_start=30) > 60
+
+
+def test_explicit_zero_probe_timings_budget_like_the_api_server_defaults() -> None:
+    # A rendered `periodSeconds: 0` is stored as 10 by the API server: the budget must not
+    # come out as 0 x failureThreshold (too short to ever pass on a real cluster).
+    zeroed = {
+        "name": "app",
+        "readinessProbe": {
+            "httpGet": {"path": "/"},
+            "periodSeconds": 0,
+            "timeoutSeconds": 0,
+            "failureThreshold": 0,
+            "successThreshold": 0,
+        },
+    }
+    assert Probe.from_spec(zeroed["readinessProbe"]) == Probe(0, 10, 1, 1, 3)
+    assert startup_budget(zeroed, slack=0) == 3 * 10
+    assert unready_budget(zeroed, slack=0) == 3 * 10 + 1
