@@ -26,7 +26,7 @@ from tests.e2e.harness.deploy import (
     render_kustomization,
 )
 from tests.e2e.harness.environment import E2EEnvironment
-from tests.e2e.harness.expectations import HpaBounds, container, startup_budget
+from tests.e2e.harness.expectations import HpaBounds, container, load_plan, startup_budget
 from tests.e2e.harness.kube import TRANSIENT
 from tests.e2e.harness.wait import Backoff, Sampler, wait_until
 
@@ -34,6 +34,7 @@ pytestmark = pytest.mark.e2e
 
 SYNC_TIMEOUT_SECONDS = 600
 LOAD_DEPLOYMENT = "healthz-load"
+LOAD_CONTAINER = "load"
 REFRESH_ROUNDS_AFTER_SCALE = 6
 
 
@@ -216,7 +217,9 @@ def test_hpa_driven_replica_change_does_not_make_apps_out_of_sync(
     )
     plain = env.render_dev_overlays()
     bounds = HpaBounds.from_hpa(find_one(plain, "HorizontalPodAutoscaler", "healthz-hpa"))
-    pod_start = startup_budget(container(find_one(plain, "Deployment", "healthz"), "healthz"))
+    healthz = container(find_one(plain, "Deployment", "healthz"), "healthz")
+    pod_start = startup_budget(healthz)
+    plan = load_plan(bounds, healthz)
 
     def sync_states() -> dict[str, str]:
         for name in names:
@@ -235,7 +238,7 @@ def test_hpa_driven_replica_change_does_not_make_apps_out_of_sync(
     scaled_at = 0
     sampler = Sampler(sync_states, interval=5.0).start()
     try:
-        env.k.scale_deployment(NAMESPACE, LOAD_DEPLOYMENT, 2)
+        env.k.run_load(NAMESPACE, LOAD_DEPLOYMENT, LOAD_CONTAINER, plan.clients)
         try:
             wait_until(
                 lambda: (

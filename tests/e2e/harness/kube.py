@@ -102,6 +102,21 @@ class Kube:
             name, namespace, {"spec": {"replicas": replicas}}
         )
 
+    def run_load(self, namespace: str, name: str, container: str, clients: int) -> None:
+        """Start the load generator: one pod running ``clients`` blocking HTTP clients
+        (its THREADS; sized by expectations.load_plan). Stop it with scale_deployment(0)."""
+        if clients < 1:
+            raise ValueError(f"the load generator needs at least one client, got {clients}")
+        env = [{"name": "THREADS", "value": str(clients)}]
+        patch = {
+            "spec": {
+                "replicas": 1,
+                "template": {"spec": {"containers": [{"name": container, "env": env}]}},
+            }
+        }
+        # Strategic merge: containers and env entries are merged by name, the rest stays.
+        self.apps.patch_namespaced_deployment(name, namespace, patch)
+
     def restart_deployment(self, namespace: str, name: str, stamp: str) -> None:
         """What `kubectl rollout restart` does: a new pod-template annotation."""
         patch = {
