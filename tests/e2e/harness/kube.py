@@ -78,6 +78,15 @@ class Kube:
             return int(exc.status), str(exc.body or exc.reason)
         return 201, "evicted"
 
+    # --- nodes ----------------------------------------------------------------------------
+
+    def nodes(self) -> list[Document]:
+        return [self.to_dict(n) for n in self.core.list_node().items]
+
+    def set_unschedulable(self, node: str, unschedulable: bool) -> None:
+        """`kubectl cordon` / `uncordon`: the same one-field patch."""
+        self.core.patch_node(node, {"spec": {"unschedulable": unschedulable}})
+
     # --- workloads ------------------------------------------------------------------------
 
     def deployment(self, namespace: str, name: str) -> Document:
