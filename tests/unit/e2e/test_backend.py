@@ -1,0 +1,176 @@
+"""The backend switch (GITOPS_E2E_BACKEND / GITOPS_E2E_KUBECONFIG) and what each backend needs:
+kind needs an engine, kind and a kubectl within one minor of the pinned node image; an
+existing cluster (KWOK) needs only a kubectl within one minor of what it reports."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from gitops.errors import CommandError
+from gitops.runner import Command, CommandResult
+from tests.e2e import preflight
+from tests.e2e.harness.backend import Backend, BackendError, backend_from_env
+from tests.e2e.harness.tools import choose_kubectl, find_toolchain, within_skew
+
+
+def _kubeconfig(tmp_path: Path) -> Path:
+    path = tmp_path / "kubeconfig"
+    path.write_text("apiVersion: v1\nkind: Config\n")
+    return path
+
+
+def test_default_backend_is_kind_and_runs_containers() -> None:
+    backend = backend_from_env({})
+    assert backend == Backend("kind")
+    assert backend.runs_containers and backend.owns_cluster
+    assert backend.skip_reason(needs_containers=True) is None
+
+
+def test_kwok_backend_takes_an_existing_kubeconfig_and_skips_container_tests(
+    tmp_path: Path,
+) -> None:
+    kubeconfig = _kubeconfig(tmp_path)
+    env = {"GITOPS_E2E_BACKEND": "KWOK", "GITOPS_E2E_KUBECONFIG": str(kubeconfig)}
+    backend = backend_from_env(env)
+    assert backend == Backend("kwok", kubeconfig.resolve())
+    assert not backend.runs_containers and not backend.owns_cluster
+    reason = backend.skip_reason(needs_containers=True)
+    assert reason is not None and "needs real containers" in reason and "=kind" in reason
+    assert backend.skip_reason(needs_containers=False) is None  # HPA, PDB run unchanged
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"GITOPS_E2E_BACKEND": "kwok"}, "needs GITOPS_E2E_KUBECONFIG"),
+        ({"GITOPS_E2E_BACKEND": "minikube"}, "expected one of kind, kwok, existing"),
+        ({"GITOPS_E2E_KUBECONFIG": "/k"}, "set GITOPS_E2E_BACKEND=kwok"),
+        (
+            {"GITOPS_E2E_BACKEND": "kwok", "GITOPS_E2E_KUBECONFIG": "/nonexistent/kubeconfig"},
+            "/nonexistent/kubeconfig does not exist",
+        ),
+    ],
+)
+def test_bad_backend_settings_are_one_line_naming_the_variable(
+    env: dict[str, str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with pytest.raises(BackendError, match=message):
+        backend_from_env(env)
+    for key in ("GITOPS_E2E_BACKEND", "GITOPS_E2E_KUBECONFIG"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert preflight.main([]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: GITOPS_E2E_") and message in err
+
+
+def _which(available: set[str]):  # type: ignore[no-untyped-def]
+    def which(name: str, env: Mapping[str, str]) -> str | None:
+        return f"/usr/bin/{name}" if name in available else None
+
+    return which
+
+
+def _runner(client: dict[str, str], server: str | None = None):  # type: ignore[no-untyped-def]
+    """kubectl binaries answering `version`: ``client`` maps path -> client version."""
+
+    def run(command: Command) -> CommandResult:
+        binary, *args = command.argv
+        if args[:1] == ["info"]:
+            return CommandResult(command, 0, "", "")
+        if "--client" in args:
+            payload = {"clientVersion": {"gitVersion": client[binary]}}
+        elif server is None:
+            raise CommandError(f"{command.quoted()} exited 1: connection refused")
+        else:
+            payload = {
+                "clientVersion": {"gitVersion": client[binary]},
+                "serverVersion": {"gitVersion": server},
+            }
+        return CommandResult(command, 0, json.dumps(payload), "")
+
+    return run
+
+
+def test_kubectl_skew_rule() -> None:
+    assert within_skew("v1.33.1", "1.33.1")
+    assert within_skew("v1.32.4-dispatcher", "1.33.1")
+    assert within_skew("v1.34.0", "v1.33.1")
+    assert not within_skew("v1.37.1", "1.33.1")  # the .venv kubectl pinned for kustomize
+    assert not within_skew("v2.33.0", "1.33.1")
+
+
+def test_kind_backend_picks_the_first_kubectl_within_one_minor_of_the_node_image(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    (venv / "kubectl").write_text("#!/bin/sh\n")
+    (venv / "kubectl").chmod(0o755)
+    versions = {"/usr/bin/kubectl": "v1.37.1", str(venv / "kubectl"): "v1.34.2"}
+    toolchain = find_toolchain(
+        {"PATH": "/usr/bin"},
+        _which({"docker", "kind", "kubectl"}),
+        _runner(versions),
+        venv_scripts=venv,
+        cluster_version="1.33.1",
+    )
+    assert toolchain.missing_message() is None
+    assert toolchain.kubectl == str(venv / "kubectl")
+    assert preflight.main([], toolchain) == 0
+    out = capsys.readouterr().out
+    assert f"kubectl ({venv / 'kubectl'} v1.34.2 (cluster v1.33.1))" in out
+
+
+def test_no_kubectl_within_skew_is_a_problem_naming_versions_and_the_download() -> None:
+    path, version, problem = choose_kubectl(
+        ["/usr/bin/kubectl"], "1.33.1", _runner({"/usr/bin/kubectl": "v1.37.1"})
+    )
+    assert path is None and version is None and problem is not None
+    assert "/usr/bin/kubectl is v1.37.1" in problem.detail
+    assert "https://dl.k8s.io/release/v1.33.1/bin/linux/amd64/kubectl" in problem.hint
+
+
+def test_existing_backend_needs_no_engine_or_kind_and_checks_the_server_version(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    backend = Backend("kwok", _kubeconfig(tmp_path))
+    versions = {"/usr/bin/kubectl": "v1.35.0"}
+    toolchain = find_toolchain(
+        {"PATH": "/usr/bin"},
+        _which({"kubectl"}),  # no docker, no kind
+        _runner(versions, server="v1.36.0"),
+        venv_scripts=tmp_path / "none",
+        backend=backend,
+    )
+    assert toolchain.missing_message() is None
+    assert toolchain.cluster_version == "v1.36.0"
+    assert preflight.main([], toolchain) == 0
+    assert "backend kwok (existing cluster" in capsys.readouterr().out
+
+    unreachable = find_toolchain(
+        {"PATH": "/usr/bin"},
+        _which({"kubectl"}),
+        _runner(versions, server=None),
+        venv_scripts=tmp_path / "none",
+        backend=backend,
+    )
+    message = unreachable.missing_message()
+    assert message is not None
+    assert "needs kubectl and a reachable cluster" in message and "connection refused" in message
+
+
+def test_preflight_prints_the_pinned_kubernetes_version_for_ci(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert preflight.main(["--kubernetes-version"]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed == "v" + preflight.pinned_kubernetes_version()
