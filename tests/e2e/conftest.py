@@ -5,6 +5,8 @@
 * One kind cluster per run; ``--keep-cluster`` / ``E2E_KEEP_CLUSTER=1`` reuses it and leaves it
   running; otherwise it is deleted at the end, also when tests fail.
 * On a failing test, dumps events, pod descriptions and logs to e2e-artifacts/<test>/.
+* ``GITOPS_E2E_BACKEND=kwok`` + ``GITOPS_E2E_KUBECONFIG``: an existing cluster instead of kind
+  (harness/backend.py); tests marked ``needs_containers`` skip there, saying why.
 * Runs the test files in an order that lets them share one cluster: probes, hpa, pdb, argocd
   (the Argo CD test takes the namespace over from the directly deployed stack).
 """
@@ -21,8 +23,9 @@ from typing import Any
 import pytest
 
 from tests.e2e.harness.artifacts import ARTIFACTS_DIR_NAME, argocd_plan, artifact_dir, dump_plan
+from tests.e2e.harness.backend import NEEDS_CONTAINERS_MARKER, BackendError, backend_from_env
 from tests.e2e.harness.cluster import DEFAULT_CLUSTER_NAME, env_flag
-from tests.e2e.harness.tools import find_toolchain
+from tests.e2e.preflight import checked_toolchain
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 E2E_DIR = Path(__file__).resolve().parent
@@ -80,6 +83,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     if any(E2E_DIR in item.path.parents for item in items):
         items.sort(key=rank)  # stable: keeps the order within each file
+    try:
+        backend = backend_from_env(os.environ)
+    except BackendError:
+        return  # reported once, in pytest_collection_finish
+    for item in items:
+        reason = backend.skip_reason(item.get_closest_marker(NEEDS_CONTAINERS_MARKER) is not None)
+        if reason is not None:
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -88,7 +99,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # Listing tests (--collect-only) needs no cluster.
     if session.config.option.collectonly or not _selected_e2e(session.items):
         return
-    message = find_toolchain().missing_message()
+    try:
+        message = checked_toolchain().missing_message()
+    except BackendError as exc:
+        message = str(exc)
     if kubernetes_client_missing():
         message = f"{message}\n  - {KUBERNETES_CLIENT_HINT}" if message else KUBERNETES_CLIENT_HINT
     if message is not None:
@@ -106,7 +120,8 @@ def e2e(request: pytest.FixtureRequest) -> Iterator[Any]:
     """The cluster with metrics-server, the ServiceMonitor CRD and the app images loaded."""
     from tests.e2e.harness.environment import new_environment
 
-    toolchain = find_toolchain()
+    toolchain = checked_toolchain()
+    print(f"\ne2e backend: {toolchain.backend.describe()}; kubectl {toolchain.kubectl_summary()}")
     environment = new_environment(
         REPO_ROOT, toolchain, os.environ.get("E2E_CLUSTER_NAME", DEFAULT_CLUSTER_NAME)
     )

@@ -187,3 +187,31 @@ class KindCluster:
 
     def down(self, runner: Runner) -> None:
         runner(self.delete_command())
+
+
+@dataclass(frozen=True)
+class ExistingCluster:
+    """A cluster the suite does not own (GITOPS_E2E_BACKEND=kwok|existing): the same kubectl
+    interface as :class:`KindCluster`, but it is never created, loaded into or deleted."""
+
+    name: str  # the backend's name, for messages
+    kubectl: str  # binary
+    kubeconfig: Path
+
+    def kubectl_env(self) -> dict[str, str]:
+        return {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+
+    def kubectl_command(self, *args: str, timeout: float = 120, **kwargs: Any) -> Command:
+        return Command((self.kubectl, *args), timeout=timeout, env=self.kubectl_env(), **kwargs)
+
+    def up(self, runner: Runner, reuse: bool) -> bool:
+        del runner, reuse  # it is up, or the preflight has said so already
+        return False
+
+    def down(self, runner: Runner) -> None:
+        del runner  # never delete a cluster the suite did not create
+
+    def load_image_commands(self, image: str, archive_dir: Path) -> tuple[Command, ...]:
+        raise RuntimeError(
+            f"cannot load {image} into the {self.name} backend: its pods run no containers"
+        )

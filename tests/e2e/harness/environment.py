@@ -26,7 +26,8 @@ from gitops.kustomize import Kustomize, find_kustomize
 from gitops.render import render_overlay
 from gitops.runner import CommandResult, run
 from tests.e2e.harness import argocd as argo
-from tests.e2e.harness.cluster import KindCluster
+from tests.e2e.harness.backend import Backend
+from tests.e2e.harness.cluster import ExistingCluster, KindCluster
 from tests.e2e.harness.deploy import (
     COMPONENT_DIR,
     DEV_SERVICES,
@@ -59,7 +60,7 @@ class E2EEnvironment:
     config: RepoConfig
     kustomize: Kustomize
     toolchain: Toolchain
-    cluster: KindCluster
+    cluster: KindCluster | ExistingCluster
     workdir: Path
     runner: Runner = run
     kube: Kube | None = None
@@ -96,9 +97,17 @@ class E2EEnvironment:
         )
         return created
 
+    @property
+    def backend(self) -> Backend:
+        return self.toolchain.backend
+
     # --- 2. metrics-server ----------------------------------------------------------------
 
     def install_metrics_server(self) -> None:
+        if not self.backend.owns_cluster:
+            # An existing cluster serves metrics.k8s.io its own way (KWOK simulates usage);
+            # the HPA test's "reading CPU metrics" wait says so if it does not.
+            return
         self.kubectl("apply", "--filename", argo.METRICS_SERVER_URL, timeout=180)
         deployment = self.k.deployment("kube-system", "metrics-server")
         args = deployment["spec"]["template"]["spec"]["containers"][0].get("args") or []
@@ -150,6 +159,8 @@ class E2EEnvironment:
     # --- 4. images ----------------------------------------------------------------------
 
     def build_and_load_images(self, apps: Sequence[str] = DEV_SERVICES) -> None:
+        if not self.backend.runs_containers:
+            return  # simulated pods pull nothing: the overlays' own image references stay
         engine = self.toolchain.engine
         assert engine is not None
         for app in apps:
@@ -250,16 +261,22 @@ class E2EEnvironment:
 
 
 def new_environment(repo: Path, toolchain: Toolchain, cluster_name: str) -> E2EEnvironment:
-    assert toolchain.engine and toolchain.kind and toolchain.kubectl
+    assert toolchain.kubectl
     config = load_config(repo)
     workdir = Path(tempfile.mkdtemp(prefix="integration-e2e-"))
-    cluster = KindCluster(
-        name=cluster_name,
-        kind=toolchain.kind,
-        kubectl=toolchain.kubectl,
-        engine=toolchain.engine,
-        kubeconfig=workdir / "kubeconfig",
-    )
+    backend = toolchain.backend
+    cluster: KindCluster | ExistingCluster
+    if backend.kubeconfig is not None:
+        cluster = ExistingCluster(backend.name, toolchain.kubectl, backend.kubeconfig)
+    else:
+        assert toolchain.engine and toolchain.kind
+        cluster = KindCluster(
+            name=cluster_name,
+            kind=toolchain.kind,
+            kubectl=toolchain.kubectl,
+            engine=toolchain.engine,
+            kubeconfig=workdir / "kubeconfig",
+        )
     return E2EEnvironment(repo, config, find_kustomize(config), toolchain, cluster, workdir)
 
 

@@ -174,3 +174,17 @@ def test_preflight_prints_the_pinned_kubernetes_version_for_ci(
     assert preflight.main(["--kubernetes-version"]) == 0
     printed = capsys.readouterr().out.strip()
     assert printed == "v" + preflight.pinned_kubernetes_version()
+
+
+@pytest.mark.parametrize(
+    ("module", "needs_containers"),
+    [("test_probes", True), ("test_argocd", True), ("test_hpa", False), ("test_pdb", False)],
+)
+def test_only_probe_and_argocd_modules_need_containers(module: str, needs_containers: bool) -> None:
+    # HPA and PDB must run unchanged on the KWOK tier; probes and Argo CD cannot.
+    import importlib
+
+    marks = importlib.import_module(f"tests.e2e.{module}").pytestmark
+    names = {mark.name for mark in (marks if isinstance(marks, list) else [marks])}
+    assert "e2e" in names
+    assert ("needs_containers" in names) is needs_containers
