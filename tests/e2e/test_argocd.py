@@ -172,6 +172,11 @@ def synced(e2e: E2EEnvironment) -> Iterator[tuple[E2EEnvironment, list[str]]]:
         )
 
 
+@pytest.fixture(scope="module")
+def sync_gate() -> argo.SyncGate:
+    return argo.SyncGate()
+
+
 def _states(env: E2EEnvironment, names: list[str]) -> dict[str, tuple[str, str]]:
     return {
         n: argo.application_state(env.k.argo_application(argo.ARGOCD_NAMESPACE, n)) for n in names
@@ -179,8 +184,16 @@ def _states(env: E2EEnvironment, names: list[str]) -> dict[str, tuple[str, str]]
 
 
 def test_dev_applications_sync_and_become_healthy(
-    synced: tuple[E2EEnvironment, list[str]],
+    synced: tuple[E2EEnvironment, list[str]], sync_gate: argo.SyncGate
 ) -> None:
+    try:
+        _sync_and_become_healthy(synced)
+    except BaseException as exc:
+        sync_gate.fail("test_dev_applications_sync_and_become_healthy", exc)
+        raise
+
+
+def _sync_and_become_healthy(synced: tuple[E2EEnvironment, list[str]]) -> None:
     env, names = synced
 
     last: list[dict[str, tuple[str, str]]] = [{}]
@@ -206,8 +219,9 @@ def test_dev_applications_sync_and_become_healthy(
 
 
 def test_hpa_driven_replica_change_does_not_make_apps_out_of_sync(
-    synced: tuple[E2EEnvironment, list[str]],
+    synced: tuple[E2EEnvironment, list[str]], sync_gate: argo.SyncGate
 ) -> None:
+    sync_gate.require()  # a failed sync above fails this at once, not after another timeout
     env, names = synced
     wait_until(
         lambda: all(v == ("Synced", "Healthy") for v in _states(env, names).values()),
