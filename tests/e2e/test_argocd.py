@@ -1,4 +1,5 @@
-"""Argo CD on the real cluster: this working tree, served from inside the cluster, synced by
+"""Argo CD on the real cluster: this repository's HEAD (or, with E2E_SERVE_WORKING_TREE=1,
+its working tree), served from inside the cluster, synced by
 the repo's own AppProjects and ApplicationSet; the dev Applications of healthz and kpis-api
 reach Synced + Healthy, and an HPA-driven replica change does not make them OutOfSync.
 
@@ -8,6 +9,7 @@ deployed stack. The database and its Secret stay, as they must exist before a sy
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +17,7 @@ import pytest
 from gitops.argocd import expand_application_set, list_repo_directories, load_argocd_objects
 from tests.e2e.harness import argocd as argo
 from tests.e2e.harness import gitserver
+from tests.e2e.harness.cluster import env_flag
 from tests.e2e.harness.deploy import (
     MANIFESTS_DIR,
     NAMESPACE,
@@ -92,7 +95,13 @@ def serve_working_tree(env: E2EEnvironment) -> None:
         timeout=200,
     )
     pod = env.k.ready_pods(gitserver.GIT_NAMESPACE, f"app={gitserver.GIT_DEPLOYMENT}")[0]
-    bundle = gitserver.make_snapshot_bundle(env.repo, env.workdir, env.runner)
+    working_tree = env_flag(os.environ, gitserver.WORKING_TREE_ENV)
+    print(
+        "\ne2e: serving "
+        + ("the working tree (E2E_SERVE_WORKING_TREE=1)" if working_tree else "HEAD (committed)")
+        + " to Argo CD"
+    )
+    bundle = gitserver.make_snapshot_bundle(env.repo, env.workdir, env.runner, working_tree)
     for command in gitserver.publish_commands(
         env.cluster.kubectl, env.cluster.kubectl_env(), bundle, pod["metadata"]["name"]
     ):
