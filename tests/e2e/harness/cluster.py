@@ -137,20 +137,20 @@ class KindCluster:
             (self.kind, "get", "kubeconfig", "--name", self.name), timeout=60, env=self.kind_env()
         )
 
-    def load_image_commands(self, image: str, archive_dir: Path) -> tuple[Command, ...]:
-        """docker: ``kind load docker-image``. podman: kind cannot read podman's store, so save
-        an archive and ``kind load image-archive`` it."""
-        if self.engine.name == "docker":
-            return (
-                Command(
-                    (self.kind, "load", "docker-image", image, "--name", self.name),
-                    timeout=600,
-                    env=self.kind_env(),
-                ),
-            )
+    def load_image_commands(
+        self, image: str, archive_dir: Path, platform: str | None = None
+    ) -> tuple[Command, ...]:
+        """Save the image to an archive and ``kind load image-archive`` it, for docker and
+        podman alike: kind cannot read podman's store, and with Docker's containerd image
+        store ``kind load docker-image`` trips over index entries whose content is not
+        there (other platforms, attestations). ``platform`` (``docker save --platform``,
+        Docker 28+) keeps only the variant the nodes run, for multi-platform pulls."""
         archive = archive_dir / (re.sub(r"[^A-Za-z0-9_.-]", "_", image) + ".tar")
+        only = ("--platform", platform) if platform else ()
         return (
-            Command((self.engine.binary, "save", "--output", str(archive), image), timeout=600),
+            Command(
+                (self.engine.binary, "save", *only, "--output", str(archive), image), timeout=600
+            ),
             Command(
                 (self.kind, "load", "image-archive", str(archive), "--name", self.name),
                 timeout=600,
@@ -211,7 +211,9 @@ class ExistingCluster:
     def down(self, runner: Runner) -> None:
         del runner  # never delete a cluster the suite did not create
 
-    def load_image_commands(self, image: str, archive_dir: Path) -> tuple[Command, ...]:
+    def load_image_commands(
+        self, image: str, archive_dir: Path, platform: str | None = None
+    ) -> tuple[Command, ...]:
         raise RuntimeError(
             f"cannot load {image} into the {self.name} backend: its pods run no containers"
         )

@@ -4,7 +4,9 @@ idempotent so a kept cluster (--keep-cluster) is brought up to date rather than 
 1. kind cluster (create, or reuse when kept);
 2. metrics-server (pinned) with --kubelet-insecure-tls, until `kubectl top nodes` answers;
 3. the ServiceMonitor CRD the overlays need;
-4. images of apps/healthz and apps/kpis-api, content-hash tags, loaded into kind;
+4. images of apps/healthz and apps/kpis-api (content-hash tags, built without attestations)
+   and the digest-pinned third-party images of tests/e2e/manifests (pulled once for the
+   host's platform), all saved to archives and loaded into kind: nodes never pull;
 5. the stack: namespace (Pod Security labels from the ApplicationSet), the test-only
    database and Secret, then the dev overlays + e2e component; the PreSync migrate Job is
    awaited before the Deployments are expected Ready.
@@ -24,13 +26,14 @@ from gitops.discovery import discover_overlays
 from gitops.errors import CommandError
 from gitops.kustomize import Kustomize, find_kustomize
 from gitops.render import render_overlay
-from gitops.runner import CommandResult, run
+from gitops.runner import Command, CommandResult, run
 from tests.e2e.harness import argocd as argo
 from tests.e2e.harness.backend import Backend
 from tests.e2e.harness.cluster import ExistingCluster, KindCluster
 from tests.e2e.harness.deploy import (
     COMPONENT_DIR,
     DEV_SERVICES,
+    MANIFESTS_DIR,
     NAMESPACE,
     Document,
     apply_command,
@@ -46,7 +49,13 @@ from tests.e2e.harness.deploy import (
     partition_test_only,
     render_kustomization,
 )
-from tests.e2e.harness.images import LocalImage
+from tests.e2e.harness.images import (
+    LocalImage,
+    PulledImage,
+    host_platform_name,
+    third_party_images,
+    unpinned,
+)
 from tests.e2e.harness.kube import TRANSIENT, Kube
 from tests.e2e.harness.tools import Runner, Toolchain
 from tests.e2e.harness.wait import Backoff, wait_until
@@ -170,9 +179,38 @@ class E2EEnvironment:
                 self.runner(image.build_command(engine))
             self.load_into_kind(image.reference)
             self.images[app] = image
+        self.load_third_party_images(apps)
 
-    def load_into_kind(self, reference: str) -> None:
-        for command in self.cluster.load_image_commands(reference, self.workdir):
+    def load_third_party_images(self, apps: Sequence[str]) -> None:
+        """Postgres and git-daemon images, pinned by digest: pulled into the engine once (a
+        laptop re-run pulls nothing: no anonymous Docker Hub limits), loaded like ours."""
+        engine = self.toolchain.engine
+        assert engine is not None
+        local = [name for name, _tag in images_by_app(self.render_dev_overlays(), apps).values()]
+        references = third_party_images(MANIFESTS_DIR, local)
+        if unpinned(references):
+            raise AssertionError(
+                f"tests/e2e/manifests: images not pinned by digest: {unpinned(references)}"
+            )
+        platform = host_platform_name()
+        save_platform = platform if self._save_takes_platform() else None
+        for reference in references:
+            pulled = PulledImage(reference, platform)
+            if self.runner(pulled.exists_command(engine)).returncode != 0:
+                self.runner(pulled.pull_command(engine))
+            self.load_into_kind(reference, save_platform)
+
+    def _save_takes_platform(self) -> bool:
+        """`docker save --platform` exists from Docker 28 (with the containerd store, a
+        pulled multi-platform image cannot be saved whole); podman saves one platform."""
+        engine = self.toolchain.engine
+        if engine is None or engine.name != "docker":
+            return False
+        help_text = self.runner(Command((engine.binary, "save", "--help"), timeout=30)).stdout
+        return "--platform" in help_text
+
+    def load_into_kind(self, reference: str, platform: str | None = None) -> None:
+        for command in self.cluster.load_image_commands(reference, self.workdir, platform):
             self.runner(command)
 
     # --- 5. stack -----------------------------------------------------------------------
