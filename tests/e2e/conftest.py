@@ -4,7 +4,11 @@
   is missing, but only when e2e tests were actually selected (`make test` deselects them).
 * One kind cluster per run; ``--keep-cluster`` / ``E2E_KEEP_CLUSTER=1`` reuses it and leaves it
   running; otherwise it is deleted at the end, also when tests fail.
-* On a failing test, dumps events, pod descriptions and logs to e2e-artifacts/<test>/.
+* On a failing test, dumps events, pod descriptions and logs to e2e-artifacts/<test>/; on an
+  interrupt (Ctrl-C, or the E2E_DEADLINE_MINUTES session deadline CI sets below its step
+  timeout) to e2e-artifacts/interrupted/, before the cluster is torn down.
+* ``GITOPS_E2E_BACKEND=kwok`` + ``GITOPS_E2E_KUBECONFIG``: an existing cluster instead of kind
+  (harness/backend.py); tests marked ``needs_containers`` skip there, saying why.
 * Runs the test files in an order that lets them share one cluster: probes, hpa, pdb, argocd
   (the Argo CD test takes the namespace over from the directly deployed stack).
 """
@@ -21,13 +25,17 @@ from typing import Any
 import pytest
 
 from tests.e2e.harness.artifacts import ARTIFACTS_DIR_NAME, argocd_plan, artifact_dir, dump_plan
+from tests.e2e.harness.backend import NEEDS_CONTAINERS_MARKER, BackendError, backend_from_env
 from tests.e2e.harness.cluster import DEFAULT_CLUSTER_NAME, env_flag
-from tests.e2e.harness.tools import find_toolchain
+from tests.e2e.harness.deadline import DEADLINE_ENV, DeadlineError, SessionDeadline
+from tests.e2e.preflight import checked_toolchain
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 E2E_DIR = Path(__file__).resolve().parent
 FILE_ORDER = ("test_probes.py", "test_hpa.py", "test_pdb.py", "test_argocd.py")
 ENV_KEY = pytest.StashKey[Any]()
+DEADLINE_KEY = pytest.StashKey[SessionDeadline]()
+INTERRUPTED_DIR = "interrupted"
 CLIENT_MISSING_KEY = pytest.StashKey[bool]()
 KUBERNETES_CLIENT_HINT = (
     "the `kubernetes` Python client is missing: run `make setup` or `pip install kubernetes`"
@@ -80,6 +88,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     if any(E2E_DIR in item.path.parents for item in items):
         items.sort(key=rank)  # stable: keeps the order within each file
+    try:
+        backend = backend_from_env(os.environ)
+    except BackendError:
+        return  # reported once, in pytest_collection_finish
+    for item in items:
+        reason = backend.skip_reason(item.get_closest_marker(NEEDS_CONTAINERS_MARKER) is not None)
+        if reason is not None:
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -88,11 +104,48 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # Listing tests (--collect-only) needs no cluster.
     if session.config.option.collectonly or not _selected_e2e(session.items):
         return
-    message = find_toolchain().missing_message()
+    try:
+        message = checked_toolchain().missing_message()
+    except BackendError as exc:
+        message = str(exc)
     if kubernetes_client_missing():
         message = f"{message}\n  - {KUBERNETES_CLIENT_HINT}" if message else KUBERNETES_CLIENT_HINT
     if message is not None:
         pytest.exit(f"e2e preflight failed: {message}", returncode=2)
+    try:
+        deadline = SessionDeadline.from_env(os.environ)
+    except DeadlineError as exc:
+        pytest.exit(f"e2e preflight failed: {exc}", returncode=2)
+    if deadline is not None:
+        session.config.stash[DEADLINE_KEY] = deadline.start()
+
+
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """Ctrl-C or the session deadline: dump the cluster as it is now. pytest calls this before
+    it tears the session fixtures down, so the cluster still exists."""
+    config = _CONFIG[0] if _CONFIG else None
+    if config is None:
+        return
+    deadline = config.stash.get(DEADLINE_KEY, None)
+    if deadline is not None and deadline.expired:
+        print(f"\ne2e: the {DEADLINE_ENV} deadline ({deadline.seconds / 60:g} min) passed")
+    environment = config.stash.get(ENV_KEY, None)
+    if environment is not None and environment.kube is not None:
+        print(f"e2e: dumping the cluster to {ARTIFACTS_DIR_NAME}/{INTERRUPTED_DIR}/")
+        _dump_artifacts(environment, INTERRUPTED_DIR)
+
+
+_CONFIG: list[pytest.Config] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _CONFIG[:] = [config]  # pytest_keyboard_interrupt gets no config of its own
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    deadline = config.stash.get(DEADLINE_KEY, None)
+    if deadline is not None:
+        deadline.cancel()
 
 
 def keep_cluster(config: pytest.Config) -> bool:
@@ -106,7 +159,8 @@ def e2e(request: pytest.FixtureRequest) -> Iterator[Any]:
     """The cluster with metrics-server, the ServiceMonitor CRD and the app images loaded."""
     from tests.e2e.harness.environment import new_environment
 
-    toolchain = find_toolchain()
+    toolchain = checked_toolchain()
+    print(f"\ne2e backend: {toolchain.backend.describe()}; kubectl {toolchain.kubectl_summary()}")
     environment = new_environment(
         REPO_ROOT, toolchain, os.environ.get("E2E_CLUSTER_NAME", DEFAULT_CLUSTER_NAME)
     )

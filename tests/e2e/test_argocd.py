@@ -1,4 +1,5 @@
-"""Argo CD on the real cluster: this working tree, served from inside the cluster, synced by
+"""Argo CD on the real cluster: this repository's HEAD (or, with E2E_SERVE_WORKING_TREE=1,
+its working tree), served from inside the cluster, synced by
 the repo's own AppProjects and ApplicationSet; the dev Applications of healthz and kpis-api
 reach Synced + Healthy, and an HPA-driven replica change does not make them OutOfSync.
 
@@ -8,6 +9,7 @@ deployed stack. The database and its Secret stay, as they must exist before a sy
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +17,7 @@ import pytest
 from gitops.argocd import expand_application_set, list_repo_directories, load_argocd_objects
 from tests.e2e.harness import argocd as argo
 from tests.e2e.harness import gitserver
+from tests.e2e.harness.cluster import env_flag
 from tests.e2e.harness.deploy import (
     MANIFESTS_DIR,
     NAMESPACE,
@@ -26,14 +29,16 @@ from tests.e2e.harness.deploy import (
     render_kustomization,
 )
 from tests.e2e.harness.environment import E2EEnvironment
-from tests.e2e.harness.expectations import HpaBounds, container, startup_budget
+from tests.e2e.harness.expectations import HpaBounds, container, load_plan, startup_budget
 from tests.e2e.harness.kube import TRANSIENT
 from tests.e2e.harness.wait import Backoff, Sampler, wait_until
 
-pytestmark = pytest.mark.e2e
+# Real containers answer the probes / Argo CD pulls from a git server: kind backend only.
+pytestmark = [pytest.mark.e2e, pytest.mark.needs_containers]
 
 SYNC_TIMEOUT_SECONDS = 600
 LOAD_DEPLOYMENT = "healthz-load"
+LOAD_CONTAINER = "load"
 REFRESH_ROUNDS_AFTER_SCALE = 6
 
 
@@ -90,7 +95,13 @@ def serve_working_tree(env: E2EEnvironment) -> None:
         timeout=200,
     )
     pod = env.k.ready_pods(gitserver.GIT_NAMESPACE, f"app={gitserver.GIT_DEPLOYMENT}")[0]
-    bundle = gitserver.make_snapshot_bundle(env.repo, env.workdir, env.runner)
+    working_tree = env_flag(os.environ, gitserver.WORKING_TREE_ENV)
+    print(
+        "\ne2e: serving "
+        + ("the working tree (E2E_SERVE_WORKING_TREE=1)" if working_tree else "HEAD (committed)")
+        + " to Argo CD"
+    )
+    bundle = gitserver.make_snapshot_bundle(env.repo, env.workdir, env.runner, working_tree)
     for command in gitserver.publish_commands(
         env.cluster.kubectl, env.cluster.kubectl_env(), bundle, pod["metadata"]["name"]
     ):
@@ -170,6 +181,11 @@ def synced(e2e: E2EEnvironment) -> Iterator[tuple[E2EEnvironment, list[str]]]:
         )
 
 
+@pytest.fixture(scope="module")
+def sync_gate() -> argo.SyncGate:
+    return argo.SyncGate()
+
+
 def _states(env: E2EEnvironment, names: list[str]) -> dict[str, tuple[str, str]]:
     return {
         n: argo.application_state(env.k.argo_application(argo.ARGOCD_NAMESPACE, n)) for n in names
@@ -177,8 +193,16 @@ def _states(env: E2EEnvironment, names: list[str]) -> dict[str, tuple[str, str]]
 
 
 def test_dev_applications_sync_and_become_healthy(
-    synced: tuple[E2EEnvironment, list[str]],
+    synced: tuple[E2EEnvironment, list[str]], sync_gate: argo.SyncGate
 ) -> None:
+    try:
+        _sync_and_become_healthy(synced)
+    except BaseException as exc:
+        sync_gate.fail("test_dev_applications_sync_and_become_healthy", exc)
+        raise
+
+
+def _sync_and_become_healthy(synced: tuple[E2EEnvironment, list[str]]) -> None:
     env, names = synced
 
     last: list[dict[str, tuple[str, str]]] = [{}]
@@ -204,8 +228,9 @@ def test_dev_applications_sync_and_become_healthy(
 
 
 def test_hpa_driven_replica_change_does_not_make_apps_out_of_sync(
-    synced: tuple[E2EEnvironment, list[str]],
+    synced: tuple[E2EEnvironment, list[str]], sync_gate: argo.SyncGate
 ) -> None:
+    sync_gate.require()  # a failed sync above fails this at once, not after another timeout
     env, names = synced
     wait_until(
         lambda: all(v == ("Synced", "Healthy") for v in _states(env, names).values()),
@@ -216,7 +241,9 @@ def test_hpa_driven_replica_change_does_not_make_apps_out_of_sync(
     )
     plain = env.render_dev_overlays()
     bounds = HpaBounds.from_hpa(find_one(plain, "HorizontalPodAutoscaler", "healthz-hpa"))
-    pod_start = startup_budget(container(find_one(plain, "Deployment", "healthz"), "healthz"))
+    healthz = container(find_one(plain, "Deployment", "healthz"), "healthz")
+    pod_start = startup_budget(healthz)
+    plan = load_plan(bounds, healthz)
 
     def sync_states() -> dict[str, str]:
         for name in names:
@@ -235,7 +262,7 @@ def test_hpa_driven_replica_change_does_not_make_apps_out_of_sync(
     scaled_at = 0
     sampler = Sampler(sync_states, interval=5.0).start()
     try:
-        env.k.scale_deployment(NAMESPACE, LOAD_DEPLOYMENT, 2)
+        env.k.run_load(NAMESPACE, LOAD_DEPLOYMENT, LOAD_CONTAINER, plan.clients)
         try:
             wait_until(
                 lambda: (

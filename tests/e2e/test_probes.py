@@ -24,7 +24,8 @@ from tests.e2e.harness.kube import TRANSIENT, condition
 from tests.e2e.harness.portforward import port_forward
 from tests.e2e.harness.wait import Backoff, holds_for, wait_until
 
-pytestmark = pytest.mark.e2e
+# Real containers answer the probes / Argo CD pulls from a git server: kind backend only.
+pytestmark = [pytest.mark.e2e, pytest.mark.needs_containers]
 
 SERVICES = {"healthz": "app=healthz", "kpis-api": "app=kpis-api"}
 

@@ -18,6 +18,7 @@ from gitops.k8s_math import (
     min_replicas,
     parse_int_or_percent,
     parse_quantity,
+    probe_timings,
 )
 
 
@@ -241,3 +242,30 @@ def test_parse_quantity_binary_and_decimal_suffixes() -> None:
 def test_parse_quantity_rejects_garbage(raw: Any) -> None:
     with pytest.raises(InvalidValueError):
         parse_quantity(raw)
+
+
+def test_probe_timings_turn_an_explicit_zero_into_the_api_server_default() -> None:
+    # SetDefaults_Probe: timeout/period/success/failure 0 -> 1/10/1/3; initialDelay has none.
+    zeros = {
+        "initialDelaySeconds": 0,
+        "periodSeconds": 0,
+        "timeoutSeconds": 0,
+        "successThreshold": 0,
+        "failureThreshold": 0,
+    }
+    assert probe_timings(zeros) == {
+        "initialDelaySeconds": 0,
+        "periodSeconds": 10,
+        "timeoutSeconds": 1,
+        "successThreshold": 1,
+        "failureThreshold": 3,
+    }
+    assert probe_timings({}) == probe_timings(zeros)
+    set_values = {"initialDelaySeconds": 7, "periodSeconds": 2, "timeoutSeconds": 4}
+    assert probe_timings(set_values) == {
+        "initialDelaySeconds": 7,
+        "periodSeconds": 2,
+        "timeoutSeconds": 4,
+        "successThreshold": 1,
+        "failureThreshold": 3,
+    }

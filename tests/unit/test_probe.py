@@ -18,6 +18,7 @@ from gitops.config import load_config
 from gitops.pglocal import find_pg_bin_dir
 from gitops.probe import (
     ProbeSetupError,
+    ProbeSpec,
     container_argv,
     container_env,
     find_app_source,
@@ -235,3 +236,12 @@ def test_cli_json_and_exit_code(repo_copy: Path, capsys: pytest.CaptureFixture[s
     captured = capsys.readouterr()
     assert "FAIL liveness" in captured.out
     assert "error: probes failed in dev/healthz" in captured.err
+
+
+def test_probe_spec_reads_an_explicit_zero_as_the_api_server_default() -> None:
+    # `gitops probe` must wait as long as the kubelet would: timeoutSeconds 0 is 1 s on the
+    # cluster, periodSeconds 0 is 10 s (SetDefaults_Probe), never "no time at all".
+    raw = {"httpGet": {"path": "/health", "port": 8080}, "timeoutSeconds": 0, "periodSeconds": 0}
+    spec = ProbeSpec.parse("readiness", "app", {**raw, "failureThreshold": 0})
+    assert (spec.period, spec.timeout, spec.failure_threshold) == (10.0, 1.0, 3)
+    assert spec.budget == 30.0

@@ -51,4 +51,37 @@ def test_pull_request_workflow_runs_the_make_targets_and_pins_actions() -> None:
     )
     assert MARKDOWN_MARKER in script and "updateComment" in script
     upload = next(s for s in steps["e2e"] if s.get("uses", "").startswith("actions/upload-art"))
-    assert upload["with"]["path"] == "e2e-artifacts/" and "failure()" in upload["if"]
+    assert upload["with"]["path"] == "e2e-artifacts/" and "always()" in upload["if"]
+
+
+def test_e2e_diagnostics_survive_a_timeout() -> None:
+    """The suite's own deadline < the test step's timeout < the job's: a hung run interrupts
+    itself (dumping the cluster), the step stops before the job does, and the artifact upload
+    runs whatever happened before it."""
+    workflow = yaml.safe_load((WORKFLOWS / "pull-request.yaml").read_text(encoding="utf-8"))
+    job = workflow["jobs"]["e2e"]
+    step = next(s for s in job["steps"] if "make test-e2e" in s.get("run", ""))
+    deadline = float(step["env"]["E2E_DEADLINE_MINUTES"])
+    assert deadline < step["timeout-minutes"] < job["timeout-minutes"]
+    # time left after the step for the upload (and a cluster dump that ran at the deadline)
+    assert job["timeout-minutes"] - step["timeout-minutes"] >= 5
+    upload_index = next(
+        i for i, s in enumerate(job["steps"]) if s.get("uses", "").startswith("actions/upload-art")
+    )
+    assert job["steps"].index(step) < upload_index
+    assert job["steps"][upload_index]["if"].replace(" ", "") == "${{always()}}"
+
+
+def test_e2e_kubectl_version_comes_from_the_pinned_node_image() -> None:
+    from tests.e2e.preflight import pinned_kubernetes_version
+
+    workflow = yaml.safe_load((WORKFLOWS / "pull-request.yaml").read_text(encoding="utf-8"))
+    steps = workflow["jobs"]["e2e"]["steps"]
+    probe = next(s for s in steps if "--kubernetes-version" in s.get("run", ""))
+    install = next(s for s in steps if s.get("uses", "").startswith("azure/setup-kubectl"))
+    expected = "${{ steps." + probe["id"] + ".outputs.version }}"
+    assert install["with"]["version"] == expected
+    assert steps.index(probe) < steps.index(install)
+    # no second, hand-written Kubernetes version anywhere in the job
+    text = (WORKFLOWS / "pull-request.yaml").read_text(encoding="utf-8")
+    assert pinned_kubernetes_version() not in text

@@ -27,7 +27,8 @@ from typing import Any
 
 from gitops import quantity
 
-# kubelet/API probe defaults (pkg/apis/core/v1 SetDefaults_Probe); 0 or unset means the default.
+# kubelet/API probe defaults (pkg/apis/core/v1 SetDefaults_Probe); 0 or unset means the default
+# (initialDelaySeconds: 0 is its own default). Read probes through :func:`probe_timings`.
 PROBE_DEFAULTS = {
     "initialDelaySeconds": 0,
     "periodSeconds": 10,
@@ -35,6 +36,27 @@ PROBE_DEFAULTS = {
     "successThreshold": 1,
     "failureThreshold": 3,
 }
+
+
+def probe_timings(probe: Mapping[str, Any]) -> dict[str, int]:
+    """The five timing fields of a probe as the API server stores them: unset *or 0* become
+    the defaults above, as ``SetDefaults_Probe`` does for timeout/period/success/failure
+    (pkg/apis/core/v1/defaults.go). initialDelaySeconds has no default, so its 0 is 0.
+    Every reader of probe timings (gitops probe, the e2e budgets, the policy rules) goes
+    through this one function, so none of them sees a 0 the kubelet never uses.
+
+    >>> probe_timings({"periodSeconds": 0, "timeoutSeconds": 5})["periodSeconds"]
+    10
+    """
+    timings: dict[str, int] = {}
+    for field_name, default in PROBE_DEFAULTS.items():
+        raw = probe.get(field_name)
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raw = default  # unset (or not a number: validation reports that)
+        keeps_zero = field_name == "initialDelaySeconds"
+        timings[field_name] = int(raw) if raw or keeps_zero else default
+    return timings
+
 
 # Deployment, ReplicaSet and StatefulSet default spec.replicas to 1; so does HPA minReplicas.
 DEFAULT_REPLICAS = 1

@@ -44,7 +44,7 @@ import yaml
 from gitops.config import RepoConfig
 from gitops.discovery import Overlay, discover_overlays
 from gitops.errors import CommandError, ConfigError, GitopsError, ToolNotFoundError
-from gitops.k8s_math import PROBE_DEFAULTS
+from gitops.k8s_math import probe_timings
 from gitops.kustomize import find_kustomize
 from gitops.model import image_name
 from gitops.pglocal import LocalPostgres, free_port
@@ -77,7 +77,7 @@ class ProbeSpec:
     @classmethod
     def parse(cls, kind: str, container: str, raw: dict[str, Any]) -> ProbeSpec:
         handlers = [h for h in ("httpGet", "tcpSocket", "grpc", "exec") if h in raw]
-        values = {k: raw.get(k, default) for k, default in PROBE_DEFAULTS.items()}
+        values = probe_timings(raw)  # an explicit 0 means the API server's default
         return cls(
             kind=kind,
             container=container,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 Document = dict[str, Any]
@@ -173,3 +174,21 @@ def application_state(app: Document) -> tuple[str, str]:
         str((status.get("sync") or {}).get("status") or ""),
         str((status.get("health") or {}).get("status") or ""),
     )
+
+
+@dataclass
+class SyncGate:
+    """An explicit dependency between the Argo CD tests: once the sync test has failed, the
+    tests that need Synced applications fail at once with its reason, instead of each waiting
+    out the same sync timeout again (a CI job would otherwise spend 2 x 10 minutes on one
+    broken sync and risk its own timeout, losing the diagnostics)."""
+
+    failure: str | None = None
+
+    def fail(self, test: str, exc: BaseException) -> None:
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        self.failure = f"{test} failed: {first_line}"
+
+    def require(self) -> None:
+        if self.failure is not None:
+            raise AssertionError(f"not waiting for a sync again: {self.failure}")

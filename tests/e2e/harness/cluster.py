@@ -137,20 +137,20 @@ class KindCluster:
             (self.kind, "get", "kubeconfig", "--name", self.name), timeout=60, env=self.kind_env()
         )
 
-    def load_image_commands(self, image: str, archive_dir: Path) -> tuple[Command, ...]:
-        """docker: ``kind load docker-image``. podman: kind cannot read podman's store, so save
-        an archive and ``kind load image-archive`` it."""
-        if self.engine.name == "docker":
-            return (
-                Command(
-                    (self.kind, "load", "docker-image", image, "--name", self.name),
-                    timeout=600,
-                    env=self.kind_env(),
-                ),
-            )
+    def load_image_commands(
+        self, image: str, archive_dir: Path, platform: str | None = None
+    ) -> tuple[Command, ...]:
+        """Save the image to an archive and ``kind load image-archive`` it, for docker and
+        podman alike: kind cannot read podman's store, and with Docker's containerd image
+        store ``kind load docker-image`` trips over index entries whose content is not
+        there (other platforms, attestations). ``platform`` (``docker save --platform``,
+        Docker 28+) keeps only the variant the nodes run, for multi-platform pulls."""
         archive = archive_dir / (re.sub(r"[^A-Za-z0-9_.-]", "_", image) + ".tar")
+        only = ("--platform", platform) if platform else ()
         return (
-            Command((self.engine.binary, "save", "--output", str(archive), image), timeout=600),
+            Command(
+                (self.engine.binary, "save", *only, "--output", str(archive), image), timeout=600
+            ),
             Command(
                 (self.kind, "load", "image-archive", str(archive), "--name", self.name),
                 timeout=600,
@@ -187,3 +187,33 @@ class KindCluster:
 
     def down(self, runner: Runner) -> None:
         runner(self.delete_command())
+
+
+@dataclass(frozen=True)
+class ExistingCluster:
+    """A cluster the suite does not own (GITOPS_E2E_BACKEND=kwok|existing): the same kubectl
+    interface as :class:`KindCluster`, but it is never created, loaded into or deleted."""
+
+    name: str  # the backend's name, for messages
+    kubectl: str  # binary
+    kubeconfig: Path
+
+    def kubectl_env(self) -> dict[str, str]:
+        return {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+
+    def kubectl_command(self, *args: str, timeout: float = 120, **kwargs: Any) -> Command:
+        return Command((self.kubectl, *args), timeout=timeout, env=self.kubectl_env(), **kwargs)
+
+    def up(self, runner: Runner, reuse: bool) -> bool:
+        del runner, reuse  # it is up, or the preflight has said so already
+        return False
+
+    def down(self, runner: Runner) -> None:
+        del runner  # never delete a cluster the suite did not create
+
+    def load_image_commands(
+        self, image: str, archive_dir: Path, platform: str | None = None
+    ) -> tuple[Command, ...]:
+        raise RuntimeError(
+            f"cannot load {image} into the {self.name} backend: its pods run no containers"
+        )

@@ -4,7 +4,9 @@ idempotent so a kept cluster (--keep-cluster) is brought up to date rather than 
 1. kind cluster (create, or reuse when kept);
 2. metrics-server (pinned) with --kubelet-insecure-tls, until `kubectl top nodes` answers;
 3. the ServiceMonitor CRD the overlays need;
-4. images of apps/healthz and apps/kpis-api, content-hash tags, loaded into kind;
+4. images of apps/healthz and apps/kpis-api (content-hash tags, built without attestations)
+   and the digest-pinned third-party images of tests/e2e/manifests (pulled once for the
+   host's platform), all saved to archives and loaded into kind: nodes never pull;
 5. the stack: namespace (Pod Security labels from the ApplicationSet), the test-only
    database and Secret, then the dev overlays + e2e component; the PreSync migrate Job is
    awaited before the Deployments are expected Ready.
@@ -24,12 +26,14 @@ from gitops.discovery import discover_overlays
 from gitops.errors import CommandError
 from gitops.kustomize import Kustomize, find_kustomize
 from gitops.render import render_overlay
-from gitops.runner import CommandResult, run
+from gitops.runner import Command, CommandResult, run
 from tests.e2e.harness import argocd as argo
-from tests.e2e.harness.cluster import KindCluster
+from tests.e2e.harness.backend import Backend
+from tests.e2e.harness.cluster import ExistingCluster, KindCluster
 from tests.e2e.harness.deploy import (
     COMPONENT_DIR,
     DEV_SERVICES,
+    MANIFESTS_DIR,
     NAMESPACE,
     Document,
     apply_command,
@@ -45,7 +49,13 @@ from tests.e2e.harness.deploy import (
     partition_test_only,
     render_kustomization,
 )
-from tests.e2e.harness.images import LocalImage
+from tests.e2e.harness.images import (
+    LocalImage,
+    PulledImage,
+    host_platform_name,
+    third_party_images,
+    unpinned,
+)
 from tests.e2e.harness.kube import TRANSIENT, Kube
 from tests.e2e.harness.tools import Runner, Toolchain
 from tests.e2e.harness.wait import Backoff, wait_until
@@ -59,7 +69,7 @@ class E2EEnvironment:
     config: RepoConfig
     kustomize: Kustomize
     toolchain: Toolchain
-    cluster: KindCluster
+    cluster: KindCluster | ExistingCluster
     workdir: Path
     runner: Runner = run
     kube: Kube | None = None
@@ -96,9 +106,17 @@ class E2EEnvironment:
         )
         return created
 
+    @property
+    def backend(self) -> Backend:
+        return self.toolchain.backend
+
     # --- 2. metrics-server ----------------------------------------------------------------
 
     def install_metrics_server(self) -> None:
+        if not self.backend.owns_cluster:
+            # An existing cluster serves metrics.k8s.io its own way (KWOK simulates usage);
+            # the HPA test's "reading CPU metrics" wait says so if it does not.
+            return
         self.kubectl("apply", "--filename", argo.METRICS_SERVER_URL, timeout=180)
         deployment = self.k.deployment("kube-system", "metrics-server")
         args = deployment["spec"]["template"]["spec"]["containers"][0].get("args") or []
@@ -150,6 +168,8 @@ class E2EEnvironment:
     # --- 4. images ----------------------------------------------------------------------
 
     def build_and_load_images(self, apps: Sequence[str] = DEV_SERVICES) -> None:
+        if not self.backend.runs_containers:
+            return  # simulated pods pull nothing: the overlays' own image references stay
         engine = self.toolchain.engine
         assert engine is not None
         for app in apps:
@@ -159,9 +179,38 @@ class E2EEnvironment:
                 self.runner(image.build_command(engine))
             self.load_into_kind(image.reference)
             self.images[app] = image
+        self.load_third_party_images(apps)
 
-    def load_into_kind(self, reference: str) -> None:
-        for command in self.cluster.load_image_commands(reference, self.workdir):
+    def load_third_party_images(self, apps: Sequence[str]) -> None:
+        """Postgres and git-daemon images, pinned by digest: pulled into the engine once (a
+        laptop re-run pulls nothing: no anonymous Docker Hub limits), loaded like ours."""
+        engine = self.toolchain.engine
+        assert engine is not None
+        local = [name for name, _tag in images_by_app(self.render_dev_overlays(), apps).values()]
+        references = third_party_images(MANIFESTS_DIR, local)
+        if unpinned(references):
+            raise AssertionError(
+                f"tests/e2e/manifests: images not pinned by digest: {unpinned(references)}"
+            )
+        platform = host_platform_name()
+        save_platform = platform if self._save_takes_platform() else None
+        for reference in references:
+            pulled = PulledImage(reference, platform)
+            if self.runner(pulled.exists_command(engine)).returncode != 0:
+                self.runner(pulled.pull_command(engine))
+            self.load_into_kind(reference, save_platform)
+
+    def _save_takes_platform(self) -> bool:
+        """`docker save --platform` exists from Docker 28 (with the containerd store, a
+        pulled multi-platform image cannot be saved whole); podman saves one platform."""
+        engine = self.toolchain.engine
+        if engine is None or engine.name != "docker":
+            return False
+        help_text = self.runner(Command((engine.binary, "save", "--help"), timeout=30)).stdout
+        return "--platform" in help_text
+
+    def load_into_kind(self, reference: str, platform: str | None = None) -> None:
+        for command in self.cluster.load_image_commands(reference, self.workdir, platform):
             self.runner(command)
 
     # --- 5. stack -----------------------------------------------------------------------
@@ -250,16 +299,22 @@ class E2EEnvironment:
 
 
 def new_environment(repo: Path, toolchain: Toolchain, cluster_name: str) -> E2EEnvironment:
-    assert toolchain.engine and toolchain.kind and toolchain.kubectl
+    assert toolchain.kubectl
     config = load_config(repo)
     workdir = Path(tempfile.mkdtemp(prefix="integration-e2e-"))
-    cluster = KindCluster(
-        name=cluster_name,
-        kind=toolchain.kind,
-        kubectl=toolchain.kubectl,
-        engine=toolchain.engine,
-        kubeconfig=workdir / "kubeconfig",
-    )
+    backend = toolchain.backend
+    cluster: KindCluster | ExistingCluster
+    if backend.kubeconfig is not None:
+        cluster = ExistingCluster(backend.name, toolchain.kubectl, backend.kubeconfig)
+    else:
+        assert toolchain.engine and toolchain.kind
+        cluster = KindCluster(
+            name=cluster_name,
+            kind=toolchain.kind,
+            kubectl=toolchain.kubectl,
+            engine=toolchain.engine,
+            kubeconfig=workdir / "kubeconfig",
+        )
     return E2EEnvironment(repo, config, find_kustomize(config), toolchain, cluster, workdir)
 
 

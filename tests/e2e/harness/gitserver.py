@@ -1,9 +1,12 @@
-"""Serve this working tree to Argo CD from inside the cluster.
+"""Serve this repository to Argo CD from inside the cluster.
 
-A snapshot commit is made in a temp repository from the files git would see (tracked and
-untracked-but-not-ignored, with their working-tree content, so uncommitted changes are
-tested too), bundled, copied into the git-daemon pod (tests/e2e/manifests/git-daemon)
-with ``kubectl cp`` and cloned there as a bare repository.
+A snapshot commit is made in a temp repository, bundled, copied into the git-daemon pod
+(tests/e2e/manifests/git-daemon) with ``kubectl cp`` and cloned there as a bare repository.
+By default the snapshot is exactly the committed tree (HEAD, via ``git archive``): what Argo
+CD would sync from the remote, and nothing a developer has lying around (scratch files,
+local credentials) leaves the machine. ``E2E_SERVE_WORKING_TREE=1`` opts in to the working
+tree instead: tracked and untracked-but-not-ignored files with their current content, so
+uncommitted changes are tested too.
 
     >>> bundle = make_snapshot_bundle(repo, tmp)
     >>> for command in publish_commands(kubectl, env, bundle, pod): runner(command)
@@ -12,6 +15,7 @@ with ``kubectl cp`` and cloned there as a bare repository.
 from __future__ import annotations
 
 import shutil
+import tarfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -19,6 +23,7 @@ from gitops.runner import Command, CommandResult, run
 
 Runner = Callable[[Command], CommandResult]
 
+WORKING_TREE_ENV = "E2E_SERVE_WORKING_TREE"
 GIT_NAMESPACE = "e2e-git"
 GIT_DEPLOYMENT = "git-daemon"
 REPO_NAME = "integration-gitops.git"
@@ -59,9 +64,15 @@ def snapshot_commands(work: Path, bundle: Path) -> list[Command]:
     ]
 
 
-def make_snapshot_bundle(repo: Path, scratch: Path, runner: Runner = run) -> Path:
+def archive_head_command(repo: Path, archive: Path) -> Command:
+    """The committed tree at HEAD as a tar file (the user's index is not touched)."""
+    return Command(
+        ("git", "archive", "--format=tar", f"--output={archive}", "HEAD"), cwd=repo, timeout=120
+    )
+
+
+def _copy_working_tree(repo: Path, work: Path, runner: Runner) -> None:
     listed = runner(list_files_command(repo)).stdout.split("\0")
-    work = scratch / "snapshot"
     for rel in filter(None, listed):
         source = repo / rel
         if not source.is_file():  # deleted in the working tree but still in the index
@@ -69,6 +80,27 @@ def make_snapshot_bundle(repo: Path, scratch: Path, runner: Runner = run) -> Pat
         target = work / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
+
+
+def _extract_head(repo: Path, work: Path, scratch: Path, runner: Runner) -> None:
+    archive = scratch / "head.tar"
+    scratch.mkdir(parents=True, exist_ok=True)
+    runner(archive_head_command(repo, archive))
+    work.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(work, filter="data")  # no absolute paths, links out, or devices
+    archive.unlink()
+
+
+def make_snapshot_bundle(
+    repo: Path, scratch: Path, runner: Runner = run, working_tree: bool = False
+) -> Path:
+    """Bundle the committed tree (default) or, with ``working_tree``, the working tree."""
+    work = scratch / "snapshot"
+    if working_tree:
+        _copy_working_tree(repo, work, runner)
+    else:
+        _extract_head(repo, work, scratch, runner)
     bundle = scratch / "snapshot.bundle"
     for command in snapshot_commands(work, bundle):
         runner(command)

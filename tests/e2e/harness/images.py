@@ -12,9 +12,13 @@ packaging leftovers (``__pycache__``, ``*.pyc``, ``*.egg-info``) are not content
 from __future__ import annotations
 
 import hashlib
+import platform as host_platform
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from gitops.runner import Command
 from tests.e2e.harness.tools import Engine
@@ -26,6 +30,12 @@ TAG_PREFIX = "e2e-"
 HASH_CHARS = 12
 IGNORED_DIR_NAMES = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 IGNORED_SUFFIXES = (".pyc", ".pyo")
+# BuildKit (docker build since Docker 23) attaches provenance/SBOM attestations by default.
+# With Docker's containerd image store (the default since Docker 29) they become extra
+# manifests in the image index whose content `kind load` cannot find ("content digest ...
+# not found"). The e2e images need none of it.
+DOCKER_BUILD_NO_ATTESTATIONS = ("--provenance=false", "--sbom=false")
+_MACHINE_TO_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
 def _ignored(rel: Path) -> bool:
@@ -74,10 +84,12 @@ class LocalImage:
         return f"{self.repository}:{self.tag}"
 
     def build_command(self, engine: Engine) -> Command:
+        no_attestations = DOCKER_BUILD_NO_ATTESTATIONS if engine.name == "docker" else ()
         return Command(
             (
                 engine.binary,
                 "build",
+                *no_attestations,
                 "--tag",
                 self.reference,
                 "--file",
@@ -100,4 +112,67 @@ class LocalImage:
             (engine.binary, "image", "inspect", self.reference),
             timeout=60,
             ok_codes=frozenset({0, 1}),
+        )
+
+
+def host_platform_name(machine: str | None = None) -> str:
+    """``linux/amd64`` or ``linux/arm64``: what the kind nodes (containers on this host) run."""
+    raw = (machine or host_platform.machine()).lower()
+    if raw not in _MACHINE_TO_ARCH:
+        raise ValueError(f"no linux image platform known for machine {raw!r}")
+    return f"linux/{_MACHINE_TO_ARCH[raw]}"
+
+
+def _containers(document: Any) -> Iterator[dict[str, Any]]:
+    spec = ((document.get("spec") or {}).get("template") or {}).get("spec") or {}
+    for key in ("initContainers", "containers"):
+        yield from spec.get(key) or []
+
+
+def third_party_images(manifests_dir: Path, local_names: Iterable[str]) -> list[str]:
+    """Every container image in the test-only manifests (tests/e2e/manifests/**) except the
+    ones the harness builds itself (their names in ``local_names``), sorted and unique. These
+    are pulled once into the engine and `kind load`-ed like the app images, so no node pulls
+    from a registry during a run."""
+    local = set(local_names)
+    found: set[str] = set()
+    for path in sorted(manifests_dir.rglob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if not isinstance(document, dict):
+                continue
+            for container in _containers(document):
+                image = str(container.get("image") or "")
+                if image and image.split("@")[0].rsplit(":", 1)[0] not in local:
+                    found.add(image)
+    return sorted(found)
+
+
+def unpinned(images: Iterable[str]) -> list[str]:
+    """The images not pinned by tag and digest (``name:tag@sha256:<64 hex>``)."""
+    bad = []
+    for image in images:
+        name, _, digest = image.partition("@")
+        pinned_tag = ":" in name.rsplit("/", 1)[-1]
+        if not (pinned_tag and digest.startswith("sha256:") and len(digest) == 7 + 64):
+            bad.append(image)
+    return bad
+
+
+@dataclass(frozen=True)
+class PulledImage:
+    """A third-party image pinned by digest: pulled for the host's platform only."""
+
+    reference: str
+    platform: str
+
+    def exists_command(self, engine: Engine) -> Command:
+        return Command(
+            (engine.binary, "image", "inspect", self.reference),
+            timeout=60,
+            ok_codes=frozenset({0, 1}),
+        )
+
+    def pull_command(self, engine: Engine) -> Command:
+        return Command(
+            (engine.binary, "pull", "--platform", self.platform, self.reference), timeout=600
         )

@@ -78,6 +78,15 @@ class Kube:
             return int(exc.status), str(exc.body or exc.reason)
         return 201, "evicted"
 
+    # --- nodes ----------------------------------------------------------------------------
+
+    def nodes(self) -> list[Document]:
+        return [self.to_dict(n) for n in self.core.list_node().items]
+
+    def set_unschedulable(self, node: str, unschedulable: bool) -> None:
+        """`kubectl cordon` / `uncordon`: the same one-field patch."""
+        self.core.patch_node(node, {"spec": {"unschedulable": unschedulable}})
+
     # --- workloads ------------------------------------------------------------------------
 
     def deployment(self, namespace: str, name: str) -> Document:
@@ -101,6 +110,21 @@ class Kube:
         self.apps.patch_namespaced_deployment_scale(
             name, namespace, {"spec": {"replicas": replicas}}
         )
+
+    def run_load(self, namespace: str, name: str, container: str, clients: int) -> None:
+        """Start the load generator: one pod running ``clients`` blocking HTTP clients
+        (its THREADS; sized by expectations.load_plan). Stop it with scale_deployment(0)."""
+        if clients < 1:
+            raise ValueError(f"the load generator needs at least one client, got {clients}")
+        env = [{"name": "THREADS", "value": str(clients)}]
+        patch = {
+            "spec": {
+                "replicas": 1,
+                "template": {"spec": {"containers": [{"name": container, "env": env}]}},
+            }
+        }
+        # Strategic merge: containers and env entries are merged by name, the rest stays.
+        self.apps.patch_namespaced_deployment(name, namespace, patch)
 
     def restart_deployment(self, namespace: str, name: str, stamp: str) -> None:
         """What `kubectl rollout restart` does: a new pod-template annotation."""

@@ -114,3 +114,16 @@ def test_leftover_apps_are_looked_up_without_failing_and_deleted_in_the_argocd_n
     assert delete[:3] == ("delete", "applicationsets.argoproj.io,applications.argoproj.io", "--all")
     assert delete[3:5] == ("--namespace", "argocd")
     assert "--ignore-not-found" in delete
+
+
+def test_sync_gate_fails_dependants_at_once_with_the_first_failure() -> None:
+    from tests.e2e.harness.argocd import SyncGate
+    from tests.e2e.harness.wait import WaitTimeout
+
+    gate = SyncGate()
+    gate.require()  # nothing failed yet: the dependant runs (and waits) normally
+    gate.fail("test_sync", WaitTimeout("timed out after 600s waiting for Synced\nlast: {}"))
+    with pytest.raises(
+        AssertionError, match="not waiting for a sync again: test_sync failed: timed out after 600s"
+    ):
+        gate.require()

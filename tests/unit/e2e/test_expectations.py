@@ -6,14 +6,20 @@ import pytest
 
 from gitops import k8s_math
 from tests.e2e.harness.expectations import (
+    HPA_SYNC_SECONDS,
+    KUBELET_STATS_REFRESH_SECONDS,
+    LOADED_RUNNER_SLACK_SECONDS,
+    METRICS_RESOLUTION_SECONDS,
     HpaBounds,
     PdbExpectation,
     Probe,
     liveness_hold_seconds,
     liveness_restart_budget,
+    load_plan,
     pdb_expectation,
     ready_again_budget,
     replicas_for_eviction_test,
+    scaling_limited_reason,
     startup_budget,
     unready_budget,
 )
@@ -117,7 +123,102 @@ def test_hpa_bounds_and_budgets() -> None:
         }
     }
     bounds = HpaBounds.from_hpa(hpa)
-    assert bounds == HpaBounds(1, 3, 30)
+    assert bounds == HpaBounds(1, 3, 30, cpu_target_utilization=80)
     assert HpaBounds.from_hpa({"spec": {"maxReplicas": 3}}).scale_down_window == 300
     assert bounds.scale_down_budget() < HpaBounds(1, 3, 300).scale_down_budget()
     assert bounds.scale_up_budget(pod_start=30) > 60
+
+
+def test_explicit_zero_probe_timings_budget_like_the_api_server_defaults() -> None:
+    # A rendered `periodSeconds: 0` is stored as 10 by the API server: the budget must not
+    # come out as 0 x failureThreshold (too short to ever pass on a real cluster).
+    zeroed = {
+        "name": "app",
+        "readinessProbe": {
+            "httpGet": {"path": "/"},
+            "periodSeconds": 0,
+            "timeoutSeconds": 0,
+            "failureThreshold": 0,
+            "successThreshold": 0,
+        },
+    }
+    assert Probe.from_spec(zeroed["readinessProbe"]) == Probe(0, 10, 1, 1, 3)
+    assert startup_budget(zeroed, slack=0) == 3 * 10
+    assert unready_budget(zeroed, slack=0) == 3 * 10 + 1
+
+
+def _hpa(target: int = 70, maximum: int = 3, window: int = 30) -> dict[str, Any]:
+    return {
+        "spec": {
+            "minReplicas": 1,
+            "maxReplicas": maximum,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": target},
+                    },
+                }
+            ],
+            "behavior": {"scaleDown": {"stabilizationWindowSeconds": window}},
+        }
+    }
+
+
+def _container(request: str, limit: str, readiness_timeout: int = 1) -> dict[str, Any]:
+    return {
+        "name": "app",
+        "resources": {"requests": {"cpu": request}, "limits": {"cpu": limit}},
+        "readinessProbe": {"httpGet": {"path": "/"}, "timeoutSeconds": readiness_timeout},
+    }
+
+
+def test_scale_down_budget_counts_stats_refresh_two_scrapes_window_and_slack() -> None:
+    bounds = HpaBounds.from_hpa(_hpa(window=30))
+    assert bounds.scale_down_budget() == (
+        KUBELET_STATS_REFRESH_SECONDS
+        + 2 * METRICS_RESOLUTION_SECONDS
+        + 3 * HPA_SYNC_SECONDS
+        + 30
+        + LOADED_RUNNER_SLACK_SECONDS
+    )
+    # The window is the only term the HPA spec controls.
+    longer = HpaBounds.from_hpa(_hpa(window=120))
+    assert longer.scale_down_budget() - bounds.scale_down_budget() == 90
+
+
+def test_load_plan_saturates_every_pod_up_to_max_without_flooding_probes() -> None:
+    bounds = HpaBounds.from_hpa(_hpa(target=70, maximum=3))
+    plan = load_plan(bounds, _container("20m", "100m"))  # dev healthz
+    # Two blocking clients per pod the HPA may run; the old 16 overflowed a backlog of 5.
+    assert plan.clients == 6
+    assert plan.saturated_utilization == 500  # 100m / 20m
+    assert plan.exceeds_max  # ceil(500 / 70 x 3) = 22 > 3: TooManyReplicas must show
+    # six 5 ms requests at 0.1 CPU, plus one CFS period: well inside the 1 s probe timeout
+    assert plan.probe_queue_seconds == pytest.approx(0.4)
+    assert plan.probe_queue_seconds < 1
+
+
+def test_load_plan_refuses_loads_that_cannot_scale_or_would_starve_probes() -> None:
+    # Limit == request at a 100 % target: saturation is within the 10 % tolerance.
+    with pytest.raises(ValueError, match="tolerance"):
+        load_plan(HpaBounds.from_hpa(_hpa(target=100)), _container("100m", "100m"))
+    # A 10m limit makes 6 queued requests take ~3 s of CPU: probes would time out.
+    with pytest.raises(ValueError, match="readiness probe"):
+        load_plan(HpaBounds.from_hpa(_hpa()), _container("5m", "10m"))
+    # Near the target at max: 120 % of request vs 100 % target, 3 pods -> ceil(3.6) = 4 > 3.
+    assert load_plan(HpaBounds.from_hpa(_hpa(target=100)), _container("100m", "120m")).exceeds_max
+    with pytest.raises(LookupError, match="CPU Utilization"):
+        HpaBounds.from_hpa({"spec": {"maxReplicas": 3, "metrics": [{"type": "Pods"}]}})
+
+
+def test_scaling_limited_reason_reads_only_a_true_condition() -> None:
+    def hpa(status: str, reason: str) -> dict[str, Any]:
+        conditions = [{"type": "AbleToScale", "status": "True", "reason": "ReadyForNewScale"}]
+        conditions.append({"type": "ScalingLimited", "status": status, "reason": reason})
+        return {"status": {"conditions": conditions}}
+
+    assert scaling_limited_reason(hpa("True", "TooManyReplicas")) == "TooManyReplicas"
+    assert scaling_limited_reason(hpa("False", "DesiredWithinRange")) is None
+    assert scaling_limited_reason({"status": {}}) is None

@@ -1,4 +1,5 @@
-"""The working-tree snapshot served to Argo CD, built with the real git."""
+"""The snapshot served to Argo CD (HEAD by default, the working tree on opt-in), built with
+the real git."""
 
 from __future__ import annotations
 
@@ -21,9 +22,8 @@ def git(*args: str, cwd: Path) -> str:
     ).stdout
 
 
-def test_snapshot_has_head_plus_uncommitted_and_untracked_files_but_not_ignored(
-    tmp_path: Path,
-) -> None:
+def _dirty_repo(tmp_path: Path) -> Path:
+    """A repo with a commit, then an edit, a deletion, an untracked and an ignored file."""
     repo = tmp_path / "repo"
     repo.mkdir()
     git("init", "-q", "-b", "main", cwd=repo)
@@ -37,8 +37,30 @@ def test_snapshot_has_head_plus_uncommitted_and_untracked_files_but_not_ignored(
     (repo / "new.txt").write_text("untracked\n")
     (repo / "build").mkdir()
     (repo / "build" / "out.yaml").write_text("ignored\n")
+    return repo
+
+
+def test_default_snapshot_is_exactly_the_committed_tree(tmp_path: Path) -> None:
+    repo = _dirty_repo(tmp_path)
+    status_before = git("status", "--porcelain", cwd=repo)
 
     bundle = make_snapshot_bundle(repo, tmp_path / "scratch")
+
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(bundle), str(clone)], check=True, timeout=60)
+    # HEAD's files with HEAD's content: the edit, the deletion and the untracked file stay home
+    assert sorted(git("ls-files", cwd=clone).split()) == [".gitignore", "committed.txt", "gone.txt"]
+    assert (clone / "committed.txt").read_text() == "v1\n"
+    assert git("rev-parse", "--abbrev-ref", "HEAD", cwd=clone).strip() == "main"
+    assert git("status", "--porcelain", cwd=repo) == status_before  # user's index untouched
+
+
+def test_opt_in_snapshot_has_head_plus_uncommitted_and_untracked_files_but_not_ignored(
+    tmp_path: Path,
+) -> None:
+    repo = _dirty_repo(tmp_path)
+
+    bundle = make_snapshot_bundle(repo, tmp_path / "scratch", working_tree=True)
 
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(bundle), str(clone)], check=True, timeout=60)

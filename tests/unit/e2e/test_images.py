@@ -4,7 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness.images import LocalImage, app_files, content_hash
+from tests.e2e.harness.images import (
+    LocalImage,
+    PulledImage,
+    app_files,
+    content_hash,
+    host_platform_name,
+    third_party_images,
+    unpinned,
+)
 from tests.e2e.harness.tools import Engine
 
 
@@ -64,6 +72,8 @@ def test_docker_build_argv(app: Path) -> None:
     assert command.argv == (
         "/usr/bin/docker",
         "build",
+        "--provenance=false",  # no attestation manifests for `kind load` to trip over
+        "--sbom=false",
         "--tag",
         image.reference,
         "--file",
@@ -85,3 +95,49 @@ def test_alias_refuses_latest_and_untagged(app: Path) -> None:
     for bad in ("ghcr.io/example-org/healthz:latest", "ghcr.io/example-org/healthz"):
         with pytest.raises(ValueError, match="not a pinned tag"):
             image.alias_command(engine, bad)
+
+
+def test_podman_build_has_no_buildkit_attestation_flags(app: Path) -> None:
+    command = LocalImage.for_app(app).build_command(Engine("podman", "podman"))
+    assert not any(arg.startswith(("--provenance", "--sbom")) for arg in command.argv)
+
+
+def test_every_third_party_image_of_the_e2e_manifests_is_pinned_by_digest() -> None:
+    from tests.e2e.harness.deploy import MANIFESTS_DIR
+
+    # the load generator runs healthz's own image (built here), named as the overlay names it
+    images = third_party_images(MANIFESTS_DIR, ["ghcr.io/example-org/healthz"])
+    names = {image.split("@")[0] for image in images}
+    assert names == {"docker.io/library/postgres:16.4-bookworm", "docker.io/alpine/git:v2.47.2"}
+    assert unpinned(images) == []
+
+
+def test_unpinned_and_third_party_detection(tmp_path: Path) -> None:
+    digest = "sha256:" + "a" * 64
+    assert unpinned([f"postgres:16@{digest}"]) == []
+    assert unpinned(["postgres:16", f"postgres@{digest}", "postgres:16@sha256:abc"]) == [
+        "postgres:16",
+        f"postgres@{digest}",
+        "postgres:16@sha256:abc",
+    ]
+    (tmp_path / "d.yaml").write_text(
+        "kind: Deployment\nspec:\n  template:\n    spec:\n"
+        "      initContainers: [{name: i, image: busybox:1}]\n"
+        "      containers: [{name: a, image: ghcr.io/x/app}, {name: b, image: busybox:1}]\n"
+    )
+    assert third_party_images(tmp_path, ["ghcr.io/x/app"]) == ["busybox:1"]
+
+
+def test_pulls_are_for_the_host_platform_only() -> None:
+    assert host_platform_name("x86_64") == "linux/amd64"
+    assert host_platform_name("aarch64") == "linux/arm64"
+    with pytest.raises(ValueError, match="s390x"):
+        host_platform_name("s390x")
+    pull = PulledImage("alpine/git:v2.47.2@sha256:" + "0" * 64, "linux/arm64")
+    assert pull.pull_command(Engine("docker", "docker")).argv == (
+        "docker",
+        "pull",
+        "--platform",
+        "linux/arm64",
+        "alpine/git:v2.47.2@sha256:" + "0" * 64,
+    )

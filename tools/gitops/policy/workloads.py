@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from gitops.k8s_math import PROBE_DEFAULTS
+from gitops.k8s_math import PROBE_DEFAULTS, probe_timings
 from gitops.model import Resource, Severity
 from gitops.policy import (
     WORKLOAD_KINDS,
@@ -471,7 +471,7 @@ def _normalized_probe(
         }
     else:
         normalized = {"port": action.get("port"), "service": action.get("service") or ""}
-    timings = {field: probe.get(field) or default for field, default in PROBE_DEFAULTS.items()}
+    timings = probe_timings(probe)
     if kind == "livenessProbe":
         timings["successThreshold"] = 1  # the only value the API accepts
     return {"handler": handler, "action": normalized, "timings": timings}
