@@ -373,7 +373,7 @@ def plan_promote(
             current = tuple(sorted({c.version for c in target_groups[name]}, key=str))
             if current == (version,):
                 continue
-            check_version(version, f"{from_env}/{service}: {name}")
+            check_version(version, f"{from_env}/{service}: {name}", allow_mutable=True)
             text = set_image_entry(text, target.kustomization, name, version)
             changes.append(
                 ImageChange(to_env, service, name, current, version, target.kustomization)

@@ -49,8 +49,10 @@ def parse_version(text: str) -> Version:
     return version
 
 
-def check_version(version: Version, what: str) -> None:
-    """Refuse a malformed tag or digest, an untagged reference and a mutable tag."""
+def check_version(version: Version, what: str, allow_mutable: bool = False) -> None:
+    """Refuse a malformed tag or digest, an untagged reference (an ``images:`` entry cannot
+    express "no tag") and, unless ``allow_mutable``, a mutable tag. ``promote`` allows it: the
+    check that follows the edit applies the env's own ``image-tag-mutable`` severity."""
     if version.tag is not None and not _TAG.fullmatch(version.tag):
         raise ReleaseError(
             f"{what}: malformed tag {version.tag!r} (expected up to 128 letters, digits, '_', "
@@ -63,7 +65,7 @@ def check_version(version: Version, what: str) -> None:
         )
     if version.tag is None and version.digest is None:
         raise ReleaseError(f"{what}: no tag and no digest, which means :latest")
-    if version.tag in MUTABLE_TAGS:
+    if version.tag in MUTABLE_TAGS and not allow_mutable:
         raise ReleaseError(
             f'{what}: tag "{version.tag}" is mutable (expected a version tag or a digest; see '
             "the image-tag-mutable rule)"

@@ -129,7 +129,7 @@ def format_text(rows: list[StatusRow], envs: list[str], only_differing: bool = F
     table = [header]
     for row in shown:
         marks = [
-            (row.versions[e] or "-") + (" *" if row.differs and e == row.ahead else "")
+            _short(row.versions[e] or "-") + (" *" if row.differs and e == row.ahead else "")
             for e in envs
         ]
         table.append((row.service, row.image, *marks, row.status()))
@@ -142,6 +142,11 @@ def format_text(rows: list[StatusRow], envs: list[str], only_differing: bool = F
         + ("; * marks the env that is ahead" if differing else "")
     )
     return "\n".join(lines) + "\n"
+
+
+def _short(version: str) -> str:
+    # A table cell shows 12 hex digits of a digest, as git shows commits; JSON has all 64.
+    return re.sub(r"(sha256:[0-9a-f]{12})[0-9a-f]+", r"\1", version)
 
 
 def format_json(rows: list[StatusRow], envs: list[str]) -> str:

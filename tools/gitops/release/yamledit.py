@@ -63,6 +63,10 @@ def set_image_entry(text: str, source: str, name: str, version: Version) -> str:
     """``text`` with the entry whose ``name`` is ``name`` pinned to ``version`` (its ``newTag``
     and ``digest`` set or removed; ``newName`` and every other key kept), or a new entry
     appended; a missing ``images:`` block is created."""
+    if text.count("\r\n") and text.count("\r\n") == text.count("\n"):
+        # A Windows-style file: edited as "\n" and written back with "\r\n" on every line.
+        edited = set_image_entry(text.replace("\r\n", "\n"), source, name, version)
+        return edited.replace("\n", "\r\n")
     if text and not text.endswith("\n"):
         text += "\n"  # the one change outside the entry: a missing final newline is added
     rt = _yaml()
@@ -72,7 +76,7 @@ def set_image_entry(text: str, source: str, name: str, version: Version) -> str:
         raise EditError(f"{source}: invalid YAML: {exc}".splitlines()[0]) from exc
     if not isinstance(document, CommentedMap):
         raise EditError(f"{source}: expected a Kustomization mapping at the top level")
-    expected = _expected_data(_safe_load(text, source), name, version)
+    expected = _expected_data(_safe_load(text, source), source, name, version)
     lines = text.splitlines(keepends=True)
     if IMAGES_KEY in document and document[IMAGES_KEY] is not None:
         result, allowed = _edit_existing(document, lines, rt, source, name, version)
@@ -92,12 +96,14 @@ def _safe_load(text: str, source: str) -> dict[str, Any]:
     return data
 
 
-def _expected_data(data: dict[str, Any], name: str, version: Version) -> dict[str, Any]:
+def _expected_data(
+    data: dict[str, Any], source: str, name: str, version: Version
+) -> dict[str, Any]:
     """The document as it must load after the edit: the plain-data model of the change."""
     expected = copy.deepcopy(data)
     entries = expected.get(IMAGES_KEY) or []
     if not isinstance(entries, list):
-        raise EditError(f"images must be a list, got {type(entries).__name__}")
+        raise EditError(f"{source}: images must be a list of entries, got {type(entries).__name__}")
     entry = next((e for e in entries if isinstance(e, dict) and e.get("name") == name), None)
     if entry is None:
         entry = {"name": name}
