@@ -189,7 +189,7 @@ def load_overlay_images(
     failures = [r.failure_line() for r in results if not r.ok]
     if failures:
         raise OverlayRenderError(
-            "; ".join(failures) + " (fix the overlay before editing its images)"
+            "; ".join(failures) + " (the images of an overlay that does not render are unknown)"
         )
     loaded: dict[str, OverlayImages] = {}
     for result in results:
