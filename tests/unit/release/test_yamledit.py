@@ -113,8 +113,36 @@ def test_new_name_and_unknown_keys_of_the_entry_are_kept() -> None:
             "resources:\n- ../b\nimages:\n- name: web   # the app\n  newTag: '2'\n- name: x\n"
             "  newTag: y\n",
         ),
+        (
+            "images:\n  - name: web\n    newTag: '1'\n  # the sidecar\n  - name: x\n"
+            "    newTag: y\n",
+            "images:\n  - name: web\n    newTag: '2'\n  # the sidecar\n  - name: x\n"
+            "    newTag: y\n",
+        ),
+        (
+            "resources:\n  - ../b\nimages:\npatches:\n  - path: p.yaml\n",
+            "resources:\n  - ../b\nimages:\n  - name: web\n    newTag: '2'\npatches:\n"
+            "  - path: p.yaml\n",
+        ),
+        (
+            "resources:\n- ../b\nimages: []\n",
+            "resources:\n- ../b\nimages:\n- name: web\n  newTag: '2'\n",
+        ),
+        (
+            "---\n# top\nimages:  # pinned\n    -   name: web\n        newTag: '1'\n",
+            "---\n# top\nimages:  # pinned\n    -   name: web\n        newTag: '2'\n",
+        ),
     ],
-    ids=["flow-list", "no-final-newline", "crlf", "dash-at-column-0"],
+    ids=[
+        "flow-list",
+        "no-final-newline",
+        "crlf",
+        "dash-at-column-0",
+        "comment-between-entries",
+        "empty-images-key",
+        "empty-flow-list",
+        "document-start-and-wide-indent",
+    ],
 )
 def test_layouts(before: str, expected: str) -> None:
     assert set_image_entry(before, "k.yaml", "web", Version("2")) == expected

@@ -78,7 +78,10 @@ def set_image_entry(text: str, source: str, name: str, version: Version) -> str:
         raise EditError(f"{source}: expected a Kustomization mapping at the top level")
     expected = _expected_data(_safe_load(text, source), source, name, version)
     lines = text.splitlines(keepends=True)
-    if IMAGES_KEY in document and document[IMAGES_KEY] is not None:
+    current = document.get(IMAGES_KEY)
+    if IMAGES_KEY in document and (current is None or (isinstance(current, list) and not current)):
+        result, allowed = _fill_empty_block(document, lines, rt, name, version)
+    elif IMAGES_KEY in document:
         result, allowed = _edit_existing(document, lines, rt, source, name, version)
     else:
         result, allowed = _insert_block(document, lines, rt, source, name, version)
@@ -184,6 +187,32 @@ def _edit_existing(
     return "".join([*lines[:start], *block, *lines[end:]]), allowed
 
 
+def _fill_empty_block(
+    document: CommentedMap, lines: list[str], rt: YAML, name: str, version: Version
+) -> tuple[str, tuple[int, int]]:
+    """``images:`` or ``images: []``: that key's line becomes a block with the one entry."""
+    start, end = _key_span(document, IMAGES_KEY, len(lines))
+    sequence, offset = _file_sequence_indent(document, lines)
+    block_doc = CommentedMap()
+    block_doc[IMAGES_KEY] = CommentedSeq([_new_entry(name, version)])
+    indent = " " * document.lc.key(IMAGES_KEY)[1]
+    block = [
+        indent + line if line.strip() else line
+        for line in _dump(rt, block_doc, sequence, offset).splitlines(keepends=True)
+    ]
+    kept = lines[start + 1 : end]  # comment or blank lines after the key stay
+    return "".join([*lines[:start], *block, *kept, *lines[end:]]), (start, start + 1)
+
+
+def _file_sequence_indent(document: CommentedMap, lines: list[str]) -> tuple[int, int]:
+    """The layout of the file's first block list, else this repository's."""
+    for key in document:
+        value = document[key]
+        if isinstance(value, CommentedSeq) and len(value) and not value.fa.flow_style():
+            return _sequence_indent(value, lines, document.lc.key(key)[1])
+    return _DEFAULT_SEQUENCE_INDENT
+
+
 def _insert_block(
     document: CommentedMap,
     lines: list[str],
@@ -203,12 +232,7 @@ def _insert_block(
             at -= 1
     else:
         at = len(lines)
-    sequence, offset = _DEFAULT_SEQUENCE_INDENT
-    for key in keys:
-        value = document[key]
-        if isinstance(value, CommentedSeq) and len(value) and not value.fa.flow_style():
-            sequence, offset = _sequence_indent(value, lines, document.lc.key(key)[1])
-            break
+    sequence, offset = _file_sequence_indent(document, lines)
     block_doc = CommentedMap()
     block_doc[IMAGES_KEY] = CommentedSeq([_new_entry(name, version)])
     block = _dump(rt, block_doc, sequence, offset).splitlines(keepends=True)
@@ -270,8 +294,9 @@ def _verify(
     try:
         loaded = yaml.safe_load(after)
     except yaml.YAMLError as exc:  # pragma: no cover - ruamel.yaml's own output
+        problem = str(exc).splitlines()[0]
         raise EditError(
-            f"{source}: the edit produced invalid YAML ({exc}); nothing written"
+            f"{source}: the edit produced invalid YAML ({problem}); nothing written"
         ) from exc
     if loaded != expected:
         raise EditError(
