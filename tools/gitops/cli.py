@@ -499,7 +499,8 @@ def _carry_out(args: argparse.Namespace, repo: Path, config: RepoConfig, plan: R
 
     if args.dry_run and args.commit:
         raise GitopsError("--dry-run and --commit exclude each other")
-    validator = SchemaValidator.for_repo(repo, config).validate
+    # An empty plan (nothing to change) needs no schemas: it is only printed.
+    validator = SchemaValidator.for_repo(repo, config).validate if plan.files else None
     if args.dry_run:
         outcome = dry_run(repo, config, plan, validator=validator)
     else:

@@ -52,7 +52,7 @@ def test_set_image_by_container_name_finds_the_sidecar_image() -> None:
 
 def test_set_image_through_new_name_edits_the_entry_and_keeps_the_mirror() -> None:
     plan = plan_set_image(
-        REPO, CONFIG, "prod", "web", Version("1.1.0"), image="mirror.acme.internal/acme/web"
+        REPO, CONFIG, "prod", "web", Version("1.1.0"), image="mirror.acme.internal/acme/web:1.0.1"
     )
     [change] = plan.changes
     assert change.image == "ghcr.io/acme/web"

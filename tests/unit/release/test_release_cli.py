@@ -146,3 +146,15 @@ def test_status_and_its_alias(repo: Path, capsys: pytest.CaptureFixture[str], co
     out = capsys.readouterr().out
     assert out.splitlines()[0].split() == ["SERVICE", "IMAGE", "DEV", "STAGING", "PROD", "STATUS"]
     assert "web      ghcr.io/acme/web  latest *" in out
+
+
+def test_nothing_to_change_says_so_and_exits_0(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _kustomization(repo, "staging", "web")
+    args = ["set-image", "--repo", str(repo), "--env", "staging", "--service", "web", "1.1.0"]
+    assert main(args) == 0
+    assert capsys.readouterr().out == (
+        "note: staging/web: ghcr.io/acme/web already runs 1.1.0; nothing to change\n"
+    )
+    assert _kustomization(repo, "staging", "web") == before

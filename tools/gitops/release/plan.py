@@ -25,7 +25,7 @@ from gitops.config import RepoConfig
 from gitops.discovery import Overlay, discover_overlays, find_kustomization
 from gitops.errors import EXIT_PROBLEMS
 from gitops.kustomize import Kustomize, find_kustomize
-from gitops.model import ImageRef, parse_image
+from gitops.model import ImageRef, image_name, parse_image
 from gitops.release.refs import ReleaseError, Version, check_version
 from gitops.release.yamledit import read_image_entries, set_image_entry
 from gitops.render import render_overlays, select_overlays
@@ -255,7 +255,9 @@ def _choose_image(images: OverlayImages, image: str | None, container: str | Non
     groups = images.by_source_name()
     used = ", ".join(sorted(groups)) or "none"
     if image is not None:
-        name = images.source_name(image)
+        # "--image ghcr.io/org/web:1.2" names the image ghcr.io/org/web: the tag is not part
+        # of what an images: entry matches.
+        name = images.source_name(image_name(image))
         if name not in groups:
             raise ReleaseError(
                 f"{where}: no container of the rendered overlay uses image {image!r} "
