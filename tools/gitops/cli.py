@@ -521,15 +521,17 @@ def _carry_out(args: argparse.Namespace, repo: Path, config: RepoConfig, plan: R
 
 
 def _status(args: argparse.Namespace) -> int:
-    from gitops.release.status import format_json, format_text, image_status
+    from gitops.release.status import format_json, format_text, status_report
 
     repo, config = _context(args)
-    rows = image_status(repo, config, use_cache=not args.no_cache)
+    rows, problems = status_report(repo, config, use_cache=not args.no_cache)
     if args.format == "json":
-        sys.stdout.write(format_json(rows, list(config.envs)))
+        sys.stdout.write(format_json(rows, list(config.envs), problems))
     else:
         sys.stdout.write(format_text(rows, list(config.envs), only_differing=args.differing))
-    return EXIT_OK
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return EXIT_PROBLEMS if problems else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -158,3 +158,19 @@ def test_nothing_to_change_says_so_and_exits_0(
         "note: staging/web: ghcr.io/acme/web already runs 1.1.0; nothing to change\n"
     )
     assert _kustomization(repo, "staging", "web") == before
+
+
+def test_status_reports_a_broken_overlay_without_hiding_the_others(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "overlays/prod/web/kustomization.yaml").write_text(
+        "resources:\n  - ../../../base/missing\n", encoding="utf-8"
+    )
+    assert main(["status", "--repo", str(repo), "--format", "json"]) == 1
+    out, err = capsys.readouterr()
+    document = json.loads(out)
+    web = next(r for r in document["images"] if r["image"] == "ghcr.io/acme/web")
+    assert web["versions"] == {"dev": "latest", "staging": "1.1.0", "prod": None}
+    assert [p.split(":")[0] for p in document["problems"]] == ["overlays/prod/web"]
+    assert err.startswith("error: overlays/prod/web: ")
+    assert err.count("\n") == 1

@@ -7,7 +7,7 @@ be pinned in the base, renamed by ``newName``, or overridden per env); the edit 
 
     >>> plan = plan_set_image(repo, config, "dev", "healthz", parse_version("1.2.0"))
     >>> [c.line() for c in plan.changes], list(plan.files)
-    (['dev/healthz: ghcr.io/example-org/healthz 1.1.0 -> 1.2.0'],
+    (['dev/healthz: ghcr.io/example-org/healthz 1.1.0-rc.1 -> 1.2.0'],
      ['overlays/dev/healthz/kustomization.yaml'])
 """
 
@@ -179,6 +179,23 @@ def load_overlay_images(
 ) -> dict[str, OverlayImages]:
     """Render ``overlays`` (in parallel, cached) and collect their images, by ``env/service``.
     An overlay that does not render stops the edit (exit 1), naming every failure."""
+    loaded, failures = read_overlay_images(repo, config, overlays, kustomize, use_cache)
+    if failures:
+        raise OverlayRenderError(
+            "; ".join(failures) + " (the images of an overlay that does not render are unknown)"
+        )
+    return loaded
+
+
+def read_overlay_images(
+    repo: Path,
+    config: RepoConfig,
+    overlays: Sequence[Overlay],
+    kustomize: Kustomize | None = None,
+    use_cache: bool = True,
+) -> tuple[dict[str, OverlayImages], list[str]]:
+    """Like :func:`load_overlay_images`, but the overlays that do not render are returned as
+    one failure line each next to the images of the others."""
     kustomize = kustomize or find_kustomize(config)
     cache = (
         RenderCache.for_repo(repo, config, kustomize)
@@ -186,13 +203,12 @@ def load_overlay_images(
         else None
     )
     results = render_overlays(repo, list(overlays), config, kustomize, cache=cache)
-    failures = [r.failure_line() for r in results if not r.ok]
-    if failures:
-        raise OverlayRenderError(
-            "; ".join(failures) + " (the images of an overlay that does not render are unknown)"
-        )
     loaded: dict[str, OverlayImages] = {}
+    failures: list[str] = []
     for result in results:
+        if not result.ok:
+            failures.append(result.failure_line())
+            continue
         overlay = result.overlay
         path = find_kustomization(repo / overlay.rel_path)
         assert path is not None  # discovery only lists overlays with a kustomization
@@ -205,7 +221,7 @@ def load_overlay_images(
             tuple(read_image_entries(text, rel)),
             tuple(container_images(result.manifest or "")),
         )
-    return loaded
+    return loaded, failures
 
 
 def _overlay(repo: Path, config: RepoConfig, env: str, service: str) -> Overlay:

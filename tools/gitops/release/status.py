@@ -8,13 +8,14 @@ higher version than an env before it is reported too: a hotfix that skipped the 
 
     >>> rows = image_status(repo, config)
     >>> [(r.service, r.ahead, r.behind) for r in rows if r.differs]
-    [('healthz', 'dev', ('staging', 'prod'))]
+    [('healthz', 'dev', ('staging', 'prod')), ('kpis-api', 'dev', ('staging', 'prod'))]
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 from gitops.config import RepoConfig
 from gitops.discovery import discover_overlays
 from gitops.kustomize import Kustomize
-from gitops.release.plan import load_overlay_images
+from gitops.release.plan import OverlayRenderError, read_overlay_images
 
 _SEMVER = re.compile(
     r"v?(?P<major>\d+)(?:\.(?P<minor>\d+))?(?:\.(?P<patch>\d+))?"
@@ -106,9 +107,25 @@ def image_status(
     kustomize: Kustomize | None = None,
     use_cache: bool = True,
 ) -> list[StatusRow]:
-    """One row per (service, image), in service then image order."""
-    overlays = discover_overlays(repo, config).overlays
-    loaded = load_overlay_images(repo, config, overlays, kustomize, use_cache)
+    """One row per (service, image), in service then image order; an overlay that does not
+    render raises (see :func:`status_report` for the rows of the others)."""
+    rows, problems = status_report(repo, config, kustomize, use_cache)
+    if problems:
+        raise OverlayRenderError("; ".join(problems))
+    return rows
+
+
+def status_report(
+    repo: Path,
+    config: RepoConfig,
+    kustomize: Kustomize | None = None,
+    use_cache: bool = True,
+) -> tuple[list[StatusRow], list[str]]:
+    """The rows of every overlay that renders, and one line per overlay that does not (or
+    has no kustomization): one broken overlay never hides the others."""
+    discovery = discover_overlays(repo, config)
+    loaded, failures = read_overlay_images(repo, config, discovery.overlays, kustomize, use_cache)
+    problems = [str(p) for p in discovery.problems] + failures
     envs = list(config.envs)
     table: dict[tuple[str, str], dict[str, set[str]]] = {}
     for images in loaded.values():
@@ -120,7 +137,7 @@ def image_status(
     for (service, name), by_env in sorted(table.items()):
         versions = {e: ", ".join(sorted(by_env[e])) if e in by_env else None for e in envs}
         rows.append(_row(service, name, versions, envs))
-    return rows
+    return rows, problems
 
 
 def format_text(rows: list[StatusRow], envs: list[str], only_differing: bool = False) -> str:
@@ -149,5 +166,6 @@ def _short(version: str) -> str:
     return re.sub(r"(sha256:[0-9a-f]{12})[0-9a-f]+", r"\1", version)
 
 
-def format_json(rows: list[StatusRow], envs: list[str]) -> str:
-    return json.dumps({"envs": envs, "images": [r.to_json() for r in rows]}, indent=2) + "\n"
+def format_json(rows: list[StatusRow], envs: list[str], problems: Sequence[str] = ()) -> str:
+    document = {"envs": envs, "images": [r.to_json() for r in rows], "problems": list(problems)}
+    return json.dumps(document, indent=2) + "\n"
