@@ -212,7 +212,12 @@ def _add_release_parsers(
     promote.add_argument("--to", dest="to_env", required=True, metavar="ENV")
     chosen = promote.add_mutually_exclusive_group(required=True)
     chosen.add_argument(
-        "--service", dest="services", action="append", metavar="S", help="repeatable"
+        "--service",
+        dest="services",
+        action="extend",
+        nargs="+",
+        metavar="S",
+        help="one or more services (repeatable)",
     )
     chosen.add_argument("--all", action="store_true", help="every service both envs have")
     promote.add_argument(

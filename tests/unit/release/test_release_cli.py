@@ -115,13 +115,15 @@ def test_promote_dry_run_json_carries_the_diff(
 ) -> None:
     before = _kustomization(repo, "prod", "web")
     args = ["promote", "--repo", str(repo), "--from", "staging", "--to", "prod"]
-    assert main([*args, "--service", "web", "--dry-run", "--format", "json"]) == 0
+    assert main([*args, "--service", "web", "api", "--dry-run", "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["dryRun"] is True and document["written"] is False
-    assert document["changes"][0]["old"] == ["1.0.1"]
-    assert document["changes"][0]["new"] == "1.1.0"
-    kinds = sorted(c["kind"] for c in document["diff"]["changes"])
-    assert kinds == ["CronJob", "Deployment"]
+    assert [(c["service"], c["old"], c["new"]) for c in document["changes"]] == [
+        ("api", ["1.0.0"], "1.2.0"),
+        ("web", ["1.0.1"], "1.1.0"),
+    ]
+    changed = sorted((c["service"], c["kind"]) for c in document["diff"]["changes"])
+    assert changed == [("api", "Deployment"), ("web", "CronJob"), ("web", "Deployment")]
     assert _kustomization(repo, "prod", "web") == before
 
 
