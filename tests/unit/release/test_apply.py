@@ -204,3 +204,30 @@ def test_commit_refuses_a_file_with_uncommitted_edits(repo: Path) -> None:
     with pytest.raises(CommitError, match="has uncommitted changes that the commit would"):
         apply_plan(repo, config, plan, commit=True)
     assert target.read_text().startswith("# mine\n")
+
+
+def test_a_failed_second_write_undoes_the_first(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_config(repo)
+    before = _snapshot(repo)
+    plan = plan_promote(repo, config, "staging", "prod")
+    assert len(plan.files) == 2
+    real = apply_module._write_atomic
+    writes: list[Path] = []
+
+    def disk_full_on_second_file(path: Path, text: str) -> None:
+        writes.append(path)
+        if len(writes) == 2:
+            raise OSError(28, "No space left on device")
+        real(path, text)
+
+    monkeypatch.setattr(apply_module, "_write_atomic", disk_full_on_second_file)
+    with pytest.raises(ReleaseError) as caught:
+        apply_plan(repo, config, plan)
+    assert str(caught.value) == (
+        "overlays/prod/web/kustomization.yaml: cannot write (No space left on device); "
+        "nothing was changed"
+    )
+    assert _snapshot(repo) == before
+    assert not [p for p in repo.rglob("*.tmp")]

@@ -144,8 +144,10 @@ def apply_plan(
         return check_services(repo, config, plan.services, validator, kustomize, use_cache)
 
     before = findings()
-    originals = write_files(repo, plan.files)
-    try:
+    check_unchanged(repo, plan.files)
+    originals = {rel: old for rel, (old, _new) in plan.files.items()}
+    try:  # from the first write on, any way out but success restores every file
+        write_files(repo, plan.files)
         after = findings()
     except BaseException:
         restore_files(repo, originals)
@@ -185,17 +187,29 @@ def check_services(
     return found
 
 
-def write_files(repo: Path, files: dict[str, tuple[str, str]]) -> dict[str, str]:
-    """Write every file atomically; returns the original texts. If the file changed since it
-    was planned, nothing is written; if one write fails, the ones done are undone."""
+def check_unchanged(repo: Path, files: dict[str, tuple[str, str]]) -> None:
+    """Refuse to overwrite a file that changed since the plan read it."""
     for rel, (old, _new) in files.items():
         if read_text(repo / rel) != old:
             raise ReleaseError(f"{rel} changed while the edit was prepared; run the command again")
+
+
+def write_files(repo: Path, files: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """Write every file atomically; returns the original texts. If a file changed since it
+    was planned, nothing is written; if one write fails, the ones done are undone."""
+    check_unchanged(repo, files)
     done: dict[str, str] = {}
+    current = ""
     try:
         for rel, (old, new) in files.items():
+            current = rel
             _write_atomic(repo / rel, new)
             done[rel] = old
+    except OSError as exc:
+        restore_files(repo, done)
+        raise ReleaseError(
+            f"{current}: cannot write ({exc.strerror or exc}); nothing was changed"
+        ) from exc
     except BaseException:
         restore_files(repo, done)
         raise
