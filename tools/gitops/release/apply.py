@@ -40,8 +40,10 @@ from gitops.release.plan import ReleasePlan, read_text
 from gitops.release.refs import ReleaseError
 
 # Never copied for a dry run: version control, virtualenvs, build output and caches.
-_TOP_LEVEL_SKIP = frozenset({".git", ".venv", "venv", "build", "node_modules", "e2e-artifacts"})
-_ANYWHERE_SKIP = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
+_TOP_LEVEL_SKIP = frozenset({"venv", "build", "e2e-artifacts"})
+_ANYWHERE_SKIP = frozenset(
+    {".git", ".venv", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+)
 
 
 class CommitError(ReleaseError):
