@@ -196,7 +196,7 @@ def _add_release_parsers(
     set_image.add_argument("--service", required=True)
     which = set_image.add_mutually_exclusive_group()
     which.add_argument("--container", metavar="NAME", help="the image of this container")
-    which.add_argument("--image", metavar="NAME", help="this image name (without tag)")
+    which.add_argument("--image", metavar="NAME", help="this image (its tag, if given, is ignored)")
     set_image.add_argument("ref", metavar="TAG|@DIGEST|TAG@DIGEST")
     edit_options(set_image)
 

@@ -176,3 +176,14 @@ def test_status_reports_a_broken_overlay_without_hiding_the_others(
     assert [p.split(":")[0] for p in document["problems"]] == ["overlays/prod/web"]
     assert err.startswith("error: overlays/prod/web: ")
     assert err.count("\n") == 1
+
+
+def test_set_image_pins_a_digest_alone(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    digest = "sha256:" + "c" * 64
+    args = ["set-image", "--repo", str(repo), "--env", "staging", "--service", "web"]
+    assert main([*args, f"@{digest}", "--format", "json"]) == 0
+    [change] = json.loads(capsys.readouterr().out)["changes"]
+    assert (change["newTag"], change["digest"], change["old"]) == (None, digest, ["1.1.0"])
+    assert _kustomization(repo, "staging", "web").endswith(
+        f"  - name: ghcr.io/acme/web\n    digest: {digest}\n"
+    )
