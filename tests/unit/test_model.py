@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from gitops.model import ResourceKey, image_name
+from gitops.model import ResourceKey, image_name, parse_image
 
 
 @pytest.mark.parametrize(
@@ -23,3 +23,23 @@ def test_resource_key_text() -> None:
     assert str(key) == "apps/v1/Deployment/integration/healthz"
     assert (key.group, key.short()) == ("apps", "Deployment/healthz")
     assert ResourceKey("v1", "Service", "", "web").group == ""
+
+
+@pytest.mark.parametrize(
+    ("image", "name", "tag", "digest"),
+    [
+        ("nginx", "nginx", None, None),
+        ("nginx:1.27", "nginx", "1.27", None),
+        ("registry:5000/team/web", "registry:5000/team/web", None, None),
+        ("registry:5000/team/web:2", "registry:5000/team/web", "2", None),
+        ("ghcr.io/a/web:1.2@sha256:ab", "ghcr.io/a/web", "1.2", "sha256:ab"),
+        ("ghcr.io/a/web@sha256:ab", "ghcr.io/a/web", None, "sha256:ab"),
+    ],
+)
+def test_parse_image_splits_like_kustomize(
+    image: str, name: str, tag: str | None, digest: str | None
+) -> None:
+    ref = parse_image(image)
+    assert (ref.name, ref.tag, ref.digest) == (name, tag, digest)
+    assert ref.name == image_name(image)
+    assert str(ref) == image

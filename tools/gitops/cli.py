@@ -24,6 +24,7 @@ from gitops.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, GitopsError
 if TYPE_CHECKING:
     from gitops.argocd import Application
     from gitops.config import RepoConfig
+    from gitops.release.plan import ReleasePlan
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,7 +161,81 @@ def build_parser() -> argparse.ArgumentParser:
         description="Expand the ApplicationSets and Applications under argocd/ as Argo CD would.",
     )
     apps.add_argument("--format", choices=("text", "json"), default="text")
+    _add_release_parsers(sub, common)
     return parser
+
+
+def _add_release_parsers(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """set-image, promote, status: the release edits (gitops.release)."""
+
+    def edit_options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="print the rendered diff and the new findings; write nothing",
+        )
+        parser.add_argument("--format", choices=("text", "json"), default="text")
+        parser.add_argument(
+            "--commit",
+            action="store_true",
+            help="make one commit of the edited files (conventional message)",
+        )
+
+    set_image = sub.add_parser(
+        "set-image",
+        parents=[common],
+        help="pin an overlay's image to a tag and/or digest, keeping comments and layout",
+        description="Edit the images: entry of overlays/<env>/<service>/kustomization.yaml "
+        "(added if missing), then render and check; an edit that adds an error finding is "
+        "rolled back (exit 1). Refused (exit 2): an image no rendered container uses, a "
+        "malformed tag or digest, the tag latest.",
+    )
+    set_image.add_argument("--env", required=True)
+    set_image.add_argument("--service", required=True)
+    which = set_image.add_mutually_exclusive_group()
+    which.add_argument("--container", metavar="NAME", help="the image of this container")
+    which.add_argument("--image", metavar="NAME", help="this image (its tag, if given, is ignored)")
+    set_image.add_argument("ref", metavar="TAG|@DIGEST|TAG@DIGEST")
+    edit_options(set_image)
+
+    promote = sub.add_parser(
+        "promote",
+        parents=[common],
+        help="copy image tags and digests from one env's overlays to the next env's",
+        description="Make --to run the image versions --from runs, for the chosen services. "
+        "Only one step along gitops.yaml envs, unless --force. Then render and check; an "
+        "edit that adds an error finding is rolled back (exit 1).",
+    )
+    promote.add_argument("--from", dest="from_env", required=True, metavar="ENV")
+    promote.add_argument("--to", dest="to_env", required=True, metavar="ENV")
+    chosen = promote.add_mutually_exclusive_group(required=True)
+    chosen.add_argument(
+        "--service",
+        dest="services",
+        action="extend",
+        nargs="+",
+        metavar="S",
+        help="one or more services (repeatable)",
+    )
+    chosen.add_argument("--all", action="store_true", help="every service both envs have")
+    promote.add_argument(
+        "--force", action="store_true", help="allow promoting backwards or skipping an env"
+    )
+    edit_options(promote)
+
+    status = sub.add_parser(
+        "status",
+        aliases=["images"],
+        parents=[common],
+        help="every service's image per env: where envs differ, which env is ahead",
+        description="Render every overlay and list each service's images per env.",
+    )
+    status.add_argument("--format", choices=("text", "json"), default="text")
+    status.add_argument(
+        "--differing", action="store_true", help="only images whose versions differ"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -186,6 +261,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "validate": _validate,
             "diff": _diff,
             "probe": _probe,
+            "set-image": _set_image,
+            "promote": _promote,
+            "status": _status,
+            "images": _status,
         }[args.command]
         return handler(args)
     except GitopsError as exc:
@@ -382,6 +461,82 @@ def _print_apps_table(apps: Sequence[Application], out: TextIO) -> None:
     for row in rows:
         out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
         out.write("\n")
+
+
+def _set_image(args: argparse.Namespace) -> int:
+    from gitops.release.plan import plan_set_image
+    from gitops.release.refs import parse_version
+
+    repo, config = _context(args)
+    version = parse_version(args.ref)
+    plan = plan_set_image(
+        repo,
+        config,
+        args.env,
+        args.service,
+        version,
+        image=args.image,
+        container=args.container,
+        use_cache=not args.no_cache,
+    )
+    return _carry_out(args, repo, config, plan)
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from gitops.release.plan import plan_promote
+
+    repo, config = _context(args)
+    plan = plan_promote(
+        repo,
+        config,
+        args.from_env,
+        args.to_env,
+        services=None if args.all else args.services,
+        force=args.force,
+        use_cache=not args.no_cache,
+    )
+    return _carry_out(args, repo, config, plan)
+
+
+def _carry_out(args: argparse.Namespace, repo: Path, config: RepoConfig, plan: ReleasePlan) -> int:
+    from gitops.release.apply import apply_plan, dry_run, format_json, format_text
+    from gitops.schema import SchemaValidator
+
+    if args.dry_run and args.commit:
+        raise GitopsError("--dry-run and --commit exclude each other")
+    # An empty plan (nothing to change) needs no schemas: it is only printed.
+    validator = SchemaValidator.for_repo(repo, config).validate if plan.files else None
+    if args.dry_run:
+        outcome = dry_run(repo, config, plan, validator=validator)
+    else:
+        outcome = apply_plan(
+            repo, config, plan, validator=validator, commit=args.commit, use_cache=not args.no_cache
+        )
+    if args.format == "json":
+        sys.stdout.write(format_json(outcome))
+    else:
+        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        sys.stdout.write(format_text(outcome, color=color))
+    if outcome.rolled_back:
+        print(
+            f"error: {len(outcome.blocking)} new error finding(s); nothing was changed",
+            file=sys.stderr,
+        )
+    return outcome.exit_code
+
+
+def _status(args: argparse.Namespace) -> int:
+    from gitops.release.status import format_json, format_text, status_report
+
+    repo, config = _context(args)
+    rows, problems = status_report(repo, config, use_cache=not args.no_cache)
+    if args.format == "json":
+        sys.stdout.write(format_json(rows, list(config.envs), problems))
+    else:
+        sys.stdout.write(format_text(rows, list(config.envs), only_differing=args.differing))
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return EXIT_PROBLEMS if problems else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -1035,3 +1035,28 @@ def diff_command(
     if options.exit_code and result.has_differences:
         return EXIT_PROBLEMS
     return EXIT_OK
+
+
+def compare_trees(
+    base_root: Path,
+    head_root: Path,
+    changed: set[str],
+    base_label: str,
+    head_label: str,
+    context: int = DEFAULT_CONTEXT,
+    validator: DocumentValidator | None = None,
+    kustomize: Kustomize | None = None,
+) -> DiffResult:
+    """The same comparison as :func:`run_diff`, between two directory trees instead of git
+    refs; ``changed`` lists the repo-relative files that differ (``gitops promote --dry-run``
+    compares the repository with an edited copy of it)."""
+    return _compare(
+        SideRef(base_label, None),
+        SideRef(head_label, None),
+        base_root,
+        head_root,
+        changed,
+        context,
+        validator,
+        kustomize,
+    )

@@ -28,6 +28,38 @@ def image_name(image: str) -> str:
     return name
 
 
+@dataclass(frozen=True)
+class ImageRef:
+    """An image reference split the way kustomize's ``images:`` transformer splits it:
+    ``ghcr.io/org/web:1.2@sha256:ab..`` -> name ``ghcr.io/org/web``, tag ``1.2``, digest
+    ``sha256:ab..``."""
+
+    name: str
+    tag: str | None = None
+    digest: str | None = None
+
+    @property
+    def version(self) -> str:
+        """What follows the name: ``1.2``, ``@sha256:..``, ``1.2@sha256:..`` or ``""``."""
+        return (self.tag or "") + (f"@{self.digest}" if self.digest else "")
+
+    def __str__(self) -> str:
+        return (
+            self.name
+            + (f":{self.tag}" if self.tag else "")
+            + (f"@{self.digest}" if self.digest else "")
+        )
+
+
+def parse_image(image: str) -> ImageRef:
+    """Split an image reference into name, tag and digest (the name as :func:`image_name`)."""
+    reference, _, digest = image.partition("@")
+    name = image_name(image)
+    rest = reference[len(name) :]
+    tag = rest[1:] if rest.startswith(":") and len(rest) > 1 else None
+    return ImageRef(name, tag, digest or None)
+
+
 @dataclass(frozen=True, order=True)
 class ResourceKey:
     api_version: str

@@ -1,0 +1,111 @@
+"""``gitops status`` on the release-edits fixture: images per env, which env is ahead."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from gitops.config import load_config
+from gitops.release.status import format_json, format_text, image_status, version_key
+from tests.conftest import FIXTURES
+
+REPO = FIXTURES / "release-edits"
+ENVS = ["dev", "staging", "prod"]
+DIGEST = "sha256:3f2b1c0a9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b"
+
+
+def test_table_of_every_image_per_env() -> None:
+    rows = image_status(REPO, load_config(REPO))
+    assert format_text(rows, ENVS) == (
+        "SERVICE  IMAGE             DEV                            STAGING  PROD     STATUS\n"
+        "api      envoyproxy/envoy  v1.32.1@sha256:3f2b1c0a9e8d *  v1.31.0  v1.31.0  "
+        "dev ahead of staging, prod\n"
+        "api      ghcr.io/acme/api  1.3.0-rc.1 *                   1.2.0    1.0.0    "
+        "dev ahead of staging, prod\n"
+        "web      ghcr.io/acme/web  latest *                       1.1.0    1.0.1    "
+        "dev ahead of staging, prod\n"
+        "\n"
+        "3 of 3 image(s) differ between envs; * marks the env that is ahead\n"
+    )
+
+
+def test_json_has_full_digests_and_the_ahead_env() -> None:
+    document = json.loads(format_json(image_status(REPO, load_config(REPO)), ENVS))
+    assert document["envs"] == ENVS
+    envoy = document["images"][0]
+    assert envoy == {
+        "service": "api",
+        "image": "envoyproxy/envoy",
+        "versions": {"dev": f"v1.32.1@{DIGEST}", "staging": "v1.31.0", "prod": "v1.31.0"},
+        "differs": True,
+        "ahead": "dev",
+        "behind": ["staging", "prod"],
+        "outOfOrder": [],
+    }
+
+
+def test_a_hotfix_that_skipped_the_order_is_reported(fixture_repo: Callable[[str], Path]) -> None:
+    repo = fixture_repo("release-edits")
+    prod = repo / "overlays/prod/web/kustomization.yaml"
+    prod.write_text(prod.read_text().replace("newTag: 1.0.1", "newTag: 1.1.1"), encoding="utf-8")
+    rows = {(r.service, r.image): r for r in image_status(repo, load_config(repo))}
+    web = rows[("web", "ghcr.io/acme/web")]
+    # "latest" is no version: the leftmost env that differs is taken as ahead.
+    assert (web.ahead, web.behind) == ("dev", ("staging", "prod"))
+    dev = repo / "overlays/dev/web/kustomization.yaml"
+    dev.write_text(dev.read_text().replace("newTag: latest", "newTag: 1.2.0"), encoding="utf-8")
+    rows = {(r.service, r.image): r for r in image_status(repo, load_config(repo))}
+    web = rows[("web", "ghcr.io/acme/web")]
+    assert (web.ahead, web.behind, web.out_of_order) == (
+        "dev",
+        ("staging", "prod"),
+        ("prod > staging",),
+    )
+    assert web.status() == "dev ahead of staging, prod; prod > staging (out of order)"
+
+
+def test_images_the_same_in_every_env_read_same_and_can_be_hidden(
+    fixture_repo: Callable[[str], Path],
+) -> None:
+    repo = fixture_repo("release-edits")
+    dev = repo / "overlays/dev/api/kustomization.yaml"
+    staging = repo / "overlays/staging/api/kustomization.yaml"
+    dev.write_bytes(staging.read_bytes().replace(b'"1.2.0"', b'"1.0.0"'))
+    (repo / "overlays/dev/api/replicas.yaml").write_bytes(
+        (repo / "overlays/staging/api/replicas.yaml").read_bytes()
+    )
+    staging.write_bytes(dev.read_bytes())
+    rows = image_status(repo, load_config(repo))
+    every = format_text(rows, ENVS)
+    assert "api      envoyproxy/envoy  v1.31.0   v1.31.0  v1.31.0  same\n" in every
+    assert "api      ghcr.io/acme/api  1.0.0     1.0.0    1.0.0    same\n" in every
+    differing = format_text(rows, ENVS, only_differing=True)
+    assert "api" not in differing
+    assert differing.endswith(
+        "1 of 3 image(s) differ between envs; * marks the env that is ahead\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("lower", "higher"),
+    [
+        ("1.0.0", "1.0.1"),
+        ("1.9.0", "1.10.0"),
+        ("1.3.0-rc.1", "1.3.0"),
+        ("1.3.0-rc.2", "1.3.0-rc.10"),
+        ("1.3.0-alpha", "1.3.0-beta"),
+        ("v1.31.0", "v1.32.1@" + DIGEST),
+    ],
+)
+def test_version_order_follows_semver(lower: str, higher: str) -> None:
+    low, high = version_key(lower), version_key(higher)
+    assert low is not None and high is not None and low < high
+
+
+def test_tags_that_are_no_versions_have_no_order() -> None:
+    assert version_key("latest") is None
+    assert version_key("@" + DIGEST) is None
+    assert version_key("main-4f2a9c1") is None
