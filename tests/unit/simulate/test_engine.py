@@ -79,7 +79,7 @@ def test_behavior_pods_policy_limits_each_period() -> None:
         )
     )
     series = replica_series(timeline)
-    for t, replicas in series:
+    for t, _replicas in series:
         earlier = [r for s, r in series if t - 60 < s <= t]
         before = [r for s, r in series if s <= t - 60]
         base = before[-1] if before else 2
