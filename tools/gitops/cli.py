@@ -128,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="markdown: cut the comment to N bytes (default: 60000)",
     )
     diff.add_argument("--exit-code", action="store_true", help="exit 1 when there are differences")
+    diff.add_argument(
+        "--plot-dir",
+        metavar="DIR",
+        help="write the Behaviour section's plots (base vs head) to DIR",
+    )
 
     probe = sub.add_parser(
         "probe",
@@ -337,6 +342,7 @@ def _diff(args: argparse.Namespace) -> int:
         max_bytes=args.max_bytes,
         exit_code=args.exit_code,
         color=sys.stdout.isatty() and "NO_COLOR" not in os.environ,
+        plot_dir=Path(args.plot_dir) if args.plot_dir else None,
     )
     validator = SchemaValidator.for_repo(repo, config)
     return diff_command(repo, options, sys.stdout, validator=validator.validate)
