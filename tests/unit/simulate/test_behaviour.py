@@ -21,7 +21,8 @@ WITH_REQUESTS = DEPLOYMENT.replace(
 
 def hpa(max_replicas: int) -> str:
     return (
-        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: web\n  namespace: demo\n"
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n"
+        "metadata:\n  name: web\n  namespace: demo\n"
         "spec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n"
         f"  minReplicas: 2\n  maxReplicas: {max_replicas}\n  metrics:\n"
         "    - type: Resource\n      resource:\n        name: cpu\n"
@@ -30,7 +31,8 @@ def hpa(max_replicas: int) -> str:
 
 
 PDB = (
-    "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: web\n  namespace: demo\n"
+    "apiVersion: policy/v1\nkind: PodDisruptionBudget\n"
+    "metadata:\n  name: web\n  namespace: demo\n"
     "spec:\n  minAvailable: 1\n  selector:\n    matchLabels: {app: web}\n"
 )
 
