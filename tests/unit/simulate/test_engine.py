@@ -281,3 +281,55 @@ def test_rollout_surge_only_never_drops_below_replicas() -> None:
     plan = rollout_plan(2, 1, 0, ready_seconds=20)
     assert [s.available for s in plan.steps] == [2, 2, 2]
     assert plan.max_total == 3 and plan.duration == 40
+
+
+@pytest.mark.parametrize(
+    ("policy", "completed"),
+    [("AlwaysAllow", True), ("IfHealthyBudget", False), (None, False)],
+)
+def test_unhealthy_pod_eviction_policy(policy: str | None, completed: bool) -> None:
+    """A crash-looping pod (never Ready) with the budget not met: AlwaysAllow lets the drain
+    evict it; IfHealthyBudget (the default) refuses until the budget is met, which it never is."""
+    pdb: dict[str, object] = {"minAvailable": 2}
+    if policy:
+        pdb["unhealthyPodEvictionPolicy"] = policy
+    workload = DrainWorkload("api", 2, {"app": "api"}, (), "api-pdb", pdb, never_ready=1)
+    report = drain_nodes([workload], nodes=2, zones=2, timeout=60)
+    assert report.placement["api"] == (0, 1)
+    assert report.nodes[0].completed is completed  # node-0 holds the never-ready pod
+    assert not report.nodes[1].completed  # the Ready pod is protected by the unmet budget
+
+
+def test_observation_from_api_objects() -> None:
+    from gitops.simulate.compare import go_duration, observation_from_api
+
+    pod = {
+        "metadata": {"name": "web-1"},
+        "spec": {"containers": [{"name": "web", "resources": {"requests": {"cpu": "200m"}}}]},
+        "status": {
+            "phase": "Running",
+            "startTime": "2026-12-01T21:00:00Z",
+            "conditions": [{"type": "Ready", "status": "True",
+                            "lastTransitionTime": "2026-12-01T21:00:10Z"}],
+        },
+    }  # fmt: skip
+    unready = {
+        "metadata": {"name": "web-2", "deletionTimestamp": "2026-12-01T21:05:00Z"},
+        "spec": pod["spec"],
+        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}]},
+    }
+    metrics = [
+        {
+            "metadata": {"name": "web-1"},
+            "timestamp": "2026-12-01T21:01:00Z",
+            "window": "15.5s",
+            "containers": [{"name": "web", "usage": {"cpu": "150m"}}],
+        }
+    ]
+    observation = observation_from_api(1_796_158_860.0, [pod, unready], metrics)
+    first, second = observation.pods
+    assert (first.cpu_request_milli, first.cpu_usage_milli, first.ready) == (200, 150, True)
+    assert first.ready_transition_time - first.start_time == 10  # type: ignore[operator]
+    assert first.metric_window == 15.5
+    assert (second.ready, second.deleting, second.cpu_usage_milli) == (False, True, None)
+    assert go_duration("1m0.5s") == 60.5

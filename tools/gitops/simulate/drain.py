@@ -20,6 +20,7 @@ uncordoned (rolling node maintenance).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,7 @@ class DrainWorkload:
     spread: tuple[SpreadConstraint, ...] = ()
     pdb_name: str | None = None
     pdb_spec: Mapping[str, Any] | None = None
+    never_ready: int = 0  # pods that never pass readiness (crash-looping, a broken dependency)
 
 
 @dataclass
@@ -158,9 +160,11 @@ def drain_nodes(
 ) -> DrainReport:
     cluster = _Cluster(nodes, zones, workloads)
     for workload in workloads:
-        for _ in range(workload.replicas):
-            # Pods that have been running for a while: Ready from the start.
-            cluster.place(workload, -ready_seconds, ready_seconds)
+        for index in range(workload.replicas):
+            # Pods that have been running for a while: Ready from the start, but for the
+            # ``never_ready`` ones.
+            broken = index < workload.never_ready
+            cluster.place(workload, -ready_seconds, math.inf if broken else ready_seconds)
     placement = {
         w.name: tuple(p.node for p in cluster.pods if p.workload == w.name) for w in workloads
     }
@@ -172,7 +176,7 @@ def drain_nodes(
         # The drained node comes back; replacements keep running where they are.
         cluster.cordoned.discard(node)
         # Let every pending replacement become Ready before the next node is touched.
-        t = max([t, *[p.ready_at for p in cluster.pods]])
+        t = max([t, *[p.ready_at for p in cluster.pods if p.ready_at != math.inf]])
     return DrainReport(tuple(results), placement, tuple(workloads))
 
 
@@ -185,7 +189,7 @@ def _drain_one(
     min_ready = {name: cluster.ready(name, start) for name in cluster.workloads}
     waited = 0.0
     blocked: set[str] = set()
-    unplaced: dict[str, int] = {}
+    unplaced: dict[str, list[float]] = {}
     t = start
     last_progress = start
     while True:
@@ -207,8 +211,10 @@ def _drain_one(
                 continue
             cluster.pods.remove(pod)
             last_progress = t
-            if not cluster.place(workload, t, ready_seconds):
-                unplaced[workload.name] = unplaced.get(workload.name, 0) + 1
+            # A pod that never got Ready is replaced by one that will not either.
+            delay = math.inf if pod.ready_at == math.inf else ready_seconds
+            if not cluster.place(workload, t, delay):
+                unplaced.setdefault(workload.name, []).append(delay)
         for name in cluster.workloads:
             min_ready[name] = min(min_ready[name], cluster.ready(name, t))
         if not [p for p in cluster.pods if p.node == node]:
@@ -223,11 +229,11 @@ def _drain_one(
         for name in cluster.workloads:
             min_ready[name] = min(min_ready[name], cluster.ready(name, t))
     # Replacements that found no node stay Pending: the workload runs short until uncordon.
-    for name, count in unplaced.items():
+    for name, delays in unplaced.items():
         workload = cluster.workloads[name]
-        for _ in range(count):
+        for delay in delays:
             cluster.cordoned.discard(node)
-            cluster.place(workload, t, ready_seconds)
+            cluster.place(workload, t, delay)
             cluster.cordoned.add(node)
     return NodeDrain(
         f"node-{node}", total, True, t - start, waited, min_ready, tuple(sorted(blocked))
