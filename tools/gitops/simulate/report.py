@@ -139,9 +139,11 @@ def _rows(timeline: Timeline, summary: Summary) -> list[tuple[str, str]]:
         ("syncs", f"{summary.syncs} x {timeline.scenario.settings.sync_period:g} s"),
         ("replicas", f"{summary.start_replicas} -> {summary.final_replicas} "
                      f"(peak {summary.peak_replicas}, low {summary.min_seen_replicas})"),
-        ("time to scale", _seconds(summary.time_to_scale)),
+        ("time to scale", "no scale-up" if summary.time_to_scale is None and not summary.scale_ups
+                          else _seconds(summary.time_to_scale)),
         ("time at max", _seconds(summary.time_at_max)),
-        ("time to settle", _seconds(summary.time_to_settle)),
+        ("time to settle", "n/a (the load does not change)" if summary.time_to_settle is None
+                           else _seconds(summary.time_to_settle)),
         ("saturated", f"{_seconds(summary.saturated)} at max with CPU above target"),
         ("peak CPU", "n/a" if summary.max_utilization is None
                      else f"{summary.max_utilization} %"),

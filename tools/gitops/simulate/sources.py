@@ -28,6 +28,11 @@ def rendered_objects(
     from gitops.render import render_overlay, select_overlays
     from gitops.yamlio import load_documents
 
+    if not (repo / "overlays").is_dir():
+        raise ScenarioError(
+            f"{repo}: no overlays/ here to render {env}/{service} from: run inside the "
+            "repository or pass --repo"
+        )
     overlays = select_overlays(discover_overlays(repo, config), config, env, service)
     if not overlays:
         raise ScenarioError(f"no overlay overlays/{env}/{service} in {repo}")
