@@ -800,3 +800,12 @@ def test_configurable_tolerance_per_direction() -> None:
     pods = controller_pods([1, 1], [700, 700])
     assert HPAController(spec, CONTROLLER).sync(NOW, 2, 2, pods).replicas == 2
     assert HPAController(HPASpec(1, 10, (cpu(50),)), CONTROLLER).sync(NOW, 2, 2, pods).replicas == 3
+
+
+def test_pods_metric_average_is_integer_division__mirrors_TestReplicaCalcToleranceCM() -> None:
+    from gitops.simulate.hpa import metric_usage_ratio
+
+    # (20000 + 21000 + 21000) / 3 = 20666 (truncated); 20666/20000 is within tolerance.
+    ratio, usage = metric_usage_ratio({"a": 20000, "b": 21000, "c": 21000}, 20000)
+    assert usage == 20666 and TOL.is_within(ratio)
+    assert metric_usage_ratio({"a": -3, "b": 0}, 1)[1] == -1  # toward zero, as in Go

@@ -283,7 +283,8 @@ def resource_utilization_ratio(
 def metric_usage_ratio(metrics: Mapping[str, int], target_usage: int) -> tuple[float, int]:
     """``GetMetricUsageRatio``: integer average over pods / target."""
     total = sum(metrics.values())
-    usage = int(total / len(metrics)) if total < 0 else total // len(metrics)
+    # Go's integer division truncates toward zero; Python's // floors.
+    usage = -(-total // len(metrics)) if total < 0 else total // len(metrics)
     return float(usage) / float(target_usage), usage
 
 
