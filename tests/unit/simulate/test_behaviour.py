@@ -114,3 +114,22 @@ def test_touches_behaviour_watches_scaling_inputs() -> None:
     assert touches_behaviour([deployment], [cheaper])
     assert touches_behaviour([deployment], [dict(deployment, spec=dict(deployment["spec"],
         strategy={"type": "Recreate"}))])  # fmt: skip
+
+
+def test_strategy_change_shows_the_rollout(repo: Path) -> None:
+    strategy = (
+        "  strategy:\n    type: RollingUpdate\n"
+        "    rollingUpdate: {maxSurge: 0, maxUnavailable: 1}\n"
+    )
+    deployment = WITH_REQUESTS.replace(
+        "spec:\n  replicas: 1\n", "spec:\n  replicas: 1\n" + strategy
+    )
+    write(repo, {"base/web/deployment.yaml": deployment})
+    out = io.StringIO()
+    diff_command(repo, DiffOptions(base="HEAD", format="markdown"), out)
+    # 2 replicas (the HPA minimum): the defaults surge one pod (2..3 pods); maxSurge 0 with
+    # maxUnavailable 1 replaces one at a time with a pod down (1..2 pods), in twice the time.
+    assert (
+        "| rollout: available..total pods, time | web: 2..3 pods, 20 s | web: 1..2 pods, 40 s |"
+        in (out.getvalue())
+    )

@@ -7,7 +7,9 @@ overlay's two sides are simulated under the same standard scenarios:
   stepped to 3x at one minute, back after 15 minutes, 40 minutes in all; head gets the same
   load (so a smaller request or a lower target shows up as more pods);
 * **drain**: every node of a 3-node, 3-zone cluster drained in turn (see
-  :mod:`gitops.simulate.drain`).
+  :mod:`gitops.simulate.drain`);
+* **rollout**: each Deployment's rolling update at its steady-state replicas, pods Ready 20 s
+  after creation (see :mod:`gitops.simulate.rollout`).
 
     >>> sections = behaviour_sections(objects_by_overlay, plot_dir=Path("plots"))
     >>> print(format_markdown(sections))
@@ -25,6 +27,7 @@ from gitops.simulate.drain import DrainReport, drain_nodes, workloads_from_objec
 from gitops.simulate.engine import Timeline, simulate
 from gitops.simulate.hpa import ControllerSettings
 from gitops.simulate.report import Summary, summarize
+from gitops.simulate.rollout import RolloutPlan, deployment_rollout
 from gitops.simulate.scenario import (
     LoadPoint,
     LoadProfile,
@@ -81,6 +84,7 @@ class Side:
     summary: Summary | None
     drain: DrainReport | None
     note: str = ""  # why the step was not simulated on this side
+    rollouts: tuple[tuple[str, RolloutPlan | str], ...] = ()  # per Deployment: plan or problem
 
 
 @dataclass(frozen=True)
@@ -126,18 +130,34 @@ def _step_scenario(
     return scenario, basis
 
 
+def _rollouts(objects: Objects, origin: str) -> tuple[tuple[str, RolloutPlan | str], ...]:
+    hpas = [o for o in objects if o.get("kind") == "HorizontalPodAutoscaler"]
+    out: list[tuple[str, RolloutPlan | str]] = []
+    for obj in objects:
+        if obj.get("kind") != "Deployment":
+            continue
+        name = _key(obj)[1]
+        try:
+            replicas = k8s_math.min_replicas(obj, hpas)
+            out.append((name, deployment_rollout(obj, replicas, 20.0, f"{origin} {name}")))
+        except (ScenarioError, k8s_math.InvalidValueError) as exc:
+            out.append((name, str(exc).rsplit(": ", 1)[-1]))
+    return tuple(out)
+
+
 def _side(
     objects: Objects, origin: str, load_from: tuple[int, int, int] | None
 ) -> tuple[Side, tuple[int, int, int] | None]:
     drain = drain_nodes(workloads_from_objects(objects), nodes=3, zones=3)
+    rollouts = _rollouts(objects, origin)
     try:
         hpa, request, where = find_hpa(objects, origin, None)
         scenario, basis = _step_scenario(hpa, request, load_from, where)
     except (ScenarioError, k8s_math.InvalidValueError) as exc:
         note = str(exc).split(": ", 1)[-1] if ": " in str(exc) else str(exc)
-        return Side(None, None, drain, note), load_from
+        return Side(None, None, drain, note, rollouts), load_from
     timeline = simulate(scenario)
-    return Side(timeline, summarize(timeline), drain), basis
+    return Side(timeline, summarize(timeline), drain, rollouts=rollouts), basis
 
 
 def behaviour_sections(
@@ -203,11 +223,26 @@ def _rows(section: BehaviourSection) -> list[tuple[str, str, str]]:
         ("step: time at max", "max"), ("step: time to settle", "settle"),
         ("step: saturated at max", "saturated"),
     ]  # fmt: skip
+
+    def rollout(side: Side) -> str:
+        parts = []
+        for name, plan in side.rollouts:
+            if isinstance(plan, str):
+                parts.append(f"{name}: {plan}")
+            else:
+                parts.append(
+                    f"{name}: {plan.min_available}..{plan.max_total} pods, "
+                    f"{plan.duration:.0f} s"
+                    + (" (Recreate)" if plan.strategy == "Recreate" else "")
+                )
+        return ", ".join(parts) or "-"
+
     out = [(label, step(section.base, f), step(section.head, f)) for label, f in rows]
     out += [
         ("drain: completes", drain(section.base, "completes"), drain(section.head, "completes")),
         ("drain: waited on PDBs", drain(section.base, "waited"), drain(section.head, "waited")),
         ("drain: below full Ready", drain(section.base, "dips"), drain(section.head, "dips")),
+        ("rollout: available..total pods, time", rollout(section.base), rollout(section.head)),
     ]
     return out
 
@@ -250,6 +285,17 @@ def to_json(sections: Sequence[BehaviourSection]) -> list[dict[str, object]]:
             "step": s.summary.to_json() if s.summary else None,
             "note": s.note or None,
             "drain": [n.to_json() for n in s.drain.nodes] if s.drain else None,
+            "rollouts": [
+                {"deployment": name, "problem": plan}
+                if isinstance(plan, str)
+                else {
+                    "deployment": name,
+                    "minAvailable": plan.min_available,
+                    "maxPods": plan.max_total,
+                    "seconds": plan.duration,
+                }
+                for name, plan in s.rollouts
+            ],
         }
 
     return [
