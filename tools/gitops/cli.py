@@ -181,6 +181,13 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--service", help="drain/rollout: only this service")
     simulate.add_argument("--nodes", type=int, default=3, metavar="N", help="drain: nodes (3)")
     simulate.add_argument("--zones", type=int, default=3, metavar="Z", help="drain: zones (3)")
+    simulate.add_argument(
+        "--ready-seconds",
+        type=float,
+        default=20.0,
+        metavar="S",
+        help="drain/rollout: a new pod is Ready S seconds after it is created (20)",
+    )
     return parser
 
 
@@ -381,10 +388,13 @@ def _simulate(args: argparse.Namespace) -> int:
         repo, config = _context(args)
         if args.scenario == "drain":
             text, code = run_drain(
-                repo, config, args.env, args.service, args.nodes, args.zones, args.format
-            )
+                repo, config, args.env, args.service, args.nodes, args.zones, args.format,
+                args.ready_seconds,
+            )  # fmt: skip
         else:
-            text, code = run_rollout(repo, config, args.env, args.service, args.format)
+            text, code = run_rollout(
+                repo, config, args.env, args.service, args.format, args.ready_seconds
+            )
         sys.stdout.write(text)
         return code
     try:

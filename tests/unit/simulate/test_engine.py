@@ -58,6 +58,9 @@ def test_step_scales_with_the_legacy_cap_then_waits_the_window() -> None:
     summary = summarize(timeline)
     assert (summary.peak_replicas, summary.scale_ups, summary.scale_downs) == (6, 2, 1)
     assert summary.time_to_settle == 300 and summary.time_at_max == 0
+    # Pressure at t=60; the 6 pods are Ready (10 + 5 s after t=75) by the sync at t=90, where
+    # the CPU is back on target.
+    assert summary.time_to_scale == 30
 
 
 def test_unready_new_pods_do_not_inflate_the_scale_up() -> None:

@@ -56,6 +56,8 @@ def run_drain(
 
     if nodes < 1 or zones < 1:
         raise GitopsError("simulate drain: --nodes and --zones must be at least 1")
+    if ready_seconds < 0:
+        raise GitopsError("simulate drain: --ready-seconds must not be negative")
     workloads = []
     for name in _overlays(repo, config, env, service):
         objects, _origin = rendered_objects(repo, config, str(env), name)

@@ -237,7 +237,7 @@ def parse_scenario(data: Any, source: str, resolve_hpa: HPAResolver | None = Non
     if "hpa" not in root:
         raise r.fail("hpa", "missing: name an HPA ({env, service}) or inline one ({manifest})")
     hpa_raw = r.mapping(root["hpa"], "hpa")
-    r.known_keys(hpa_raw, "hpa", ("env", "service", "name", "manifest", "cpuRequest"))
+    r.known_keys(hpa_raw, "hpa", ("env", "service", "name", "manifest"))
     target_request: int | None = None
     if "manifest" in hpa_raw:
         if "env" in hpa_raw or "service" in hpa_raw:
@@ -254,8 +254,6 @@ def parse_scenario(data: Any, source: str, resolve_hpa: HPAResolver | None = Non
         if name is not None and not isinstance(name, str):
             raise r.fail("hpa.name", f"expected a name, got {name!r}")
         manifest, target_request, origin = resolve_hpa(hpa_raw["env"], hpa_raw["service"], name)
-    if "cpuRequest" in hpa_raw:
-        target_request = r.milli(hpa_raw["cpuRequest"], "hpa.cpuRequest")
     spec, hpa_name = hpa_spec_from_manifest(manifest, origin)
 
     settings = _settings(r, root.get("controller", {}))
