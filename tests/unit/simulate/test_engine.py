@@ -336,3 +336,10 @@ def test_observation_from_api_objects() -> None:
     assert first.metric_window == 15.5
     assert (second.ready, second.deleting, second.cpu_usage_milli) == (False, True, None)
     assert go_duration("1m0.5s") == 60.5
+
+
+def test_legacy_downscale_window_comes_from_the_controller_flag() -> None:
+    timeline = simulate(step_scenario(controller={"downscaleStabilizationWindowSeconds": 60}))
+    # Load drops at 960: with a 60 s window the last high recommendation (945) ages out by
+    # 1020 (945 + 60 = 1005 is still inside the legacy window, 1020 is not).
+    assert replicas_at(timeline, 1005) == 6 and replicas_at(timeline, 1020) == 2
