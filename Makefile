@@ -60,6 +60,7 @@ bench: $(STAMP) ## performance targets measured side by side (several minutes)
 	$(BIN)/python tools/bench/bench_diff.py
 	$(BIN)/python tools/bench/bench_validate.py
 	$(BIN)/python tools/bench/bench_check.py
+	$(BIN)/python tools/bench/bench_simulate.py
 
 clean: ## remove build output (keeps .venv)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -129,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="markdown: cut the comment to N bytes (default: 60000)",
     )
     diff.add_argument("--exit-code", action="store_true", help="exit 1 when there are differences")
+    diff.add_argument(
+        "--plot-dir",
+        metavar="DIR",
+        help="write the Behaviour section's plots (base vs head) to DIR",
+    )
 
     probe = sub.add_parser(
         "probe",
@@ -162,6 +167,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     apps.add_argument("--format", choices=("text", "json"), default="text")
     _add_release_parsers(sub, common)
+
+    simulate = sub.add_parser(
+        "simulate",
+        parents=[common],
+        help="replay the HPA, drain or rollout controllers' decisions for a scenario",
+        description='SCENARIO is a scenario file (see README "gitops simulate"); '
+        "'drain' simulates draining nodes under the PDB, 'rollout' a Deployment's rolling "
+        "update. Exit 0; 1 when a drain cannot complete; 2 on a bad scenario.",
+    )
+    simulate.add_argument("scenario", metavar="SCENARIO|drain|rollout")
+    simulate.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    simulate.add_argument("--plot", metavar="FILE.png", help="draw replicas vs load to FILE.png")
+    simulate.add_argument("--env", help="drain/rollout: the env whose overlay to use")
+    simulate.add_argument("--service", help="drain/rollout: only this service")
+    simulate.add_argument("--nodes", type=int, default=3, metavar="N", help="drain: nodes (3)")
+    simulate.add_argument("--zones", type=int, default=3, metavar="Z", help="drain: zones (3)")
+    simulate.add_argument(
+        "--ready-seconds",
+        type=float,
+        default=20.0,
+        metavar="S",
+        help="drain/rollout: a new pod is Ready S seconds after it is created (20)",
+    )
     return parser
 
 
@@ -265,6 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "promote": _promote,
             "status": _status,
             "images": _status,
+            "simulate": _simulate,
         }[args.command]
         return handler(args)
     except GitopsError as exc:
@@ -399,6 +428,7 @@ def _diff(args: argparse.Namespace) -> int:
         max_bytes=args.max_bytes,
         exit_code=args.exit_code,
         color=sys.stdout.isatty() and "NO_COLOR" not in os.environ,
+        plot_dir=Path(args.plot_dir) if args.plot_dir else None,
     )
     validator = SchemaValidator.for_repo(repo, config)
     return diff_command(repo, options, sys.stdout, validator=validator.validate)
@@ -427,6 +457,34 @@ def _probe(args: argparse.Namespace) -> int:
     if failed:
         print(f"error: probes failed in {', '.join(failed)}", file=sys.stderr)
     return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from gitops.simulate.command import run_drain, run_rollout, run_scenario
+    from gitops.simulate.sources import repo_hpa_resolver
+
+    if args.scenario in ("drain", "rollout"):
+        repo, config = _context(args)
+        if args.scenario == "drain":
+            text, code = run_drain(
+                repo, config, args.env, args.service, args.nodes, args.zones, args.format,
+                args.ready_seconds,
+            )  # fmt: skip
+        else:
+            text, code = run_rollout(
+                repo, config, args.env, args.service, args.format, args.ready_seconds
+            )
+        sys.stdout.write(text)
+        return code
+    try:
+        resolver = repo_hpa_resolver(*_context(args))
+    except GitopsError:
+        resolver = None  # outside a repository: inline-HPA scenarios still work
+    text, _timeline = run_scenario(
+        Path(args.scenario), args.format, Path(args.plot) if args.plot else None, resolver
+    )
+    sys.stdout.write(text)
+    return EXIT_OK
 
 
 def _apps(args: argparse.Namespace) -> int:

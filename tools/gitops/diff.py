@@ -498,6 +498,10 @@ class DiffResult:
     argocd_compared: bool = False
     notes: tuple[str, ...] = ()
     overlay_order: tuple[str, ...] = ()  # every overlay name, in env then service order
+    # Parsed objects of each compared overlay (base, head): input to the Behaviour section.
+    objects: dict[str, tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def has_differences(self) -> bool:
@@ -629,6 +633,7 @@ def _compare(
     notes.extend(base_notes + head_notes)
 
     changes: list[ResourceChange] = []
+    objects: dict[str, tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]] = {}
     by_name_base = {r.overlay.name: r for r in base_rendered}
     by_name_head = {r.overlay.name: r for r in head_rendered}
     for name in names:
@@ -669,6 +674,7 @@ def _compare(
                 failed = True
         if not failed:
             changes.extend(compare_resources(maps["base"], maps["head"], context))
+            objects[name] = (tuple(maps["base"].values()), tuple(maps["head"].values()))
     if argocd_changed:
         for side_name, error in (("base", base_argo_error), ("head", head_argo_error)):
             if error:
@@ -703,6 +709,7 @@ def _compare(
         argocd_compared=argocd_changed,
         notes=tuple(notes),
         overlay_order=tuple(dict.fromkeys(o.name for o in order)),
+        objects=objects,
     )
 
 
@@ -1009,6 +1016,7 @@ class DiffOptions:
     max_bytes: int = DEFAULT_MAX_BYTES
     exit_code: bool = False
     color: bool = False
+    plot_dir: Path | None = None  # Behaviour section: write its plots here
 
 
 def diff_command(
@@ -1023,15 +1031,20 @@ def diff_command(
     if options.max_bytes < MIN_MAX_BYTES:
         raise GitopsError(f"--max-bytes {options.max_bytes}: expected at least {MIN_MAX_BYTES}")
     result = run_diff(repo, options.base, options.head, options.context, validator)
+    behaviour = _behaviour_hook(result, options)
     if options.format == "json":
-        out.write(format_json(result))
+        document = json.loads(format_json(result))
+        document["behaviour"] = behaviour.to_json() if behaviour else []
+        out.write(json.dumps(document, indent=2) + "\n")
     elif options.format == "markdown":
         command = "gitops diff" + (f" --base {result.base.sha[:12]}" if result.base.sha else "")
         if options.head:
             command += f" --head {options.head}"
         out.write(format_markdown(result, options.max_bytes, command))
+        out.write(behaviour.markdown() if behaviour else "")
     else:
         out.write(format_text(result, options.color))
+        out.write(behaviour.text() if behaviour else "")
     if options.exit_code and result.has_differences:
         return EXIT_PROBLEMS
     return EXIT_OK
@@ -1060,3 +1073,34 @@ def compare_trees(
         validator,
         kustomize,
     )
+
+
+class _Behaviour:
+    """The Behaviour section (gitops.simulate.behaviour), kept apart from the diff proper."""
+
+    def __init__(self, sections: list[Any]) -> None:
+        self.sections = sections
+
+    def to_json(self) -> list[dict[str, object]]:
+        from gitops.simulate.behaviour import to_json
+
+        return to_json(self.sections)
+
+    def markdown(self) -> str:
+        from gitops.simulate.behaviour import format_markdown as behaviour_markdown
+
+        return "\n" + behaviour_markdown(self.sections) if self.sections else ""
+
+    def text(self) -> str:
+        from gitops.simulate.behaviour import format_text as behaviour_text
+
+        return behaviour_text(self.sections)
+
+
+def _behaviour_hook(result: DiffResult, options: DiffOptions) -> _Behaviour | None:
+    """Simulate base and head of every overlay whose HPA, PDB or workload scaling inputs
+    changed; None when nothing of the kind changed."""
+    from gitops.simulate.behaviour import behaviour_sections
+
+    sections = behaviour_sections(result.objects, options.plot_dir)
+    return _Behaviour(sections) if sections else None

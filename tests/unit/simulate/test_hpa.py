@@ -1,0 +1,811 @@
+"""The HPA model against the facts of upstream's own controller tests.
+
+Each test names the kubernetes/kubernetes test it mirrors (pkg/controller/podautoscaler
+replica_calculator_test.go and horizontal_test.go): the same inputs, the same expected replica
+counts. Two harness facts matter when reading them:
+
+* replica_calculator_test.go builds pods with two containers, each requesting ``request`` and
+  using ``level`` (so pod totals are 2x), metrics stamped with the zero time and a 1 min window,
+  Ready conditions with a zero transition time; start times zero unless "hot" (now) or "cool"
+  (now - 3 min); CPU initialization period 2 min, readiness delay 10 s.
+* horizontal_test.go stamps metrics ``now``, sets the Ready transition to the pod's start time
+  and, in an ``init()``, raises the legacy scale-up factor from 2 to 8.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from gitops.simulate.hpa import (
+    AVERAGE_VALUE,
+    DEFAULT_SCALE_DOWN_RULES,
+    DEFAULT_SCALE_UP_RULES,
+    EXTERNAL,
+    FAILED,
+    OBJECT,
+    PENDING,
+    PODS,
+    POLICY_PERCENT,
+    POLICY_PODS,
+    SELECT_DISABLED,
+    SELECT_MIN,
+    VALUE,
+    ZERO_TIME,
+    Behavior,
+    ControllerSettings,
+    HPAController,
+    HPASpec,
+    MetricError,
+    MetricSpec,
+    PodState,
+    ScalingPolicy,
+    ScalingRules,
+    Tolerances,
+    _Recommendation,
+    _ScaleEvent,
+    calculate_scale_down_limit_with_behaviors,
+    calculate_scale_up_limit_with_scaling_rules,
+    convert_desired_replicas_with_rules,
+    cpu,
+    generate_rules,
+    group_pods,
+    resource_replicas,
+    resource_utilization_ratio,
+)
+
+NOW = 10_000.0
+CALC = ControllerSettings(cpu_initialization_period=120, initial_readiness_delay=10)
+CONTROLLER = ControllerSettings(
+    cpu_initialization_period=120, initial_readiness_delay=10, scale_up_limit_factor=8
+)
+TOL = Tolerances(0.1, 0.1)
+HOT = NOW
+COOL = NOW - 180
+ZERO = ZERO_TIME
+
+
+def calc_pods(
+    requests: list[float],
+    levels: list[int],
+    readiness: list[bool] | None = None,
+    start: list[float] | None = None,
+    phase: list[str] | None = None,
+    deleting: list[bool] | None = None,
+) -> list[PodState]:
+    """replicaCalcTestCase.prepareTestClientSet: two containers per pod."""
+    pods = []
+    for i, request in enumerate(requests):
+        pods.append(
+            PodState(
+                name=f"test-pod-{i}",
+                phase=phase[i] if phase else "Running",
+                ready=readiness[i] if readiness else True,
+                ready_transition_time=ZERO,
+                start_time=start[i] if start else ZERO,
+                deleting=deleting[i] if deleting else False,
+                cpu_request_milli=2 * round(request * 1000),
+                cpu_usage_milli=2 * levels[i] if i < len(levels) else None,
+                metric_timestamp=ZERO,
+                metric_window=60,
+            )
+        )
+    return pods
+
+
+def calc(current: int, target: int, pods: list[PodState]) -> tuple[int, int | None]:
+    proposal = resource_replicas(current, target, pods, TOL, NOW, CALC)
+    return proposal.replicas, proposal.utilization
+
+
+# --- replica_calculator_test.go: utilization, ratio, tolerance, ready pods ----------------
+
+
+def test_scale_up__mirrors_TestReplicaCalcScaleUp() -> None:
+    assert calc(3, 30, calc_pods([1, 1, 1], [300, 500, 700])) == (5, 50)
+
+
+def test_scale_down__mirrors_TestReplicaCalcScaleDown() -> None:
+    # 1400/5000 = 28 %, truncated; ratio 0.56; ceil(0.56 * 5) = 3
+    assert calc(5, 50, calc_pods([1] * 5, [100, 300, 500, 250, 250])) == (3, 28)
+
+
+def test_tolerance_keeps_size__mirrors_TestReplicaCalcTolerance() -> None:
+    # (1010+1030+1020)/(900+1000+1100) = 102 % -> ratio 1.02, within 0.1
+    assert calc(3, 100, calc_pods([0.9, 1.0, 1.1], [1010, 1030, 1020])) == (3, 102)
+
+
+def test_tolerance_edge__mirrors_TestReplicaCalcComputedToleranceAlgImplementation() -> None:
+    requests_m = [400, 200, 310, 290, 302, 298, 301, 299, 300, 300]
+    pods = [
+        PodState(f"p{i}", cpu_request_milli=2 * r, cpu_usage_milli=2 * 150)
+        for i, r in enumerate(requests_m)
+    ]
+    target = math.fabs(1 / (2.0 * (1 - 0.1))) + 0.01
+    final_target = int(target * 100)
+    expected = math.ceil(1500 / (3000 * target) * 10)
+    assert resource_replicas(10, final_target, pods, TOL, NOW, CALC).replicas == expected
+    near = int((math.fabs(1 / (2.0 * (1 - 0.1))) + 0.004) * 100)
+    assert resource_replicas(10, near, pods, TOL, NOW, CALC).replicas == 10
+
+
+def test_superfluous_metrics_are_ignored__mirrors_TestReplicaCalcSuperfluousMetrics() -> None:
+    # The two samples of pods that no longer exist carry no request and drop out of the sums.
+    assert calc(4, 100, calc_pods([1, 1, 1, 1], [4000, 9500, 3000, 7000])) == (24, 587)
+
+
+def test_proposal_uses_ready_pods_not_spec_replicas__mirrors_TestMissingReports() -> None:
+    # spec.replicas is 4 but one pod exists: 200m of 200m is 100 % of a 50 % target -> 2.
+    pods = [PodState("test-pod-0", cpu_request_milli=200, cpu_usage_milli=200)]
+    assert resource_replicas(4, 50, pods, TOL, NOW, CONTROLLER).replicas == 2
+
+
+# --- missing and unready pods -------------------------------------------------------------
+
+
+def test_unready_pod_counts_zero_on_scale_up() -> None:
+    """Mirrors TestReplicaCalcScaleUpUnreadyLessScale."""
+    pods = calc_pods([1, 1, 1], [300, 500, 700], readiness=[False, True, True])
+    assert calc(3, 30, pods) == (4, 60)
+
+
+def test_hot_cpu_pod_ignored__mirrors_TestReplicaCalcScaleUpHotCpuLessScale() -> None:
+    pods = calc_pods([1, 1, 1], [300, 500, 700], start=[HOT, COOL, COOL])
+    assert calc(3, 30, pods) == (4, 60)
+
+
+def test_unready_recount_keeps_size__mirrors_TestReplicaCalcScaleUpUnreadyNoScale() -> None:
+    pods = calc_pods([1, 1, 1], [400, 500, 700], readiness=[True, False, False])
+    assert calc(3, 30, pods) == (3, 40)
+
+
+def test_hot_unready_recount_keeps_size__mirrors_TestReplicaCalcScaleHotCpuNoScale() -> None:
+    pods = calc_pods(
+        [1, 1, 1], [400, 500, 700], readiness=[True, False, False], start=[COOL, HOT, HOT]
+    )
+    assert calc(3, 30, pods) == (3, 40)
+
+
+def test_unready_excluded_on_scale_down() -> None:
+    """Mirrors TestReplicaCalcScaleDownExcludeUnreadyPods."""
+    pods = calc_pods([1] * 5, [100, 300, 500, 250, 250], readiness=[True] * 3 + [False] * 2)
+    assert calc(5, 50, pods) == (2, 30)
+
+
+def test_pending_excluded__mirrors_TestReplicaCalcScaleDownExcludeUnscheduledPods() -> None:
+    pods = calc_pods(
+        [1] * 5, [100], readiness=[True] + [False] * 4, phase=["Running"] + [PENDING] * 4
+    )
+    assert calc(5, 50, pods) == (1, 10)
+
+
+def test_hot_cpu_ignored_on_scale_down__mirrors_TestReplicaCalcScaleDownIgnoreHotCpuPods() -> None:
+    pods = calc_pods([1] * 5, [100, 300, 500, 250, 250], start=[COOL] * 3 + [HOT] * 2)
+    assert calc(5, 50, pods) == (2, 30)
+
+
+def test_failed_pods_ignored__mirrors_TestReplicaCalcScaleUpIgnoresFailedPods() -> None:
+    pods = calc_pods(
+        [1] * 4, [500, 700], readiness=[True, True, False, False],
+        phase=["Running", "Running", FAILED, FAILED],
+    )  # fmt: skip
+    assert calc(2, 30, pods) == (4, 60)
+
+
+def test_deleted_pods_ignored__mirrors_TestReplicaCalcScaleDownIgnoresDeletionPods() -> None:
+    pods = calc_pods(
+        [1] * 7, [100, 300, 500, 250, 250], readiness=[True] * 5 + [False] * 2,
+        deleting=[False] * 5 + [True] * 2,
+    )  # fmt: skip
+    assert calc(5, 50, pods) == (3, 28)
+
+
+def test_missing_metric_counts_full_request_on_scale_down() -> None:
+    """Mirrors TestReplicaCalcMissingMetrics."""
+    # 990/4000 = 24 % -> scale-down; the two missing pods count 100 %: (990+4000)/8000 -> 3
+    assert calc(4, 100, calc_pods([1] * 4, [400, 95])) == (3, 24)
+
+
+def test_missing_metric_counts_target_when_above_100() -> None:
+    """Mirrors TestReplicaCalcMissingMetricsScaleDownTargetOver100."""
+    pods = calc_pods([1, 1, 2, 2], [200, 100, 100], readiness=[False, True, True, True])
+    assert calc(4, 300, pods) == (2, 6)
+
+
+@pytest.mark.parametrize(
+    ("level", "utilization", "upstream"),
+    [
+        (1000, 100, "TestReplicaCalcMissingMetricsNoChangeEq"),
+        (1900, 190, "TestReplicaCalcMissingMetricsNoChangeGt"),
+        (600, 60, "TestReplicaCalcMissingMetricsNoChangeLt"),
+    ],
+)
+def test_missing_metric_recount_reverses_direction(
+    level: int, utilization: int, upstream: str
+) -> None:
+    """Mirrors the three TestReplicaCalcMissingMetricsNoChange* tests: the damped recount
+    lands within tolerance or on the other side of 1.0, so the size is kept."""
+    assert calc(2, 100, calc_pods([1, 1], [level])) == (2, utilization), upstream
+
+
+def test_missing_and_unready_recount_flips() -> None:
+    """Mirrors TestReplicaCalcMissingMetricsUnreadyChange."""
+    pods = calc_pods([1, 1, 1], [100, 450], readiness=[False, True, True])
+    assert calc(3, 50, pods) == (3, 45)
+
+
+def test_missing_and_unready_scale_up() -> None:
+    """Mirrors TestReplicaCalcMissingMetricsUnreadyScaleUp."""
+    pods = calc_pods([1, 1, 1], [100, 2000], readiness=[False, True, True])
+    assert calc(3, 50, pods) == (4, 200)
+
+
+def test_missing_and_unready_scale_down() -> None:
+    """Mirrors TestReplicaCalcMissingMetricsUnreadyScaleDown."""
+    pods = calc_pods([1] * 4, [100, 100, 100], readiness=[False, True, True, True])
+    assert calc(4, 50, pods) == (3, 10)
+
+
+def test_rolling_update_surge_pod__mirrors_TestReplicaCalcDuringRollingUpdateWithMaxSurge() -> None:
+    assert calc(2, 50, calc_pods([1, 1, 1], [100, 100])) == (2, 10)
+
+
+def test_no_request_fails_the_metric__mirrors_TestReplicaCalcEmptyCPURequest() -> None:
+    controller = HPAController(HPASpec(1, 5, (cpu(100),)), CONTROLLER)
+    pods = [PodState("test-pod-0", cpu_request_milli=None, cpu_usage_milli=200)]
+    result = controller.sync(NOW, 1, 1, pods)
+    assert (result.replicas, result.reason) == (1, "FailedComputeMetricsReplicas")
+    assert result.error is not None and "missing request for cpu" in result.error
+
+
+def test_disjoint_metrics__mirrors_TestReplicaCalcDisjointResourcesMetrics() -> None:
+    # A sample for a pod the lister does not know: nothing to divide by.
+    with pytest.raises(MetricError, match="no metrics returned matched known pods"):
+        resource_utilization_ratio({"an-older-pod-name": 200}, {"test-pod-0": 2000}, 100)
+
+
+# --- groupPods: the CPU initialization period and the readiness delay --------------------
+
+
+@pytest.mark.parametrize(
+    ("pod", "metric_ts", "window", "expect"),
+    [
+        # "count in a ready pod with fresh metrics during initialization period - CPU"
+        (PodState("p", start_time=NOW - 60, ready=True, ready_transition_time=NOW - 30), NOW, 30,
+         "ready"),
+        # "unready a ready pod without fresh metrics during initialization period - CPU"
+        (PodState("p", start_time=NOW - 60, ready=True, ready_transition_time=NOW - 30), NOW, 60,
+         "unready"),
+        # "unready an unready pod during initialization period - CPU"
+        (PodState("p", start_time=NOW - 600, ready=False, ready_transition_time=NOW - 594), NOW,
+         60, "unready"),
+        # "count in a ready pod without fresh metrics after initialization period - CPU"
+        (PodState("p", start_time=NOW - 180, ready=True, ready_transition_time=NOW - 180),
+         NOW - 120, 60, "ready"),
+        # "count in an unready pod that was ready after initialization period - CPU"
+        (PodState("p", start_time=NOW - 600, ready=False, ready_transition_time=NOW - 540), NOW,
+         60, "ready"),
+        # "unready pod that has never been ready after initialization period - CPU" (edge: equal)
+        (PodState("p", start_time=NOW - 600, ready=False, ready_transition_time=NOW - 590), NOW,
+         60, "ready"),
+        # "unready a pod without ready condition - CPU"
+        (PodState("p", start_time=NOW, ready=None), NOW, 60, "unready"),
+        # "pending pods are unreadied"
+        (PodState("p", phase=PENDING), NOW, 60, "unready"),
+        # "ignore pods with deletion timestamps" / "ignore pods in a failed state"
+        (PodState("p", deleting=True, phase=PENDING), NOW, 60, "ignored"),
+        (PodState("p", phase=FAILED), NOW, 60, "ignored"),
+    ],
+)  # fmt: skip
+def test_group_pods__mirrors_TestGroupPods(
+    pod: PodState, metric_ts: float, window: float, expect: str
+) -> None:
+    import dataclasses
+
+    pod = dataclasses.replace(pod, metric_timestamp=metric_ts, metric_window=window)
+    groups = group_pods([pod], {"p": 1}, True, NOW, CALC)
+    got = (
+        "ignored" if groups.ignored else "unready" if groups.unready else
+        "missing" if groups.missing else "ready"
+    )  # fmt: skip
+    assert got == expect
+
+
+def test_readiness_only_matters_for_cpu__mirrors_TestGroupPods_memory() -> None:
+    pod = PodState("p", ready=None, start_time=None)
+    assert group_pods([pod], {"p": 1}, False, NOW, CALC).ready_count == 1
+    assert group_pods([pod], {"p": 1}, True, NOW, CALC).unready == {"p"}
+
+
+def test_unready_pods_do_not_damp_pods_metrics() -> None:
+    """Mirrors TestReplicaCalcScaleUpCMUnreadyHotCpuNoLessScale."""
+    # A Pods (custom) metric: readiness is not checked, so the unready hot pod still counts.
+    pods = [
+        PodState("test-pod-0", start_time=COOL, metrics={"qps": 50000}),
+        PodState("test-pod-1", start_time=COOL, metrics={"qps": 10000}),
+        PodState("test-pod-2", start_time=HOT, ready=False, metrics={"qps": 30000}),
+    ]
+    controller = HPAController(HPASpec(1, 10, (MetricSpec(PODS, "qps", AVERAGE_VALUE, 15000),)))
+    assert controller.compute_replicas_for_metrics(3, 3, pods, {}, NOW)[0] == 6
+
+
+# --- horizontal_test.go: order of checks, bounds, zero, object/external -------------------
+
+
+def controller_pods(requests: list[float], levels: list[int]) -> list[PodState]:
+    return [
+        PodState(
+            f"test-pod-{i}",
+            cpu_request_milli=round(r * 1000),
+            cpu_usage_milli=levels[i] if i < len(levels) else None,
+            metric_timestamp=NOW,
+        )
+        for i, r in enumerate(requests)
+    ]
+
+
+def test_zero_replicas_disable_scaling__mirrors_TestZeroReplicas() -> None:
+    result = HPAController(HPASpec(3, 5, (cpu(90),)), CONTROLLER).sync(NOW, 0, 0, [])
+    assert (result.replicas, result.reason) == (0, "ScalingDisabled")
+
+
+def test_below_min_short_circuits__mirrors_TestTooFewReplicas() -> None:
+    result = HPAController(HPASpec(3, 5, (cpu(90),)), CONTROLLER).sync(NOW, 2, 2, [])
+    assert result.replicas == 3 and result.proposal is None
+
+
+def test_above_max_short_circuits__mirrors_TestTooManyReplicas() -> None:
+    result = HPAController(HPASpec(3, 5, (cpu(90),)), CONTROLLER).sync(NOW, 10, 10, [])
+    assert result.replicas == 5 and result.proposal is None
+
+
+def test_scale_up_rc_immediately__mirrors_TestScaleUpRCImmediately() -> None:
+    pods = controller_pods([1] * 4, [0, 0, 0, 0])
+    assert HPAController(HPASpec(2, 6), CONTROLLER).sync(NOW, 1, 1, pods).replicas == 2
+
+
+def test_max_clamp__mirrors_TestMaxReplicas() -> None:
+    pods = controller_pods([0.9, 1.0, 1.1], [8000, 9500, 1000])
+    result = HPAController(HPASpec(2, 5, (cpu(90),)), CONTROLLER).sync(NOW, 3, 3, pods)
+    assert (result.replicas, result.limited_by) == (5, "TooManyReplicas")
+
+
+def test_min_clamp__mirrors_TestMinReplicas() -> None:
+    controller = HPAController(HPASpec(2, 5, (cpu(90),)), CONTROLLER, recommendations=[])
+    pods = controller_pods([0.9, 1.0, 1.1], [10, 95, 10])
+    result = controller.sync(NOW, 3, 3, pods)
+    assert (result.replicas, result.limited_by) == (2, "TooFewReplicas")
+
+
+def test_min_zero_desired_zero__mirrors_TestZeroMinReplicasDesiredZero() -> None:
+    controller = HPAController(HPASpec(0, 5, (cpu(90),)), CONTROLLER, recommendations=[])
+    result = controller.sync(NOW, 3, 3, controller_pods([0.9, 1.0, 1.1], [0, 0, 0]))
+    assert result.replicas == 0
+
+
+def test_scale_down_to_zero_object__mirrors_TestScaleDownToZeroCMObject() -> None:
+    spec = HPASpec(0, 6, (MetricSpec(OBJECT, "qps", VALUE, 20000),))
+    controller = HPAController(spec, CONTROLLER, recommendations=[])
+    result = controller.sync(NOW, 5, 5, controller_pods([1] * 5, []), {"qps": 0})
+    assert result.replicas == 0
+
+
+def test_scale_up_from_zero_external__mirrors_getUsageRatioReplicaCount() -> None:
+    # minReplicas 0 with an External Value metric: from zero, ceil(ratio) without tolerance.
+    spec = HPASpec(0, 6, (MetricSpec(EXTERNAL, "qps", VALUE, 14400),))
+    controller = HPAController(spec, CONTROLLER)
+    assert controller.sync(NOW, 0, 0, [], {"qps": 30000}).replicas == 3
+
+
+def test_external_value_uses_ready_pods() -> None:
+    """Mirrors TestReplicaCalcScaleUpCMExternalIgnoresUnreadyPods."""
+    pods = [PodState(f"test-pod-{i}", ready=r) for i, r in enumerate([False, True, False])]
+    spec = HPASpec(1, 10, (MetricSpec(EXTERNAL, "qps", VALUE, 4400),))
+    assert HPAController(spec).compute_replicas_for_metrics(3, 3, pods, {"qps": 8600}, NOW)[0] == 2
+
+
+def test_object_per_pod__mirrors_TestReplicaCalcScaleUpCMPerPodObject() -> None:
+    spec = HPASpec(1, 10, (MetricSpec(OBJECT, "qps", AVERAGE_VALUE, 5000),))
+    assert HPAController(spec).compute_replicas_for_metrics(3, 3, [], {"qps": 20000}, NOW)[0] == 4
+
+
+# --- several metrics ----------------------------------------------------------------------
+
+
+def test_max_over_metrics__mirrors_TestNoBackoffUpscaleCMNoBackoffCpu() -> None:
+    # CPU says 5+, qps says 4: the larger proposal wins, then maxReplicas 5 clamps it.
+    spec = HPASpec(1, 5, (cpu(10), MetricSpec(PODS, "qps", AVERAGE_VALUE, 15000)))
+    pods = [
+        PodState(f"test-pod-{i}", cpu_request_milli=1000, cpu_usage_milli=lvl,
+                 metric_timestamp=NOW, metrics={"qps": lvl})
+        for i, lvl in enumerate([20000, 10000, 30000])
+    ]  # fmt: skip
+    result = HPAController(spec, CONTROLLER).sync(NOW, 3, 3, pods)
+    assert (result.replicas, result.limited_by) == (5, "TooManyReplicas")
+
+
+def test_invalid_metric_allows_scale_up__mirrors_TestScaleUpOneMetricInvalid() -> None:
+    spec = HPASpec(2, 6, (cpu(30), MetricSpec("CheddarCheese", "x", VALUE, 1)))
+    pods = controller_pods([1, 1, 1], [300, 400, 500])
+    result = HPAController(spec, CONTROLLER).sync(NOW, 3, 3, pods)
+    assert result.replicas == 4
+
+
+def test_invalid_metric_blocks_scale_down__mirrors_TestNoScaleDownOneMetricInvalid() -> None:
+    spec = HPASpec(2, 6, (cpu(50), MetricSpec("CheddarCheese", "x", VALUE, 1)))
+    pods = controller_pods([1] * 5, [100, 300, 500, 250, 250])
+    controller = HPAController(spec, CONTROLLER, recommendations=[])
+    result = controller.sync(NOW, 5, 5, pods)
+    assert (result.replicas, result.reason) == (5, "FailedComputeMetricsReplicas")
+
+
+def test_empty_metric_blocks_scale_down__mirrors_TestNoScaleDownOneMetricEmpty() -> None:
+    spec = HPASpec(2, 6, (cpu(50), MetricSpec(EXTERNAL, "qps", VALUE, 1000)))
+    pods = controller_pods([1] * 5, [100, 300, 500, 250, 250])
+    controller = HPAController(spec, CONTROLLER, recommendations=[])
+    assert controller.sync(NOW, 5, 5, pods, {}).replicas == 5
+
+
+def test_scale_up_from_zero_one_metric_invalid() -> None:
+    """Mirrors TestScaleUpFromZeroOneMetricInvalid."""
+    spec = HPASpec(0, 6, (cpu(30), MetricSpec("CheddarCheese", "x", VALUE, 1)))
+    pods = controller_pods([1, 1, 1], [300, 400, 500])
+    assert HPAController(spec, CONTROLLER).sync(NOW, 0, 0, pods).replicas == 4
+
+
+# --- legacy path: stabilisation and the per-sync cap --------------------------------------
+
+
+def test_first_sync_seeds_history__mirrors_TestScaleDownStabilizeInitialSize() -> None:
+    controller = HPAController(HPASpec(2, 6, (cpu(50),)), CONTROLLER)  # no history: seeded
+    pods = controller_pods([1] * 5, [100, 300, 500, 250, 250])
+    result = controller.sync(NOW, 5, 5, pods)
+    assert (result.proposal, result.replicas, result.limited_by) == (3, 5, "ScaleDownStabilized")
+
+
+def test_legacy_window__mirrors_TestStabilizeDownscale() -> None:
+    history = [_Recommendation(10, NOW - 600), _Recommendation(4, NOW - 60)]
+    controller = HPAController(HPASpec(1, 5, (cpu(100),)), CONTROLLER, recommendations=history)
+    pods = controller_pods([0.1] * 3, [50, 50, 50])
+    assert controller.sync(NOW, 4, 4, pods).replicas == 4
+
+
+@pytest.mark.parametrize(
+    ("history", "prenormalized", "expected", "log_length"),
+    [
+        ([], 5, 5, 1),  # "empty log"
+        ([(4, -120), (5, -60)], 3, 5, 3),  # "stabilize"
+        ([(1, -120), (2, -60)], 3, 3, 3),  # "no stabilize"
+        ([(10, -600), (9, -540)], 3, 3, 2),  # "no stabilize - old recommendations"
+        ([(10, -600), (4, -60), (5, -120), (9, -540)], 3, 5, 4),  # "stabilize - old ..."
+    ],
+)
+def test_legacy_stabilize__mirrors_TestNormalizeDesiredReplicas(
+    history: list[tuple[int, float]], prenormalized: int, expected: int, log_length: int
+) -> None:
+    controller = HPAController(
+        HPASpec(1, 10), recommendations=[_Recommendation(r, NOW + dt) for r, dt in history]
+    )
+    assert controller.stabilize_recommendation(NOW, prenormalized) == expected
+    assert controller.recommendations is not None
+    assert len(controller.recommendations) == log_length
+
+
+def test_legacy_entry_exactly_one_window_old_still_counts() -> None:
+    # stabilizeRecommendation drops only entries *before* the cutoff (Before), unlike the
+    # behavior path (After): an entry exactly 300 s old still holds the size up here.
+    controller = HPAController(HPASpec(1, 10), recommendations=[_Recommendation(7, NOW - 300)])
+    assert controller.stabilize_recommendation(NOW, 3) == 7
+
+
+@pytest.mark.parametrize(
+    ("current", "desired", "lo", "hi", "expected", "condition"),
+    [
+        (5, 7, 3, 8, 7, "DesiredWithinRange"),
+        (3, 1, 2, 8, 2, "TooFewReplicas"),
+        (1, 0, 0, 10, 0, "DesiredWithinRange"),
+        (20, 1000, 1, 10, 10, "TooManyReplicas"),
+        (3, 1000, 1, 2000, 24, "ScaleUpLimit"),  # calculateScaleUpLimit(3) with factor 8
+    ],
+)
+def test_convert_with_rules__mirrors_TestConvertDesiredReplicasWithRules(
+    current: int, desired: int, lo: int, hi: int, expected: int, condition: str
+) -> None:
+    assert convert_desired_replicas_with_rules(current, desired, lo, hi, CONTROLLER) == (
+        expected,
+        condition,
+    )
+
+
+def test_legacy_scale_up_cap_is_max_of_double_and_four() -> None:
+    # The real factor (2): from 1 replica at most 4, from 10 at most 20, per sync.
+    real = ControllerSettings()
+    assert convert_desired_replicas_with_rules(1, 100, 1, 100, real) == (4, "ScaleUpLimit")
+    assert convert_desired_replicas_with_rules(10, 100, 1, 100, real) == (20, "ScaleUpLimit")
+
+
+# --- behavior: policies, selectPolicy, windows, events ------------------------------------
+
+
+def rules(
+    pods: int, pods_period: int, percent: int, percent_period: int, window: int
+) -> ScalingRules:
+    """generateScalingRules from horizontal_test.go."""
+    policies = []
+    if pods:
+        policies.append(ScalingPolicy(POLICY_PODS, pods, pods_period))
+    if percent:
+        policies.append(ScalingPolicy(POLICY_PERCENT, percent, percent_period))
+    return ScalingRules(window, "Max", tuple(policies))
+
+
+def uniform_events(changes: list[int], period: int) -> list[_ScaleEvent]:
+    """generateEventsUniformDistribution: centred in equal segments of the last period."""
+    segment = period / len(changes)
+    return [
+        _ScaleEvent(c, NOW - (period - segment * (i + 1) + segment / 2))
+        for i, c in enumerate(changes)
+    ]
+
+
+# (name, up events, down events, min, max, up rules, down rules, current, desired, expected,
+#  condition) -- rows of TestScalingWithRules.
+SCALING_WITH_RULES = [
+    ("within range", None, None, 3, 8, None, None, 5, 7, 7, "DesiredWithinRange"),
+    ("< minReplicas", None, None, 2, 8, None, None, 3, 1, 2, "TooFewReplicas"),
+    ("min 0", None, None, 0, 10, None, None, 1, 0, 0, "DesiredWithinRange"),
+    ("maxReplicas limit", None, None, 1, 10, None, None, 20, 1000, 10, "TooManyReplicas"),
+    ("max count", None, None, 100, 150, None, None, 100, 1000, 150, "TooManyReplicas"),
+    ("user percent 1", None, None, 1, 2000, rules(0, 0, 1, 60, 0), None, 3, 1000, 4,
+     "ScaleUpLimit"),
+    ("default behavior", None, None, 1, 1000, None, None, 10, 50, 20, "ScaleUpLimit"),
+    ("pods > percent", None, None, 1, 1000, rules(100, 60, 100, 60, 0), None, 10, 500, 110,
+     "ScaleUpLimit"),
+    ("percent > pods", None, None, 1, 1000, rules(2, 60, 100, 60, 0), None, 10, 500, 20,
+     "ScaleUpLimit"),
+    ("large pod policy", None, None, 1, 1000, rules(100, 60, 0, 0, 0), None, 10, 50, 50,
+     "DesiredWithinRange"),
+    ("pod policy limit", None, None, 1, 1000, rules(30, 60, 0, 0, 0), None, 10, 50, 40,
+     "ScaleUpLimit"),
+    ("percent policy limit", None, None, 1, 1000, rules(0, 0, 200, 60, 0), None, 10, 50, 30,
+     "ScaleUpLimit"),
+    ("down percent > pod", None, None, 1, 1000, None, rules(20, 60, 1, 60, 300), 100, 2, 80,
+     "ScaleDownLimit"),
+    ("down pod > percent", None, None, 1, 1000, None, rules(2, 60, 1, 60, 300), 100, 2, 98,
+     "ScaleDownLimit"),
+    ("down min limit", None, None, 1, 1000, None, rules(100, 60, 0, 0, 300), 10, 0, 1,
+     "TooFewReplicas"),
+    ("down min 5", None, None, 5, 1000, None, rules(0, 0, 100, 60, 300), 10, 2, 5,
+     "TooFewReplicas"),
+    ("down pod policy", None, None, 1, 1000, None, rules(5, 60, 0, 0, 300), 10, 2, 5,
+     "ScaleDownLimit"),
+    ("down percent policy", None, None, 1, 1000, None, rules(0, 0, 50, 60, 300), 10, 5, 5,
+     "DesiredWithinRange"),
+    ("up max with events", [1, 5, 9], None, 1, 200, rules(300, 60, 0, 0, 0), None, 100, 500, 200,
+     "TooManyReplicas"),
+    ("up events keep current", [1, 5, 9], None, 1, 1000, rules(5, 120, 0, 0, 0), None, 100, 500,
+     100, "ScaleUpLimit"),
+    ("up pods with events", [1, 5, 9], None, 1, 1000, rules(150, 120, 0, 0, 0), None, 100, 500,
+     235, "ScaleUpLimit"),
+    ("up percent with events", [1, 5, 9], None, 1, 1000, rules(0, 0, 200, 120, 0), None, 100,
+     500, 255, "ScaleUpLimit"),
+    ("up with up+down events", [4], [2], 1, 1000, rules(0, 0, 300, 300, 0), None, 6, 24, 16,
+     "ScaleUpLimit"),
+    ("down default with events", None, [1, 5, 9], 1, 1000, None, None, 10, 5, 5,
+     "DesiredWithinRange"),
+    ("down min with events", None, [1, 5, 9], 1, 1000, None, rules(115, 120, 0, 0, 300), 100, 0,
+     1, "TooFewReplicas"),
+    ("down pod with events", None, [1, 5, 9], 1, 1000, None, rules(5, 120, 0, 0, 300), 100, 2,
+     100, "ScaleDownLimit"),
+    ("down percent with events", None, [2, 4, 6], 1, 1000, None, rules(0, 0, 50, 120, 300), 100,
+     0, 56, "ScaleDownLimit"),
+    ("down with up+down events", [2], [4], 1, 1000, None, rules(0, 0, 50, 180, 0), 10, 1, 6,
+     "ScaleDownLimit"),
+    ("down events keep current", None, [10, 10, 10], 1, 1000, None, rules(0, 0, 10, 120, 300),
+     100, 0, 100, "ScaleDownLimit"),
+    ("down 1000 %", None, [10, 10, 10], 1, 1000, None, rules(0, 0, 1000, 120, 300), 10, 5, 5,
+     "DesiredWithinRange"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "up", "down", "lo", "hi", "up_rules", "down_rules", "current", "desired", "expected",
+     "condition"),
+    SCALING_WITH_RULES,
+    ids=[row[0] for row in SCALING_WITH_RULES],
+)  # fmt: skip
+def test_rate_limits__mirrors_TestScalingWithRules(
+    name: str,
+    up: list[int] | None,
+    down: list[int] | None,
+    lo: int,
+    hi: int,
+    up_rules: ScalingRules | None,
+    down_rules: ScalingRules | None,
+    current: int,
+    desired: int,
+    expected: int,
+    condition: str,
+) -> None:
+    def fill(default: ScalingRules, given: ScalingRules | None) -> ScalingRules:
+        if given is None:
+            return default
+        return generate_rules(
+            default, stabilization_window_seconds=given.stabilization_window_seconds,
+            select_policy=given.select_policy, policies=given.policies,
+        )  # fmt: skip
+
+    behavior = Behavior(
+        fill(DEFAULT_SCALE_UP_RULES, up_rules), fill(DEFAULT_SCALE_DOWN_RULES, down_rules)
+    )
+    controller = HPAController(
+        HPASpec(lo, hi, behavior=behavior),
+        scale_up_events=uniform_events(up, 120) if up else [],
+        scale_down_events=uniform_events(down, 120) if down else [],
+    )
+    assert controller.convert_desired_replicas_with_behavior_rate(NOW, current, desired) == (
+        expected,
+        condition,
+    )
+
+
+def test_select_min__mirrors_TestCalculateScaleUpLimitWithScalingRules() -> None:
+    min_rules = ScalingRules(
+        300, SELECT_MIN,
+        (ScalingPolicy(POLICY_PODS, 2, 60), ScalingPolicy(POLICY_PERCENT, 50, 60)),
+    )  # fmt: skip
+    assert calculate_scale_up_limit_with_scaling_rules(NOW, 1, [], [], min_rules) == 2
+    assert calculate_scale_down_limit_with_behaviors(NOW, 5, [], [], min_rules) == 3
+
+
+def test_select_disabled_keeps_current() -> None:
+    disabled = generate_rules(DEFAULT_SCALE_UP_RULES, select_policy=SELECT_DISABLED)
+    spec = HPASpec(1, 100, behavior=Behavior(disabled, DEFAULT_SCALE_DOWN_RULES))
+    assert HPAController(spec).convert_desired_replicas_with_behavior_rate(NOW, 3, 50) == (
+        3,
+        "ScaleUpLimit",
+    )
+
+
+def test_percent_down_truncates_and_up_rounds_up() -> None:
+    up = ScalingRules(0, "Max", (ScalingPolicy(POLICY_PERCENT, 10, 60),))
+    assert calculate_scale_up_limit_with_scaling_rules(NOW, 3, [], [], up) == 4  # ceil(3.3)
+    assert calculate_scale_down_limit_with_behaviors(NOW, 3, [], [], up) == 2  # int(2.7)
+
+
+def test_event_exactly_one_period_old_is_outside() -> None:
+    up = ScalingRules(0, "Max", (ScalingPolicy(POLICY_PODS, 1, 60),))
+    assert (
+        calculate_scale_up_limit_with_scaling_rules(NOW, 5, [_ScaleEvent(1, NOW - 60)], [], up) == 6
+    )
+    assert (
+        calculate_scale_up_limit_with_scaling_rules(NOW, 5, [_ScaleEvent(1, NOW - 59)], [], up) == 5
+    )
+
+
+@pytest.mark.parametrize(
+    ("history", "current", "prenormalized", "expected", "log", "up_window", "down_window"),
+    [
+        ([], 100, 5, 5, [5], 0, 0),  # "empty recommendations for scaling down"
+        ([(4, -120), (5, -60)], 100, 3, 5, [4, 5, 3], 0, 180),  # simple scale down
+        ([(4, -120), (5, -60)], 1, 7, 4, [4, 5, 7], 300, 0),  # simple scale up
+        ([(1, -120), (2, -60)], 100, 3, 3, [1, 2, 3], 300, 0),  # no scale down stabilization
+        ([(4, -120), (5, -60)], 1, 3, 3, [4, 5, 3], 0, 300),  # no scale up stabilization
+        ([(10, -600), (9, -540)], 100, 3, 3, [10, 3], 0, 0),  # reuse element (down)
+        ([(10, -600), (9, -540)], 1, 100, 100, [10, 100], 0, 0),  # reuse element (up)
+        ([(10, -600), (4, -60), (5, -120), (9, -540)], 100, 3, 5, [10, 4, 5, 3], 0, 180),
+        ([(10, -6000), (6, -60), (5, -120), (9, -180)], 1, 100, 5, [100, 6, 5, 9], 300, 300),
+        ([(2, -6000), (3, -180)], 2, 1, 2, None, 300, 300),  # do not scale up when rec goes down
+        ([(2, -6000), (1, -180)], 2, 3, 2, None, 300, 300),  # do not scale down when rec goes up
+    ],
+)
+def test_windows__mirrors_TestNormalizeDesiredReplicasWithBehavior(
+    history: list[tuple[int, float]],
+    current: int,
+    prenormalized: int,
+    expected: int,
+    log: list[int] | None,
+    up_window: int,
+    down_window: int,
+) -> None:
+    behavior = Behavior(ScalingRules(up_window, "Max", ()), ScalingRules(down_window, "Max", ()))
+    controller = HPAController(
+        HPASpec(1, 1000, behavior=behavior),
+        recommendations=[_Recommendation(r, NOW + dt) for r, dt in history],
+    )
+    got, _ = controller.stabilize_recommendation_with_behaviors(NOW, current, prenormalized)
+    assert got == expected
+    if log is not None:
+        assert controller.recommendations is not None
+        assert [r.recommendation for r in controller.recommendations] == log
+
+
+def test_behavior_entry_exactly_one_window_old_is_outside() -> None:
+    behavior = Behavior(ScalingRules(0, "Max", ()), ScalingRules(300, "Max", ()))
+    controller = HPAController(
+        HPASpec(1, 10, behavior=behavior), recommendations=[_Recommendation(7, NOW - 300)]
+    )
+    assert controller.stabilize_recommendation_with_behaviors(NOW, 7, 3)[0] == 3
+    controller = HPAController(
+        HPASpec(1, 10, behavior=behavior), recommendations=[_Recommendation(7, NOW - 299)]
+    )
+    assert controller.stabilize_recommendation_with_behaviors(NOW, 7, 3)[0] == 7
+
+
+def test_unset_scale_down_window_uses_controller_flag() -> None:
+    """Mirrors horizontal.go maybeInitScaleDownStabilizationWindow."""
+    behavior = Behavior(DEFAULT_SCALE_UP_RULES, DEFAULT_SCALE_DOWN_RULES)
+    settings = ControllerSettings(downscale_stabilization_window=60)
+    controller = HPAController(
+        HPASpec(1, 10, behavior=behavior), settings,
+        recommendations=[_Recommendation(7, NOW - 61)],
+    )  # fmt: skip
+    assert controller.stabilize_recommendation_with_behaviors(NOW, 7, 3)[0] == 3
+
+
+@pytest.mark.parametrize(
+    ("previous", "new_events", "up_rules", "change_60"),
+    [
+        ([], [(5, False)], rules(10, 60, 100, 60, 0), 0),  # "empty entries with two-policy"
+        ([(7, -61)], [(5, False)], rules(10, 60, 100, 60, 0), 0),  # outdated, replaced
+        ([(7, -58)], [(7, False), (5, False)], rules(10, 60, 100, 60, 0), 7),
+        ([(7, -61), (6, -59)], [(5, False), (6, False)], rules(10, 60, 0, 0, 0), 6),
+        ([(8, -29), (6, -59), (7, -61), (9, -61)], [(8, False), (6, False), (7, True), (5, False)],
+         rules(10, 60, 100, 30, 0), 14),
+        ([(7, -58), (6, -59)], [(7, False), (6, False), (5, False)], rules(10, 120, 100, 30, 0),
+         13),
+    ],
+)  # fmt: skip
+def test_store_scale_events__mirrors_TestStoreScaleEvents(
+    previous: list[tuple[int, float]],
+    new_events: list[tuple[int, bool]],
+    up_rules: ScalingRules,
+    change_60: int,
+) -> None:
+    from gitops.simulate.hpa import replicas_change_per_period
+
+    events = [_ScaleEvent(c, NOW + dt) for c, dt in previous]
+    assert replicas_change_per_period(NOW, 60, events) == change_60
+    controller = HPAController(
+        HPASpec(1, 100, behavior=Behavior(up_rules, DEFAULT_SCALE_DOWN_RULES)),
+        scale_up_events=events,
+    )
+    controller._store_scale_event(NOW, 10, 15)
+    assert [(e.replica_change, e.outdated) for e in controller.scale_up_events] == new_events
+
+
+def test_no_events_stored_without_behavior__mirrors_TestStoreScaleEvents_default() -> None:
+    controller = HPAController(HPASpec(1, 100), scale_up_events=[_ScaleEvent(7, NOW - 61)])
+    controller._store_scale_event(NOW, 10, 15)
+    assert [(e.replica_change, e.timestamp) for e in controller.scale_up_events] == [(7, NOW - 61)]
+
+
+def test_upscale_cap_with_percent_policy__mirrors_TestUpscaleCap() -> None:
+    behavior = Behavior(
+        generate_rules(DEFAULT_SCALE_UP_RULES, policies=(ScalingPolicy(POLICY_PERCENT, 700, 60),)),
+        DEFAULT_SCALE_DOWN_RULES,
+    )
+    pods = controller_pods([0.1] * 3, [100, 200, 300])
+    result = HPAController(HPASpec(1, 100, (cpu(10),), behavior), CONTROLLER).sync(NOW, 3, 3, pods)
+    assert (result.replicas, result.limited_by) == (24, "ScaleUpLimit")
+    capped = HPAController(HPASpec(1, 20, (cpu(10),), behavior), CONTROLLER).sync(NOW, 3, 3, pods)
+    assert (capped.replicas, capped.limited_by) == (20, "TooManyReplicas")
+
+
+def test_configurable_tolerance_per_direction() -> None:
+    # behavior.scaleUp.tolerance 0.5: a 40 % overshoot no longer scales up; scale-down keeps 0.1.
+    up = generate_rules(DEFAULT_SCALE_UP_RULES, tolerance=0.5)
+    spec = HPASpec(1, 10, (cpu(50),), Behavior(up, DEFAULT_SCALE_DOWN_RULES))
+    pods = controller_pods([1, 1], [700, 700])
+    assert HPAController(spec, CONTROLLER).sync(NOW, 2, 2, pods).replicas == 2
+    assert HPAController(HPASpec(1, 10, (cpu(50),)), CONTROLLER).sync(NOW, 2, 2, pods).replicas == 3
+
+
+def test_pods_metric_average_is_integer_division__mirrors_TestReplicaCalcToleranceCM() -> None:
+    from gitops.simulate.hpa import metric_usage_ratio
+
+    # (20000 + 21000 + 21000) / 3 = 20666 (truncated); 20666/20000 is within tolerance.
+    ratio, usage = metric_usage_ratio({"a": 20000, "b": 21000, "c": 21000}, 20000)
+    assert usage == 20666 and TOL.is_within(ratio)
+    assert metric_usage_ratio({"a": -3, "b": 0}, 1)[1] == -1  # toward zero, as in Go

@@ -1,0 +1,860 @@
+"""The autoscaling/v2 HorizontalPodAutoscaler controller's arithmetic, one sync at a time.
+
+Transcribed (semantics, not code) from kubernetes/kubernetes pkg/controller/podautoscaler:
+``replica_calculator.go`` (``GetResourceReplicas``, ``calcPlainMetricReplicas``,
+``getUsageRatioReplicaCount``, ``GetObjectPerPodMetricReplicas``,
+``GetExternalPerPodMetricReplicas``, ``groupPods``, ``Tolerances.isWithin``),
+``metrics/utilization.go`` (``GetResourceUtilizationRatio``, ``GetMetricUsageRatio``),
+``horizontal.go`` (``reconcileAutoscaler``, ``computeReplicasForMetrics``,
+``recordInitialRecommendation``, ``stabilizeRecommendation``, ``normalizeDesiredReplicas``,
+``convertDesiredReplicasWithRules``, ``calculateScaleUpLimit``,
+``stabilizeRecommendationWithBehaviors``, ``convertDesiredReplicasWithBehaviorRate``,
+``calculateScaleUpLimitWithScalingRules``, ``calculateScaleDownLimitWithBehaviors``,
+``getReplicasChangePerPeriod``, ``storeScaleEvent``, ``markScaleEventsOutdated``) and
+pkg/apis/autoscaling/v2/defaults.go (``GenerateHPAScaleUpRules``/``...ScaleDownRules``).
+
+Times are seconds on one simulated clock (floats; :data:`ZERO_TIME` plays Go's zero time). Every
+float operation happens in the same order as in the Go source, so ``ceil`` and truncation land on
+the same integers.
+
+    >>> controller = HPAController(HPASpec(min_replicas=1, max_replicas=10, metrics=(cpu(50),)))
+    >>> pods = [PodState("a", cpu_request_milli=1000, cpu_usage_milli=900)]
+    >>> controller.sync(now=0.0, spec_replicas=1, status_replicas=1, pods=pods).replicas
+    2
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+# --- settings ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ControllerSettings:
+    """kube-controller-manager flags that shape the HPA (their defaults, 1.33)."""
+
+    sync_period: float = 15.0  # --horizontal-pod-autoscaler-sync-period
+    tolerance: float = 0.1  # --horizontal-pod-autoscaler-tolerance
+    cpu_initialization_period: float = (
+        300.0  # --horizontal-pod-autoscaler-cpu-initialization-period
+    )
+    initial_readiness_delay: float = 30.0  # --horizontal-pod-autoscaler-initial-readiness-delay
+    downscale_stabilization_window: float = 300.0  # ...-downscale-stabilization
+    # horizontal.go scaleUpLimitFactor / scaleUpLimitMinimum (legacy path only). Upstream's own
+    # controller tests raise the factor to 8 in an init(); tests that mirror them do the same.
+    scale_up_limit_factor: float = 2.0
+    scale_up_limit_minimum: float = 4.0
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """``Tolerances``: no change while 1 - down <= ratio <= 1 + up."""
+
+    scale_down: float
+    scale_up: float
+
+    def is_within(self, usage_ratio: float) -> bool:
+        return (1.0 - self.scale_down) <= usage_ratio <= (1.0 + self.scale_up)
+
+
+# --- the HPA spec -------------------------------------------------------------------------
+
+SELECT_MAX = "Max"
+SELECT_MIN = "Min"
+SELECT_DISABLED = "Disabled"
+POLICY_PODS = "Pods"
+POLICY_PERCENT = "Percent"
+
+
+@dataclass(frozen=True)
+class ScalingPolicy:
+    type: str  # "Pods" | "Percent"
+    value: int
+    period_seconds: int
+
+
+@dataclass(frozen=True)
+class ScalingRules:
+    """``HPAScalingRules``; ``stabilization_window_seconds`` None = the controller flag."""
+
+    stabilization_window_seconds: int | None
+    select_policy: str
+    policies: tuple[ScalingPolicy, ...]
+    tolerance: float | None = None  # per-direction tolerance (HPAConfigurableTolerance gate)
+
+
+@dataclass(frozen=True)
+class Behavior:
+    scale_up: ScalingRules
+    scale_down: ScalingRules
+
+
+# defaults.go: scale-up 0 s window, Max of {4 Pods, 100 Percent} per 15 s; scale-down window
+# left to the controller flag, Max of {100 Percent} per 15 s.
+DEFAULT_SCALE_UP_RULES = ScalingRules(
+    stabilization_window_seconds=0,
+    select_policy=SELECT_MAX,
+    policies=(ScalingPolicy(POLICY_PODS, 4, 15), ScalingPolicy(POLICY_PERCENT, 100, 15)),
+)
+DEFAULT_SCALE_DOWN_RULES = ScalingRules(
+    stabilization_window_seconds=None,
+    select_policy=SELECT_MAX,
+    policies=(ScalingPolicy(POLICY_PERCENT, 100, 15),),
+)
+
+
+def generate_rules(
+    default: ScalingRules,
+    *,
+    stabilization_window_seconds: int | None = None,
+    select_policy: str | None = None,
+    policies: tuple[ScalingPolicy, ...] | None = None,
+    tolerance: float | None = None,
+) -> ScalingRules:
+    """``GenerateHPAScale{Up,Down}Rules``/``copyHPAScalingRules``: every field the user left
+    unset (None) keeps the default; an explicit empty policy list stays empty."""
+    return ScalingRules(
+        stabilization_window_seconds
+        if stabilization_window_seconds is not None
+        else default.stabilization_window_seconds,
+        select_policy if select_policy is not None else default.select_policy,
+        policies if policies is not None else default.policies,
+        tolerance if tolerance is not None else default.tolerance,
+    )
+
+
+RESOURCE = "Resource"
+CONTAINER_RESOURCE = "ContainerResource"
+PODS = "Pods"
+OBJECT = "Object"
+EXTERNAL = "External"
+
+UTILIZATION = "Utilization"
+AVERAGE_VALUE = "AverageValue"
+VALUE = "Value"
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One entry of ``spec.metrics``; ``target`` is a percent for Utilization, else milli-units."""
+
+    type: str
+    name: str
+    target_type: str
+    target: int
+
+
+def cpu(utilization: int) -> MetricSpec:
+    """The common case: a CPU utilization target in percent of the requests."""
+    return MetricSpec(RESOURCE, "cpu", UTILIZATION, utilization)
+
+
+# SetDefaults_HorizontalPodAutoscaler: no metrics -> CPU at 80 % (DefaultCPUUtilization).
+DEFAULT_METRICS = (cpu(80),)
+
+
+@dataclass(frozen=True)
+class HPASpec:
+    min_replicas: int
+    max_replicas: int
+    metrics: tuple[MetricSpec, ...] = DEFAULT_METRICS
+    behavior: Behavior | None = None  # None: the legacy path (normalizeDesiredReplicas)
+
+    @property
+    def name(self) -> str:
+        return "hpa"
+
+
+# --- per-sync inputs ----------------------------------------------------------------------
+
+RUNNING = "Running"
+PENDING = "Pending"
+FAILED = "Failed"
+SUCCEEDED = "Succeeded"
+# Go's zero time.Time (0001-01-01) in Unix seconds: old enough for any test, and finite so that
+# "zero + 10 s > zero" holds as it does in Go.
+ZERO_TIME = -62135596800.0
+
+
+@dataclass(frozen=True)
+class PodState:
+    """What the HPA reads about one pod at a sync.
+
+    ``ready`` None means the pod has no Ready condition; ``cpu_request_milli`` None means a
+    container lacks a CPU request; ``cpu_usage_milli`` None means metrics-server returned
+    nothing for the pod. ``metrics`` holds per-pod values of custom (Pods) metrics by name.
+    """
+
+    name: str
+    phase: str = RUNNING
+    ready: bool | None = True
+    ready_transition_time: float = ZERO_TIME
+    start_time: float | None = ZERO_TIME
+    deleting: bool = False
+    cpu_request_milli: int | None = 1000
+    cpu_usage_milli: int | None = None
+    metric_timestamp: float = ZERO_TIME
+    metric_window: float = 60.0
+    metrics: Mapping[str, int] = field(default_factory=dict)
+
+
+class MetricError(Exception):
+    """A metric could not be computed (the controller's per-metric ``err``)."""
+
+
+@dataclass(frozen=True)
+class PodGroups:
+    ready_count: int
+    unready: frozenset[str]
+    missing: frozenset[str]
+    ignored: frozenset[str]
+
+
+def group_pods(
+    pods: Sequence[PodState],
+    metric_values: Mapping[str, int],
+    is_cpu: bool,
+    now: float,
+    settings: ControllerSettings,
+) -> PodGroups:
+    """``groupPods``: deleted/failed pods are ignored, Pending ones unready, pods without a
+    sample missing; only for the CPU resource are Running pods checked for readiness."""
+    ready_count = 0
+    unready: set[str] = set()
+    missing: set[str] = set()
+    ignored: set[str] = set()
+    for pod in pods:
+        if pod.deleting or pod.phase == FAILED:
+            ignored.add(pod.name)
+            continue
+        if pod.phase == PENDING:
+            unready.add(pod.name)
+            continue
+        if pod.name not in metric_values:
+            missing.add(pod.name)
+            continue
+        if is_cpu:
+            if pod.ready is None or pod.start_time is None:
+                is_unready = True
+            elif pod.start_time + settings.cpu_initialization_period > now:
+                # Still initialising: unready, or its sample predates one full window of Ready.
+                is_unready = (not pod.ready) or (
+                    pod.metric_timestamp < pod.ready_transition_time + pod.metric_window
+                )
+            else:
+                # Later: only a pod that has never been Ready is set aside.
+                is_unready = (not pod.ready) and (
+                    pod.start_time + settings.initial_readiness_delay > pod.ready_transition_time
+                )
+            if is_unready:
+                unready.add(pod.name)
+                continue
+        ready_count += 1
+    return PodGroups(ready_count, frozenset(unready), frozenset(missing), frozenset(ignored))
+
+
+def resource_utilization_ratio(
+    metrics: Mapping[str, int], requests: Mapping[str, int | None], target_utilization: int
+) -> tuple[float, int, int]:
+    """``GetResourceUtilizationRatio``: (ratio, utilization %, raw average milli).
+
+    Utilization is a ratio of sums, truncated to an integer percent; metrics of pods without a
+    known request are extraneous and skipped.
+    """
+    metrics_total = 0
+    requests_total = 0
+    entries = 0
+    for name, value in metrics.items():
+        request = requests.get(name)
+        if request is None:
+            continue
+        metrics_total += value
+        requests_total += request
+        entries += 1
+    if requests_total == 0:
+        raise MetricError("no metrics returned matched known pods")
+    utilization = (metrics_total * 100) // requests_total  # both non-negative: Go's truncation
+    return float(utilization) / float(target_utilization), utilization, metrics_total // entries
+
+
+def metric_usage_ratio(metrics: Mapping[str, int], target_usage: int) -> tuple[float, int]:
+    """``GetMetricUsageRatio``: integer average over pods / target."""
+    total = sum(metrics.values())
+    # Go's integer division truncates toward zero; Python's // floors.
+    usage = -(-total // len(metrics)) if total < 0 else total // len(metrics)
+    return float(usage) / float(target_usage), usage
+
+
+@dataclass(frozen=True)
+class Proposal:
+    replicas: int
+    utilization: int | None  # percent, for Utilization targets
+    usage: int | None  # raw average (milli), for value targets
+
+
+def _requests(pods: Sequence[PodState]) -> dict[str, int | None]:
+    """``calculateRequests``; a pod without a CPU request makes the metric fail."""
+    out: dict[str, int | None] = {}
+    for pod in pods:
+        if pod.cpu_request_milli is None:
+            raise MetricError(f"missing request for cpu in container of Pod {pod.name}")
+        out[pod.name] = pod.cpu_request_milli
+    return out
+
+
+def resource_replicas(
+    current_replicas: int,
+    target_utilization: int,
+    pods: Sequence[PodState],
+    tolerances: Tolerances,
+    now: float,
+    settings: ControllerSettings,
+) -> Proposal:
+    """``GetResourceReplicas`` for CPU utilization."""
+    metrics = {p.name: p.cpu_usage_milli for p in pods if p.cpu_usage_milli is not None}
+    if not metrics:
+        raise MetricError("no metrics returned from resource metrics API")
+    if not pods:
+        raise MetricError("no pods returned by selector while calculating replica count")
+    groups = group_pods(pods, metrics, True, now, settings)
+    for name in groups.ignored | groups.unready:
+        metrics.pop(name, None)
+    if not metrics:
+        raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
+    requests = _requests(pods)
+    usage_ratio, utilization, raw = resource_utilization_ratio(
+        metrics, requests, target_utilization
+    )
+    scale_up_with_unready = bool(groups.unready) and usage_ratio > 1.0
+    if not scale_up_with_unready and not groups.missing:
+        if tolerances.is_within(usage_ratio):
+            return Proposal(current_replicas, utilization, raw)
+        # No damping needed: the proposal is ceil(ratio x ready pods), not x spec replicas.
+        return Proposal(math.ceil(usage_ratio * float(groups.ready_count)), utilization, raw)
+    if groups.missing:
+        if usage_ratio < 1.0:
+            # Scale-down: a missing pod counts as using its whole request (or the target when
+            # the target is above 100 %), so it never speeds the scale-down up.
+            fallback = max(100, target_utilization)
+            for name in groups.missing:
+                request = requests[name] or 0
+                metrics[name] = request * fallback // 100
+        elif usage_ratio > 1.0:
+            for name in groups.missing:
+                metrics[name] = 0
+    if scale_up_with_unready:
+        for name in groups.unready:
+            metrics[name] = 0
+    new_ratio, _, _ = resource_utilization_ratio(metrics, requests, target_utilization)
+    if (
+        tolerances.is_within(new_ratio)
+        or (usage_ratio < 1.0 and new_ratio > 1.0)
+        or (usage_ratio > 1.0 and new_ratio < 1.0)
+    ):
+        # The damped recount would reverse direction, or is now within tolerance: keep the size.
+        return Proposal(current_replicas, utilization, raw)
+    new_replicas = math.ceil(new_ratio * float(len(metrics)))
+    if (new_ratio < 1.0 and new_replicas > current_replicas) or (
+        new_ratio > 1.0 and new_replicas < current_replicas
+    ):
+        return Proposal(current_replicas, utilization, raw)
+    return Proposal(new_replicas, utilization, raw)
+
+
+def pods_metric_replicas(
+    current_replicas: int,
+    target_usage: int,
+    metric_name: str,
+    pods: Sequence[PodState],
+    tolerances: Tolerances,
+    now: float,
+    settings: ControllerSettings,
+) -> Proposal:
+    """``calcPlainMetricReplicas`` for a Pods metric (per-pod average value)."""
+    metrics = {p.name: p.metrics[metric_name] for p in pods if metric_name in p.metrics}
+    if not pods:
+        raise MetricError("no pods returned by selector while calculating replica count")
+    groups = group_pods(pods, metrics, False, now, settings)
+    for name in groups.ignored | groups.unready:
+        metrics.pop(name, None)
+    if not metrics:
+        raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
+    usage_ratio, usage = metric_usage_ratio(metrics, target_usage)
+    scale_up_with_unready = bool(groups.unready) and usage_ratio > 1.0
+    if not scale_up_with_unready and not groups.missing:
+        if tolerances.is_within(usage_ratio):
+            return Proposal(current_replicas, None, usage)
+        return Proposal(math.ceil(usage_ratio * float(groups.ready_count)), None, usage)
+    if groups.missing:
+        if usage_ratio < 1.0:
+            for name in groups.missing:
+                metrics[name] = target_usage  # exactly the target on a scale-down
+        elif usage_ratio > 1.0:
+            for name in groups.missing:
+                metrics[name] = 0
+    if scale_up_with_unready:
+        for name in groups.unready:
+            metrics[name] = 0
+    new_ratio, _ = metric_usage_ratio(metrics, target_usage)
+    if (
+        tolerances.is_within(new_ratio)
+        or (usage_ratio < 1.0 and new_ratio > 1.0)
+        or (usage_ratio > 1.0 and new_ratio < 1.0)
+    ):
+        return Proposal(current_replicas, None, usage)
+    new_replicas = math.ceil(new_ratio * float(len(metrics)))
+    if (new_ratio < 1.0 and new_replicas > current_replicas) or (
+        new_ratio > 1.0 and new_replicas < current_replicas
+    ):
+        return Proposal(current_replicas, None, usage)
+    return Proposal(new_replicas, None, usage)
+
+
+def ready_pods_count(pods: Sequence[PodState]) -> int:
+    """``getReadyPodsCount``: Running and Ready."""
+    if not pods:
+        raise MetricError("no pods returned by selector while calculating replica count")
+    return sum(1 for p in pods if p.phase == RUNNING and p.ready is True)
+
+
+def usage_ratio_replicas(
+    current_replicas: int, usage_ratio: float, pods: Sequence[PodState], tolerances: Tolerances
+) -> int:
+    """``getUsageRatioReplicaCount`` (Object Value and External Value targets): ready pods
+    times the ratio; from zero replicas the tolerance and pod count are skipped, which is what
+    lets minReplicas 0 scale back up."""
+    if current_replicas != 0:
+        if tolerances.is_within(usage_ratio):
+            return current_replicas
+        return math.ceil(usage_ratio * float(ready_pods_count(pods)))
+    return math.ceil(usage_ratio)
+
+
+def per_pod_value_replicas(
+    status_replicas: int, usage: int, target_average: int, tolerances: Tolerances
+) -> Proposal:
+    """``GetObjectPerPodMetricReplicas`` / ``GetExternalPerPodMetricReplicas`` (AverageValue):
+    ratio against status.replicas x target; the proposal is ceil(usage / target)."""
+    replicas = status_replicas
+    ratio = float(usage) / (float(target_average) * float(replicas)) if replicas else math.inf
+    if not tolerances.is_within(ratio):
+        replicas = math.ceil(float(usage) / float(target_average))
+    average = math.ceil(float(usage) / float(status_replicas)) if status_replicas else usage
+    return Proposal(replicas, None, average)
+
+
+# --- the controller -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """One reconcile: what a status update and a ``kubectl describe hpa`` would show."""
+
+    t: float
+    current: int  # spec.replicas before the sync
+    replicas: int  # spec.replicas after the sync
+    proposal: int | None  # max over metrics before stabilisation/limits (None: not computed)
+    utilization: int | None  # first Utilization metric, percent
+    limited_by: str | None  # ScaleUpLimit, TooManyReplicas, ..., ScaleDownStabilized, ...
+    reason: str  # the rescale reason, or why nothing happened
+    error: str | None = None
+
+
+@dataclass
+class _Recommendation:
+    recommendation: int
+    timestamp: float
+
+
+@dataclass
+class _ScaleEvent:
+    replica_change: int
+    timestamp: float
+    outdated: bool = False
+
+
+@dataclass
+class HPAController:
+    """One HPA's controller state (recommendations and scale events) across syncs.
+
+    ``metric_values`` passed to :meth:`sync` holds Object/External metric values (milli-units)
+    by metric name; a metric name absent from it (or from the pods) fails that metric.
+    """
+
+    spec: HPASpec
+    settings: ControllerSettings = field(default_factory=ControllerSettings)
+    recommendations: list[_Recommendation] | None = None
+    scale_up_events: list[_ScaleEvent] = field(default_factory=list)
+    scale_down_events: list[_ScaleEvent] = field(default_factory=list)
+
+    # -- metrics (computeReplicasForMetrics) ------------------------------------------
+
+    def _tolerances(self) -> Tolerances:
+        default = self.settings.tolerance
+        behavior = self.spec.behavior
+        if behavior is None:
+            return Tolerances(default, default)
+        down = behavior.scale_down.tolerance
+        up = behavior.scale_up.tolerance
+        return Tolerances(default if down is None else down, default if up is None else up)
+
+    def _metric_replicas(
+        self,
+        metric: MetricSpec,
+        spec_replicas: int,
+        status_replicas: int,
+        pods: Sequence[PodState],
+        metric_values: Mapping[str, int],
+        now: float,
+    ) -> Proposal:
+        tolerances = self._tolerances()
+        if metric.type in (RESOURCE, CONTAINER_RESOURCE):
+            if metric.name != "cpu":
+                raise MetricError(f"only the cpu resource is simulated, not {metric.name}")
+            if metric.target_type == UTILIZATION:
+                return resource_replicas(
+                    spec_replicas, metric.target, pods, tolerances, now, self.settings
+                )
+            raise MetricError("cpu AverageValue targets are not simulated")
+        if metric.type == PODS:
+            return pods_metric_replicas(
+                spec_replicas, metric.target, metric.name, pods, tolerances, now, self.settings
+            )
+        if metric.type in (OBJECT, EXTERNAL):
+            if metric.name not in metric_values:
+                raise MetricError(f"unable to get metric {metric.name}")
+            usage = metric_values[metric.name]
+            if metric.target_type == VALUE:
+                ratio = float(usage) / float(metric.target)
+                replicas = usage_ratio_replicas(spec_replicas, ratio, pods, tolerances)
+                return Proposal(replicas, None, usage)
+            return per_pod_value_replicas(status_replicas, usage, metric.target, tolerances)
+        raise MetricError(f'unknown metric source type "{metric.type}"')
+
+    def compute_replicas_for_metrics(
+        self,
+        spec_replicas: int,
+        status_replicas: int,
+        pods: Sequence[PodState],
+        metric_values: Mapping[str, int],
+        now: float,
+    ) -> tuple[int, int | None, str | None]:
+        """(replicas, utilization, first error); replicas -1 when nothing may be done: every
+        metric failed, or one failed and the others would scale down."""
+        replicas = 0
+        utilization: int | None = None
+        invalid = 0
+        first_error: str | None = None
+        for metric in self.spec.metrics:
+            try:
+                proposal = self._metric_replicas(
+                    metric, spec_replicas, status_replicas, pods, metric_values, now
+                )
+            except MetricError as exc:
+                if invalid == 0:
+                    first_error = str(exc)
+                invalid += 1
+                continue
+            if utilization is None and proposal.utilization is not None:
+                utilization = proposal.utilization
+            if replicas == 0 or proposal.replicas > replicas:
+                replicas = proposal.replicas
+        if invalid >= len(self.spec.metrics) or (invalid > 0 and replicas < spec_replicas):
+            return -1, utilization, first_error
+        return replicas, utilization, first_error
+
+    # -- reconcile ---------------------------------------------------------------------
+
+    def sync(
+        self,
+        now: float,
+        spec_replicas: int,
+        status_replicas: int,
+        pods: Sequence[PodState],
+        metric_values: Mapping[str, int] | None = None,
+    ) -> SyncResult:
+        """``reconcileAutoscaler`` for one sync at ``now``."""
+        if self.recommendations is None:
+            # recordInitialRecommendation: the first sync seeds history with the current size.
+            self.recommendations = [_Recommendation(spec_replicas, now)]
+        spec = self.spec
+        current = spec_replicas
+        if current == 0 and spec.min_replicas != 0:
+            return SyncResult(now, 0, 0, None, None, None, "ScalingDisabled")
+        if current > spec.max_replicas:
+            return self._rescale(
+                now, current, spec.max_replicas, None, None, None,
+                "Current number of replicas above Spec.MaxReplicas",
+            )  # fmt: skip
+        if current < spec.min_replicas:
+            return self._rescale(
+                now, current, spec.min_replicas, None, None, None,
+                "Current number of replicas below Spec.MinReplicas",
+            )  # fmt: skip
+        proposal, utilization, error = self.compute_replicas_for_metrics(
+            spec_replicas, status_replicas, pods, metric_values or {}, now
+        )
+        if proposal == -1:
+            return SyncResult(
+                now, current, current, None, utilization, None, "FailedComputeMetricsReplicas",
+                error,
+            )  # fmt: skip
+        desired = max(0, proposal)
+        reason = "within tolerance"
+        if desired > current:
+            reason = "metric above target"
+        if desired < current:
+            reason = "All metrics below target"
+        if spec.behavior is None:
+            normalized, limited_by = self._normalize_legacy(now, current, desired)
+        else:
+            normalized, limited_by = self._normalize_with_behaviors(now, current, desired)
+        return self._rescale(now, current, normalized, proposal, utilization, limited_by, reason)
+
+    def _rescale(
+        self,
+        now: float,
+        current: int,
+        desired: int,
+        proposal: int | None,
+        utilization: int | None,
+        limited_by: str | None,
+        reason: str,
+    ) -> SyncResult:
+        if desired != current:
+            self._store_scale_event(now, current, desired)
+        return SyncResult(now, current, desired, proposal, utilization, limited_by, reason)
+
+    # -- legacy path (no spec.behavior) ----------------------------------------------
+
+    def stabilize_recommendation(self, now: float, prenormalized: int) -> int:
+        """``stabilizeRecommendation``: max over the downscale window. An entry exactly one
+        window old still counts here (the legacy code drops only entries *before* the cutoff)."""
+        assert self.recommendations is not None
+        max_recommendation = prenormalized
+        cutoff = now - self.settings.downscale_stabilization_window
+        old_index: int | None = None
+        for i, rec in enumerate(self.recommendations):
+            if rec.timestamp < cutoff:
+                old_index = i
+            elif rec.recommendation > max_recommendation:
+                max_recommendation = rec.recommendation
+        if old_index is not None:
+            self.recommendations[old_index] = _Recommendation(prenormalized, now)
+        else:
+            self.recommendations.append(_Recommendation(prenormalized, now))
+        return max_recommendation
+
+    def _normalize_legacy(
+        self, now: float, current: int, prenormalized: int
+    ) -> tuple[int, str | None]:
+        """``normalizeDesiredReplicas``: stabilise, then ``convertDesiredReplicasWithRules``."""
+        stabilized = self.stabilize_recommendation(now, prenormalized)
+        desired, condition = convert_desired_replicas_with_rules(
+            current, stabilized, self.spec.min_replicas, self.spec.max_replicas, self.settings
+        )
+        if desired != stabilized:
+            return desired, condition
+        if stabilized != prenormalized:
+            return desired, "ScaleDownStabilized"
+        return desired, None
+
+    # -- behavior path -------------------------------------------------------------------
+
+    def stabilize_recommendation_with_behaviors(
+        self, now: float, current: int, prenormalized: int
+    ) -> tuple[int, str]:
+        """``stabilizeRecommendationWithBehaviors``: up = min over the scale-up window,
+        down = max over the scale-down window (entries strictly newer than the cutoff: one
+        exactly a window old is outside), result = current clamped into [up, down]."""
+        assert self.recommendations is not None and self.spec.behavior is not None
+        up_window = self.spec.behavior.scale_up.stabilization_window_seconds or 0
+        down_window = self.spec.behavior.scale_down.stabilization_window_seconds
+        if down_window is None:  # maybeInitScaleDownStabilizationWindow
+            down_window = int(self.settings.downscale_stabilization_window)
+        up_cutoff = now - up_window
+        down_cutoff = now - down_window
+        up_recommendation = prenormalized
+        down_recommendation = prenormalized
+        old_index: int | None = None
+        for i, rec in enumerate(self.recommendations):
+            if rec.timestamp > up_cutoff:
+                up_recommendation = min(rec.recommendation, up_recommendation)
+            if rec.timestamp > down_cutoff:
+                down_recommendation = max(rec.recommendation, down_recommendation)
+            if rec.timestamp < up_cutoff and rec.timestamp < down_cutoff:
+                old_index = i
+        recommendation = current
+        if recommendation < up_recommendation:
+            recommendation = up_recommendation
+        if recommendation > down_recommendation:
+            recommendation = down_recommendation
+        if old_index is not None:
+            self.recommendations[old_index] = _Recommendation(prenormalized, now)
+        else:
+            self.recommendations.append(_Recommendation(prenormalized, now))
+        reason = "ScaleUpStabilized" if prenormalized >= current else "ScaleDownStabilized"
+        return recommendation, reason
+
+    def _normalize_with_behaviors(
+        self, now: float, current: int, prenormalized: int
+    ) -> tuple[int, str | None]:
+        """``normalizeDesiredReplicasWithBehaviors``."""
+        stabilized, stabilized_reason = self.stabilize_recommendation_with_behaviors(
+            now, current, prenormalized
+        )
+        desired, condition = self.convert_desired_replicas_with_behavior_rate(
+            now, current, stabilized
+        )
+        if desired != stabilized:
+            return desired, condition
+        if stabilized != prenormalized:
+            return desired, stabilized_reason
+        return desired, None
+
+    def convert_desired_replicas_with_behavior_rate(
+        self, now: float, current: int, desired: int
+    ) -> tuple[int, str]:
+        """``convertDesiredReplicasWithBehaviorRate``: per-policy rate limits, then the bounds."""
+        behavior = self.spec.behavior
+        assert behavior is not None
+        spec = self.spec
+        if desired > current:
+            limit = calculate_scale_up_limit_with_scaling_rules(
+                now, current, self.scale_up_events, self.scale_down_events,
+                behavior.scale_up,
+            )  # fmt: skip
+            limit = max(limit, current)  # never below current until events age out
+            if spec.max_replicas > limit:
+                maximum, reason = limit, "ScaleUpLimit"
+            else:
+                maximum, reason = spec.max_replicas, "TooManyReplicas"
+            if desired > maximum:
+                return maximum, reason
+        elif desired < current:
+            limit = calculate_scale_down_limit_with_behaviors(
+                now, current, self.scale_up_events, self.scale_down_events,
+                behavior.scale_down,
+            )  # fmt: skip
+            limit = min(limit, current)
+            if spec.min_replicas < limit:
+                minimum, reason = limit, "ScaleDownLimit"
+            else:
+                minimum, reason = spec.min_replicas, "TooFewReplicas"
+            if desired < minimum:
+                return minimum, reason
+        return desired, "DesiredWithinRange"
+
+    def _store_scale_event(self, now: float, previous: int, new: int) -> None:
+        """``storeScaleEvent``: only with a behavior; reuses the last outdated slot."""
+        behavior = self.spec.behavior
+        if behavior is None:
+            return
+        if new > previous:
+            events, rules, change = self.scale_up_events, behavior.scale_up, new - previous
+        else:
+            events, rules, change = self.scale_down_events, behavior.scale_down, previous - new
+        longest = max((p.period_seconds for p in rules.policies), default=0)
+        cutoff = now - longest
+        old_index: int | None = None
+        for i, event in enumerate(events):
+            if event.timestamp < cutoff:  # markScaleEventsOutdated
+                event.outdated = True
+            if event.outdated:
+                old_index = i
+        if old_index is not None:
+            events[old_index] = _ScaleEvent(change, now)
+        else:
+            events.append(_ScaleEvent(change, now))
+
+
+def convert_desired_replicas_with_rules(
+    current: int, desired: int, min_replicas: int, max_replicas: int, settings: ControllerSettings
+) -> tuple[int, str]:
+    """``convertDesiredReplicasWithRules`` (legacy): scale-up capped at
+    max(factor x current, minimum) per sync, then the bounds."""
+    scale_up_limit = int(
+        max(settings.scale_up_limit_factor * float(current), settings.scale_up_limit_minimum)
+    )
+    if max_replicas > scale_up_limit:
+        maximum, condition = scale_up_limit, "ScaleUpLimit"
+    else:
+        maximum, condition = max_replicas, "TooManyReplicas"
+    if desired < min_replicas:
+        return min_replicas, "TooFewReplicas"
+    if desired > maximum:
+        return maximum, condition
+    return desired, "DesiredWithinRange"
+
+
+def replicas_change_per_period(
+    now: float, period_seconds: int, events: Sequence[_ScaleEvent]
+) -> int:
+    """``getReplicasChangePerPeriod``: events strictly newer than now - period."""
+    cutoff = now - period_seconds
+    return sum(e.replica_change for e in events if e.timestamp > cutoff)
+
+
+def calculate_scale_up_limit_with_scaling_rules(
+    now: float,
+    current: int,
+    up_events: Sequence[_ScaleEvent],
+    down_events: Sequence[_ScaleEvent],
+    rules: ScalingRules,
+) -> int:
+    """``calculateScaleUpLimitWithScalingRules``: per policy, from the size at the start of its
+    period (current - added + removed): Pods adds v, Percent multiplies and rounds up;
+    selectPolicy Max takes the largest, Min the smallest, Disabled keeps current."""
+    if rules.select_policy == SELECT_DISABLED:
+        return current
+    pick_min = rules.select_policy == SELECT_MIN
+    result: int | None = None
+    for policy in rules.policies:
+        added = replicas_change_per_period(now, policy.period_seconds, up_events)
+        removed = replicas_change_per_period(now, policy.period_seconds, down_events)
+        period_start = current - added + removed
+        if policy.type == POLICY_PODS:
+            proposed = period_start + policy.value
+        else:
+            proposed = math.ceil(float(period_start) * (1 + float(policy.value) / 100))
+        if result is None:
+            result = proposed
+        else:
+            result = min(result, proposed) if pick_min else max(result, proposed)
+    # An empty policy list leaves Go's sentinel (MinInt32 for Max, MaxInt32 for Min).
+    if result is None:
+        return 2**31 - 1 if pick_min else -(2**31)
+    return result
+
+
+def calculate_scale_down_limit_with_behaviors(
+    now: float,
+    current: int,
+    up_events: Sequence[_ScaleEvent],
+    down_events: Sequence[_ScaleEvent],
+    rules: ScalingRules,
+) -> int:
+    """``calculateScaleDownLimitWithBehaviors``: Pods subtracts v, Percent multiplies by
+    (1 - v/100) and truncates; Max picks the smallest limit (the biggest change)."""
+    if rules.select_policy == SELECT_DISABLED:
+        return current
+    pick_max = rules.select_policy == SELECT_MIN  # the least change is the highest limit
+    result: int | None = None
+    for policy in rules.policies:
+        added = replicas_change_per_period(now, policy.period_seconds, up_events)
+        removed = replicas_change_per_period(now, policy.period_seconds, down_events)
+        period_start = current - added + removed
+        if policy.type == POLICY_PODS:
+            proposed = period_start - policy.value
+        else:
+            proposed = int(float(period_start) * (1 - float(policy.value) / 100))
+        if result is None:
+            result = proposed
+        else:
+            result = max(result, proposed) if pick_max else min(result, proposed)
+    if result is None:
+        return -(2**31) if pick_max else 2**31 - 1
+    return result
