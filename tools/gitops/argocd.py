@@ -297,10 +297,15 @@ def _application(obj: dict[str, Any], generated_by: str) -> Application:
     )
 
 
+def same_repository(config: RepoConfig, repo_url: str) -> bool:
+    """Whether an Application's repoURL is this repository (any, when gitops.yaml names none)."""
+    return not config.repo_url or _normalize_url(repo_url) == _normalize_url(config.repo_url)
+
+
 def _check_paths(repo: Path, config: RepoConfig, apps: list[Application]) -> list[str]:
     problems = []
     for app in apps:
-        if config.repo_url and _normalize_url(app.repo_url) != _normalize_url(config.repo_url):
+        if not same_repository(config, app.repo_url):
             continue  # another repository: nothing to check here
         directory = repo / app.path
         if not app.path or not directory.is_dir():
@@ -317,11 +322,7 @@ def _check_paths(repo: Path, config: RepoConfig, apps: list[Application]) -> lis
 def _check_coverage(
     config: RepoConfig, apps: list[Application], overlays: tuple[Overlay, ...]
 ) -> list[str]:
-    deployed = {
-        a.path
-        for a in apps
-        if not config.repo_url or _normalize_url(a.repo_url) == _normalize_url(config.repo_url)
-    }
+    deployed = {a.path for a in apps if same_repository(config, a.repo_url)}
     return [
         f"{o.rel_path}: no Argo CD Application deploys this overlay"
         for o in overlays

@@ -15,7 +15,7 @@ from typing import Any
 
 from gitops.cache import RenderCache, cache_disabled
 from gitops.config import RepoConfig
-from gitops.discovery import discover_overlays
+from gitops.discovery import NothingFoundError, discover_units, nothing_found_message
 from gitops.errors import EXIT_OK, EXIT_PROBLEMS, ConfigError
 from gitops.kustomize import Kustomize, find_kustomize
 from gitops.model import Finding, Resource, ResourceKey, Severity
@@ -63,24 +63,25 @@ def build_context(
     the raw render results and the findings the pipeline itself produced (render failures)."""
     from gitops.argocd import expand_applications, load_argocd_objects
 
-    discovery = discover_overlays(repo, config)
-    selected = select_overlays(discovery, config, env, service)
     kustomize = kustomize or find_kustomize(config)
     cache = (
         RenderCache.for_repo(repo, config, kustomize)
         if use_cache and not cache_disabled()
         else None
     )
+    discovery = discover_units(repo, config, kustomize, cache)
+    selected = select_overlays(discovery, config, env, service)
+    if not selected and not discovery.problems:
+        raise NothingFoundError(nothing_found_message(repo, config))
     results = render_overlays(repo, selected, config, kustomize, trace=True, cache=cache)
     findings: list[Finding] = []
     render_failed = get_rule("render-failed")
     for problem in discovery.problems:
-        parts = problem.rel_path.split("/")
-        if (env is None or parts[1:2] == [env]) and (service is None or parts[2:3] == [service]):
+        if (env is None or problem.env == env) and (service is None or problem.service == service):
             findings.append(
                 Finding(
-                    parts[1] if len(parts) > 1 else "",
-                    parts[2] if len(parts) > 2 else "",
+                    problem.env,
+                    problem.service,
                     render_failed.id,
                     "",
                     problem.message,
@@ -109,9 +110,13 @@ def build_context(
     argocd_resources: list[Resource] = []
     if (repo / config.argocd_path).is_dir():
         try:
-            objects = load_argocd_objects(repo, config, kustomize, cache)
+            objects = (
+                list(discovery.argocd_objects)
+                if discovery.argocd_objects is not None
+                else load_argocd_objects(repo, config, kustomize, cache)
+            )
             expansion = expand_applications(
-                repo, config, discovery.overlays, kustomize, objects=objects
+                repo, config, discovery.filesystem, kustomize, objects=objects
             )
             applications, app_problems = expansion.applications, expansion.problems
             # expand_applications does not modify them; rules get their own deep copies
@@ -138,6 +143,7 @@ def build_context(
         applications=applications,
         application_problems=app_problems,
         argocd_resources=argocd_resources,
+        service_filter=service,
     )
     return context, results, findings
 

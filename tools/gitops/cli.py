@@ -24,28 +24,45 @@ from gitops.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, GitopsError
 if TYPE_CHECKING:
     from gitops.argocd import Application
     from gitops.config import RepoConfig
+    from gitops.discovery import Discovery, DiscoveryProblem
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+def _add_global_flags(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """The flags every command takes. ``suppress``: the subcommand's copy adds no default, so
+    ``gitops --repo X check`` keeps X instead of the subcommand resetting it to None (argparse
+    copies a subparser's defaults over the namespace the main parser already filled)."""
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    parser.add_argument(
         "--repo",
         metavar="PATH",
+        default=default(None),
         help="repository root (default: git top level of the current directory)",
     )
-    common.add_argument("--debug", action="store_true", help="debug logs and tracebacks")
-    common.add_argument(
+    parser.add_argument(
+        "--debug", action="store_true", default=default(False), help="debug logs and tracebacks"
+    )
+    parser.add_argument(
         "--no-cache",
         action="store_true",
+        default=default(False),
         help="render every overlay again instead of reusing unchanged renders "
         "(also GITOPS_NO_CACHE=1)",
     )
 
+
+def build_parser() -> argparse.ArgumentParser:
+    # Global flags are accepted before and after the subcommand, with the same meaning.
+    common = argparse.ArgumentParser(add_help=False)
+    _add_global_flags(common, suppress=True)
+
     parser = argparse.ArgumentParser(
         prog="gitops",
         description="Render, validate and policy-check Kustomize overlays and Argo CD apps.",
-        parents=[common],
     )
+    _add_global_flags(parser, suppress=False)
     parser.add_argument(
         "--version",
         action="store_true",
@@ -63,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--service", help="only this service")
     render.add_argument(
         "--out", metavar="DIR", help="write DIR/<env>/<service>.yaml instead of stdout"
+    )
+    render.add_argument(
+        "--list",
+        action="store_true",
+        help="list the units found (env, service, path) and why, then exit; nothing is rendered",
     )
 
     check = sub.add_parser(
@@ -226,20 +248,22 @@ def _version(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace) -> int:
     from gitops.cache import RenderCache, cache_disabled
-    from gitops.discovery import discover_overlays
+    from gitops.discovery import NothingFoundError, discover_units, nothing_found_message
     from gitops.kustomize import find_kustomize
     from gitops.render import join_manifests, render_overlays, select_overlays, write_manifests
 
     repo, config = _context(args)
-    discovery = discover_overlays(repo, config)
-    selected = select_overlays(discovery, config, args.env, args.service)
-    problems = [str(p) for p in discovery.problems if _in_selection(p.rel_path, args)]
-    if not selected and not problems:
-        raise GitopsError(f"no overlays found under {repo / 'overlays'}")
     kustomize = find_kustomize(config)
     cache = (
         None if args.no_cache or cache_disabled() else RenderCache.for_repo(repo, config, kustomize)
     )
+    discovery = discover_units(repo, config, kustomize, cache)
+    if args.list:
+        return _print_units(discovery, sys.stdout, repo, config)
+    selected = select_overlays(discovery, config, args.env, args.service)
+    problems = [str(p) for p in discovery.problems if _in_selection(p, args)]
+    if not selected and not problems:
+        raise NothingFoundError(nothing_found_message(repo, config))
     results = render_overlays(repo, selected, config, kustomize, cache=cache) if selected else []
     if args.out:
         write_manifests(results, Path(args.out))
@@ -254,10 +278,28 @@ def _render(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if failures else EXIT_OK
 
 
-def _in_selection(rel_path: str, args: argparse.Namespace) -> bool:
-    parts = rel_path.split("/")
-    env_ok = args.env is None or (len(parts) > 1 and parts[1] == args.env)
-    service_ok = args.service is None or (len(parts) > 2 and parts[2] == args.service)
+def _print_units(discovery: Discovery, out: TextIO, repo: Path, config: RepoConfig) -> int:
+    from gitops.discovery import NothingFoundError, nothing_found_message
+
+    if not discovery.overlays and not discovery.problems:
+        raise NothingFoundError(nothing_found_message(repo, config))
+    rule = "Argo CD Applications" if discovery.source == "argocd" else "the overlays/ layout"
+    out.write(f"units from {rule}:\n")
+    rows = [("ENV", "SERVICE", "PATH", "WHY")]
+    rows += [(o.env, o.service, o.rel_path, o.reason) for o in discovery.overlays]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
+    for note in discovery.notes:
+        out.write(f"skipped: {note}\n")
+    for problem in discovery.problems:
+        out.write(f"problem: {problem}\n")
+    return EXIT_PROBLEMS if discovery.problems else EXIT_OK
+
+
+def _in_selection(problem: DiscoveryProblem, args: argparse.Namespace) -> bool:
+    env_ok = args.env is None or problem.env == args.env
+    service_ok = args.service is None or problem.service == args.service
     return env_ok and service_ok
 
 
@@ -301,7 +343,9 @@ def _validate(args: argparse.Namespace) -> int:
     from gitops.validate import format_text, run_validate
 
     repo, config = _context(args)
-    stdin_text = sys.stdin.read() if "-" in args.paths else None
+    # Bytes: binary or non-UTF-8 input is reported as such, never a decoding traceback.
+    stdin = getattr(sys.stdin, "buffer", sys.stdin)
+    stdin_text = stdin.read() if "-" in args.paths else None
     result = run_validate(args.paths, stdin_text, config, args.k8s_version, repo=repo)
     sys.stdout.write(format_text(result))
     return EXIT_OK if result.ok else EXIT_PROBLEMS

@@ -150,11 +150,80 @@ def _parse(raw: dict[str, Any], repo: Path) -> RepoConfig:
         repo_url=repo_url,
         kustomize=_parse_kustomize(raw.get("kustomize")),
         argocd_path=argocd_path.rstrip("/"),
-        policy=dict(raw.get("policy") or {}),
+        policy=parse_policy_section(raw.get("policy") or {}, envs),
         schemas=dict(raw.get("schemas") or {}),
         probe=dict(raw.get("probe") or {}),
         source=CONFIG_FILE,
     )
+
+
+_POLICY_KEYS = frozenset({"severity", "pdbRequiredEnvs", "waivers"})
+SEVERITY_VALUES = ("error", "warning", "off")
+
+
+def parse_policy_section(raw: dict[str, Any], envs: tuple[str, ...]) -> dict[str, Any]:
+    """Validate ``policy:`` at load time, so a typo fails every command at start instead of
+    only when the misspelt rule fires. Returns the section with severities normalised: YAML 1.1
+    reads a bare ``off`` as ``false`` (PyYAML does), which means ``off`` here."""
+    where = f"{CONFIG_FILE}: policy"
+    unknown = sorted(set(raw) - _POLICY_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(map(str, unknown))}; "
+            f"expected some of {', '.join(sorted(_POLICY_KEYS))}"
+        )
+    required = raw.get("pdbRequiredEnvs")
+    if required is not None and not (
+        isinstance(required, list) and all(isinstance(e, str) for e in required)
+    ):
+        raise ConfigError(f"{where}.pdbRequiredEnvs must be a list of env names, got {required!r}")
+    waivers = raw.get("waivers")
+    if waivers is not None and not (isinstance(waivers, str) and waivers):
+        raise ConfigError(f"{where}.waivers must be a repo-relative file path, got {waivers!r}")
+    severity = raw.get("severity")
+    if severity is None:
+        return dict(raw)
+    if not isinstance(severity, dict):
+        raise ConfigError(f"{where}.severity must be a mapping of rule id to severity")
+    from gitops.policy import all_rules  # the registry: only when severities are configured
+
+    known = {r.id for r in all_rules()}
+    normalised: dict[str, Any] = {}
+    for rule_id, value in severity.items():
+        if rule_id not in known:
+            close = _closest(str(rule_id), known)
+            hint = f" (did you mean {close}?)" if close else ""
+            raise ConfigError(
+                f"{where}.severity: unknown rule id {rule_id!r}{hint}; docs/rules.md lists them"
+            )
+        if isinstance(value, dict):
+            per_env = {}
+            for env, env_value in value.items():
+                if env != "default" and env not in envs:
+                    raise ConfigError(
+                        f"{where}.severity.{rule_id}: {env!r} is not an env "
+                        f"({', '.join(envs) or 'none'}) nor 'default'"
+                    )
+                per_env[str(env)] = _severity_value(f"{where}.severity.{rule_id}.{env}", env_value)
+            normalised[str(rule_id)] = per_env
+        else:
+            normalised[str(rule_id)] = _severity_value(f"{where}.severity.{rule_id}", value)
+    return {**raw, "severity": normalised}
+
+
+def _severity_value(where: str, value: Any) -> str:
+    if value is False:  # bare `off` in YAML 1.1
+        return "off"
+    if isinstance(value, str) and value in SEVERITY_VALUES:
+        return value
+    raise ConfigError(f"{where} must be error, warning or off, got {value!r}")
+
+
+def _closest(name: str, known: set[str]) -> str | None:
+    import difflib
+
+    matches = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+    return matches[0] if matches else None
 
 
 def _parse_kustomize(raw: Any) -> KustomizeSettings:

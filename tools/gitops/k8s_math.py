@@ -94,8 +94,10 @@ def parse_quantity(raw: Any) -> Fraction:
 
 
 def milli_value(raw: Any) -> int:
-    """``Quantity.MilliValue()``: thousandths, rounded up (CPU requests the HPA sums)."""
-    return math.ceil(parse_quantity(raw) * 1000)
+    """``Quantity.MilliValue()``: thousandths, rounded away from zero as apimachinery's
+    ScaledValue does (``-1.5m`` is ``-2``, not ``-1``) (CPU requests the HPA sums)."""
+    value = parse_quantity(raw) * 1000
+    return math.ceil(value) if value >= 0 else math.floor(value)
 
 
 # --- replicas ----------------------------------------------------------------------------

@@ -50,11 +50,12 @@ _DRAFT = "http://json-schema.org/draft-07/schema#"
 
 # Grammar of resource.Quantity from the doc comment of k8s.io/apimachinery/pkg/api/resource
 # (quantity.go): <signedNumber><suffix>, suffix one of the binary SI (Ki..Ei), decimal SI
-# (n, u, m, "", k, M, G, T, P, E) or a decimal exponent (e/E<signedNumber>). The published
+# (n, u, m, "", k, M, G, T, P, E) or a decimal exponent (e/E and an integer: the doc says
+# <signedNumber>, but the parser reads it with strconv.ParseInt, so "1e1.5" fails). The published
 # OpenAPI only says "string or number", so "abc" would pass without this.
 QUANTITY_PATTERN = (
     r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)"
-    r"(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+))?$"
+    r"(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?[0-9]+)?$"
 )
 _QUANTITY_DEF = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 _INT_OR_STRING_DEF = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
@@ -66,6 +67,7 @@ _ANNOTATION_KEYS = frozenset(
     {"description", "example", "externalDocs", "default", "format", "title", "$id", "$schema"}
 )
 _NAME_MAPS = frozenset({"properties", "patternProperties", "$defs"})
+MAX_ERRORS_PER_DOCUMENT = 100
 
 
 class SchemaError(GitopsError):
@@ -334,7 +336,18 @@ class _CompiledKind:
             return []
         except JsonSchemaValueException as fast_error:
             errors = self._slow_validator().iter_errors(body)
-            messages = [line for error in errors for line in format_error(error)]
+            # Bounded: a hostile document (thousands of bad items) must not collect millions
+            # of messages; the first MAX_ERRORS_PER_DOCUMENT say what is wrong.
+            messages: list[str] = []
+            for error in errors:
+                messages += format_error(error)
+                if len(messages) >= MAX_ERRORS_PER_DOCUMENT:
+                    messages = sorted(set(messages), key=_message_sort_key)
+                    messages = messages[:MAX_ERRORS_PER_DOCUMENT]
+                    messages.append(
+                        f"(more errors not shown: at most {MAX_ERRORS_PER_DOCUMENT} per document)"
+                    )
+                    return messages
             if messages:
                 return sorted(set(messages), key=_message_sort_key)
             # The two libraries disagree (should not happen: same schema, same draft); never
@@ -514,6 +527,19 @@ class SchemaValidator:
             cache_dir=default_cache_dir() if cache_dir is True else cache_dir or None,
             root=repo,
         )
+
+    def add_crd_object(self, body: Mapping[str, Any], where: str) -> list[str]:
+        """Use a CRD found in the input itself (a ``setup/`` folder, the same render) for the
+        custom resources next to it; returns its problems instead of raising, so one bad CRD
+        is reported like any invalid document."""
+        try:
+            versions = _crd_versions(body, where)
+        except SchemaError as exc:
+            return [str(exc)]
+        for crd in versions:
+            self._crds[crd.kind_id] = crd
+            self._compiled.pop(crd.kind_id, None)
+        return []
 
     def kinds_with_crd(self) -> list[str]:
         return sorted(self._crds)

@@ -116,6 +116,7 @@ class CheckContext:
     application_problems: tuple[str, ...] = ()
     # Argo CD objects rendered from argocd/ (AppProjects, ApplicationSets, the root app).
     argocd_resources: list[Resource] = field(default_factory=list)
+    service_filter: str | None = None  # --service: a partial env selection
     _by_env: dict[str, list[Resource]] = field(default_factory=dict, repr=False)
 
     def in_env(self, env: str) -> list[Resource]:

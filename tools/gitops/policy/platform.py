@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from gitops.discovery import discover_overlays, find_kustomization
+from gitops.discovery import find_kustomization
 from gitops.model import Resource, Severity
 from gitops.policy import CheckContext, Hit, containers, pod_labels, rule, selector_matches
 
@@ -346,16 +346,18 @@ def argocd_path_missing(ctx: CheckContext) -> Iterator[Hit]:
     Every other problem the ApplicationSet expansion reports (duplicate Application names,
     unsupported generators) is reported here too, so none is silently dropped."""
     selected = {o.rel_path for o in ctx.overlays}
-    discovered = discover_overlays(ctx.repo, ctx.config).overlays
+    selected_envs = {o.env for o in ctx.overlays}
     for problem in ctx.application_problems:
         match = _OVERLAY_PATH.search(problem)
         env, service = (match.group(1), match.group(2)) if match else ("", "argocd")
-        if match and match.group(0) not in selected:
-            # Not a selected overlay: report it only when the whole env was selected (the path
-            # of a missing overlay can never be selected).
-            env_overlays = {o.rel_path for o in discovered if o.env == env}
-            if not env_overlays or not env_overlays <= selected:
-                continue
+        # Not a selected unit: report it only when the whole env was selected (the path of a
+        # missing or unsynced overlay can never be selected).
+        if (
+            match
+            and match.group(0) not in selected
+            and (ctx.service_filter is not None or env not in selected_envs)
+        ):
+            continue
         quoted = _QUOTED_PATH.search(problem)
         if quoted:
             source = quoted.group(1)

@@ -1,0 +1,57 @@
+"""policy: in gitops.yaml is validated when it is loaded, not when a rule fires."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gitops.check import severity_for
+from gitops.config import load_config
+from gitops.errors import ConfigError
+from gitops.policy import get_rule
+
+
+def _config(tmp_path: Path, policy: str) -> Path:
+    (tmp_path / "gitops.yaml").write_text(f"envs: [dev, prod]\npolicy:\n{policy}")
+    return tmp_path
+
+
+def test_bare_off_reads_as_off_not_false(tmp_path: Path) -> None:
+    config = load_config(
+        _config(
+            tmp_path,
+            "  severity:\n    pdb-missing: {dev: off, default: error}\n    probe-identical: off\n",
+        )
+    )
+    assert config.policy["severity"] == {
+        "pdb-missing": {"dev": "off", "default": "error"},
+        "probe-identical": "off",
+    }
+    assert severity_for(get_rule("probe-identical"), "prod", config) is None
+    assert severity_for(get_rule("pdb-missing"), "dev", config) is None
+
+
+@pytest.mark.parametrize(
+    ("policy", "message"),
+    [
+        (
+            "  severity:\n    pdb-mising: off\n",
+            "unknown rule id 'pdb-mising' (did you mean pdb-missing?)",
+        ),
+        (
+            "  severity:\n    pdb-missing: eror\n",
+            "policy.severity.pdb-missing must be error, warning or off, got 'eror'",
+        ),
+        (
+            "  severity:\n    pdb-missing: {qa: off}\n",
+            "'qa' is not an env (dev, prod) nor 'default'",
+        ),
+        ("  severty: {}\n", "policy: unknown key(s) severty"),
+        ("  pdbRequiredEnvs: prod\n", "pdbRequiredEnvs must be a list of env names"),
+    ],
+)
+def test_mistakes_fail_at_load(tmp_path: Path, policy: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(_config(tmp_path, policy))
+    assert message in str(caught.value)
