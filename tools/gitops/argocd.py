@@ -95,6 +95,7 @@ def load_argocd_objects(
             kustomize.build_argv(config.argocd_path, config.kustomize.build_options),
             cwd=repo,
             timeout=config.kustomize.timeout,
+            memory_limit=config.kustomize.memory_limit,
         )
         try:
             text = run(command).stdout

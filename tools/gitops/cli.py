@@ -10,6 +10,7 @@ Exit codes: 0 success, 1 the repository has problems, 2 usage or environment err
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -50,6 +51,22 @@ def _add_global_flags(parser: argparse.ArgumentParser, suppress: bool) -> None:
         default=default(False),
         help="render every overlay again instead of reusing unchanged renders "
         "(also GITOPS_NO_CACHE=1)",
+    )
+    parser.add_argument(
+        "--render-timeout",
+        type=float,
+        metavar="SECONDS",
+        default=default(None),
+        help="kill a kustomize build after SECONDS, once per overlay "
+        "(default: kustomize.timeoutSeconds, 120)",
+    )
+    parser.add_argument(
+        "--render-memory",
+        type=int,
+        metavar="MIB",
+        default=default(None),
+        help="address-space limit of each kustomize process "
+        "(default: kustomize.memoryLimitMiB, 3072)",
     )
 
 
@@ -233,7 +250,17 @@ def _context(args: argparse.Namespace) -> tuple[Path, RepoConfig]:
     from gitops.repo import resolve_repo
 
     repo = resolve_repo(args.repo)
-    return repo, load_config(repo)
+    config = load_config(repo)
+    settings = config.kustomize
+    if args.render_timeout is not None:
+        if args.render_timeout <= 0:
+            raise GitopsError("--render-timeout must be a positive number of seconds")
+        settings = dataclasses.replace(settings, timeout=args.render_timeout)
+    if args.render_memory is not None:
+        if args.render_memory < 64:
+            raise GitopsError("--render-memory must be at least 64 (MiB)")
+        settings = dataclasses.replace(settings, memory_limit_mib=args.render_memory)
+    return repo, dataclasses.replace(config, kustomize=settings)
 
 
 def _version(args: argparse.Namespace) -> int:

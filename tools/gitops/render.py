@@ -115,16 +115,24 @@ def _render_uncached(
 ) -> RenderedOverlay:
     if not trace:
         return _render_directory(repo, overlay, overlay.rel_path, config, kustomize, runner)
+    timeout = config.kustomize.timeout
     with tempfile.TemporaryDirectory(prefix="gitops-trace-") as wrapper:
         # kustomize refuses absolute resource paths; a relative one may climb out of the root.
         target = os.path.relpath(repo.resolve() / overlay.rel_path, wrapper)
         Path(wrapper, "kustomization.yaml").write_text(
             WRAPPER_KUSTOMIZATION.format(target=target), encoding="utf-8"
         )
-        traced = _render_directory(repo, overlay, wrapper, config, kustomize, runner)
+        traced = _render_directory(repo, overlay, wrapper, config, kustomize, runner, timeout)
     if traced.ok:
         return RenderedOverlay(overlay, traced.manifest, None, traced.seconds, origin_root=wrapper)
-    return _render_directory(repo, overlay, overlay.rel_path, config, kustomize, runner)
+    # The timeout applies once per overlay: the plain build that words the error as `gitops
+    # render` does gets what is left of it, and none after a timeout or an out-of-memory end.
+    remaining = timeout - traced.seconds
+    error = traced.error or ""
+    if remaining < 1 or "timed out after" in error or "ran out of memory" in error:
+        return traced
+    plain = _render_directory(repo, overlay, overlay.rel_path, config, kustomize, runner, remaining)
+    return RenderedOverlay(overlay, plain.manifest, plain.error, traced.seconds + plain.seconds)
 
 
 def _render_directory(
@@ -134,11 +142,13 @@ def _render_directory(
     config: RepoConfig,
     kustomize: Kustomize,
     runner: Runner,
+    timeout: float | None = None,
 ) -> RenderedOverlay:
     command = Command(
         argv=kustomize.build_argv(directory, config.kustomize.build_options),
         cwd=repo,
-        timeout=config.kustomize.timeout,
+        timeout=config.kustomize.timeout if timeout is None else timeout,
+        memory_limit=config.kustomize.memory_limit,
         # A remote base must fail, not wait for a password on a terminal nobody watches.
         env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
     )
@@ -183,6 +193,12 @@ def render_overlays(
 def relativize(message: str, repo: Path, command: Command) -> str:
     """Make kustomize's error about one overlay readable: repo-relative paths, no argv echo."""
     prefix = f"{command.quoted()} exited "
+    if message.startswith(f"{command.quoted()} timed out after "):
+        seconds = message.rsplit(" ", 1)[-1]
+        return (
+            f"kustomize timed out after {seconds} (kustomize.timeoutSeconds in gitops.yaml, "
+            "--render-timeout)"
+        )
     if message.startswith(prefix):
         # "<argv> exited 1: <kustomize message>" -> "<kustomize message>"
         message = message[len(prefix) :].split(": ", 1)[-1]
