@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gitops.apivalidation import CHECK_PROBE_HANDLERS, api_problems
 from gitops.cache import RenderCache, cache_disabled
 from gitops.config import RepoConfig
 from gitops.discovery import NothingFoundError, discover_units, nothing_found_message
@@ -168,6 +169,7 @@ def run_check(
     kustomize: Kustomize | None = None,
     today: Any = None,
     use_cache: bool = True,
+    learn_crd: Callable[[dict[str, Any], str], list[str]] | None = None,
 ) -> CheckReport:
     from gitops.waivers import apply_waivers, load_waivers
 
@@ -175,9 +177,23 @@ def run_check(
     rules = all_rules()
     if validator is not None:
         schema_rule = get_rule("schema")
+        if learn_crd is not None:
+            # CRDs rendered with the resources (operator overlays) define their schemas.
+            for resource in context.resources:
+                if resource.kind == "CustomResourceDefinition":
+                    where = resource.source or resource.overlay_path
+                    for message in learn_crd(resource.body, where):
+                        findings.append(to_finding_for(schema_rule, resource, message, config))
         for resource in [*context.resources, *context.argocd_resources]:
             for message in validator(resource.body):
                 findings.append(to_finding_for(schema_rule, resource, message, config))
+        api_rule = get_rule("schema-api")
+        for resource in context.resources:
+            # probe-invalid reports a probe's handler count with more context.
+            for message in api_problems(resource.body, skip=frozenset({CHECK_PROBE_HANDLERS})):
+                finding = to_finding_for(api_rule, resource, message, config)
+                if severity_for(api_rule, resource.env, config) is not None:
+                    findings.append(finding)
     for registered, hit in run_rules(context, rules):
         severity = severity_for(registered, hit.resource.env if hit.resource else hit.env, config)
         if severity is None:

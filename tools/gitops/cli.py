@@ -355,6 +355,7 @@ def _check(args: argparse.Namespace) -> int:
         args.service,
         validator=validator.validate,
         use_cache=not args.no_cache,
+        learn_crd=validator.add_crd_object,
     )
     text = format_report(report, args.format, repo, color=None if not args.output else False)
     if args.output:

@@ -118,7 +118,7 @@ def parse_kubernetes_version(value: str) -> str:
 
 
 def _parse(raw: dict[str, Any], repo: Path) -> RepoConfig:
-    unknown = sorted(set(raw) - _KNOWN_KEYS)
+    unknown = sorted(str(k) for k in set(raw) - _KNOWN_KEYS)
     if unknown:
         raise ConfigError(
             f"{CONFIG_FILE}: unknown key(s) {', '.join(unknown)}; "
@@ -175,10 +175,10 @@ def parse_policy_section(raw: dict[str, Any], envs: tuple[str, ...]) -> dict[str
     only when the misspelt rule fires. Returns the section with severities normalised: YAML 1.1
     reads a bare ``off`` as ``false`` (PyYAML does), which means ``off`` here."""
     where = f"{CONFIG_FILE}: policy"
-    unknown = sorted(set(raw) - _POLICY_KEYS)
+    unknown = sorted(str(k) for k in set(raw) - _POLICY_KEYS)
     if unknown:
         raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(map(str, unknown))}; "
+            f"{where}: unknown key(s) {', '.join(unknown)}; "
             f"expected some of {', '.join(sorted(_POLICY_KEYS))}"
         )
     required = raw.get("pdbRequiredEnvs")
@@ -240,7 +240,7 @@ def _parse_kustomize(raw: Any) -> KustomizeSettings:
         return KustomizeSettings()
     if not isinstance(raw, dict):
         raise ConfigError(f"{CONFIG_FILE}: kustomize must be a mapping")
-    unknown = sorted(set(raw) - _KNOWN_KUSTOMIZE_KEYS)
+    unknown = sorted(str(k) for k in set(raw) - _KNOWN_KUSTOMIZE_KEYS)
     if unknown:
         raise ConfigError(
             f"{CONFIG_FILE}: unknown key(s) under kustomize: {', '.join(unknown)}; "

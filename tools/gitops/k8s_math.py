@@ -132,9 +132,9 @@ def scale_target_matches(scale_target_ref: Mapping[str, Any], workload: Mapping[
         "name"
     ) != metadata.get("name"):
         return False
-    if "apiVersion" not in scale_target_ref:
-        return True
-    return _group(scale_target_ref["apiVersion"]) == _group(workload.get("apiVersion"))
+    # No apiVersion is the core group (""), as the controller reads it: then only a core kind
+    # matches, and a Deployment target fails with FailedGetScale.
+    return _group(scale_target_ref.get("apiVersion", "")) == _group(workload.get("apiVersion"))
 
 
 def hpa_targets(hpa: Mapping[str, Any], workload: Mapping[str, Any]) -> bool:

@@ -88,7 +88,7 @@ class SchemaSettings:
 def parse_schema_settings(raw: Mapping[str, Any]) -> SchemaSettings:
     """Validate ``schemas: {crdDirs: [...], skipKinds: [...]}``; a mistake is a ConfigError."""
     where = "gitops.yaml: schemas"
-    unknown = sorted(set(raw) - _SCHEMAS_KEYS)
+    unknown = sorted(str(k) for k in set(raw) - _SCHEMAS_KEYS)
     if unknown:
         raise ConfigError(
             f"{where}: unknown key(s) {', '.join(unknown)}; "
@@ -206,16 +206,29 @@ def _builtin_effective_schema(
 def _strip_annotations(node: Any, names: bool = False) -> Any:
     """Drop documentation keys; ``names`` marks a map of field names (``properties``), whose
     keys are kept whatever they are (a CRD's JSONSchemaProps has a field named ``description``).
-    """
+    ``format: int32``/``int64`` become bounds: the API server's decoder rejects an integer
+    field out of its Go type's range, which the published schemas only hint at."""
     if isinstance(node, dict):
-        return {
+        stripped = {
             key: _strip_annotations(value, names=not names and key in _NAME_MAPS)
             for key, value in node.items()
             if names or (key not in _ANNOTATION_KEYS and not key.startswith("x-kubernetes-"))
         }
+        bits = _INT_FORMATS.get(str(node.get("format"))) if not names else None
+        if bits is not None and "integer" in _types(node.get("type")):
+            stripped.setdefault("minimum", -(2 ** (bits - 1)))
+            stripped.setdefault("maximum", 2 ** (bits - 1) - 1)
+        return stripped
     if isinstance(node, list):
         return [_strip_annotations(item) for item in node]
     return node
+
+
+_INT_FORMATS = {"int32": 32, "int64": 64}
+
+
+def _types(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def _closure(schema: dict[str, Any], defs: Mapping[str, Any]) -> dict[str, Any]:
@@ -298,6 +311,10 @@ def _convert_openapi(node: Mapping[str, Any], in_combinator: bool) -> dict[str, 
         else:
             out[key] = value
     preserve = node.get("x-kubernetes-preserve-unknown-fields") is True
+    bits = _INT_FORMATS.get(str(node.get("format")))
+    if bits is not None and "integer" in _types(node.get("type")):
+        out.setdefault("minimum", -(2 ** (bits - 1)))
+        out.setdefault("maximum", 2 ** (bits - 1) - 1)
     if node.get("x-kubernetes-int-or-string") is True or node.get("format") == "int-or-string":
         # Both markers come with anyOf[integer, string] branches in generated CRDs (or none):
         # the type list is what matters, branches only repeat it.

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from gitops.apivalidation import api_problems
 from gitops.config import RepoConfig
 from gitops.errors import GitopsError
 from gitops.schema import SchemaValidator
@@ -144,6 +145,8 @@ def _check_document(
         and validator.is_skipped(api_version, kind)
     )
     messages = (*problems, *validator.validate(body))
+    if not skipped:
+        messages = (*messages, *api_problems(body))
     return DocumentResult(
         source=document.source,
         index=document.index,

@@ -22,6 +22,7 @@ from gitops.policy import (
     CheckContext,
     Hit,
     containers,
+    controller_labels,
     pod_labels,
     rule,
     selector_matches,
@@ -261,7 +262,7 @@ def _matching_workloads(
         w
         for w in ctx.of_kind(*SERVICE_BACKED_KINDS, env=service.env)
         if _namespace_of(ctx, w) == namespace
-        and selector_matches({"matchLabels": selector}, pod_labels(w))
+        and selector_matches({"matchLabels": selector}, pod_labels(w), controller_labels(w))
     ]
 
 

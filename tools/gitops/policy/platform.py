@@ -400,6 +400,42 @@ CLUSTER_SCOPED_KINDS = frozenset(
 _IN_CLUSTER = ("in-cluster", "https://kubernetes.default.svc")
 
 
+@rule("resource-conflict")
+def resource_conflict(ctx: CheckContext) -> Iterator[Hit]:
+    """Two overlays of one env render the same kind, namespace and name.
+
+    Two Applications then manage one object: Argo CD reports SharedResourceWarning and each
+    sync overwrites the other's version, so what runs depends on which synced last. Reported
+    on every copy, naming the other overlays.
+    """
+    for env in ctx.envs():
+        owners: dict[tuple[str, str, str, str], list[Resource]] = {}
+        for resource in ctx.in_env(env):
+            namespace = "" if resource.kind in CLUSTER_SCOPED_KINDS else _landing(ctx, resource)
+            key = (resource.key.group, resource.kind, namespace, resource.name)
+            owners.setdefault(key, []).append(resource)
+        for (_group, kind, namespace, name), copies in owners.items():
+            paths = sorted({r.overlay_path for r in copies})
+            if len(paths) < 2:
+                continue
+            where = f" in namespace {namespace}" if namespace else ""
+            for resource in copies:
+                others = [p for p in paths if p != resource.overlay_path]
+                yield Hit(
+                    f"{kind}/{name}{where} is also rendered by {', '.join(others)}: two "
+                    "Applications would fight over it (Argo CD SharedResourceWarning)",
+                    resource,
+                )
+
+
+def _landing(ctx: CheckContext, resource: Resource) -> str:
+    """The namespace the resource lands in: its own, else its Application's destination."""
+    if resource.namespace:
+        return resource.namespace
+    app = ctx.application_for(resource)
+    return str(app.destination.get("namespace") or "") if app is not None else ""
+
+
 @rule("argocd-project-denied")
 def argocd_project_denied(ctx: CheckContext) -> Iterator[Hit]:
     """A rendered resource, or its Application, is refused by the Application's AppProject.
