@@ -87,3 +87,24 @@ def test_validate_binary_stdin_is_one_line_exit_1(
     out, err = capsys.readouterr()
     assert out.splitlines()[0] == "-: binary data (a NUL byte), expected UTF-8 YAML or JSON text"
     assert "internal error" not in err
+
+
+def test_non_ascii_input_on_an_ascii_terminal_is_escaped_not_a_crash(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    manifest = tmp_path / "cafe.yaml"
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: café}\n", "utf-8")
+    gitops = str(Path(sys.executable).with_name("gitops"))
+    done = subprocess.run(
+        [gitops, "validate", str(manifest)],
+        capture_output=True,
+        text=True,
+        encoding="ascii",
+        errors="strict",
+        env={**os.environ, "PYTHONIOENCODING": "ascii"},
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "metadata.name: 'caf\\xe9' is not a DNS-1123 subdomain" in done.stdout
+    assert done.stderr == ""
