@@ -55,3 +55,9 @@ def test_mistakes_fail_at_load(tmp_path: Path, policy: str, message: str) -> Non
     with pytest.raises(ConfigError) as caught:
         load_config(_config(tmp_path, policy))
     assert message in str(caught.value)
+
+
+def test_non_utf8_config_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "gitops.yaml").write_bytes(b"envs: [dev]\n# caf\xe9\n")
+    with pytest.raises(ConfigError, match=r"gitops.yaml: not UTF-8 text \(byte offset 17\)"):
+        load_config(tmp_path)

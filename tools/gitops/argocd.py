@@ -109,7 +109,11 @@ def load_argocd_objects(
     objects: list[dict[str, Any]] = []
     for path in sorted(directory.rglob("*.y*ml")):
         rel = path.relative_to(repo).as_posix()
-        objects.extend(_parse_documents(path.read_text(encoding="utf-8"), rel))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{rel}: not UTF-8 text (byte offset {exc.start})") from exc
+        objects.extend(_parse_documents(text, rel))
     return objects
 
 

@@ -102,6 +102,8 @@ def load_config(repo: Path) -> RepoConfig:
         raise ConfigError(f"{CONFIG_FILE}{where}: invalid YAML: {problem}") from exc
     except OSError as exc:
         raise ConfigError(f"{CONFIG_FILE}: cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{CONFIG_FILE}: not UTF-8 text (byte offset {exc.start})") from exc
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

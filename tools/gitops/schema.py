@@ -766,6 +766,8 @@ def _read_crd_file(path: Path, root: Path | None) -> list[_CrdVersion]:
         documents = load_documents(path.read_text(encoding="utf-8"), shown)
     except OSError as exc:
         raise SchemaError(f"{shown}: cannot read CRD file: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise SchemaError(f"{shown}: CRD file is not UTF-8 text (byte offset {exc.start})") from exc
     except YamlError as exc:
         raise SchemaError(f"CRD file: {exc.problems[0]}") from exc
     crds = []
