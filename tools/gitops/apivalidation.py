@@ -143,18 +143,23 @@ def _labels(where: str, labels: Any) -> Iterator[str]:
     if not isinstance(labels, dict):
         return
     for key, value in labels.items():
-        path = f"{where}[{json.dumps(str(key))}]"
         problem = qualified_name_problem(str(key))
-        if problem:
-            yield f"{path}: invalid label key: {problem}"
+        value_problem = None
         if isinstance(value, str):
             if len(value) > LABEL_MAX:
-                yield f"{path}: label value is longer than {LABEL_MAX} characters"
+                value_problem = f"label value is longer than {LABEL_MAX} characters"
             elif not LABEL_VALUE.match(value):
-                yield (
-                    f"{path}: label value {value!r} must be empty or alphanumerics, '-', '_' "
-                    "or '.', starting and ending alphanumeric"
+                value_problem = (
+                    f"label value {value!r} must be empty or alphanumerics, '-', '_' or '.', "
+                    "starting and ending alphanumeric"
                 )
+        if problem is None and value_problem is None:
+            continue  # the common case: no path to format
+        path = f"{where}[{json.dumps(str(key))}]"
+        if problem:
+            yield f"{path}: invalid label key: {problem}"
+        if value_problem:
+            yield f"{path}: {value_problem}"
 
 
 def _annotations(where: str, annotations: Any) -> Iterator[str]:
