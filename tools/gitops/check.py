@@ -16,12 +16,12 @@ from typing import Any
 from gitops.apivalidation import CHECK_PROBE_HANDLERS, api_problems
 from gitops.cache import RenderCache, cache_disabled
 from gitops.config import RepoConfig
-from gitops.discovery import NothingFoundError, discover_units, nothing_found_message
+from gitops.discovery import NothingFoundError, nothing_found_message
 from gitops.errors import EXIT_OK, EXIT_PROBLEMS, ConfigError
 from gitops.kustomize import Kustomize, find_kustomize
 from gitops.model import Finding, Resource, ResourceKey, Severity
 from gitops.policy import CheckContext, Rule, all_rules, get_rule, run_rules, to_finding
-from gitops.render import RenderedOverlay, render_overlays, select_overlays
+from gitops.render import RenderedOverlay, discover_and_render
 from gitops.tracing import resources_from_render
 
 # Validates one document, returning one message per problem (see gitops.schema).
@@ -70,11 +70,11 @@ def build_context(
         if use_cache and not cache_disabled()
         else None
     )
-    discovery = discover_units(repo, config, kustomize, cache)
-    selected = select_overlays(discovery, config, env, service)
+    discovery, selected, results = discover_and_render(
+        repo, config, kustomize, env, service, cache=cache, trace=True
+    )
     if not selected and not discovery.problems:
         raise NothingFoundError(nothing_found_message(repo, config))
-    results = render_overlays(repo, selected, config, kustomize, trace=True, cache=cache)
     findings: list[Finding] = []
     render_failed = get_rule("render-failed")
     for problem in discovery.problems:

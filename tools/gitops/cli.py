@@ -283,21 +283,23 @@ def _render(args: argparse.Namespace) -> int:
     from gitops.cache import RenderCache, cache_disabled
     from gitops.discovery import NothingFoundError, discover_units, nothing_found_message
     from gitops.kustomize import find_kustomize
-    from gitops.render import join_manifests, render_overlays, select_overlays, write_manifests
+    from gitops.render import discover_and_render, join_manifests, write_manifests
 
     repo, config = _context(args)
     kustomize = find_kustomize(config)
     cache = (
         None if args.no_cache or cache_disabled() else RenderCache.for_repo(repo, config, kustomize)
     )
-    discovery = discover_units(repo, config, kustomize, cache)
     if args.list:
-        return _print_units(discovery, sys.stdout, repo, config)
-    selected = select_overlays(discovery, config, args.env, args.service)
+        return _print_units(
+            discover_units(repo, config, kustomize, cache), sys.stdout, repo, config
+        )
+    discovery, selected, results = discover_and_render(
+        repo, config, kustomize, args.env, args.service, cache=cache
+    )
     problems = [str(p) for p in discovery.problems if _in_selection(p, args)]
     if not selected and not problems:
         raise NothingFoundError(nothing_found_message(repo, config))
-    results = render_overlays(repo, selected, config, kustomize, cache=cache) if selected else []
     if args.out:
         write_manifests(results, Path(args.out))
     else:

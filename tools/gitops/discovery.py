@@ -203,11 +203,13 @@ def discover_units(
     config: RepoConfig,
     kustomize: Kustomize | None = None,
     cache: RenderCache | None = None,
+    filesystem: Discovery | None = None,
 ) -> Discovery:
     """Rule 1 then rule 2: the Argo CD Applications' local paths when ``argocd/`` has any, else
     the ``overlays/`` layout. An ``argocd/`` that cannot be read falls back to rule 2 with a
-    note (``gitops check`` reports the argocd/ problem itself)."""
-    filesystem = discover_overlays(repo, config)
+    note (``gitops check`` reports the argocd/ problem itself). ``filesystem``: the result of
+    :func:`discover_overlays` when the caller already has it."""
+    filesystem = filesystem or discover_overlays(repo, config)
     if not (repo / config.argocd_path).is_dir():
         return filesystem
     from gitops.argocd import expand_applications, load_argocd_objects

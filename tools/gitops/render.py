@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tempfile
@@ -188,6 +189,43 @@ def render_overlays(
         return [one(o) for o in overlays]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kustomize") as pool:
         return list(pool.map(one, overlays))
+
+
+def discover_and_render(
+    repo: Path,
+    config: RepoConfig,
+    kustomize: Kustomize,
+    env: str | None,
+    service: str | None,
+    cache: RenderCache | None = None,
+    trace: bool = False,
+    runner: Runner = run,
+) -> tuple[Discovery, list[Overlay], list[RenderedOverlay]]:
+    """Discover the units (gitops.discovery.discover_units) and render the selected ones, with
+    the argocd/ build that tells what Argo CD syncs running while the ``overlays/`` layout's
+    units render speculatively: when Argo CD confirms them (the usual case) nothing waits for
+    it, and only units it adds are rendered afterwards."""
+    from gitops.discovery import discover_overlays, discover_units
+
+    filesystem = discover_overlays(repo, config)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="discovery") as pool:
+        pending = pool.submit(discover_units, repo, config, kustomize, cache, filesystem)
+        try:
+            guess = select_overlays(filesystem, config, env, service)
+        except SelectionError:
+            guess = []  # the discovered units decide below
+        early = render_overlays(repo, guess, config, kustomize, runner, trace=trace, cache=cache)
+        discovery = pending.result()
+    selected = select_overlays(discovery, config, env, service)
+    rendered = {r.overlay.rel_path: r for r in early}
+    missing = [o for o in selected if o.rel_path not in rendered]
+    for result in render_overlays(
+        repo, missing, config, kustomize, runner, trace=trace, cache=cache
+    ):
+        rendered[result.overlay.rel_path] = result
+    # Results carry the discovered unit (its env, service and reason), not the guess.
+    results = [dataclasses.replace(rendered[o.rel_path], overlay=o) for o in selected]
+    return discovery, selected, results
 
 
 def relativize(message: str, repo: Path, command: Command) -> str:
