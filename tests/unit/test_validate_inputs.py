@@ -63,3 +63,29 @@ def test_a_non_utf8_file_is_reported_and_the_others_still_validated(tmp_path: Pa
     assert format_text(result).splitlines()[-1] == (
         "1 documents, 1 invalid, 1 unreadable or unparseable input(s) (Kubernetes 1.33)"
     )
+
+
+def test_list_items_that_are_not_objects_and_patches_named_from_a_parent_folder(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "kustomization.yaml").write_text(
+        "resources: [list.yaml]\npatches:\n  - path: patches/web.yaml\n"
+    )
+    (tmp_path / "patches").mkdir()
+    (tmp_path / "patches" / "web.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 2}\n"
+    )
+    (tmp_path / "list.yaml").write_text(
+        "apiVersion: v1\nkind: List\nitems:\n  - just a string\n"
+        "  - {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n"
+    )
+    result = run_validate([str(tmp_path)], None, CONFIG, None)
+    assert [n.removeprefix(str(tmp_path) + "/") for n in result.notes] == [
+        "kustomization.yaml: a kustomization file, not a Kubernetes object, skipped",
+        "patches/web.yaml: a kustomize patch (validated as part of its kustomization's output), "
+        "skipped",
+    ]
+    assert [(d.kind, d.messages) for d in result.documents] == [
+        ("List", ("items[0]: expected a mapping (a Kubernetes object)",)),
+        ("ConfigMap", ()),
+    ]

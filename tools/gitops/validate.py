@@ -132,10 +132,11 @@ def run_validate(
 def _check_document(
     validator: SchemaValidator,
     document: Document,
-    body: dict[str, Any],
+    item_body: dict[str, Any] | None,
     item: str,
     problems: tuple[str, ...],
 ) -> DocumentResult:
+    body = item_body if item_body is not None else document.body
     metadata = body.get("metadata")
     metadata = metadata if isinstance(metadata, dict) else {}
     api_version, kind = body.get("apiVersion"), body.get("kind")
@@ -144,9 +145,11 @@ def _check_document(
         and isinstance(kind, str)
         and validator.is_skipped(api_version, kind)
     )
-    messages = (*problems, *validator.validate(body))
-    if not skipped:
-        messages = (*messages, *api_problems(body))
+    messages = problems
+    if item_body is not None:
+        messages = (*messages, *validator.validate(body))
+        if not skipped:
+            messages = (*messages, *api_problems(body))
     return DocumentResult(
         source=document.source,
         index=document.index,
@@ -178,20 +181,25 @@ def is_list_kind(body: dict[str, Any]) -> bool:
     )
 
 
-def _expand_list(document: Document) -> Iterator[tuple[dict[str, Any], str, tuple[str, ...]]]:
+def _expand_list(
+    document: Document,
+) -> Iterator[tuple[dict[str, Any] | None, str, tuple[str, ...]]]:
+    """(object to validate or None, message prefix, problems found without a schema)."""
     body = document.body
     if not is_list_kind(body):
         yield body, "", document.problems
         return
     items = body.get("items")
     if not isinstance(items, list):
-        yield body, "", (*document.problems, "items: expected a list of objects")
+        yield None, "", (*document.problems, "items: expected a list of objects")
         return
+    if document.problems:
+        yield None, "", document.problems
     for number, item in enumerate(items):
         if isinstance(item, dict):
-            yield item, f"items[{number}]: ", document.problems if number == 0 else ()
+            yield item, f"items[{number}]: ", ()
         else:
-            yield body, "", (f"items[{number}]: expected a mapping (a Kubernetes object)",)
+            yield None, "", (f"items[{number}]: expected a mapping (a Kubernetes object)",)
 
 
 # Files a folder of manifests holds that are not Kubernetes objects.
@@ -219,25 +227,36 @@ def skip_reason(source: str, text: str) -> str | None:
 
 
 def _is_patch_file(path: Path) -> bool:
-    kustomization = next(
-        (path.parent / n for n in _KUSTOMIZATION_NAMES if (path.parent / n).is_file()), None
-    )
-    if kustomization is None:
-        return False
-    try:
-        doc = yaml.safe_load(kustomization.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return False
-    if not isinstance(doc, dict):
-        return False
-    named: list[object] = list(doc.get("patchesStrategicMerge") or [])
-    for field_name in ("patches", "patchesJson6902"):
-        for entry in doc.get(field_name) or []:
-            named.append(entry.get("path") if isinstance(entry, dict) else entry)
-    return any(
-        isinstance(n, str) and os.path.normpath(path.parent / n) == os.path.normpath(path)
-        for n in named
-    )
+    """Whether a kustomization in the file's folder or up to three folders above names it as a
+    patch (``patches``, ``patchesStrategicMerge``, ``patchesJson6902``)."""
+    target = os.path.normpath(path.resolve())
+    for folder in [path.parent, *path.parent.parents[:3]]:
+        kustomization = next(
+            (folder / n for n in _KUSTOMIZATION_NAMES if (folder / n).is_file()), None
+        )
+        if kustomization is None:
+            continue
+        try:
+            doc = yaml.safe_load(kustomization.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        if not isinstance(doc, dict):
+            continue
+        named: list[object] = list(_as_list(doc.get("patchesStrategicMerge")))
+        for field_name in ("patches", "patchesJson6902"):
+            for entry in _as_list(doc.get(field_name)):
+                named.append(entry.get("path") if isinstance(entry, dict) else entry)
+        base = folder.resolve()
+        if any(
+            isinstance(n, str) and "\n" not in n and os.path.normpath(base / n) == target
+            for n in named
+        ):
+            return True
+    return False
+
+
+def _as_list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
 
 
 def format_text(result: ValidateResult) -> str:
