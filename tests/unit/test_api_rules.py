@@ -154,3 +154,40 @@ def test_controller_added_labels_match_the_pods_that_controller_creates() -> Non
     assert selector_matches(hash_selector, {}, controller_labels(_workload("Deployment", "w")))
     assert not selector_matches(hash_selector, {}, controller_labels(_workload("DaemonSet", "d")))
     assert not selector_matches(pod_name, {"app": "db"})  # the template alone has no such label
+
+
+def test_enumerated_fields_of_cronjobs_services_and_containers() -> None:
+    cronjob = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "nightly"},
+        "spec": {
+            "concurrencyPolicy": "Never",
+            "jobTemplate": {
+                "spec": {
+                    "template": {
+                        "spec": {
+                            "restartPolicy": "Always",
+                            "containers": [{"name": "a", "terminationMessagePolicy": "file"}],
+                        }
+                    }
+                }
+            },
+        },
+    }
+    pod = "spec.jobTemplate.spec.template.spec"
+    assert api_problems(cronjob) == [
+        f"{pod}.restartPolicy: 'Always' is not supported for a CronJob (OnFailure or Never)",
+        f"{pod}.containers[0].terminationMessagePolicy: 'file' is not one of File, "
+        "FallbackToLogsOnError",
+        "spec.concurrencyPolicy: 'Never' is not one of Allow, Forbid, Replace",
+    ]
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "s"},
+        "spec": {"externalTrafficPolicy": "local", "sessionAffinity": "None"},
+    }
+    assert api_problems(service) == [
+        "spec.externalTrafficPolicy: 'local' is not one of Cluster, Local"
+    ]

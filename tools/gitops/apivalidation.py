@@ -73,6 +73,23 @@ DNS_POLICIES = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
 DEPLOYMENT_STRATEGIES = ("Recreate", "RollingUpdate")
 SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+# Enumerated spec fields per kind (the values each validation accepts, Kubernetes 1.33).
+_SPEC_ENUMS: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]] = {
+    "Deployment": ((("strategy", "type"), DEPLOYMENT_STRATEGIES),),
+    "StatefulSet": (
+        (("podManagementPolicy",), ("OrderedReady", "Parallel")),
+        (("updateStrategy", "type"), ("RollingUpdate", "OnDelete")),
+    ),
+    "DaemonSet": ((("updateStrategy", "type"), ("RollingUpdate", "OnDelete")),),
+    "CronJob": ((("concurrencyPolicy",), ("Allow", "Forbid", "Replace")),),
+    "Service": (
+        (("sessionAffinity",), ("ClientIP", "None")),
+        (("externalTrafficPolicy",), ("Cluster", "Local")),
+        (("internalTrafficPolicy",), ("Cluster", "Local")),
+        (("ipFamilyPolicy",), ("SingleStack", "PreferDualStack", "RequireDualStack")),
+    ),
+    "PodDisruptionBudget": ((("unhealthyPodEvictionPolicy",), ("IfHealthyBudget", "AlwaysAllow")),),
+}
 PROBE_KINDS = ("livenessProbe", "readinessProbe", "startupProbe")
 PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
 # Checks a caller may leave out because a policy rule reports the same thing.
@@ -93,9 +110,8 @@ def api_problems(body: Mapping[str, Any], skip: frozenset[str] = frozenset()) ->
         problems += _workload_selector(spec, kind)
     if kind in (*_SELECTOR_WORKLOADS, "Job", "CronJob", "Pod"):
         problems += _pod_template(body, kind, skip)
-    if kind == "Deployment":
-        strategy = _dict(spec.get("strategy")).get("type")
-        problems += _enum("spec.strategy.type", strategy, DEPLOYMENT_STRATEGIES)
+    for path, allowed in _SPEC_ENUMS.get(kind, ()):
+        problems += _enum(f"spec.{'.'.join(path)}", _dig(spec, path), allowed)
     if kind == "Service":
         problems += _service(spec)
     if kind == "PodDisruptionBudget":
@@ -281,6 +297,11 @@ def _containers(
             yield from _enum(
                 f"{path}.imagePullPolicy", container.get("imagePullPolicy"), PULL_POLICIES
             )
+            yield from _enum(
+                f"{path}.terminationMessagePolicy",
+                container.get("terminationMessagePolicy"),
+                ("File", "FallbackToLogsOnError"),
+            )
             if field == "initContainers":
                 # Only sidecars set it, and only to Always (KEP-753).
                 yield from _enum(
@@ -415,6 +436,12 @@ def _hpa(spec: dict[str, Any]) -> Iterator[str]:
 def _enum(where: str, value: Any, allowed: tuple[str, ...]) -> Iterator[str]:
     if value is not None and value not in allowed:
         yield f"{where}: {value!r} is not one of {', '.join(allowed)}"
+
+
+def _dig(node: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
 
 
 def _dict(value: Any) -> dict[str, Any]:
