@@ -63,7 +63,7 @@ bench: $(STAMP) ## performance targets measured side by side (several minutes)
 	$(BIN)/python tools/bench/bench_hostile.py
 
 FUZZ_EXAMPLES ?= 3000
-fuzz: $(STAMP) ## property-based fuzzing of the parsers, FUZZ_EXAMPLES inputs per target (~2-4 min)
+fuzz: $(STAMP) ## property-based fuzzing of the parsers, FUZZ_EXAMPLES inputs per target (~1-2 min)
 	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTEST) -q -p no:cacheprovider tests/fuzz
 
 clean: ## remove build output (keeps .venv)
