@@ -74,7 +74,7 @@ def build_context(
         repo, config, kustomize, env, service, cache=cache, trace=True
     )
     if not selected and not discovery.problems:
-        raise NothingFoundError(nothing_found_message(repo, config))
+        raise NothingFoundError(nothing_found_message(repo, config, env, service))
     findings: list[Finding] = []
     render_failed = get_rule("render-failed")
     for problem in discovery.problems:

@@ -299,7 +299,7 @@ def _render(args: argparse.Namespace) -> int:
     )
     problems = [str(p) for p in discovery.problems if _in_selection(p, args)]
     if not selected and not problems:
-        raise NothingFoundError(nothing_found_message(repo, config))
+        raise NothingFoundError(nothing_found_message(repo, config, args.env, args.service))
     if args.out:
         write_manifests(results, Path(args.out))
     else:

@@ -107,9 +107,15 @@ def is_component(kustomization: Path) -> bool:
     return isinstance(doc, dict) and doc.get("kind") == "Component"
 
 
-def nothing_found_message(repo: Path, config: RepoConfig) -> str:
+def nothing_found_message(
+    repo: Path, config: RepoConfig, env: str | None = None, service: str | None = None
+) -> str:
     envs = ", ".join(config.envs) or "none found"
-    return f"no overlays found in {repo} (envs: {envs}); expected {EXPECTED_LAYOUT}"
+    selection = " ".join(
+        f"--{flag} {value}" for flag, value in (("env", env), ("service", service)) if value
+    )
+    where = f" for {selection}" if selection else ""
+    return f"no overlays found in {repo}{where} (envs: {envs}); expected {EXPECTED_LAYOUT}"
 
 
 def discover_overlays(repo: Path, config: RepoConfig) -> Discovery:

@@ -21,7 +21,15 @@ import yaml
 
 from gitops.discovery import find_kustomization
 from gitops.model import Resource, Severity
-from gitops.policy import CheckContext, Hit, containers, pod_labels, rule, selector_matches
+from gitops.policy import (
+    CheckContext,
+    Hit,
+    containers,
+    controller_labels,
+    pod_labels,
+    rule,
+    selector_matches,
+)
 
 if TYPE_CHECKING:
     from gitops.argocd import Application
@@ -835,7 +843,7 @@ def _strength(ctx: CheckContext, workload: Resource) -> _Strength:
             for p in ctx.of_kind("PodDisruptionBudget", env=env)
             if p.namespace == namespace
             and labels
-            and selector_matches(p.spec.get("selector"), labels)
+            and selector_matches(p.spec.get("selector"), labels, controller_labels(workload))
         ),
         None,
     )
