@@ -61,3 +61,21 @@ def test_non_utf8_config_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / "gitops.yaml").write_bytes(b"envs: [dev]\n# caf\xe9\n")
     with pytest.raises(ConfigError, match=r"gitops.yaml: not UTF-8 text \(byte offset 17\)"):
         load_config(tmp_path)
+
+
+def test_kustomize_memory_limit_setting(tmp_path: Path) -> None:
+    (tmp_path / "gitops.yaml").write_text("envs: [dev]\nkustomize: {memoryLimitMiB: 4096}\n")
+    assert load_config(tmp_path).kustomize.memory_limit == 4096 * 2**20
+    (tmp_path / "gitops.yaml").write_text("envs: [dev]\nkustomize: {memoryLimitMiB: 32}\n")
+    with pytest.raises(ConfigError, match=r"kustomize.memoryLimitMiB must be an integer >= 64"):
+        load_config(tmp_path)
+
+
+def test_render_memory_flag_below_the_floor_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gitops.cli import main
+
+    (tmp_path / "gitops.yaml").write_text("envs: [dev]\n")
+    assert main(["render", "--repo", str(tmp_path), "--render-memory", "32"]) == 2
+    assert capsys.readouterr().err == "error: --render-memory must be at least 64 (MiB)\n"
