@@ -87,8 +87,12 @@ def run(command: Command) -> CommandResult:
 
 
 def _limit_memory(popen: subprocess.Popen[str], limit: int) -> None:
+    prlimit = getattr(resource, "prlimit", None)
+    if prlimit is None:  # Linux only; elsewhere kustomize runs unlimited
+        log.debug("memory limit not applied: no prlimit on this platform")
+        return
     try:
-        resource.prlimit(popen.pid, resource.RLIMIT_AS, (limit, limit))
+        prlimit(popen.pid, resource.RLIMIT_AS, (limit, limit))
     except (OSError, ValueError) as exc:  # the child already exited, or no prlimit here
         log.debug("memory limit not applied to %s: %s", popen.pid, exc)
 
