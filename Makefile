@@ -10,7 +10,7 @@ BASE ?=
 DIFF_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup check render apps test test-e2e fmt lint bench diff probe clean
+.PHONY: help setup check render apps test test-e2e fmt lint bench diff probe clean fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -61,6 +61,11 @@ bench: $(STAMP) ## performance targets measured side by side (several minutes)
 	$(BIN)/python tools/bench/bench_validate.py
 	$(BIN)/python tools/bench/bench_check.py
 	$(BIN)/python tools/bench/bench_simulate.py
+	$(BIN)/python tools/bench/bench_hostile.py
+
+FUZZ_EXAMPLES ?= 3000
+fuzz: $(STAMP) ## property-based fuzzing of the parsers, FUZZ_EXAMPLES inputs per target (~1-2 min)
+	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTEST) -q -p no:cacheprovider tests/fuzz
 
 clean: ## remove build output (keeps .venv)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

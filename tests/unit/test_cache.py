@@ -101,7 +101,7 @@ def test_cache_lives_outside_the_repo_and_can_be_turned_off(
     assert user_cache_root() == tmp_path / "user-cache"
     assert main(["render", "--repo", str(repo)]) == 0
     entries = list((tmp_path / "user-cache" / "renders").rglob("*.json"))
-    assert len(entries) == 3
+    assert len(entries) == 4  # 3 overlays + argocd/, built to discover what Argo CD syncs
     before = sorted(p.relative_to(repo) for p in repo.rglob("*"))
     first = capsys.readouterr().out
     assert main(["render", "--repo", str(repo)]) == 0
@@ -116,4 +116,4 @@ def test_cache_lives_outside_the_repo_and_can_be_turned_off(
     assert list((tmp_path / "user-cache" / "renders").rglob("*.json")) == []
     monkeypatch.setenv("GITOPS_NO_CACHE", "")
     assert main(["render", "--repo", str(repo)]) == 0
-    assert len(list((tmp_path / "user-cache" / "renders").rglob("*.json"))) == 3
+    assert len(list((tmp_path / "user-cache" / "renders").rglob("*.json"))) == 4

@@ -38,6 +38,9 @@ ISSUE_RULE_IDS = {
     "env-regression",
     "waiver-expired",
     "waiver-unused",
+    # issue 11: API-server validation beyond the schemas; two overlays owning one object
+    "schema-api",
+    "resource-conflict",
 }
 WARNINGS = {"api-deprecated", "probe-identical", "waiver-unused"}
 

@@ -46,7 +46,10 @@ def test_stdin_and_files_together_and_unparseable_stdin() -> None:
         "-:6: invalid YAML: did not find expected node content (while parsing a flow node)",
     )
     assert not result.ok
-    assert format_text(result).splitlines()[-1] == "6 documents, 1 invalid (Kubernetes 1.33)"
+    # Documents and unparseable inputs are counted apart: never "N documents, N+1 invalid".
+    assert format_text(result).splitlines()[-1] == (
+        "6 documents, 0 invalid, 1 unreadable or unparseable input(s) (Kubernetes 1.33)"
+    )
 
 
 def test_version_flag_overrides_gitops_yaml() -> None:

@@ -95,6 +95,7 @@ def load_argocd_objects(
             kustomize.build_argv(config.argocd_path, config.kustomize.build_options),
             cwd=repo,
             timeout=config.kustomize.timeout,
+            memory_limit=config.kustomize.memory_limit,
         )
         try:
             text = run(command).stdout
@@ -108,7 +109,11 @@ def load_argocd_objects(
     objects: list[dict[str, Any]] = []
     for path in sorted(directory.rglob("*.y*ml")):
         rel = path.relative_to(repo).as_posix()
-        objects.extend(_parse_documents(path.read_text(encoding="utf-8"), rel))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{rel}: not UTF-8 text (byte offset {exc.start})") from exc
+        objects.extend(_parse_documents(text, rel))
     return objects
 
 
@@ -297,10 +302,15 @@ def _application(obj: dict[str, Any], generated_by: str) -> Application:
     )
 
 
+def same_repository(config: RepoConfig, repo_url: str) -> bool:
+    """Whether an Application's repoURL is this repository (any, when gitops.yaml names none)."""
+    return not config.repo_url or _normalize_url(repo_url) == _normalize_url(config.repo_url)
+
+
 def _check_paths(repo: Path, config: RepoConfig, apps: list[Application]) -> list[str]:
     problems = []
     for app in apps:
-        if config.repo_url and _normalize_url(app.repo_url) != _normalize_url(config.repo_url):
+        if not same_repository(config, app.repo_url):
             continue  # another repository: nothing to check here
         directory = repo / app.path
         if not app.path or not directory.is_dir():
@@ -317,11 +327,7 @@ def _check_paths(repo: Path, config: RepoConfig, apps: list[Application]) -> lis
 def _check_coverage(
     config: RepoConfig, apps: list[Application], overlays: tuple[Overlay, ...]
 ) -> list[str]:
-    deployed = {
-        a.path
-        for a in apps
-        if not config.repo_url or _normalize_url(a.repo_url) == _normalize_url(config.repo_url)
-    }
+    deployed = {a.path for a in apps if same_repository(config, a.repo_url)}
     return [
         f"{o.rel_path}: no Argo CD Application deploys this overlay"
         for o in overlays

@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gitops.apivalidation import CHECK_PROBE_HANDLERS, api_problems
 from gitops.cache import RenderCache, cache_disabled
 from gitops.config import RepoConfig
-from gitops.discovery import discover_overlays
+from gitops.discovery import NothingFoundError, nothing_found_message
 from gitops.errors import EXIT_OK, EXIT_PROBLEMS, ConfigError
 from gitops.kustomize import Kustomize, find_kustomize
 from gitops.model import Finding, Resource, ResourceKey, Severity
 from gitops.policy import CheckContext, Rule, all_rules, get_rule, run_rules, to_finding
-from gitops.render import RenderedOverlay, render_overlays, select_overlays
+from gitops.render import RenderedOverlay, discover_and_render
 from gitops.tracing import resources_from_render
 
 # Validates one document, returning one message per problem (see gitops.schema).
@@ -63,24 +64,25 @@ def build_context(
     the raw render results and the findings the pipeline itself produced (render failures)."""
     from gitops.argocd import expand_applications, load_argocd_objects
 
-    discovery = discover_overlays(repo, config)
-    selected = select_overlays(discovery, config, env, service)
     kustomize = kustomize or find_kustomize(config)
     cache = (
         RenderCache.for_repo(repo, config, kustomize)
         if use_cache and not cache_disabled()
         else None
     )
-    results = render_overlays(repo, selected, config, kustomize, trace=True, cache=cache)
+    discovery, selected, results = discover_and_render(
+        repo, config, kustomize, env, service, cache=cache, trace=True
+    )
+    if not selected and not discovery.problems:
+        raise NothingFoundError(nothing_found_message(repo, config, env, service))
     findings: list[Finding] = []
     render_failed = get_rule("render-failed")
     for problem in discovery.problems:
-        parts = problem.rel_path.split("/")
-        if (env is None or parts[1:2] == [env]) and (service is None or parts[2:3] == [service]):
+        if (env is None or problem.env == env) and (service is None or problem.service == service):
             findings.append(
                 Finding(
-                    parts[1] if len(parts) > 1 else "",
-                    parts[2] if len(parts) > 2 else "",
+                    problem.env,
+                    problem.service,
                     render_failed.id,
                     "",
                     problem.message,
@@ -109,9 +111,13 @@ def build_context(
     argocd_resources: list[Resource] = []
     if (repo / config.argocd_path).is_dir():
         try:
-            objects = load_argocd_objects(repo, config, kustomize, cache)
+            objects = (
+                list(discovery.argocd_objects)
+                if discovery.argocd_objects is not None
+                else load_argocd_objects(repo, config, kustomize, cache)
+            )
             expansion = expand_applications(
-                repo, config, discovery.overlays, kustomize, objects=objects
+                repo, config, discovery.filesystem, kustomize, objects=objects
             )
             applications, app_problems = expansion.applications, expansion.problems
             # expand_applications does not modify them; rules get their own deep copies
@@ -138,6 +144,7 @@ def build_context(
         applications=applications,
         application_problems=app_problems,
         argocd_resources=argocd_resources,
+        service_filter=service,
     )
     return context, results, findings
 
@@ -162,6 +169,7 @@ def run_check(
     kustomize: Kustomize | None = None,
     today: Any = None,
     use_cache: bool = True,
+    learn_crd: Callable[[dict[str, Any], str], list[str]] | None = None,
 ) -> CheckReport:
     from gitops.waivers import apply_waivers, load_waivers
 
@@ -169,9 +177,23 @@ def run_check(
     rules = all_rules()
     if validator is not None:
         schema_rule = get_rule("schema")
+        if learn_crd is not None:
+            # CRDs rendered with the resources (operator overlays) define their schemas.
+            for resource in context.resources:
+                if resource.kind == "CustomResourceDefinition":
+                    where = resource.source or resource.overlay_path
+                    for message in learn_crd(resource.body, where):
+                        findings.append(to_finding_for(schema_rule, resource, message, config))
         for resource in [*context.resources, *context.argocd_resources]:
             for message in validator(resource.body):
                 findings.append(to_finding_for(schema_rule, resource, message, config))
+        api_rule = get_rule("schema-api")
+        for resource in context.resources:
+            # probe-invalid reports a probe's handler count with more context.
+            for message in api_problems(resource.body, skip=frozenset({CHECK_PROBE_HANDLERS})):
+                finding = to_finding_for(api_rule, resource, message, config)
+                if severity_for(api_rule, resource.env, config) is not None:
+                    findings.append(finding)
     for registered, hit in run_rules(context, rules):
         severity = severity_for(registered, hit.resource.env if hit.resource else hit.env, config)
         if severity is None:

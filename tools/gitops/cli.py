@@ -10,6 +10,8 @@ Exit codes: 0 success, 1 the repository has problems, 2 usage or environment err
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import io
 import json
 import logging
 import os
@@ -24,29 +26,62 @@ from gitops.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, GitopsError
 if TYPE_CHECKING:
     from gitops.argocd import Application
     from gitops.config import RepoConfig
+    from gitops.discovery import Discovery, DiscoveryProblem
     from gitops.release.plan import ReleasePlan
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+def _add_global_flags(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """The flags every command takes. ``suppress``: the subcommand's copy adds no default, so
+    ``gitops --repo X check`` keeps X instead of the subcommand resetting it to None (argparse
+    copies a subparser's defaults over the namespace the main parser already filled)."""
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    parser.add_argument(
         "--repo",
         metavar="PATH",
+        default=default(None),
         help="repository root (default: git top level of the current directory)",
     )
-    common.add_argument("--debug", action="store_true", help="debug logs and tracebacks")
-    common.add_argument(
+    parser.add_argument(
+        "--debug", action="store_true", default=default(False), help="debug logs and tracebacks"
+    )
+    parser.add_argument(
         "--no-cache",
         action="store_true",
+        default=default(False),
         help="render every overlay again instead of reusing unchanged renders "
         "(also GITOPS_NO_CACHE=1)",
     )
+    parser.add_argument(
+        "--render-timeout",
+        type=float,
+        metavar="SECONDS",
+        default=default(None),
+        help="kill a kustomize build after SECONDS, once per overlay "
+        "(default: kustomize.timeoutSeconds, 120)",
+    )
+    parser.add_argument(
+        "--render-memory",
+        type=int,
+        metavar="MIB",
+        default=default(None),
+        help="address-space limit of each kustomize process "
+        "(default: kustomize.memoryLimitMiB, 3072)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # Global flags are accepted before and after the subcommand, with the same meaning.
+    common = argparse.ArgumentParser(add_help=False)
+    _add_global_flags(common, suppress=True)
 
     parser = argparse.ArgumentParser(
         prog="gitops",
         description="Render, validate and policy-check Kustomize overlays and Argo CD apps.",
-        parents=[common],
     )
+    _add_global_flags(parser, suppress=False)
     parser.add_argument(
         "--version",
         action="store_true",
@@ -64,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--service", help="only this service")
     render.add_argument(
         "--out", metavar="DIR", help="write DIR/<env>/<service>.yaml instead of stdout"
+    )
+    render.add_argument(
+        "--list",
+        action="store_true",
+        help="list the units found (env, service, path) and why, then exit; nothing is rendered",
     )
 
     check = sub.add_parser(
@@ -267,6 +307,11 @@ def _add_release_parsers(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        # A message quoting non-ASCII input must not crash on a terminal or pipe whose
+        # encoding cannot show it (LANG=C without UTF-8 mode, PYTHONIOENCODING=ascii).
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -319,7 +364,17 @@ def _context(args: argparse.Namespace) -> tuple[Path, RepoConfig]:
     from gitops.repo import resolve_repo
 
     repo = resolve_repo(args.repo)
-    return repo, load_config(repo)
+    config = load_config(repo)
+    settings = config.kustomize
+    if args.render_timeout is not None:
+        if args.render_timeout <= 0:
+            raise GitopsError("--render-timeout must be a positive number of seconds")
+        settings = dataclasses.replace(settings, timeout=args.render_timeout)
+    if args.render_memory is not None:
+        if args.render_memory < 64:
+            raise GitopsError("--render-memory must be at least 64 (MiB)")
+        settings = dataclasses.replace(settings, memory_limit_mib=args.render_memory)
+    return repo, dataclasses.replace(config, kustomize=settings)
 
 
 def _version(args: argparse.Namespace) -> int:
@@ -334,21 +389,25 @@ def _version(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace) -> int:
     from gitops.cache import RenderCache, cache_disabled
-    from gitops.discovery import discover_overlays
+    from gitops.discovery import NothingFoundError, discover_units, nothing_found_message
     from gitops.kustomize import find_kustomize
-    from gitops.render import join_manifests, render_overlays, select_overlays, write_manifests
+    from gitops.render import discover_and_render, join_manifests, write_manifests
 
     repo, config = _context(args)
-    discovery = discover_overlays(repo, config)
-    selected = select_overlays(discovery, config, args.env, args.service)
-    problems = [str(p) for p in discovery.problems if _in_selection(p.rel_path, args)]
-    if not selected and not problems:
-        raise GitopsError(f"no overlays found under {repo / 'overlays'}")
     kustomize = find_kustomize(config)
     cache = (
         None if args.no_cache or cache_disabled() else RenderCache.for_repo(repo, config, kustomize)
     )
-    results = render_overlays(repo, selected, config, kustomize, cache=cache) if selected else []
+    if args.list:
+        return _print_units(
+            discover_units(repo, config, kustomize, cache), sys.stdout, repo, config
+        )
+    discovery, selected, results = discover_and_render(
+        repo, config, kustomize, args.env, args.service, cache=cache
+    )
+    problems = [str(p) for p in discovery.problems if _in_selection(p, args)]
+    if not selected and not problems:
+        raise NothingFoundError(nothing_found_message(repo, config, args.env, args.service))
     if args.out:
         write_manifests(results, Path(args.out))
     else:
@@ -362,10 +421,28 @@ def _render(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if failures else EXIT_OK
 
 
-def _in_selection(rel_path: str, args: argparse.Namespace) -> bool:
-    parts = rel_path.split("/")
-    env_ok = args.env is None or (len(parts) > 1 and parts[1] == args.env)
-    service_ok = args.service is None or (len(parts) > 2 and parts[2] == args.service)
+def _print_units(discovery: Discovery, out: TextIO, repo: Path, config: RepoConfig) -> int:
+    from gitops.discovery import NothingFoundError, nothing_found_message
+
+    if not discovery.overlays and not discovery.problems:
+        raise NothingFoundError(nothing_found_message(repo, config))
+    rule = "Argo CD Applications" if discovery.source == "argocd" else "the overlays/ layout"
+    out.write(f"units from {rule}:\n")
+    rows = [("ENV", "SERVICE", "PATH", "WHY")]
+    rows += [(o.env, o.service, o.rel_path, o.reason) for o in discovery.overlays]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
+    for note in discovery.notes:
+        out.write(f"skipped: {note}\n")
+    for problem in discovery.problems:
+        out.write(f"problem: {problem}\n")
+    return EXIT_PROBLEMS if discovery.problems else EXIT_OK
+
+
+def _in_selection(problem: DiscoveryProblem, args: argparse.Namespace) -> bool:
+    env_ok = args.env is None or problem.env == args.env
+    service_ok = args.service is None or problem.service == args.service
     return env_ok and service_ok
 
 
@@ -394,6 +471,7 @@ def _check(args: argparse.Namespace) -> int:
         args.service,
         validator=validator.validate,
         use_cache=not args.no_cache,
+        learn_crd=validator.add_crd_object,
     )
     text = format_report(report, args.format, repo, color=None if not args.output else False)
     if args.output:
@@ -409,7 +487,9 @@ def _validate(args: argparse.Namespace) -> int:
     from gitops.validate import format_text, run_validate
 
     repo, config = _context(args)
-    stdin_text = sys.stdin.read() if "-" in args.paths else None
+    # Bytes: binary or non-UTF-8 input is reported as such, never a decoding traceback.
+    stdin = getattr(sys.stdin, "buffer", sys.stdin)
+    stdin_text = stdin.read() if "-" in args.paths else None
     result = run_validate(args.paths, stdin_text, config, args.k8s_version, repo=repo)
     sys.stdout.write(format_text(result))
     return EXIT_OK if result.ok else EXIT_PROBLEMS

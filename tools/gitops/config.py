@@ -22,6 +22,10 @@ from gitops.errors import ConfigError
 CONFIG_FILE = "gitops.yaml"
 DEFAULT_KUBERNETES_VERSION = "1.33"
 DEFAULT_KUSTOMIZE_TIMEOUT = 120.0
+# Address space per kustomize process (RLIMIT_AS). kubectl's Go runtime reserves ~1.3 GiB of
+# address space before rendering anything (VmPeak of a one-ConfigMap build; ~100 MiB resident);
+# a YAML alias bomb is stopped at the limit (about 1.5 GiB resident) instead of using 24 GB.
+DEFAULT_KUSTOMIZE_MEMORY_MIB = 3072
 # Without gitops.yaml, envs found under overlays/ are ordered by promotion convention first.
 CONVENTIONAL_ENV_ORDER = (
     "dev",
@@ -47,7 +51,7 @@ _KNOWN_KEYS = frozenset(
         "probe",
     }
 )
-_KNOWN_KUSTOMIZE_KEYS = frozenset({"buildOptions", "binary", "timeoutSeconds"})
+_KNOWN_KUSTOMIZE_KEYS = frozenset({"buildOptions", "binary", "timeoutSeconds", "memoryLimitMiB"})
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,11 @@ class KustomizeSettings:
     build_options: tuple[str, ...] = ()
     binary: str | None = None
     timeout: float = DEFAULT_KUSTOMIZE_TIMEOUT
+    memory_limit_mib: int = DEFAULT_KUSTOMIZE_MEMORY_MIB
+
+    @property
+    def memory_limit(self) -> int:
+        return self.memory_limit_mib * 2**20
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,8 @@ def load_config(repo: Path) -> RepoConfig:
         raise ConfigError(f"{CONFIG_FILE}{where}: invalid YAML: {problem}") from exc
     except OSError as exc:
         raise ConfigError(f"{CONFIG_FILE}: cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{CONFIG_FILE}: not UTF-8 text (byte offset {exc.start})") from exc
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -109,7 +120,7 @@ def parse_kubernetes_version(value: str) -> str:
 
 
 def _parse(raw: dict[str, Any], repo: Path) -> RepoConfig:
-    unknown = sorted(set(raw) - _KNOWN_KEYS)
+    unknown = sorted(str(k) for k in set(raw) - _KNOWN_KEYS)
     if unknown:
         raise ConfigError(
             f"{CONFIG_FILE}: unknown key(s) {', '.join(unknown)}; "
@@ -150,11 +161,80 @@ def _parse(raw: dict[str, Any], repo: Path) -> RepoConfig:
         repo_url=repo_url,
         kustomize=_parse_kustomize(raw.get("kustomize")),
         argocd_path=argocd_path.rstrip("/"),
-        policy=dict(raw.get("policy") or {}),
+        policy=parse_policy_section(raw.get("policy") or {}, envs),
         schemas=dict(raw.get("schemas") or {}),
         probe=dict(raw.get("probe") or {}),
         source=CONFIG_FILE,
     )
+
+
+_POLICY_KEYS = frozenset({"severity", "pdbRequiredEnvs", "waivers"})
+SEVERITY_VALUES = ("error", "warning", "off")
+
+
+def parse_policy_section(raw: dict[str, Any], envs: tuple[str, ...]) -> dict[str, Any]:
+    """Validate ``policy:`` at load time, so a typo fails every command at start instead of
+    only when the misspelt rule fires. Returns the section with severities normalised: YAML 1.1
+    reads a bare ``off`` as ``false`` (PyYAML does), which means ``off`` here."""
+    where = f"{CONFIG_FILE}: policy"
+    unknown = sorted(str(k) for k in set(raw) - _POLICY_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; "
+            f"expected some of {', '.join(sorted(_POLICY_KEYS))}"
+        )
+    required = raw.get("pdbRequiredEnvs")
+    if required is not None and not (
+        isinstance(required, list) and all(isinstance(e, str) for e in required)
+    ):
+        raise ConfigError(f"{where}.pdbRequiredEnvs must be a list of env names, got {required!r}")
+    waivers = raw.get("waivers")
+    if waivers is not None and not (isinstance(waivers, str) and waivers):
+        raise ConfigError(f"{where}.waivers must be a repo-relative file path, got {waivers!r}")
+    severity = raw.get("severity")
+    if severity is None:
+        return dict(raw)
+    if not isinstance(severity, dict):
+        raise ConfigError(f"{where}.severity must be a mapping of rule id to severity")
+    from gitops.policy import all_rules  # the registry: only when severities are configured
+
+    known = {r.id for r in all_rules()}
+    normalised: dict[str, Any] = {}
+    for rule_id, value in severity.items():
+        if rule_id not in known:
+            close = _closest(str(rule_id), known)
+            hint = f" (did you mean {close}?)" if close else ""
+            raise ConfigError(
+                f"{where}.severity: unknown rule id {rule_id!r}{hint}; docs/rules.md lists them"
+            )
+        if isinstance(value, dict):
+            per_env = {}
+            for env, env_value in value.items():
+                if env != "default" and env not in envs:
+                    raise ConfigError(
+                        f"{where}.severity.{rule_id}: {env!r} is not an env "
+                        f"({', '.join(envs) or 'none'}) nor 'default'"
+                    )
+                per_env[str(env)] = _severity_value(f"{where}.severity.{rule_id}.{env}", env_value)
+            normalised[str(rule_id)] = per_env
+        else:
+            normalised[str(rule_id)] = _severity_value(f"{where}.severity.{rule_id}", value)
+    return {**raw, "severity": normalised}
+
+
+def _severity_value(where: str, value: Any) -> str:
+    if value is False:  # bare `off` in YAML 1.1
+        return "off"
+    if isinstance(value, str) and value in SEVERITY_VALUES:
+        return value
+    raise ConfigError(f"{where} must be error, warning or off, got {value!r}")
+
+
+def _closest(name: str, known: set[str]) -> str | None:
+    import difflib
+
+    matches = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+    return matches[0] if matches else None
 
 
 def _parse_kustomize(raw: Any) -> KustomizeSettings:
@@ -162,7 +242,7 @@ def _parse_kustomize(raw: Any) -> KustomizeSettings:
         return KustomizeSettings()
     if not isinstance(raw, dict):
         raise ConfigError(f"{CONFIG_FILE}: kustomize must be a mapping")
-    unknown = sorted(set(raw) - _KNOWN_KUSTOMIZE_KEYS)
+    unknown = sorted(str(k) for k in set(raw) - _KNOWN_KUSTOMIZE_KEYS)
     if unknown:
         raise ConfigError(
             f"{CONFIG_FILE}: unknown key(s) under kustomize: {', '.join(unknown)}; "
@@ -179,7 +259,15 @@ def _parse_kustomize(raw: Any) -> KustomizeSettings:
     timeout = raw.get("timeoutSeconds", DEFAULT_KUSTOMIZE_TIMEOUT)
     if not isinstance(timeout, int | float) or timeout <= 0:
         raise ConfigError(f"{CONFIG_FILE}: kustomize.timeoutSeconds must be a positive number")
-    return KustomizeSettings(build_options=tuple(options), binary=binary, timeout=float(timeout))
+    memory = raw.get("memoryLimitMiB", DEFAULT_KUSTOMIZE_MEMORY_MIB)
+    if isinstance(memory, bool) or not isinstance(memory, int) or memory < 64:
+        raise ConfigError(f"{CONFIG_FILE}: kustomize.memoryLimitMiB must be an integer >= 64")
+    return KustomizeSettings(
+        build_options=tuple(options),
+        binary=binary,
+        timeout=float(timeout),
+        memory_limit_mib=memory,
+    )
 
 
 def discover_env_names(repo: Path) -> tuple[str, ...]:

@@ -116,8 +116,10 @@ def parse_quantity(raw: Any) -> Fraction:
 
 
 def milli_value(raw: Any) -> int:
-    """``Quantity.MilliValue()``: thousandths, rounded up (CPU requests the HPA sums)."""
-    return math.ceil(parse_quantity(raw) * 1000)
+    """``Quantity.MilliValue()``: thousandths, rounded away from zero as apimachinery's
+    ScaledValue does (``-1.5m`` is ``-2``, not ``-1``) (CPU requests the HPA sums)."""
+    value = parse_quantity(raw) * 1000
+    return math.ceil(value) if value >= 0 else math.floor(value)
 
 
 # --- replicas ----------------------------------------------------------------------------
@@ -152,9 +154,9 @@ def scale_target_matches(scale_target_ref: Mapping[str, Any], workload: Mapping[
         "name"
     ) != metadata.get("name"):
         return False
-    if "apiVersion" not in scale_target_ref:
-        return True
-    return _group(scale_target_ref["apiVersion"]) == _group(workload.get("apiVersion"))
+    # No apiVersion is the core group (""), as the controller reads it: then only a core kind
+    # matches, and a Deployment target fails with FailedGetScale.
+    return _group(scale_target_ref.get("apiVersion", "")) == _group(workload.get("apiVersion"))
 
 
 def hpa_targets(hpa: Mapping[str, Any], workload: Mapping[str, Any]) -> bool:

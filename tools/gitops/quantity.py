@@ -30,29 +30,72 @@ _DECIMAL_SUFFIXES = {
     "E": 18,
 }
 # Number first, then exactly one suffix form; "1E" is exa, "1E3" an exponent (as in apimachinery).
+# The exponent is an integer (apimachinery parses it with strconv.ParseInt): "1e1.5" is invalid.
+# No surrounding spaces: the API server rejects " 1" and "1 ".
 _QUANTITY = re.compile(
     r"(?P<number>[+-]?(?:\d+\.?\d*|\.\d+))"
     r"(?:(?P<exponent>[eE][+-]?\d+)|(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)"
 )
+# apimachinery's maxAllowed: DecimalSI and BinarySI values are capped at 2^63-1.
+MAX_ALLOWED = Fraction(2**63 - 1)
+NANO = Fraction(1, 10**9)
+# Exact arithmetic on 10**e costs O(e): beyond this magnitude a value is clamped (a decimal
+# exponent beyond it is no resource any cluster has; below it, the value rounds to 1n anyway).
+MAX_EXPONENT = 400
 
 
 def parse_quantity(value: object) -> Fraction:
-    """The exact value of a quantity; ``ValueError`` if it is not one."""
+    """The value the API server stores for a quantity; ``ValueError`` if it is not one.
+
+    As apimachinery's ``ParseQuantity`` (k8s.io/apimachinery/pkg/api/resource/quantity.go):
+    the exponent is read as an int64 and truncated to int32, non-zero values are rounded away
+    from zero to a whole nano unit (``0.1n`` is ``1n``, ``-0.1n`` is ``-1n``), and DecimalSI and
+    BinarySI values are capped at 2^63-1. Bounded: every input parses in microseconds.
+    """
     if isinstance(value, bool):  # YAML `true` is an int subclass, never a quantity
         raise ValueError(f"not a quantity: {value!r}")
     if isinstance(value, int):
-        return Fraction(value)
+        return _bounded(Fraction(value), cap=True)
     if isinstance(value, float):
-        return Fraction(repr(value))
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"not a quantity: {value!r}")
+        return _bounded(Fraction(repr(value)), cap=True)
     if not isinstance(value, str):
         raise ValueError(f"not a quantity: {value!r}")
-    match = _QUANTITY.fullmatch(value.strip())
+    match = _QUANTITY.fullmatch(value)
     if match is None:
         raise ValueError(f"not a quantity: {value!r}")
-    number = Fraction(match["number"])
+    try:
+        number = Fraction(match["number"])
+    except ValueError as exc:  # more digits than Python converts (sys.get_int_max_str_digits)
+        raise ValueError(f"not a quantity: {value[:40]!r}... (too many digits)") from exc
     if match["exponent"]:
-        return number * Fraction(10) ** int(match["exponent"][1:])
+        exponent = int(match["exponent"][1:])
+        if not -(2**63) <= exponent < 2**63:  # strconv.ParseInt(..., 64) fails
+            raise ValueError(f"not a quantity: {value!r} (exponent out of range)")
+        exponent = (exponent + 2**31) % 2**32 - 2**31  # Go's int32(parsed)
+        return _bounded(_scaled(number, exponent), cap=False)
     suffix = match["suffix"] or ""
     if suffix in _BINARY_SUFFIXES:
-        return number * Fraction(1024) ** _BINARY_SUFFIXES[suffix]
-    return number * Fraction(10) ** _DECIMAL_SUFFIXES[suffix]
+        return _bounded(number * Fraction(1024) ** _BINARY_SUFFIXES[suffix], cap=True)
+    return _bounded(number * Fraction(10) ** _DECIMAL_SUFFIXES[suffix], cap=True)
+
+
+def _scaled(number: Fraction, exponent: int) -> Fraction:
+    if number == 0:
+        return number
+    if exponent > MAX_EXPONENT:
+        return Fraction(10) ** MAX_EXPONENT * (1 if number > 0 else -1)
+    if exponent < -MAX_EXPONENT:
+        return NANO / 2 * (1 if number > 0 else -1)  # far below 1n: rounds to +-1n
+    return number * Fraction(10) ** exponent
+
+
+def _bounded(value: Fraction, cap: bool) -> Fraction:
+    magnitude = abs(value)
+    if magnitude and (magnitude / NANO).denominator != 1:
+        # inf.RoundUp on the absolute value: away from zero, to a whole nano unit.
+        magnitude = Fraction(-((-magnitude * 10**9) // 1), 10**9)
+    if cap and magnitude > MAX_ALLOWED:
+        magnitude = MAX_ALLOWED
+    return magnitude if value >= 0 else -magnitude

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tempfile
@@ -115,16 +116,24 @@ def _render_uncached(
 ) -> RenderedOverlay:
     if not trace:
         return _render_directory(repo, overlay, overlay.rel_path, config, kustomize, runner)
+    timeout = config.kustomize.timeout
     with tempfile.TemporaryDirectory(prefix="gitops-trace-") as wrapper:
         # kustomize refuses absolute resource paths; a relative one may climb out of the root.
         target = os.path.relpath(repo.resolve() / overlay.rel_path, wrapper)
         Path(wrapper, "kustomization.yaml").write_text(
             WRAPPER_KUSTOMIZATION.format(target=target), encoding="utf-8"
         )
-        traced = _render_directory(repo, overlay, wrapper, config, kustomize, runner)
+        traced = _render_directory(repo, overlay, wrapper, config, kustomize, runner, timeout)
     if traced.ok:
         return RenderedOverlay(overlay, traced.manifest, None, traced.seconds, origin_root=wrapper)
-    return _render_directory(repo, overlay, overlay.rel_path, config, kustomize, runner)
+    # The timeout applies once per overlay: the plain build that words the error as `gitops
+    # render` does gets what is left of it, and none after a timeout or an out-of-memory end.
+    remaining = timeout - traced.seconds
+    error = traced.error or ""
+    if remaining < 1 or "timed out after" in error or "ran out of memory" in error:
+        return traced
+    plain = _render_directory(repo, overlay, overlay.rel_path, config, kustomize, runner, remaining)
+    return RenderedOverlay(overlay, plain.manifest, plain.error, traced.seconds + plain.seconds)
 
 
 def _render_directory(
@@ -134,11 +143,13 @@ def _render_directory(
     config: RepoConfig,
     kustomize: Kustomize,
     runner: Runner,
+    timeout: float | None = None,
 ) -> RenderedOverlay:
     command = Command(
         argv=kustomize.build_argv(directory, config.kustomize.build_options),
         cwd=repo,
-        timeout=config.kustomize.timeout,
+        timeout=config.kustomize.timeout if timeout is None else timeout,
+        memory_limit=config.kustomize.memory_limit,
         # A remote base must fail, not wait for a password on a terminal nobody watches.
         env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
     )
@@ -180,9 +191,52 @@ def render_overlays(
         return list(pool.map(one, overlays))
 
 
+def discover_and_render(
+    repo: Path,
+    config: RepoConfig,
+    kustomize: Kustomize,
+    env: str | None,
+    service: str | None,
+    cache: RenderCache | None = None,
+    trace: bool = False,
+    runner: Runner = run,
+) -> tuple[Discovery, list[Overlay], list[RenderedOverlay]]:
+    """Discover the units (gitops.discovery.discover_units) and render the selected ones, with
+    the argocd/ build that tells what Argo CD syncs running while the ``overlays/`` layout's
+    units render speculatively: when Argo CD confirms them (the usual case) nothing waits for
+    it, and only units it adds are rendered afterwards."""
+    from gitops.discovery import discover_overlays, discover_units
+
+    filesystem = discover_overlays(repo, config)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="discovery") as pool:
+        pending = pool.submit(discover_units, repo, config, kustomize, cache, filesystem)
+        try:
+            guess = select_overlays(filesystem, config, env, service)
+        except SelectionError:
+            guess = []  # the discovered units decide below
+        early = render_overlays(repo, guess, config, kustomize, runner, trace=trace, cache=cache)
+        discovery = pending.result()
+    selected = select_overlays(discovery, config, env, service)
+    rendered = {r.overlay.rel_path: r for r in early}
+    missing = [o for o in selected if o.rel_path not in rendered]
+    for result in render_overlays(
+        repo, missing, config, kustomize, runner, trace=trace, cache=cache
+    ):
+        rendered[result.overlay.rel_path] = result
+    # Results carry the discovered unit (its env, service and reason), not the guess.
+    results = [dataclasses.replace(rendered[o.rel_path], overlay=o) for o in selected]
+    return discovery, selected, results
+
+
 def relativize(message: str, repo: Path, command: Command) -> str:
     """Make kustomize's error about one overlay readable: repo-relative paths, no argv echo."""
     prefix = f"{command.quoted()} exited "
+    if message.startswith(f"{command.quoted()} timed out after "):
+        seconds = message.rsplit(" ", 1)[-1]
+        return (
+            f"kustomize timed out after {seconds} (kustomize.timeoutSeconds in gitops.yaml, "
+            "--render-timeout)"
+        )
     if message.startswith(prefix):
         # "<argv> exited 1: <kustomize message>" -> "<kustomize message>"
         message = message[len(prefix) :].split(": ", 1)[-1]

@@ -195,7 +195,7 @@ def resource_line(repo: Path | None, path: str, resource: str) -> int:
 def _line_in(path: str, kind: str, name: str) -> int:
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return 1
     document_start = 0
     kind_seen = False

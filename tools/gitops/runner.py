@@ -12,6 +12,7 @@ level and turns every failure into a :class:`CommandError` naming the command an
 from __future__ import annotations
 
 import logging
+import resource
 import shlex
 import subprocess
 from collections.abc import Mapping
@@ -30,6 +31,9 @@ class Command:
     timeout: float = 120.0
     ok_codes: frozenset[int] = frozenset({0})
     env: Mapping[str, str] | None = field(default=None, hash=False)
+    # Address-space limit (RLIMIT_AS) in bytes for the child and what it starts (kustomize's
+    # helm): a YAML alias bomb then ends in "out of memory" instead of taking the machine.
+    memory_limit: int | None = None
 
     def quoted(self) -> str:
         return shlex.join(self.argv)
@@ -47,24 +51,63 @@ def run(command: Command) -> CommandResult:
     """Run ``command`` and return its output, or raise :class:`CommandError`."""
     log.debug("run: %s (cwd=%s)", command.quoted(), command.cwd or ".")
     try:
-        completed = subprocess.run(  # argv list, never a shell
+        popen = subprocess.Popen(  # argv list, never a shell
             list(command.argv),
             cwd=command.cwd,
             env=dict(command.env) if command.env is not None else None,
-            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=command.timeout,
-            check=False,
+            errors="replace",  # a tool echoing non-UTF-8 input must not crash the decoding
         )
     except FileNotFoundError as exc:
         raise CommandError(f"{command.argv[0]}: command not found ({command.quoted()})") from exc
+    if command.memory_limit is not None:
+        # Set on the running child (not in a preexec_fn, which is unsafe with the render
+        # threads): it has barely started, and every later allocation counts.
+        _limit_memory(popen, command.memory_limit)
+    try:
+        stdout, stderr = popen.communicate(timeout=command.timeout)
     except subprocess.TimeoutExpired as exc:
+        popen.kill()
+        popen.communicate()
         raise CommandError(f"{command.quoted()} timed out after {command.timeout:g}s") from exc
-    result = CommandResult(command, completed.returncode, completed.stdout, completed.stderr)
-    if completed.returncode not in command.ok_codes:
-        message = first_error_line(completed.stderr)
-        raise CommandError(f"{command.quoted()} exited {completed.returncode}: {message}")
+    result = CommandResult(command, popen.returncode, stdout, stderr)
+    if popen.returncode not in command.ok_codes:
+        if command.memory_limit is not None and _out_of_memory(stderr):
+            raise CommandError(
+                f"{command.quoted()} exited {popen.returncode}: ran out of memory under the "
+                f"{command.memory_limit // 2**20} MiB limit (kustomize.memoryLimitMiB, "
+                "--render-memory)"
+            )
+        message = first_error_line(stderr)
+        raise CommandError(f"{command.quoted()} exited {popen.returncode}: {message}")
     return result
+
+
+def _limit_memory(popen: subprocess.Popen[str], limit: int) -> None:
+    prlimit = getattr(resource, "prlimit", None)
+    if prlimit is None:  # Linux only; elsewhere kustomize runs unlimited
+        log.debug("memory limit not applied: no prlimit on this platform")
+        return
+    try:
+        prlimit(popen.pid, resource.RLIMIT_AS, (limit, limit))
+    except (OSError, ValueError) as exc:  # the child already exited, or no prlimit here
+        log.debug("memory limit not applied to %s: %s", popen.pid, exc)
+
+
+def _out_of_memory(stderr: str) -> bool:
+    # The Go runtime's words when an allocation fails under RLIMIT_AS.
+    head = stderr[:4096]
+    return any(
+        words in head
+        for words in (
+            "fatal error: out of memory",
+            "runtime: out of memory",
+            "runtime: cannot allocate memory",
+        )
+    )
 
 
 def first_error_line(stderr: str) -> str:

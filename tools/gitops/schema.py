@@ -18,6 +18,7 @@ so a fresh process does not pay the ~0.2 s it takes to compile a pod-bearing kin
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -50,11 +51,12 @@ _DRAFT = "http://json-schema.org/draft-07/schema#"
 
 # Grammar of resource.Quantity from the doc comment of k8s.io/apimachinery/pkg/api/resource
 # (quantity.go): <signedNumber><suffix>, suffix one of the binary SI (Ki..Ei), decimal SI
-# (n, u, m, "", k, M, G, T, P, E) or a decimal exponent (e/E<signedNumber>). The published
+# (n, u, m, "", k, M, G, T, P, E) or a decimal exponent (e/E and an integer: the doc says
+# <signedNumber>, but the parser reads it with strconv.ParseInt, so "1e1.5" fails). The published
 # OpenAPI only says "string or number", so "abc" would pass without this.
 QUANTITY_PATTERN = (
     r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)"
-    r"(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+))?$"
+    r"(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?[0-9]+)?$"
 )
 _QUANTITY_DEF = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 _INT_OR_STRING_DEF = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
@@ -66,6 +68,8 @@ _ANNOTATION_KEYS = frozenset(
     {"description", "example", "externalDocs", "default", "format", "title", "$id", "$schema"}
 )
 _NAME_MAPS = frozenset({"properties", "patternProperties", "$defs"})
+RE2_FORMAT_PREFIX = "re2:"
+MAX_ERRORS_PER_DOCUMENT = 100
 
 
 class SchemaError(GitopsError):
@@ -84,7 +88,7 @@ class SchemaSettings:
 def parse_schema_settings(raw: Mapping[str, Any]) -> SchemaSettings:
     """Validate ``schemas: {crdDirs: [...], skipKinds: [...]}``; a mistake is a ConfigError."""
     where = "gitops.yaml: schemas"
-    unknown = sorted(set(raw) - _SCHEMAS_KEYS)
+    unknown = sorted(str(k) for k in set(raw) - _SCHEMAS_KEYS)
     if unknown:
         raise ConfigError(
             f"{where}: unknown key(s) {', '.join(unknown)}; "
@@ -202,16 +206,29 @@ def _builtin_effective_schema(
 def _strip_annotations(node: Any, names: bool = False) -> Any:
     """Drop documentation keys; ``names`` marks a map of field names (``properties``), whose
     keys are kept whatever they are (a CRD's JSONSchemaProps has a field named ``description``).
-    """
+    ``format: int32``/``int64`` become bounds: the API server's decoder rejects an integer
+    field out of its Go type's range, which the published schemas only hint at."""
     if isinstance(node, dict):
-        return {
+        stripped = {
             key: _strip_annotations(value, names=not names and key in _NAME_MAPS)
             for key, value in node.items()
             if names or (key not in _ANNOTATION_KEYS and not key.startswith("x-kubernetes-"))
         }
+        bits = _INT_FORMATS.get(str(node.get("format"))) if not names else None
+        if bits is not None and "integer" in _types(node.get("type")):
+            stripped.setdefault("minimum", -(2 ** (bits - 1)))
+            stripped.setdefault("maximum", 2 ** (bits - 1) - 1)
+        return stripped
     if isinstance(node, list):
         return [_strip_annotations(item) for item in node]
     return node
+
+
+_INT_FORMATS = {"int32": 32, "int64": 64}
+
+
+def _types(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def _closure(schema: dict[str, Any], defs: Mapping[str, Any]) -> dict[str, Any]:
@@ -287,9 +304,17 @@ def _convert_openapi(node: Mapping[str, Any], in_combinator: bool) -> dict[str, 
             out[key] = _convert_openapi(value, in_combinator=key == "not")
         elif key in ("allOf", "anyOf", "oneOf"):
             out[key] = [_convert_openapi(branch, True) for branch in value]
+        elif key == "pattern" and isinstance(value, str):
+            # A Go regular expression: checked with RE2 through a custom format (both JSON
+            # Schema libraries would compile it with Python's re, which rejects some of them).
+            out["format"] = RE2_FORMAT_PREFIX + value
         else:
             out[key] = value
     preserve = node.get("x-kubernetes-preserve-unknown-fields") is True
+    bits = _INT_FORMATS.get(str(node.get("format")))
+    if bits is not None and "integer" in _types(node.get("type")):
+        out.setdefault("minimum", -(2 ** (bits - 1)))
+        out.setdefault("maximum", 2 ** (bits - 1) - 1)
     if node.get("x-kubernetes-int-or-string") is True or node.get("format") == "int-or-string":
         # Both markers come with anyOf[integer, string] branches in generated CRDs (or none):
         # the type list is what matters, branches only repeat it.
@@ -334,7 +359,18 @@ class _CompiledKind:
             return []
         except JsonSchemaValueException as fast_error:
             errors = self._slow_validator().iter_errors(body)
-            messages = [line for error in errors for line in format_error(error)]
+            # Bounded: a hostile document (thousands of bad items) must not collect millions
+            # of messages; the first MAX_ERRORS_PER_DOCUMENT say what is wrong.
+            messages: list[str] = []
+            for error in errors:
+                messages += format_error(error)
+                if len(messages) >= MAX_ERRORS_PER_DOCUMENT:
+                    messages = sorted(set(messages), key=_message_sort_key)
+                    messages = messages[:MAX_ERRORS_PER_DOCUMENT]
+                    messages.append(
+                        f"(more errors not shown: at most {MAX_ERRORS_PER_DOCUMENT} per document)"
+                    )
+                    return messages
             if messages:
                 return sorted(set(messages), key=_message_sort_key)
             # The two libraries disagree (should not happen: same schema, same draft); never
@@ -346,7 +382,9 @@ class _CompiledKind:
         if self._slow is None:
             import jsonschema
 
-            self._slow = jsonschema.Draft7Validator(json.loads(self.schema_text))
+            self._slow = jsonschema.Draft7Validator(
+                json.loads(self.schema_text), format_checker=_re2_format_checker()
+            )
         return self._slow
 
 
@@ -354,8 +392,14 @@ def _compile(schema: dict[str, Any]) -> tuple[str, CodeType]:
     import fastjsonschema
 
     # use_default=False: fastjsonschema would otherwise write defaults into the caller's dict.
+    # Every `format` of the published schemas is stripped (see _ANNOTATION_KEYS): the only
+    # formats left are the RE2 patterns of CRDs, served by _RE2_FORMATS.
     code = fastjsonschema.compile_to_code(
-        schema, use_default=False, use_formats=False, detailed_exceptions=False
+        schema,
+        formats=_RE2_FORMATS,
+        use_default=False,
+        use_formats=True,
+        detailed_exceptions=False,
     )
     return json.dumps(schema, sort_keys=True), compile(code, "<gitops-schema>", "exec")
 
@@ -363,8 +407,79 @@ def _compile(schema: dict[str, Any]) -> tuple[str, CodeType]:
 def _load_code(code: CodeType) -> Callable[[Any], Any]:
     namespace: dict[str, Any] = {}
     exec(code, namespace)  # our own generated validator, from fastjsonschema
-    validate: Callable[[Any], Any] = namespace["validate"]
-    return validate
+    validate: Callable[..., Any] = namespace["validate"]
+    return functools.partial(validate, custom_formats=_RE2_FORMATS)
+
+
+# --------------------------------------------------------------------------------------------
+# Go regular expressions (CRD patterns)
+
+
+@functools.lru_cache(maxsize=4096)
+def re2_matcher(pattern: str) -> Callable[[str], bool]:
+    """``search`` with RE2 semantics (what the API server's Go regexp does with a CRD's
+    ``pattern``). Without the google-re2 package, Python's re is used and a pattern it cannot
+    compile is not checked, with one warning naming the package to install."""
+    try:
+        import re2  # type: ignore[import-untyped]
+    except ImportError:
+        return _python_matcher(pattern)
+    try:
+        compiled = re2.compile(pattern)
+    except re2.error as exc:
+        _warn_once(f"CRD pattern {pattern!r} is not a valid RE2 expression ({exc}): not checked")
+        return lambda _value: True
+    return lambda value: compiled.search(value) is not None
+
+
+def _python_matcher(pattern: str) -> Callable[[str], bool]:
+    try:
+        fallback = re.compile(pattern)
+    except re.error:
+        _warn_once(
+            f"CRD pattern {pattern!r} needs a Go/RE2 regex engine: not checked "
+            "(pip install google-re2)"
+        )
+        return lambda _value: True
+    return lambda value: fallback.search(value) is not None
+
+
+@functools.cache
+def _warn_once(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+class _Re2Formats(dict[str, Callable[[str], bool]]):
+    """fastjsonschema's ``formats``/``custom_formats``: every ``re2:<pattern>`` format name is
+    known, and maps to its RE2 matcher."""
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.startswith(RE2_FORMAT_PREFIX)
+
+    def __missing__(self, name: str) -> Callable[[str], bool]:
+        if not name.startswith(RE2_FORMAT_PREFIX):
+            raise KeyError(name)
+        matcher = re2_matcher(name[len(RE2_FORMAT_PREFIX) :])
+        self[name] = matcher
+        return matcher
+
+
+_RE2_FORMATS = _Re2Formats()
+
+
+def _re2_format_checker() -> jsonschema.FormatChecker:
+    import jsonschema
+
+    class Re2FormatChecker(jsonschema.FormatChecker):
+        def check(self, instance: object, format: str) -> None:
+            if not format.startswith(RE2_FORMAT_PREFIX) or not isinstance(instance, str):
+                return
+            if not _RE2_FORMATS[format](instance):
+                raise jsonschema.exceptions.FormatError(
+                    f"{instance!r} does not match {format[4:]!r}"
+                )
+
+    return Re2FormatChecker(formats=())
 
 
 class _DiskCache:
@@ -515,6 +630,19 @@ class SchemaValidator:
             root=repo,
         )
 
+    def add_crd_object(self, body: Mapping[str, Any], where: str) -> list[str]:
+        """Use a CRD found in the input itself (a ``setup/`` folder, the same render) for the
+        custom resources next to it; returns its problems instead of raising, so one bad CRD
+        is reported like any invalid document."""
+        try:
+            versions = _crd_versions(body, where)
+        except SchemaError as exc:
+            return [str(exc)]
+        for crd in versions:
+            self._crds[crd.kind_id] = crd
+            self._compiled.pop(crd.kind_id, None)
+        return []
+
     def kinds_with_crd(self) -> list[str]:
         return sorted(self._crds)
 
@@ -638,6 +766,8 @@ def _read_crd_file(path: Path, root: Path | None) -> list[_CrdVersion]:
         documents = load_documents(path.read_text(encoding="utf-8"), shown)
     except OSError as exc:
         raise SchemaError(f"{shown}: cannot read CRD file: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise SchemaError(f"{shown}: CRD file is not UTF-8 text (byte offset {exc.start})") from exc
     except YamlError as exc:
         raise SchemaError(f"CRD file: {exc.problems[0]}") from exc
     crds = []
@@ -738,6 +868,8 @@ def format_error(error: jsonschema.ValidationError) -> list[str]:
         got = _TYPE_NAMES.get(type(value), type(value).__name__)
         shown = f" {_short(value)}" if not isinstance(value, dict | list) else ""
         return [f"{where}: expected {' or '.join(types)}, got {got}{shown}"]
+    if error.validator == "format" and str(rule).startswith(RE2_FORMAT_PREFIX):
+        return [f"{where}: {_short(value)} does not match {rule[len(RE2_FORMAT_PREFIX) :]!r}"]
     if error.validator == "pattern" and rule == QUANTITY_PATTERN:
         return [f"{where}: {_short(value)} does not match the quantity format (100m, 0.5, 2Gi)"]
     if error.validator == "pattern":

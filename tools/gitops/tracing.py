@@ -163,7 +163,7 @@ def _patch_entries(
         if path:
             try:
                 text = Path(repo, kustomization).parent.joinpath(path).read_text(encoding="utf-8")
-            except OSError:
+            except (OSError, UnicodeDecodeError):
                 continue
         try:
             docs = tuple(
@@ -208,7 +208,7 @@ def _image_names(node: Any) -> set[str]:
 def _kustomization_cached(repo: str, kustomization: str) -> str:
     try:
         return Path(repo, kustomization).read_text(encoding="utf-8")
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return ""
 
 

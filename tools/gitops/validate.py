@@ -12,21 +12,30 @@ document is invalid or unparseable, 2 for usage errors (a missing path, an unkno
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import yaml
+
+from gitops.apivalidation import api_problems
 from gitops.config import RepoConfig
 from gitops.errors import GitopsError
 from gitops.schema import SchemaValidator
-from gitops.yamlio import read_documents
+from gitops.yamlio import Document, read_documents
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"
 
 
 class ValidateUsageError(GitopsError):
-    """A path to validate does not exist or cannot be read."""
+    """A path to validate does not exist."""
+
+
+class NothingToValidateError(GitopsError):
+    """The inputs hold no Kubernetes document: exit 2, never "0 documents, 0 invalid"."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,7 @@ class ValidateResult:
     # Problems that are not a document: syntax errors (the rest of that file is not parsed),
     # non-mapping documents. Each is "source:line: message".
     file_errors: tuple[str, ...]
+    notes: tuple[str, ...] = ()  # files recognised as not being objects, and skipped
 
     @property
     def invalid(self) -> list[DocumentResult]:
@@ -71,7 +81,7 @@ class ValidateResult:
 
 def run_validate(
     paths: list[str],
-    stdin_text: str | None,
+    stdin_text: str | bytes | None,
     config: RepoConfig,
     k8s_version: str | None,
     repo: Path | None = None,
@@ -80,60 +90,200 @@ def run_validate(
     """Validate every document of ``paths`` (files or folders, ``-`` for ``stdin_text``).
 
     ``repo`` is where gitops.yaml's ``schemas.crdDirs`` are looked up (default: the current
-    directory); ``validator`` lets a caller reuse one across calls.
+    directory); ``validator`` lets a caller reuse one across calls. A file that cannot be read
+    or decoded is one file error and the others are still validated; CRDs in the input are
+    used for the custom resources next to them; ``List`` kinds are validated item by item.
     """
     if validator is None:
         validator = SchemaValidator.for_repo(repo or Path("."), config, k8s_version)
-    documents: list[DocumentResult] = []
     file_errors: list[str] = []
-    for source, text in _read_sources(paths, stdin_text):
-        loaded = read_documents(text, source)
-        file_errors.extend(loaded.errors)
-        for document in loaded.documents:
-            body = document.body
-            metadata = body.get("metadata")
-            metadata = metadata if isinstance(metadata, dict) else {}
-            api_version, kind = body.get("apiVersion"), body.get("kind")
-            skipped = (
-                isinstance(api_version, str)
-                and isinstance(kind, str)
-                and validator.is_skipped(api_version, kind)
-            )
-            messages = (*document.problems, *validator.validate(body))
-            documents.append(
-                DocumentResult(
-                    source=source,
-                    index=document.index,
-                    line=document.line,
-                    api_version=_text(api_version),
-                    kind=_text(kind),
-                    namespace=_text(metadata.get("namespace")),
-                    name=_text(metadata.get("name")),
-                    messages=messages,
-                    skipped=skipped,
-                )
-            )
-    return ValidateResult(validator.kubernetes_version, tuple(documents), tuple(file_errors))
+    notes: list[str] = []
+    loaded: list[Document] = []
+    for source, text, problem in _read_sources(paths, stdin_text):
+        if problem is not None:
+            file_errors.append(f"{source}: {problem}")
+            continue
+        skip = skip_reason(source, text)
+        if skip is not None:
+            notes.append(f"{source}: {skip}, skipped")
+            continue
+        stream = read_documents(text, source)
+        file_errors.extend(stream.errors)
+        loaded.extend(stream.documents)
+    # CRDs first: a custom resource may come before its definition in the stream.
+    crds = [d for d in loaded if _is_crd(d.body)]
+    for crd in crds:
+        file_errors.extend(validator.add_crd_object(crd.body, f"{crd.source}:{crd.line}"))
+    documents: list[DocumentResult] = []
+    for document in loaded:
+        for body, index_label, problems in _expand_list(document):
+            documents.append(_check_document(validator, document, body, index_label, problems))
+    if not documents and not file_errors:
+        raise NothingToValidateError(
+            f"no Kubernetes documents in {', '.join(paths)} (expected YAML or JSON manifests "
+            f"with apiVersion and kind: {', '.join(MANIFEST_SUFFIXES)} files, or - for stdin)"
+            + (f"; {len(notes)} file(s) skipped" if notes else "")
+        )
+    return ValidateResult(
+        validator.kubernetes_version, tuple(documents), tuple(file_errors), tuple(notes)
+    )
+
+
+def _check_document(
+    validator: SchemaValidator,
+    document: Document,
+    item_body: dict[str, Any] | None,
+    item: str,
+    problems: tuple[str, ...],
+) -> DocumentResult:
+    body = item_body if item_body is not None else document.body
+    metadata = body.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    api_version, kind = body.get("apiVersion"), body.get("kind")
+    skipped = (
+        isinstance(api_version, str)
+        and isinstance(kind, str)
+        and validator.is_skipped(api_version, kind)
+    )
+    messages = problems
+    if item_body is not None:
+        messages = (*messages, *validator.validate(body))
+        if not skipped:
+            messages = (*messages, *api_problems(body))
+    return DocumentResult(
+        source=document.source,
+        index=document.index,
+        line=document.line,
+        api_version=_text(api_version),
+        kind=_text(kind),
+        namespace=_text(metadata.get("namespace")),
+        name=_text(metadata.get("name")),
+        messages=tuple(f"{item}{m}" for m in messages),
+        skipped=skipped,
+    )
+
+
+def _is_crd(body: dict[str, Any]) -> bool:
+    return body.get("kind") == "CustomResourceDefinition" and str(
+        body.get("apiVersion", "")
+    ).startswith("apiextensions.k8s.io/")
+
+
+def is_list_kind(body: dict[str, Any]) -> bool:
+    """``v1 List`` and ``<Kind>List`` (ConfigMapList, RoleList...): kubectl applies their items
+    one by one (k8s.io/apimachinery meta.ExtractList accepts any object with an items list)."""
+    kind = body.get("kind")
+    return (
+        isinstance(kind, str)
+        and kind.endswith("List")
+        and isinstance(body.get("apiVersion"), str)
+        and "items" in body
+    )
+
+
+def _expand_list(
+    document: Document,
+) -> Iterator[tuple[dict[str, Any] | None, str, tuple[str, ...]]]:
+    """(object to validate or None, message prefix, problems found without a schema)."""
+    body = document.body
+    if not is_list_kind(body):
+        yield body, "", document.problems
+        return
+    items = body.get("items")
+    if not isinstance(items, list):
+        yield None, "", (*document.problems, "items: expected a list of objects")
+        return
+    if document.problems:
+        yield None, "", document.problems
+    for number, item in enumerate(items):
+        if isinstance(item, dict):
+            yield item, f"items[{number}]: ", ()
+        else:
+            yield None, "", (f"items[{number}]: expected a mapping (a Kubernetes object)",)
+
+
+# Files a folder of manifests holds that are not Kubernetes objects.
+_KUSTOMIZATION_NAMES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
+_HELM_TEMPLATE = re.compile(r"\{\{-?\s")
+
+
+def skip_reason(source: str, text: str) -> str | None:
+    """Why a file is not a set of Kubernetes objects, or None: kustomization files, Helm chart
+    files (templates need helm to become YAML) and kustomize patches."""
+    if source == STDIN:
+        return None
+    path = Path(source)
+    if path.name in _KUSTOMIZATION_NAMES:
+        return "a kustomization file, not a Kubernetes object"
+    if path.name in ("Chart.yaml", "values.yaml") and (path.parent / "Chart.yaml").is_file():
+        return "a Helm chart file"
+    if any((parent / "Chart.yaml").is_file() for parent in path.parents[:4]) and (
+        "templates" in path.parts or _HELM_TEMPLATE.search(text)
+    ):
+        return "a Helm template (render it with helm first)"
+    if _is_patch_file(path):
+        return "a kustomize patch (validated as part of its kustomization's output)"
+    return None
+
+
+def _is_patch_file(path: Path) -> bool:
+    """Whether a kustomization in the file's folder or up to three folders above names it as a
+    patch (``patches``, ``patchesStrategicMerge``, ``patchesJson6902``)."""
+    target = os.path.normpath(path.resolve())
+    for folder in [path.parent, *path.parent.parents[:3]]:
+        kustomization = next(
+            (folder / n for n in _KUSTOMIZATION_NAMES if (folder / n).is_file()), None
+        )
+        if kustomization is None:
+            continue
+        try:
+            doc = yaml.safe_load(kustomization.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        if not isinstance(doc, dict):
+            continue
+        named: list[object] = list(_as_list(doc.get("patchesStrategicMerge")))
+        for field_name in ("patches", "patchesJson6902"):
+            for entry in _as_list(doc.get(field_name)):
+                named.append(entry.get("path") if isinstance(entry, dict) else entry)
+        base = folder.resolve()
+        if any(
+            isinstance(n, str) and "\n" not in n and os.path.normpath(base / n) == target
+            for n in named
+        ):
+            return True
+    return False
+
+
+def _as_list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
 
 
 def format_text(result: ValidateResult) -> str:
     """One ``file:line: Kind/name: message`` line per problem, then a summary line."""
-    lines = list(result.file_errors)
+    lines = [f"note: {note}" for note in result.notes]
+    lines += list(result.file_errors)
     for document in result.documents:
         lines += [
             f"{document.source}:{document.line}: {document.label()}: {message}"
             for message in document.messages
         ]
-    invalid = len(result.invalid) + len(result.file_errors)
-    summary = f"{len(result.documents)} documents, {invalid} invalid"
+    summary = f"{len(result.documents)} documents, {len(result.invalid)} invalid"
+    if result.file_errors:
+        summary += f", {len(result.file_errors)} unreadable or unparseable input(s)"
     skipped = sum(d.skipped for d in result.documents)
     if skipped:
         summary += f", {skipped} skipped (schemas.skipKinds)"
+    if result.notes:
+        summary += f", {len(result.notes)} file(s) skipped"
     lines.append(f"{summary} (Kubernetes {result.kubernetes_version})")
     return "\n".join(lines) + "\n"
 
 
-def _read_sources(paths: list[str], stdin_text: str | None) -> Iterator[tuple[str, str]]:
+def _read_sources(
+    paths: list[str], stdin_text: str | bytes | None
+) -> Iterator[tuple[str, str, str | None]]:
+    """(source, text, None) per readable file, (source, "", problem) per unreadable one."""
     # Resolve every path first: a typo in the last argument is a usage error before any output.
     files: list[str] = []
     for path in paths:
@@ -148,12 +298,30 @@ def _read_sources(paths: list[str], stdin_text: str | None) -> Iterator[tuple[st
             raise ValidateUsageError(f"{path}: no such file or directory")
     for source in files:
         if source == STDIN:
-            yield STDIN, stdin_text or ""
-            continue
-        try:
-            yield source, Path(source).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ValidateUsageError(f"{source}: cannot read: {exc}") from exc
+            data: str | bytes = stdin_text or ""
+        else:
+            try:
+                data = Path(source).read_bytes()
+            except OSError as exc:
+                yield source, "", f"cannot read: {exc.strerror}"
+                continue
+        text, problem = decode_text(data)
+        yield source, text, problem
+
+
+def decode_text(data: str | bytes) -> tuple[str, str | None]:
+    """UTF-8 text (a BOM allowed, as in Go's YAML decoders), or why the input is not text."""
+    if isinstance(data, str):
+        return data, None
+    if b"\0" in data[:8192]:
+        return "", "binary data (a NUL byte), expected UTF-8 YAML or JSON text"
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        return "", (
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}), "
+            "expected UTF-8 YAML or JSON"
+        )
 
 
 def _manifest_files(folder: Path) -> Iterable[Path]:

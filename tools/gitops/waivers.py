@@ -68,6 +68,8 @@ def load_waivers(repo: Path, config: RepoConfig) -> list[Waiver]:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{rel}: invalid YAML: {str(exc).splitlines()[0]}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{rel}: not UTF-8 text (byte offset {exc.start})") from exc
     entries = raw.get("waivers") if isinstance(raw, dict) else None
     if entries is None:
         entries = []

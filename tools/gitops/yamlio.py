@@ -30,6 +30,13 @@ except AttributeError:  # PyYAML built without libyaml
     _BaseLoader = yaml.SafeLoader
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+# Alias expansion limit. Aliases share nodes, so a 400-byte "billion laughs" document parses
+# into a few dozen nodes that every later walk (schema validation, rules, JSON) visits billions
+# of times. Like Go's YAML decoders ("document contains excessive aliasing"), a document whose
+# alias-expanded node count exceeds MAX_ALIAS_EXPANSION times its distinct nodes (and at least
+# ALIAS_EXPANSION_FLOOR, so small documents may reuse anchors freely) is refused.
+MAX_ALIAS_EXPANSION = 10
+ALIAS_EXPANSION_FLOOR = 10_000
 
 
 class YamlError(GitopsError):
@@ -119,6 +126,11 @@ def read_documents(text: str, source: str) -> LoadedStream:
         while loader.check_node():
             node = loader.get_node()
             line = node.start_mark.line + 1 if node is not None else 0
+            refused = alias_problem(node) if node is not None and "*" in text else None
+            if refused is not None:
+                errors.append(f"{source}:{line}: document {index} {refused}")
+                index += 1
+                continue
             body = loader.construct_document(node) if node is not None else None
             duplicates = tuple(loader.duplicate_keys)
             loader.duplicate_keys.clear()
@@ -137,6 +149,49 @@ def read_documents(text: str, source: str) -> LoadedStream:
     finally:
         loader.dispose()
     return LoadedStream(source, tuple(documents), tuple(errors))
+
+
+def alias_problem(root: yaml.Node) -> str | None:
+    """Why a composed document is refused for its aliases, or None: a recursive alias, or an
+    expansion over the limit. Linear in the distinct nodes (sizes are memoised per node)."""
+    size: dict[int, int] = {}
+    in_progress: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            in_progress.discard(key)
+            size[key] = 1 + sum(size[id(child)] for child in _children(node))
+            continue
+        if key in size:
+            continue
+        if key in in_progress:
+            return "is refused: an alias refers to a node that contains it (recursive alias)"
+        in_progress.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in in_progress:
+                return "is refused: an alias refers to a node that contains it (recursive alias)"
+            if id(child) not in size:
+                stack.append((child, False))
+    expanded, distinct = size[id(root)], len(size)
+    limit = max(ALIAS_EXPANSION_FLOOR, MAX_ALIAS_EXPANSION * distinct)
+    if expanded > limit:
+        return (
+            f"is refused: its aliases expand {distinct} YAML nodes to {expanded:,} "
+            f"(limit {MAX_ALIAS_EXPANSION}x the document, at least {ALIAS_EXPANSION_FLOOR:,}), "
+            "as Go's YAML decoders refuse excessive aliasing"
+        )
+    return None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 def load_documents(text: str, source: str) -> list[Document]:

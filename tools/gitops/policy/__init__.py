@@ -15,7 +15,7 @@ them into :class:`~gitops.model.Finding` with the severity configured for the en
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -116,6 +116,7 @@ class CheckContext:
     application_problems: tuple[str, ...] = ()
     # Argo CD objects rendered from argocd/ (AppProjects, ApplicationSets, the root app).
     argocd_resources: list[Resource] = field(default_factory=list)
+    service_filter: str | None = None  # --service: a partial env selection
     _by_env: dict[str, list[Resource]] = field(default_factory=dict, repr=False)
 
     def in_env(self, env: str) -> list[Resource]:
@@ -195,33 +196,88 @@ def valid_label_selector(selector: Any) -> bool:
     return expressions is None or (
         isinstance(expressions, list)
         and all(
-            isinstance(e, dict) and isinstance(e.get("values"), list | None) for e in expressions
+            isinstance(e, dict)
+            and isinstance(e.get("key"), str)
+            and isinstance(e.get("values"), list | None)
+            for e in expressions
         )
     )
 
 
-def selector_matches(selector: Any, labels: dict[str, str]) -> bool:
+# A label's possible values on a controller's pods: a set, or None for "some value we cannot
+# know" (a hash).
+GeneratedLabels = Mapping[str, frozenset[str] | None]
+
+
+def controller_labels(workload: Resource) -> dict[str, frozenset[str] | None]:
+    """Labels the controller adds to the pods it creates, beyond the template's, so that a
+    selector on them (a per-pod Service on ``statefulset.kubernetes.io/pod-name``) matches.
+    From the controllers' code: pod-template-hash (Deployment's ReplicaSets),
+    controller-revision-hash (StatefulSet, DaemonSet), the StatefulSet pod name and index, the
+    Job's name and controller-uid labels."""
+    name = workload.name
+    if workload.kind == "Deployment":
+        return {"pod-template-hash": None}
+    if workload.kind == "StatefulSet":
+        try:
+            count = int(workload.spec.get("replicas", 1))
+        except (TypeError, ValueError):
+            count = 1
+        ordinals = range(max(count, 0))
+        return {
+            "controller-revision-hash": None,
+            "statefulset.kubernetes.io/pod-name": frozenset(f"{name}-{i}" for i in ordinals),
+            "apps.kubernetes.io/pod-index": frozenset(str(i) for i in ordinals),
+        }
+    if workload.kind == "DaemonSet":
+        return {"controller-revision-hash": None, "pod-template-generation": None}
+    if workload.kind in ("Job", "CronJob"):
+        job_name = frozenset({name}) if workload.kind == "Job" else None
+        return {
+            "controller-uid": None,
+            "batch.kubernetes.io/controller-uid": None,
+            "job-name": job_name,
+            "batch.kubernetes.io/job-name": job_name,
+        }
+    return {}
+
+
+def selector_matches(
+    selector: Any, labels: dict[str, str], generated: GeneratedLabels | None = None
+) -> bool:
     """A Kubernetes LabelSelector (matchLabels + matchExpressions) against labels.
 
     policy/v1 semantics for PDBs: an empty selector ``{}`` matches everything; ``None`` (or a
-    selector of the wrong shape) nothing.
+    selector of the wrong shape) nothing. ``generated``: labels the pods' controller adds (see
+    :func:`controller_labels`); a selector on one matches some of those pods.
     """
     if not valid_label_selector(selector):
         return False
+    extra = {k: v for k, v in (generated or {}).items() if k not in labels}
+
+    def has(key: Any, value: Any) -> bool:
+        if key in labels:
+            return bool(labels[key] == value)
+        if key in extra:
+            values = extra[key]
+            return values is None or value in values
+        return False
+
     for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
+        if not has(key, value):
             return False
     for expression in selector.get("matchExpressions") or []:
         key = expression.get("key")
         operator = expression.get("operator")
         values = expression.get("values") or []
-        if operator == "In" and labels.get(key) not in values:
+        present = key in labels or key in extra
+        if operator == "In" and not any(has(key, v) for v in values):
             return False
         if operator == "NotIn" and key in labels and labels[key] in values:
             return False
-        if operator == "Exists" and key not in labels:
+        if operator == "Exists" and not present:
             return False
-        if operator == "DoesNotExist" and key in labels:
+        if operator == "DoesNotExist" and present:
             return False
     return True
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from gitops.discovery import discover_overlays
 from gitops.model import Resource
 from gitops.policy import (
     CheckContext,
     Hit,
     containers,
+    controller_labels,
     pod_labels,
     rule,
     selector_matches,
@@ -237,10 +237,11 @@ def _namespace_of(ctx: CheckContext, resource: Resource) -> str:
 def _env_complete(ctx: CheckContext, env: str) -> bool:
     """Whether every overlay of ``env`` was selected and rendered, so that "not found" means
     "does not exist" rather than "was not looked at"."""
+    if ctx.service_filter is not None:
+        return False
     rendered = {r.overlay_path for r in ctx.resources if r.env == env}
-    expected = {
-        o.rel_path for o in discover_overlays(ctx.repo, ctx.config).overlays if o.env == env
-    }
+    # ctx.overlays are the units discovery found (Argo CD's paths when argocd/ has them).
+    expected = {o.rel_path for o in ctx.overlays if o.env == env}
     return expected <= rendered
 
 
@@ -261,7 +262,7 @@ def _matching_workloads(
         w
         for w in ctx.of_kind(*SERVICE_BACKED_KINDS, env=service.env)
         if _namespace_of(ctx, w) == namespace
-        and selector_matches({"matchLabels": selector}, pod_labels(w))
+        and selector_matches({"matchLabels": selector}, pod_labels(w), controller_labels(w))
     ]
 
 

@@ -20,6 +20,17 @@ pipeline_rule(
     (or, worse, silently dropped by client-side apply). Strict, offline, all errors at once.""",
 )
 pipeline_rule(
+    "schema-api",
+    """A rendered document breaks a validation rule of the API server that no schema states.
+
+    The API server's own validation rejects what the OpenAPI schemas accept: a workload whose
+    selector does not match its template labels, invalid DNS names and label keys/values,
+    duplicate container, port and volume names, volumeMounts naming no volume, out-of-range
+    integers and ports, unknown enum values (imagePullPolicy, restartPolicy, protocol...), a PDB
+    with both minAvailable and maxUnavailable or over 100%, an HPA with ``policies: []``. The
+    sync fails for the whole Application. ``gitops validate`` prints the same messages.""",
+)
+pipeline_rule(
     "waiver-expired",
     """A waiver in policy/waivers.yaml is past its expiry date.
 

@@ -19,9 +19,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from gitops.discovery import discover_overlays, find_kustomization
+from gitops.discovery import find_kustomization
 from gitops.model import Resource, Severity
-from gitops.policy import CheckContext, Hit, containers, pod_labels, rule, selector_matches
+from gitops.policy import (
+    CheckContext,
+    Hit,
+    containers,
+    controller_labels,
+    pod_labels,
+    rule,
+    selector_matches,
+)
 
 if TYPE_CHECKING:
     from gitops.argocd import Application
@@ -346,16 +354,18 @@ def argocd_path_missing(ctx: CheckContext) -> Iterator[Hit]:
     Every other problem the ApplicationSet expansion reports (duplicate Application names,
     unsupported generators) is reported here too, so none is silently dropped."""
     selected = {o.rel_path for o in ctx.overlays}
-    discovered = discover_overlays(ctx.repo, ctx.config).overlays
+    selected_envs = {o.env for o in ctx.overlays}
     for problem in ctx.application_problems:
         match = _OVERLAY_PATH.search(problem)
         env, service = (match.group(1), match.group(2)) if match else ("", "argocd")
-        if match and match.group(0) not in selected:
-            # Not a selected overlay: report it only when the whole env was selected (the path
-            # of a missing overlay can never be selected).
-            env_overlays = {o.rel_path for o in discovered if o.env == env}
-            if not env_overlays or not env_overlays <= selected:
-                continue
+        # Not a selected unit: report it only when the whole env was selected (the path of a
+        # missing or unsynced overlay can never be selected).
+        if (
+            match
+            and match.group(0) not in selected
+            and (ctx.service_filter is not None or env not in selected_envs)
+        ):
+            continue
         quoted = _QUOTED_PATH.search(problem)
         if quoted:
             source = quoted.group(1)
@@ -396,6 +406,42 @@ CLUSTER_SCOPED_KINDS = frozenset(
     }
 )
 _IN_CLUSTER = ("in-cluster", "https://kubernetes.default.svc")
+
+
+@rule("resource-conflict")
+def resource_conflict(ctx: CheckContext) -> Iterator[Hit]:
+    """Two overlays of one env render the same kind, namespace and name.
+
+    Two Applications then manage one object: Argo CD reports SharedResourceWarning and each
+    sync overwrites the other's version, so what runs depends on which synced last. Reported
+    on every copy, naming the other overlays.
+    """
+    for env in ctx.envs():
+        owners: dict[tuple[str, str, str, str], list[Resource]] = {}
+        for resource in ctx.in_env(env):
+            namespace = "" if resource.kind in CLUSTER_SCOPED_KINDS else _landing(ctx, resource)
+            key = (resource.key.group, resource.kind, namespace, resource.name)
+            owners.setdefault(key, []).append(resource)
+        for (_group, kind, namespace, name), copies in owners.items():
+            paths = sorted({r.overlay_path for r in copies})
+            if len(paths) < 2:
+                continue
+            where = f" in namespace {namespace}" if namespace else ""
+            for resource in copies:
+                others = [p for p in paths if p != resource.overlay_path]
+                yield Hit(
+                    f"{kind}/{name}{where} is also rendered by {', '.join(others)}: two "
+                    "Applications would fight over it (Argo CD SharedResourceWarning)",
+                    resource,
+                )
+
+
+def _landing(ctx: CheckContext, resource: Resource) -> str:
+    """The namespace the resource lands in: its own, else its Application's destination."""
+    if resource.namespace:
+        return resource.namespace
+    app = ctx.application_for(resource)
+    return str(app.destination.get("namespace") or "") if app is not None else ""
 
 
 @rule("argocd-project-denied")
@@ -797,7 +843,7 @@ def _strength(ctx: CheckContext, workload: Resource) -> _Strength:
             for p in ctx.of_kind("PodDisruptionBudget", env=env)
             if p.namespace == namespace
             and labels
-            and selector_matches(p.spec.get("selector"), labels)
+            and selector_matches(p.spec.get("selector"), labels, controller_labels(workload))
         ),
         None,
     )

@@ -24,7 +24,9 @@ from gitops.model import Resource
 from gitops.policy import (
     WORKLOAD_KINDS,
     CheckContext,
+    GeneratedLabels,
     Hit,
+    controller_labels,
     pod_labels,
     pod_spec,
     rule,
@@ -133,7 +135,9 @@ def _replica_floor(ctx: CheckContext, workload: Resource) -> ReplicaFloor | None
     return ReplicaFloor(workload, count, reason)
 
 
-def _pdb_selects(pdb: Resource, labels: dict[str, str]) -> bool | None:
+def _pdb_selects(
+    pdb: Resource, labels: dict[str, str], generated: GeneratedLabels | None = None
+) -> bool | None:
     """policy/v1 selection: ``{}`` selects every pod, an absent selector none.
 
     None when the selector is malformed (the schema check reports it).
@@ -143,14 +147,14 @@ def _pdb_selects(pdb: Resource, labels: dict[str, str]) -> bool | None:
         return False
     if not valid_label_selector(selector):
         return None
-    return selector_matches(selector, labels)
+    return selector_matches(selector, labels, generated)
 
 
 def _pod_owners(ctx: CheckContext, pdb: Resource) -> list[Resource]:
     """Workloads (and bare Pods) in the PDB's env and namespace whose pods it selects."""
     selected = []
     for owner in _neighbours(ctx, pdb, *WORKLOAD_KINDS, "Pod"):
-        if _pdb_selects(pdb, pod_labels(owner)):
+        if _pdb_selects(pdb, pod_labels(owner), controller_labels(owner)):
             selected.append(owner)
     return selected
 
@@ -189,6 +193,8 @@ def hpa_target_missing(ctx: CheckContext) -> Iterator[Hit]:
         namespace = _namespace(ctx, hpa) or "(none)"
         named = f'{ref.get("apiVersion", "")} {ref["kind"]} "{ref["name"]}"'.strip()
         hint = ""
+        if "apiVersion" not in ref:
+            named = f'{ref["kind"]} "{ref["name"]}" (no apiVersion: the core group, v1)'
         same_name = [
             r for r in ctx.in_env(hpa.env) if r.name == ref["name"] and r.kind in WORKLOAD_KINDS
         ]
@@ -524,9 +530,15 @@ def pdb_blocks_drain(ctx: CheckContext) -> Iterator[Hit]:
     and scale-ins hang until someone deletes the budget by hand. Typical causes: minAvailable
     >= replicas (e.g. minAvailable 1 with one replica), maxUnavailable 0 or "0%", minAvailable
     "100%", or a budget with neither field set. Computed like the disruption controller with
-    every pod healthy at the HPA minReplicas (else spec.replicas).
+    every pod healthy at the HPA minReplicas (else spec.replicas). Also a budget using
+    maxUnavailable or a percentage over pods of a DaemonSet, Job or bare Pod: the controller
+    cannot count their expected pods and allows 0 disruptions.
     """
     for pdb in ctx.of_kind(PDB_KIND):
+        unscalable = _unscalable_owners(ctx, pdb)
+        if unscalable:
+            yield Hit(unscalable, pdb)
+            continue
         owners = [o for o in _pod_owners(ctx, pdb) if o.kind in REPLICATED_KINDS]
         floors = [f for o in owners if (f := _replica_floor(ctx, o)) is not None]
         if not floors or len(floors) != len(owners):
@@ -553,6 +565,33 @@ def pdb_blocks_drain(ctx: CheckContext) -> Iterator[Hit]:
             f"{at} {budget} leaves 0 disruptions: kubectl drain would wait forever",
             pdb,
         )
+
+
+def _unscalable_owners(ctx: CheckContext, pdb: Resource) -> str | None:
+    """Why the disruption controller allows 0 disruptions for the PDB's non-scalable pods.
+
+    With maxUnavailable or a percentage minAvailable the controller needs the expected pod
+    count from each pod's controller's scale subresource (Deployment, ReplicaSet, StatefulSet);
+    for DaemonSet, Job or bare pods it finds none and fails safe to 0 (pkg/controller/
+    disruption, getExpectedPodCount). Only an integer minAvailable works for them."""
+    min_available = pdb.spec.get("minAvailable")
+    percent = isinstance(min_available, str) and min_available.endswith("%")
+    if pdb.spec.get("maxUnavailable") is None and not percent:
+        return None
+    owners = [o for o in _pod_owners(ctx, pdb) if o.kind not in REPLICATED_KINDS]
+    if not owners:
+        return None
+    named = ", ".join(f"{o.kind}/{o.name}" for o in owners)
+    budget = (
+        f"maxUnavailable {pdb.spec.get('maxUnavailable')}"
+        if pdb.spec.get("maxUnavailable") is not None
+        else f"minAvailable {min_available}"
+    )
+    return (
+        f"selects pods of {named}, which have no scale subresource: with {budget} the "
+        "disruption controller cannot count the expected pods and allows 0 disruptions "
+        "(use an integer minAvailable for such pods)"
+    )
 
 
 @rule("pdb-selector-unmatched")
