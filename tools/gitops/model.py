@@ -8,6 +8,7 @@ findings about them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -66,6 +67,23 @@ class ResourceKey:
     kind: str
     namespace: str
     name: str
+
+    @classmethod
+    def of(cls, doc: Mapping[str, Any]) -> ResourceKey:
+        """The key of a manifest; missing or mistyped fields read as ``""`` (the schema rule
+        reports the document itself).
+
+        >>> str(ResourceKey.of({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "w"}}))
+        'v1/Service//w'
+        """
+        raw_metadata = doc.get("metadata")
+        metadata: Mapping[str, Any] = raw_metadata if isinstance(raw_metadata, Mapping) else {}
+        return cls(
+            str(doc.get("apiVersion", "")),
+            str(doc.get("kind", "")),
+            str(metadata.get("namespace") or ""),
+            str(metadata.get("name") or ""),
+        )
 
     def __str__(self) -> str:
         return f"{self.api_version}/{self.kind}/{self.namespace}/{self.name}"

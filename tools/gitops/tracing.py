@@ -50,14 +50,7 @@ def resources_from_render(repo: Path, rendered: RenderedOverlay) -> list[Resourc
     for document in read_documents(rendered.manifest, overlay.rel_path).documents:
         body = document.body
         source, patches = _trace(repo, rendered.origin_root, body)
-        raw_metadata = body.get("metadata")
-        metadata: dict[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
-        key = ResourceKey(
-            api_version=str(body.get("apiVersion", "")),
-            kind=str(body.get("kind", "")),
-            namespace=str(metadata.get("namespace") or ""),
-            name=str(metadata.get("name") or ""),
-        )
+        key = ResourceKey.of(body)
         resources.append(
             Resource(
                 env=overlay.env,

@@ -15,20 +15,49 @@ them into :class:`~gitops.model.Finding` with the severity configured for the en
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitops.config import RepoConfig
 from gitops.discovery import Overlay
+from gitops.k8s import (
+    WORKLOAD_KINDS,
+    GeneratedLabels,
+    Relations,
+    generated_labels,
+    selector_matches,
+    spec_containers,
+    template_of,
+    valid_label_selector,
+)
 from gitops.model import Finding, Resource, Severity
 
 if TYPE_CHECKING:
     from gitops.argocd import Application
 
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
 # Modules whose import registers rules; docs/rules.md lists them in this order.
+__all__ = [
+    "WORKLOAD_KINDS",
+    "CheckContext",
+    "GeneratedLabels",
+    "Hit",
+    "Rule",
+    "all_rules",
+    "containers",
+    "controller_labels",
+    "get_rule",
+    "pipeline_rule",
+    "pod_labels",
+    "pod_spec",
+    "pod_template",
+    "rule",
+    "run_rules",
+    "selector_matches",
+    "to_finding",
+    "valid_label_selector",
+]
 RULE_MODULES = (
     "gitops.policy.pipeline",
     "gitops.policy.workloads",
@@ -118,6 +147,22 @@ class CheckContext:
     argocd_resources: list[Resource] = field(default_factory=list)
     service_filter: str | None = None  # --service: a partial env selection
     _by_env: dict[str, list[Resource]] = field(default_factory=dict, repr=False)
+    _relations: Relations | None = field(default=None, repr=False)
+
+    @property
+    def relations(self) -> Relations:
+        """The relation index over :attr:`resources`, built on first use."""
+        if self._relations is None:
+            self._relations = Relations(self.resources, self._destination_namespace)
+        return self._relations
+
+    def _destination_namespace(self, resource: Resource) -> str:
+        app = self.application_for(resource)
+        return str(app.destination.get("namespace") or "") if app is not None else ""
+
+    def namespace_of(self, resource: Resource) -> str:
+        """Where the resource lands: its own namespace, else its Application's destination."""
+        return self.relations.namespace_of(resource)
 
     def in_env(self, env: str) -> list[Resource]:
         if not self._by_env:
@@ -145,27 +190,18 @@ class CheckContext:
 
 
 # --- helpers shared by rule modules -------------------------------------------------------
+# Thin Resource-taking wrappers over the object layer (gitops.k8s), which owns the semantics.
 
 
 def pod_template(workload: Resource) -> dict[str, Any]:
     """The pod template of a workload (CronJob: through its jobTemplate; a bare Pod is its own
     template)."""
-    if workload.kind == "Pod":
-        return {"metadata": workload.metadata, "spec": workload.spec}
-    spec = workload.spec
-    if workload.kind == "CronJob":
-        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
-    template = spec.get("template")
-    return template if isinstance(template, dict) else {}
+    return template_of(workload.kind, workload.spec, workload.metadata)
 
 
 def pod_spec(workload: Resource) -> dict[str, Any]:
     spec = pod_template(workload).get("spec")
     return spec if isinstance(spec, dict) else {}
-
-
-# Rules run on documents the schema rule may reject: these helpers return "nothing" for a field
-# of the wrong type instead of raising (the schema finding reports the document itself).
 
 
 def pod_labels(workload: Resource) -> dict[str, str]:
@@ -175,111 +211,15 @@ def pod_labels(workload: Resource) -> dict[str, str]:
 
 
 def containers(workload: Resource, init: bool = False) -> list[dict[str, Any]]:
-    spec = pod_spec(workload)
-    fields = ("containers", "initContainers") if init else ("containers",)
-    found: list[dict[str, Any]] = []
-    for name in fields:
-        entries = spec.get(name)
-        if isinstance(entries, list):
-            found += [c for c in entries if isinstance(c, dict)]
-    return found
-
-
-def valid_label_selector(selector: Any) -> bool:
-    """Whether ``selector`` has the shape of a LabelSelector (so it can be evaluated)."""
-    if not isinstance(selector, dict):
-        return False
-    match_labels = selector.get("matchLabels")
-    expressions = selector.get("matchExpressions")
-    if match_labels is not None and not isinstance(match_labels, dict):
-        return False
-    return expressions is None or (
-        isinstance(expressions, list)
-        and all(
-            isinstance(e, dict)
-            and isinstance(e.get("key"), str)
-            and isinstance(e.get("values"), list | None)
-            for e in expressions
-        )
-    )
-
-
-# A label's possible values on a controller's pods: a set, or None for "some value we cannot
-# know" (a hash).
-GeneratedLabels = Mapping[str, frozenset[str] | None]
+    """The app containers (``init``: then the init containers, sidecars included)."""
+    lists = ("containers", "initContainers") if init else ("containers",)
+    return spec_containers(pod_spec(workload), lists)
 
 
 def controller_labels(workload: Resource) -> dict[str, frozenset[str] | None]:
-    """Labels the controller adds to the pods it creates, beyond the template's, so that a
-    selector on them (a per-pod Service on ``statefulset.kubernetes.io/pod-name``) matches.
-    From the controllers' code: pod-template-hash (Deployment's ReplicaSets),
-    controller-revision-hash (StatefulSet, DaemonSet), the StatefulSet pod name and index, the
-    Job's name and controller-uid labels."""
-    name = workload.name
-    if workload.kind == "Deployment":
-        return {"pod-template-hash": None}
-    if workload.kind == "StatefulSet":
-        try:
-            count = int(workload.spec.get("replicas", 1))
-        except (TypeError, ValueError):
-            count = 1
-        ordinals = range(max(count, 0))
-        return {
-            "controller-revision-hash": None,
-            "statefulset.kubernetes.io/pod-name": frozenset(f"{name}-{i}" for i in ordinals),
-            "apps.kubernetes.io/pod-index": frozenset(str(i) for i in ordinals),
-        }
-    if workload.kind == "DaemonSet":
-        return {"controller-revision-hash": None, "pod-template-generation": None}
-    if workload.kind in ("Job", "CronJob"):
-        job_name = frozenset({name}) if workload.kind == "Job" else None
-        return {
-            "controller-uid": None,
-            "batch.kubernetes.io/controller-uid": None,
-            "job-name": job_name,
-            "batch.kubernetes.io/job-name": job_name,
-        }
-    return {}
-
-
-def selector_matches(
-    selector: Any, labels: dict[str, str], generated: GeneratedLabels | None = None
-) -> bool:
-    """A Kubernetes LabelSelector (matchLabels + matchExpressions) against labels.
-
-    policy/v1 semantics for PDBs: an empty selector ``{}`` matches everything; ``None`` (or a
-    selector of the wrong shape) nothing. ``generated``: labels the pods' controller adds (see
-    :func:`controller_labels`); a selector on one matches some of those pods.
-    """
-    if not valid_label_selector(selector):
-        return False
-    extra = {k: v for k, v in (generated or {}).items() if k not in labels}
-
-    def has(key: Any, value: Any) -> bool:
-        if key in labels:
-            return bool(labels[key] == value)
-        if key in extra:
-            values = extra[key]
-            return values is None or value in values
-        return False
-
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if not has(key, value):
-            return False
-    for expression in selector.get("matchExpressions") or []:
-        key = expression.get("key")
-        operator = expression.get("operator")
-        values = expression.get("values") or []
-        present = key in labels or key in extra
-        if operator == "In" and not any(has(key, v) for v in values):
-            return False
-        if operator == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if operator == "Exists" and not present:
-            return False
-        if operator == "DoesNotExist" and present:
-            return False
-    return True
+    """Labels the workload's controller adds to its pods (see
+    :func:`gitops.k8s.generated_labels`)."""
+    return generated_labels(workload.body)
 
 
 def run_rules(ctx: CheckContext, rules: Iterable[Rule]) -> Iterator[tuple[Rule, Hit]]:

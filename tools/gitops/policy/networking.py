@@ -16,19 +16,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from gitops.k8s import service_selector
 from gitops.model import Resource
 from gitops.policy import (
     CheckContext,
     Hit,
     containers,
-    controller_labels,
     pod_labels,
     rule,
     selector_matches,
     valid_label_selector,
 )
 
-SERVICE_BACKED_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
 _MAX_LISTED = 5
 
 
@@ -41,8 +40,8 @@ def service_selector_unmatched(ctx: CheckContext) -> Iterator[Hit]:
     ingress, typically after a label rename in one file but not the other. Services without a
     selector (endpoints managed by hand or by another controller) are skipped."""
     for service in ctx.of_kind("Service"):
-        selector = _service_selector(service)
-        if not selector or _matching_workloads(ctx, service, selector):
+        selector = service_selector(service)
+        if not selector or ctx.relations.workloads_selected(service):
             continue
         if not _env_complete(ctx, service.env):
             continue
@@ -71,10 +70,10 @@ def service_target_port_unknown(ctx: CheckContext) -> Iterator[Hit]:
     that number: a Service sending traffic to 80 while the container says it listens on 8080
     is the classic copy-paste outage. targetPort defaults to port."""
     for service in ctx.of_kind("Service"):
-        selector = _service_selector(service)
+        selector = service_selector(service)
         if not selector:
             continue
-        workloads = _matching_workloads(ctx, service, selector)
+        workloads = ctx.relations.workloads_selected(service)
         for port in _list_of_dicts(service.spec.get("ports")):
             target = port.get("targetPort", port.get("port"))
             label = _port_label(port)
@@ -211,7 +210,7 @@ def servicemonitor_port_unknown(ctx: CheckContext) -> Iterator[Hit]:
                 declared = [
                     p
                     for s in services
-                    for w in _matching_workloads(ctx, s, _service_selector(s))
+                    for w in ctx.relations.workloads_selected(s)
                     for p in _declared_ports(w)
                 ]
                 wanted = int(target) if isinstance(target, int) or target.isdigit() else target
@@ -227,11 +226,7 @@ def servicemonitor_port_unknown(ctx: CheckContext) -> Iterator[Hit]:
 
 
 def _namespace_of(ctx: CheckContext, resource: Resource) -> str:
-    """The namespace the resource lands in: its own, else its Application's destination."""
-    if resource.namespace:
-        return resource.namespace
-    app = ctx.application_for(resource)
-    return app.destination.get("namespace", "") if app is not None else ""
+    return ctx.namespace_of(resource)
 
 
 def _env_complete(ctx: CheckContext, env: str) -> bool:
@@ -243,27 +238,6 @@ def _env_complete(ctx: CheckContext, env: str) -> bool:
     # ctx.overlays are the units discovery found (Argo CD's paths when argocd/ has them).
     expected = {o.rel_path for o in ctx.overlays if o.env == env}
     return expected <= rendered
-
-
-def _service_selector(service: Resource) -> dict[str, str]:
-    selector = service.spec.get("selector")
-    if not isinstance(selector, dict):
-        return {}
-    return {str(k): str(v) for k, v in selector.items()}
-
-
-def _matching_workloads(
-    ctx: CheckContext, service: Resource, selector: dict[str, str]
-) -> list[Resource]:
-    if not selector:
-        return []
-    namespace = _namespace_of(ctx, service)
-    return [
-        w
-        for w in ctx.of_kind(*SERVICE_BACKED_KINDS, env=service.env)
-        if _namespace_of(ctx, w) == namespace
-        and selector_matches({"matchLabels": selector}, pod_labels(w), controller_labels(w))
-    ]
 
 
 def _declared_ports(workload: Resource) -> list[tuple[str, int]]:

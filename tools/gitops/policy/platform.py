@@ -25,10 +25,7 @@ from gitops.policy import (
     CheckContext,
     Hit,
     containers,
-    controller_labels,
-    pod_labels,
     rule,
-    selector_matches,
 )
 
 if TYPE_CHECKING:
@@ -437,11 +434,7 @@ def resource_conflict(ctx: CheckContext) -> Iterator[Hit]:
 
 
 def _landing(ctx: CheckContext, resource: Resource) -> str:
-    """The namespace the resource lands in: its own, else its Application's destination."""
-    if resource.namespace:
-        return resource.namespace
-    app = ctx.application_for(resource)
-    return str(app.destination.get("namespace") or "") if app is not None else ""
+    return ctx.namespace_of(resource)
 
 
 @rule("argocd-project-denied")
@@ -827,35 +820,21 @@ def _regressions(env: str, later: _Strength, earlier: list[tuple[str, _Strength]
 
 
 def _strength(ctx: CheckContext, workload: Resource) -> _Strength:
-    env, namespace = workload.env, workload.namespace
-    hpa = next(
-        (
-            h
-            for h in ctx.of_kind("HorizontalPodAutoscaler", env=env)
-            if h.namespace == namespace and _scale_target(h) == (workload.kind, workload.name)
-        ),
-        None,
-    )
-    labels = pod_labels(workload)
-    pdb = next(
-        (
-            p
-            for p in ctx.of_kind("PodDisruptionBudget", env=env)
-            if p.namespace == namespace
-            and labels
-            and selector_matches(p.spec.get("selector"), labels, controller_labels(workload))
-        ),
-        None,
-    )
+    """The workload's resilience, read through the relation index so that "its HPA", "its PDB"
+    and "its minimum replicas" mean what they mean to the HPA and PDB rules (API group-aware
+    targets, the Application's namespace, a malformed count read as "not interpretable")."""
+    relations = ctx.relations
+    hpas = relations.hpas_managing(workload)
+    floor = relations.replica_floor(workload)
+    hpa = floor.hpa if floor is not None and floor.hpa is not None else next(iter(hpas), None)
+    pdb = next(iter(relations.pdbs_covering(workload)), None)
     min_replicas: int | None = None
     min_from = "replicas"
-    max_replicas: int | None = None
     if hpa is not None:
-        min_replicas = _int(hpa.spec.get("minReplicas"), default=1)
-        max_replicas = _int(hpa.spec.get("maxReplicas"), default=None)
+        min_replicas = floor.count if floor is not None else None
         min_from = f"HPA {hpa.name} minReplicas"
-    elif workload.kind in _REPLICATED_KINDS:
-        min_replicas = _int(workload.spec.get("replicas"), default=1)
+    elif workload.kind in _REPLICATED_KINDS and floor is not None:
+        min_replicas = floor.count
     probes = {
         str(c.get("name", "")): {p for p in ("livenessProbe", "readinessProbe") if c.get(p)}
         for c in containers(workload)
@@ -865,17 +844,10 @@ def _strength(ctx: CheckContext, workload: Resource) -> _Strength:
         min_replicas=min_replicas,
         min_from=min_from,
         hpa=hpa.name if hpa is not None else None,
-        max_replicas=max_replicas,
+        max_replicas=_int(hpa.spec.get("maxReplicas"), default=None) if hpa is not None else None,
         pdb=pdb.name if pdb is not None else None,
         probes=probes,
     )
-
-
-def _scale_target(hpa: Resource) -> tuple[str, str] | None:
-    target = hpa.spec.get("scaleTargetRef")
-    if not isinstance(target, dict):
-        return None
-    return str(target.get("kind", "")), str(target.get("name", ""))
 
 
 def _int(value: Any, default: int | None) -> int | None:

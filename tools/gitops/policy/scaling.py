@@ -14,32 +14,26 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from gitops import k8s_math
 from gitops.errors import ConfigError
+from gitops.k8s import HPA_KIND, PDB_KIND, ReplicaFloor, pdb_selects, scale_target_ref
 from gitops.k8s_math import InvalidValueError
 from gitops.model import Resource
 from gitops.policy import (
     WORKLOAD_KINDS,
     CheckContext,
-    GeneratedLabels,
     Hit,
-    controller_labels,
     pod_labels,
     pod_spec,
     rule,
-    selector_matches,
-    valid_label_selector,
 )
 
 # Workloads whose replica count an HPA or a PDB budget reasons about.
 REPLICATED_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
 PDB_REQUIRED_KINDS = ("Deployment", "StatefulSet")
 DEFAULT_PDB_REQUIRED_ENVS = ("staging", "prod")
-HPA_KIND = "HorizontalPodAutoscaler"
-PDB_KIND = "PodDisruptionBudget"
 # pkg/apis/autoscaling/validation: behavior ranges the API server enforces.
 MAX_STABILIZATION_WINDOW_SECONDS = 3600
 MAX_PERIOD_SECONDS = 1800
@@ -56,19 +50,12 @@ HPA_FIELD_MANAGER = "kube-controller-manager"
 
 
 def _namespace(ctx: CheckContext, resource: Resource) -> str:
-    """Where the resource lands: its own namespace, else its Application's destination."""
-    if resource.namespace:
-        return resource.namespace
-    app = ctx.application_for(resource)
-    if app is not None:
-        return str(app.destination.get("namespace") or "")
-    return ""
+    return ctx.namespace_of(resource)
 
 
 def _neighbours(ctx: CheckContext, resource: Resource, *kinds: str) -> list[Resource]:
     """Resources of ``kinds`` in the same env and namespace as ``resource`` (any service)."""
-    namespace = _namespace(ctx, resource)
-    return [r for r in ctx.of_kind(*kinds, env=resource.env) if _namespace(ctx, r) == namespace]
+    return ctx.relations.neighbours(resource, *kinds)
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -79,84 +66,22 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _scale_target_ref(hpa: Resource) -> dict[str, Any] | None:
-    ref = hpa.spec.get("scaleTargetRef")
-    if not isinstance(ref, dict) or not ref.get("kind") or not ref.get("name"):
-        return None
-    return ref
-
-
 def _hpa_target(ctx: CheckContext, hpa: Resource) -> Resource | None:
-    ref = _scale_target_ref(hpa)
-    if ref is None:
-        return None
-    namespace = _namespace(ctx, hpa)
-    for candidate in ctx.in_env(hpa.env):
-        if not k8s_math.scale_target_matches(ref, candidate.body):
-            continue
-        if _namespace(ctx, candidate) == namespace:
-            return candidate
-    return None
+    return ctx.relations.hpa_target(hpa)
 
 
 def _managing_hpas(ctx: CheckContext, workload: Resource) -> list[Resource]:
-    return [
-        hpa
-        for hpa in _neighbours(ctx, workload, HPA_KIND)
-        if (ref := _scale_target_ref(hpa)) is not None
-        and k8s_math.scale_target_matches(ref, workload.body)
-    ]
-
-
-@dataclass(frozen=True)
-class ReplicaFloor:
-    """The fewest pods a workload runs, and what sets that number (for messages)."""
-
-    workload: Resource
-    count: int
-    reason: str  # "healthz-hpa minReplicas", "spec.replicas", "spec.replicas default"
+    return ctx.relations.hpas_managing(workload)
 
 
 def _replica_floor(ctx: CheckContext, workload: Resource) -> ReplicaFloor | None:
     """None when the relevant field holds something that is not a number."""
-    try:
-        hpas = _managing_hpas(ctx, workload)
-        if hpas:
-            floors = [(k8s_math.hpa_min_replicas(h.body), h) for h in hpas]
-            count, hpa = max(floors, key=lambda pair: pair[0])
-            field = "minReplicas" if "minReplicas" in hpa.spec else "default minReplicas"
-            return ReplicaFloor(workload, count, f"{hpa.name} {field}")
-        count = k8s_math.workload_replicas(workload.body)
-    except InvalidValueError:
-        return None
-    reason = (
-        "spec.replicas" if workload.spec.get("replicas") is not None else "spec.replicas default"
-    )
-    return ReplicaFloor(workload, count, reason)
-
-
-def _pdb_selects(
-    pdb: Resource, labels: dict[str, str], generated: GeneratedLabels | None = None
-) -> bool | None:
-    """policy/v1 selection: ``{}`` selects every pod, an absent selector none.
-
-    None when the selector is malformed (the schema check reports it).
-    """
-    selector = pdb.spec.get("selector")
-    if selector is None:
-        return False
-    if not valid_label_selector(selector):
-        return None
-    return selector_matches(selector, labels, generated)
+    return ctx.relations.replica_floor(workload)
 
 
 def _pod_owners(ctx: CheckContext, pdb: Resource) -> list[Resource]:
     """Workloads (and bare Pods) in the PDB's env and namespace whose pods it selects."""
-    selected = []
-    for owner in _neighbours(ctx, pdb, *WORKLOAD_KINDS, "Pod"):
-        if _pdb_selects(pdb, pod_labels(owner), controller_labels(owner)):
-            selected.append(owner)
-    return selected
+    return ctx.relations.pod_owners(pdb)
 
 
 def _replicas(count: int) -> str:
@@ -187,7 +112,7 @@ def hpa_target_missing(ctx: CheckContext) -> Iterator[Hit]:
     apiVersion may differ.
     """
     for hpa in ctx.of_kind(HPA_KIND):
-        ref = _scale_target_ref(hpa)
+        ref = scale_target_ref(hpa)
         if ref is None or _hpa_target(ctx, hpa) is not None:
             continue
         namespace = _namespace(ctx, hpa) or "(none)"
@@ -511,8 +436,10 @@ def pdb_missing(ctx: CheckContext) -> Iterator[Hit]:
             floor = _replica_floor(ctx, workload)
             if floor is None or floor.count < 2:
                 continue
+            # Template labels only: a budget on a controller-added label (one StatefulSet pod's
+            # name) does not cover the workload.
             labels = pod_labels(workload)
-            if any(_pdb_selects(pdb, labels) for pdb in _neighbours(ctx, workload, PDB_KIND)):
+            if any(pdb_selects(p.spec, labels) for p in _neighbours(ctx, workload, PDB_KIND)):
                 continue
             yield Hit(
                 f"runs at least {floor.count} replicas ({floor.reason}) in {env} but no "
@@ -605,7 +532,7 @@ def pdb_selector_unmatched(ctx: CheckContext) -> Iterator[Hit]:
     """
     for pdb in ctx.of_kind(PDB_KIND):
         selector = pdb.spec.get("selector")
-        if selector is not None and _pdb_selects(pdb, {}) is None:
+        if selector is not None and pdb_selects(pdb.spec, {}) is None:
             continue  # malformed: the schema check reports it
         if _pod_owners(ctx, pdb):
             continue
