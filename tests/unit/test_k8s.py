@@ -183,7 +183,7 @@ def test_env_regression_pdb_coverage_matches_the_pdb_rules() -> None:
     """An empty selector covers every pod of the namespace (policy/v1), in env-regression as in
     pdb-selector-unmatched; a malformed one covers none in both."""
     dev = [_res(_deployment(), env="dev"), _res(_pdb({"matchLabels": {"app": "web"}}), env="dev")]
-    covered = _env_regression(dev + [_res(_deployment()), _res(_pdb({}))])
+    covered = _env_regression([*dev, _res(_deployment()), _res(_pdb({}))])
     assert not any("PodDisruptionBudget" in m for m in covered)
-    broken = _env_regression(dev + [_res(_deployment()), _res(_pdb({"matchLabels": "x"}))])
+    broken = _env_regression([*dev, _res(_deployment()), _res(_pdb({"matchLabels": "x"}))])
     assert "no PodDisruptionBudget covers the pods in prod, but dev has web" in broken
