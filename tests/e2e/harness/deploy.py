@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from gitops.config import RepoConfig
+from gitops.k8s import pod_spec_of, spec_containers
 from gitops.kustomize import Kustomize
 from gitops.runner import Command, CommandResult, run
 from tests.e2e.harness.images import LocalImage
@@ -128,23 +129,19 @@ def images_by_app(documents: Iterable[Document], apps: Sequence[str]) -> dict[st
     return found
 
 
+# The containers whose images a node pulls before the pod runs.
+_IMAGE_LISTS = ("initContainers", "containers")
+
+
 def pod_spec(document: Document) -> Mapping[str, Any]:
-    spec = document.get("spec") or {}
-    if document.get("kind") == "Pod":
-        return spec
-    if document.get("kind") == "CronJob":
-        return ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template", {}).get(
-            "spec"
-        ) or {}
-    return (spec.get("template") or {}).get("spec") or {}
+    return pod_spec_of(document)
 
 
 def container_images(documents: Iterable[Document]) -> list[str]:
     images = []
     for document in documents:
         spec = pod_spec(document)
-        for key in ("initContainers", "containers"):
-            images.extend(str(c.get("image", "")) for c in spec.get(key) or [])
+        images.extend(str(c.get("image", "")) for c in spec_containers(spec, _IMAGE_LISTS))
     return images
 
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gitops.k8s import find_container
 from gitops.k8s_math import (
     desired_healthy,
     disruptions_allowed,
@@ -89,11 +90,9 @@ class Probe:
 
 
 def container(workload: Mapping[str, Any], name: str | None = None) -> Mapping[str, Any]:
-    template = (workload.get("spec") or {}).get("template") or {}
-    containers = (template.get("spec") or {}).get("containers") or []
-    for candidate in containers:
-        if name is None or candidate.get("name") == name:
-            return candidate
+    found = find_container(workload, name)
+    if found:
+        return found
     raise LookupError(f"no container {name!r} in {workload.get('kind')}")
 
 

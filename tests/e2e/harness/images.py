@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from gitops.k8s import pod_spec_of, spec_containers
 from gitops.runner import Command
 from tests.e2e.harness.tools import Engine
 
@@ -124,9 +125,7 @@ def host_platform_name(machine: str | None = None) -> str:
 
 
 def _containers(document: Any) -> Iterator[dict[str, Any]]:
-    spec = ((document.get("spec") or {}).get("template") or {}).get("spec") or {}
-    for key in ("initContainers", "containers"):
-        yield from spec.get(key) or []
+    yield from spec_containers(pod_spec_of(document), ("initContainers", "containers"))
 
 
 def third_party_images(manifests_dir: Path, local_names: Iterable[str]) -> list[str]:

@@ -18,7 +18,14 @@ from typing import Any
 
 from gitops import k8s_math
 from gitops.errors import ConfigError
-from gitops.k8s import HPA_KIND, PDB_KIND, ReplicaFloor, pdb_selects, scale_target_ref
+from gitops.k8s import (
+    HPA_KIND,
+    PDB_KIND,
+    ReplicaFloor,
+    pdb_selects,
+    running_containers,
+    scale_target_ref,
+)
 from gitops.k8s_math import InvalidValueError
 from gitops.model import Resource
 from gitops.policy import (
@@ -218,12 +225,7 @@ def hpa_missing_requests(ctx: CheckContext) -> Iterator[Hit]:
         if target is None or target.kind not in WORKLOAD_KINDS:
             continue
         spec = pod_spec(target)
-        containers = [c for c in _list(spec.get("containers")) if isinstance(c, dict)]
-        containers += [
-            c
-            for c in _list(spec.get("initContainers"))
-            if isinstance(c, dict) and c.get("restartPolicy") == "Always"
-        ]
+        containers = running_containers(spec)  # what the HPA sums: app containers + sidecars
         pod_requests = _dict(_dict(spec.get("resources")).get("requests"))
         defaults = _limit_range_defaults(ctx, target)
         for resource_name, container_name, described in _utilization_metrics(hpa):

@@ -18,13 +18,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
+from gitops.k8s import is_sidecar, spec_containers
 from gitops.k8s_math import PROBE_DEFAULTS, probe_timings
 from gitops.model import Resource, Severity
 from gitops.policy import (
     WORKLOAD_KINDS,
     CheckContext,
     Hit,
-    pod_labels,
     pod_spec,
     pod_template,
     rule,
@@ -124,16 +124,8 @@ def probe_missing(ctx: CheckContext) -> Iterator[Hit]:
     (same env and namespace, non-empty selector) need both; Jobs and queue workers are not
     routed to and need none. A startupProbe only delays the other two and replaces neither.
     """
-    services = ctx.of_kind("Service")
     for workload in _pod_workloads(ctx):
-        labels = pod_labels(workload)
-        routing = sorted(
-            service.name
-            for service in services
-            if service.env == workload.env
-            and service.namespace == workload.namespace
-            and _service_selects(service, labels)
-        )
+        routing = sorted(s.name for s in ctx.relations.services_selecting(workload))
         if not routing:
             continue
         routed_by = (
@@ -360,25 +352,12 @@ def _containers(workload: Resource, init: bool = False) -> list[_Container]:
     """App containers; with ``init``, init containers too. Sidecars (init containers with
     restartPolicy Always) are always included: they run for the pod's whole life."""
     spec = pod_spec(workload)
-    found = [
-        _Container(c, init=False, sidecar=False)
-        for c in _list(spec.get("containers"))
-        if isinstance(c, dict)
-    ]
-    for body in _list(spec.get("initContainers")):
-        if not isinstance(body, dict):
-            continue
-        sidecar = body.get("restartPolicy") == "Always"
+    found = [_Container(c, init=False, sidecar=False) for c in spec_containers(spec)]
+    for body in spec_containers(spec, ("initContainers",)):
+        sidecar = is_sidecar(body)
         if init or sidecar:
             found.append(_Container(body, init=True, sidecar=sidecar))
     return found
-
-
-def _service_selects(service: Resource, labels: dict[str, str]) -> bool:
-    selector = service.spec.get("selector")
-    if not isinstance(selector, dict) or not selector:
-        return False
-    return all(labels.get(key) == value for key, value in selector.items())
 
 
 def _is_int(value: object) -> TypeGuard[int]:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops import k8s_math
+from gitops.k8s import pod_spec_of, spec_containers
 from gitops.simulate.drain import DrainReport, drain_nodes, workloads_from_objects
 from gitops.simulate.engine import Timeline, simulate
 from gitops.simulate.hpa import ControllerSettings
@@ -54,10 +55,9 @@ def _key(obj: Mapping[str, Any]) -> tuple[str, str]:
 
 def _workload_facts(obj: Mapping[str, Any]) -> object:
     spec = obj.get("spec") or {}
-    template = (spec.get("template") or {}).get("spec") or {}
     requests = [
         ((c.get("resources") or {}).get("requests") or {}).get("cpu")
-        for c in template.get("containers") or []
+        for c in spec_containers(pod_spec_of(obj))
     ]
     return spec.get("replicas"), spec.get("strategy"), spec.get("minReadySeconds"), requests
 

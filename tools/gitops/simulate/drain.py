@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitops import k8s_math
-from gitops.policy import selector_matches
+from gitops.k8s import pod_spec_of, selector_matches, template_labels
 
 RETRY_SECONDS = 5.0  # kubectl drain: a 429 is retried every 5 s
 DEFAULT_TIMEOUT = 900.0
@@ -265,8 +265,7 @@ def workloads_from_objects(objects: Sequence[Mapping[str, Any]]) -> list[DrainWo
     for obj in objects:
         if obj.get("kind") not in ("Deployment", "StatefulSet"):
             continue
-        template = (obj.get("spec") or {}).get("template") or {}
-        labels = dict((template.get("metadata") or {}).get("labels") or {})
+        labels = dict(template_labels(obj))
         try:
             replicas = k8s_math.min_replicas(obj, hpas)
         except k8s_math.InvalidValueError:
@@ -282,7 +281,7 @@ def workloads_from_objects(objects: Sequence[Mapping[str, Any]]) -> list[DrainWo
                 name=str((obj.get("metadata") or {}).get("name")),
                 replicas=replicas,
                 labels=labels,
-                spread=_spread(template.get("spec") or {}),
+                spread=_spread(pod_spec_of(obj)),
                 pdb_name=str(pdb["metadata"]["name"]) if pdb else None,
                 pdb_spec=(pdb.get("spec") or {}) if pdb else None,
             )

@@ -25,6 +25,7 @@ from typing import Any
 
 from gitops import k8s_math
 from gitops.errors import GitopsError
+from gitops.k8s import running_containers
 from gitops.simulate.hpa import (
     AVERAGE_VALUE,
     CONTAINER_RESOURCE,
@@ -541,10 +542,7 @@ def _rules(r: _Reader, raw: Any, where: str, default: ScalingRules) -> ScalingRu
 def pod_cpu_request_milli(pod_spec: Mapping[str, Any]) -> int | None:
     """The HPA's per-pod CPU request (``calculatePodRequestsFromContainers``): containers plus
     restartable init containers; None when any of them has no CPU request."""
-    containers = list(pod_spec.get("containers") or [])
-    containers += [
-        c for c in pod_spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"
-    ]
+    containers = running_containers(pod_spec)
     total = 0
     for container in containers:
         requests = (container.get("resources") or {}).get("requests") or {}

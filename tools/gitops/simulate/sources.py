@@ -13,8 +13,10 @@ from typing import Any
 
 from gitops import k8s_math
 from gitops.config import RepoConfig
+from gitops.k8s import pod_spec_of
 from gitops.simulate.scenario import HPAResolver, ScenarioError, pod_cpu_request_milli
 
+# The kinds with a scale subresource an HPA can target.
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
 
 
@@ -71,8 +73,7 @@ def find_hpa(
     target = target_workload(objects, hpa)
     request = None
     if target is not None:
-        template = ((target.get("spec") or {}).get("template") or {}).get("spec") or {}
-        request = pod_cpu_request_milli(template)
+        request = pod_cpu_request_milli(pod_spec_of(target))
     return hpa, request, f"{origin} (HorizontalPodAutoscaler {_name(hpa)})"
 
 
