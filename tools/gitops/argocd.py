@@ -29,9 +29,10 @@ from typing import Any
 
 from gitops.cache import CachedRender, RenderCache
 from gitops.config import RepoConfig
-from gitops.discovery import Overlay, find_kustomization
+from gitops.discovery import Overlay
 from gitops.errors import CommandError, ConfigError
 from gitops.gotemplate import TemplateError, render_fasttemplate, render_go_template
+from gitops.kustomization import find_kustomization
 from gitops.kustomize import Kustomize, find_kustomize
 from gitops.render import relativize
 from gitops.runner import Command, run

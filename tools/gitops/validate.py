@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gitops.apivalidation import api_problems
 from gitops.config import RepoConfig
 from gitops.errors import GitopsError
+from gitops.kustomization import KUSTOMIZATION_FILES, find_kustomization, load_kustomization
 from gitops.schema import SchemaValidator
 from gitops.yamlio import Document, read_documents
 
@@ -203,7 +202,7 @@ def _expand_list(
 
 
 # Files a folder of manifests holds that are not Kubernetes objects.
-_KUSTOMIZATION_NAMES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
+_KUSTOMIZATION_NAMES = frozenset(KUSTOMIZATION_FILES)
 _HELM_TEMPLATE = re.compile(r"\{\{-?\s")
 
 
@@ -231,16 +230,9 @@ def _is_patch_file(path: Path) -> bool:
     patch (``patches``, ``patchesStrategicMerge``, ``patchesJson6902``)."""
     target = os.path.normpath(path.resolve())
     for folder in [path.parent, *path.parent.parents[:3]]:
-        kustomization = next(
-            (folder / n for n in _KUSTOMIZATION_NAMES if (folder / n).is_file()), None
-        )
-        if kustomization is None:
-            continue
-        try:
-            doc = yaml.safe_load(kustomization.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            continue
-        if not isinstance(doc, dict):
+        kustomization = find_kustomization(folder)
+        doc = load_kustomization(kustomization) if kustomization is not None else None
+        if doc is None:
             continue
         named: list[object] = list(_as_list(doc.get("patchesStrategicMerge")))
         for field_name in ("patches", "patchesJson6902"):

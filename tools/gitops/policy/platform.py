@@ -17,9 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-import yaml
-
-from gitops.discovery import find_kustomization
+from gitops.kustomization import walk
 from gitops.model import Resource, Severity
 from gitops.policy import (
     CheckContext,
@@ -245,7 +243,6 @@ def secret_plaintext(ctx: CheckContext) -> Iterator[Hit]:
 
 _SEMVER_TAG = re.compile(r"^v?\d+(\.\d+){1,2}([-+][0-9A-Za-z.+-]+)?$")
 _COMMIT_SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
-_REMOTE_PREFIX = re.compile(r"^([a-z][a-z0-9+.-]*://|git@|git::|[a-z0-9-]+(\.[a-z0-9-]+)+/)", re.I)
 _FILE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -280,41 +277,13 @@ def _kustomization_entries(
 ) -> Iterator[tuple[str, str]]:
     """(repo-relative kustomization, remote entry) for the kustomization in ``directory`` and
     every local directory it references."""
-    resolved = directory.resolve()
-    if resolved in seen:
-        return
-    seen.add(resolved)
-    path = find_kustomization(directory)
-    if path is None:
-        return
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
-        return  # render-failed reports it
-    if not isinstance(document, dict):
-        return
-    try:
-        rel = path.resolve().relative_to(repo.resolve()).as_posix()
-    except ValueError:
-        rel = str(path)
-    for field_name in ("resources", "components", "bases"):
-        entries = document.get(field_name)
-        if not isinstance(entries, list):
-            continue
-        for entry in entries:
-            if not isinstance(entry, str) or not entry.strip():
-                continue
-            local = directory / entry
-            try:
-                exists, is_dir = local.exists(), local.is_dir()
-            except (OSError, ValueError):  # a name too long or with a NUL byte: not a path
-                exists = is_dir = False
-            if exists:
-                if is_dir:
-                    yield from _kustomization_entries(repo, local, seen)
-                continue
-            if _REMOTE_PREFIX.match(entry.strip()):
-                yield rel, entry.strip()
+    for visited in walk(directory, seen):
+        try:
+            rel = visited.path.resolve().relative_to(repo.resolve()).as_posix()
+        except ValueError:
+            rel = str(visited.path)
+        for entry in visited.remote:
+            yield rel, entry
 
 
 def _unpinned_reason(entry: str) -> str | None:

@@ -22,15 +22,15 @@ import yaml
 
 from gitops.cache import RenderCache, cache_disabled
 from gitops.config import RepoConfig
-from gitops.discovery import Overlay, discover_overlays, find_kustomization
+from gitops.discovery import Overlay, discover_overlays
 from gitops.errors import EXIT_PROBLEMS
+from gitops.k8s import CONTAINER_LISTS
+from gitops.kustomization import find_kustomization
 from gitops.kustomize import Kustomize, find_kustomize
 from gitops.model import ImageRef, image_name, parse_image
 from gitops.release.refs import ReleaseError, Version, check_version
 from gitops.release.yamledit import read_image_entries, set_image_entry
 from gitops.render import render_overlays, select_overlays
-
-_CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
 
 class OverlayRenderError(ReleaseError):
@@ -161,7 +161,7 @@ def container_images(manifest: str) -> list[ContainerImage]:
 def _containers(node: Any) -> Iterator[dict[str, Any]]:
     if isinstance(node, dict):
         for key, value in node.items():
-            if key in _CONTAINER_LISTS and isinstance(value, list):
+            if key in CONTAINER_LISTS and isinstance(value, list):
                 yield from (c for c in value if isinstance(c, dict))
             else:
                 yield from _containers(value)
