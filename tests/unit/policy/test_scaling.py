@@ -14,7 +14,7 @@ from gitops.check import run_check
 from gitops.config import RepoConfig, load_config
 from gitops.errors import ConfigError
 from gitops.model import Finding, Resource, ResourceKey
-from gitops.policy import CheckContext, get_rule
+from gitops.policy import CheckContext, get_rule, run_rule
 from tests.conftest import FIXTURES
 
 SCALING_RULES = (
@@ -350,7 +350,5 @@ def test_rules_survive_schema_invalid_documents(rule_id: str) -> None:
         resources=list(MALFORMED),
         applications=(GARBLED_APP,),
     )
-    rule_func = get_rule(rule_id).func
-    assert rule_func is not None
-    for hit in rule_func(ctx):
+    for hit in run_rule(ctx, get_rule(rule_id)):
         assert hit.message and "\n" not in hit.message

@@ -16,7 +16,7 @@ import pytest
 from gitops.check import run_check
 from gitops.config import load_config
 from gitops.model import Finding, Resource, ResourceKey, Severity
-from gitops.policy import CheckContext, get_rule
+from gitops.policy import CheckContext, all_rules, get_rule, run_rule
 from gitops.policy.workloads import (
     image_tag_mutable,
     probe_identical,
@@ -279,6 +279,10 @@ ALL_RULES = (
 )
 
 
+def _rule_id(func: object) -> str:
+    return next(r.id for r in all_rules() if r.func is func)
+
+
 def test_schema_invalid_documents_never_crash_the_rules() -> None:
     broken: list[dict[str, Any]] = [
         {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a"}, "spec": []},
@@ -326,7 +330,7 @@ def test_schema_invalid_documents_never_crash_the_rules() -> None:
     ]
     ctx = _context(*broken)
     for rule_func in ALL_RULES:
-        list(rule_func(ctx))  # must not raise
+        list(run_rule(ctx, get_rule(_rule_id(rule_func))))  # must not raise
 
 
 def _deployment(container: dict[str, Any], **pod: Any) -> dict[str, Any]:
@@ -370,7 +374,7 @@ def test_security_context_baseline_fields_of_the_restricted_profile() -> None:
             },
         )
     )
-    assert sorted(hit.message for hit in security_context(ctx)) == [
+    assert sorted(hit.message for hit in run_rule(ctx, get_rule("security-context"))) == [
         "container web: securityContext.appArmorProfile.type is Unconfined (expected "
         "RuntimeDefault, Localhost or unset)",
         "container web: securityContext.procMount is Unmasked (expected Default)",
@@ -398,7 +402,7 @@ def test_named_probe_port_resolves_for_the_identical_comparison_only_when_declar
             }
         )
     )
-    assert len(list(probe_identical(declared))) == 1
+    assert len(list(run_rule(declared, get_rule("probe-identical")))) == 1
     other_port = _context(
         _deployment(
             {
@@ -408,7 +412,7 @@ def test_named_probe_port_resolves_for_the_identical_comparison_only_when_declar
             }
         )
     )
-    assert list(probe_identical(other_port)) == []
+    assert list(run_rule(other_port, get_rule("probe-identical"))) == []
 
 
 def test_every_rule_is_registered_with_its_severity_and_a_why() -> None:

@@ -15,10 +15,11 @@ them into :class:`~gitops.model.Finding` with the severity configured for the en
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from gitops.config import RepoConfig
 from gitops.discovery import Overlay
@@ -43,6 +44,7 @@ __all__ = [
     "CheckContext",
     "GeneratedLabels",
     "Hit",
+    "Param",
     "Rule",
     "all_rules",
     "containers",
@@ -53,6 +55,7 @@ __all__ = [
     "pod_spec",
     "pod_template",
     "rule",
+    "run_rule",
     "run_rules",
     "selector_matches",
     "to_finding",
@@ -79,15 +82,39 @@ class Hit:
 
 
 RuleFunc = Callable[["CheckContext"], Iterable[Hit]]
+# A single-resource rule: called once per resource of its declared kinds.
+ResourceRuleFunc = Callable[["CheckContext", Resource], Iterable[Hit]]
+AnyRuleFunc = RuleFunc | ResourceRuleFunc
+
+
+@dataclass(frozen=True)
+class Param:
+    """A ``gitops.yaml`` key that tunes a rule (listed in docs/rules.md)."""
+
+    key: str  # "policy.pdbRequiredEnvs"
+    doc: str
+
+
+# Keys that tune every rule; each rule's entry lists them after its own.
+COMMON_PARAMS = (
+    Param("policy.severity.<rule>", "error, warning or off, per env or for all envs"),
+    Param("policy/waivers.yaml", "waive one finding, with an owner and an expiry date"),
+)
 
 
 @dataclass(frozen=True)
 class Rule:
     id: str
     severity: Severity
-    func: RuleFunc | None  # None for rules the pipeline itself emits (render-failed, schema...)
+    func: AnyRuleFunc | None  # None for rules the pipeline itself emits (render-failed, schema...)
     doc: str
     module: str
+    # The kinds the rule looks at (documentation; for single-resource rules also the filter
+    # the engine applies). Empty: not about particular kinds (files, whole envs).
+    kinds: tuple[str, ...] = ()
+    remediation: str = ""  # how to fix a finding
+    params: tuple[Param, ...] = ()  # its own tuning keys (beyond COMMON_PARAMS)
+    per_resource: bool = False  # func takes (ctx, resource) and sees only resources of kinds
 
     @property
     def summary(self) -> str:
@@ -97,27 +124,69 @@ class Rule:
 _REGISTRY: dict[str, Rule] = {}
 
 
-def rule(rule_id: str, severity: Severity = Severity.ERROR) -> Callable[[RuleFunc], RuleFunc]:
-    def register(func: RuleFunc) -> RuleFunc:
-        _register(rule_id, severity, func, func.__doc__ or "", func.__module__)
+def rule(
+    rule_id: str,
+    severity: Severity = Severity.ERROR,
+    *,
+    kinds: tuple[str, ...] = (),
+    remediation: str = "",
+    params: tuple[Param, ...] = (),
+) -> Callable[[Any], Any]:
+    """Register a rule. A function of ``(ctx)`` sees the whole check; a function of
+    ``(ctx, resource)`` is a single-resource rule, which the engine calls once for each
+    rendered resource of ``kinds`` (those are required then)."""
+
+    def register(func: Any) -> Any:
+        per_resource = len(inspect.signature(func).parameters) == 2
+        if per_resource and not kinds:
+            raise ValueError(f"rule {rule_id}: a single-resource rule must declare its kinds")
+        _register(
+            Rule(
+                rule_id,
+                severity,
+                func,
+                func.__doc__ or "",
+                func.__module__,
+                kinds=tuple(kinds),
+                remediation=remediation,
+                params=tuple(params),
+                per_resource=per_resource,
+            )
+        )
         return func
 
     return register
 
 
-def pipeline_rule(rule_id: str, doc: str, severity: Severity = Severity.ERROR) -> None:
-    """Declare a rule whose findings the check pipeline emits directly."""
-    _register(rule_id, severity, None, doc, "gitops.policy.pipeline")
-
-
-def _register(
-    rule_id: str, severity: Severity, func: RuleFunc | None, doc: str, module: str
+def pipeline_rule(
+    rule_id: str,
+    doc: str,
+    severity: Severity = Severity.ERROR,
+    *,
+    remediation: str = "",
+    params: tuple[Param, ...] = (),
 ) -> None:
-    if rule_id in _REGISTRY and _REGISTRY[rule_id].func is not func:
+    """Declare a rule whose findings the check pipeline emits directly."""
+    _register(
+        Rule(
+            rule_id,
+            severity,
+            None,
+            doc,
+            "gitops.policy.pipeline",
+            remediation=remediation,
+            params=tuple(params),
+        )
+    )
+
+
+def _register(registered: Rule) -> None:
+    rule_id = registered.id
+    if rule_id in _REGISTRY and _REGISTRY[rule_id].func is not registered.func:
         raise ValueError(f"rule {rule_id} registered twice")
-    if not doc.strip():
+    if not registered.doc.strip():
         raise ValueError(f"rule {rule_id} has no docstring saying why it matters")
-    _REGISTRY[rule_id] = Rule(rule_id, severity, func, doc, module)
+    _REGISTRY[rule_id] = registered
 
 
 def all_rules() -> list[Rule]:
@@ -224,10 +293,25 @@ def controller_labels(workload: Resource) -> dict[str, frozenset[str] | None]:
 
 def run_rules(ctx: CheckContext, rules: Iterable[Rule]) -> Iterator[tuple[Rule, Hit]]:
     for registered in rules:
-        if registered.func is None:
-            continue
-        for hit in registered.func(ctx):
+        for hit in run_rule(ctx, registered):
             yield registered, hit
+
+
+def run_rule(ctx: CheckContext, registered: Rule) -> Iterator[Hit]:
+    """The rule's hits: a single-resource rule only sees the rendered resources (and the Argo
+    CD objects) of its kinds."""
+    func = registered.func
+    if func is None:
+        return
+    if not registered.per_resource:
+        yield from cast(RuleFunc, func)(ctx)
+        return
+    per_resource = cast(ResourceRuleFunc, func)
+    for resource in ctx.of_kind(*registered.kinds):
+        yield from per_resource(ctx, resource)
+    for resource in ctx.argocd_resources:
+        if resource.kind in registered.kinds:
+            yield from per_resource(ctx, resource)
 
 
 def to_finding(registered: Rule, hit: Hit, severity: Severity) -> Finding:

@@ -215,28 +215,27 @@ def api_deprecated(ctx: CheckContext) -> Iterator[Hit]:
 # --- secrets ------------------------------------------------------------------------------
 
 
-@rule("secret-plaintext")
-def secret_plaintext(ctx: CheckContext) -> Iterator[Hit]:
+@rule("secret-plaintext", kinds=("Secret",))
+def secret_plaintext(ctx: CheckContext, resource: Resource) -> Iterator[Hit]:
     """A Secret with ``data`` or ``stringData`` is rendered from git.
 
     base64 is an encoding, not encryption: whoever can read the repository (and every fork,
     CI log and laptop clone) has the credential forever, and rotating it means rewriting
     history. Secrets are referenced (ExternalSecret, SealedSecret, CSI driver, created out of
     band), never rendered. The finding names the keys, never the values."""
-    for resource in _all_resources(ctx):
-        if resource.kind != "Secret" or resource.key.api_version != "v1":
-            continue
-        parts = []
-        for field_name in ("data", "stringData"):
-            value = resource.body.get(field_name)
-            if isinstance(value, dict) and value:
-                parts.append(f"{field_name} keys: {', '.join(sorted(str(k) for k in value))}")
-        if parts:
-            yield Hit(
-                f"Secret carries secret material in git ({'; '.join(parts)}): reference it "
-                "from a secret store (ExternalSecret/SealedSecret) instead of rendering it",
-                resource,
-            )
+    if resource.key.api_version != "v1":
+        return
+    parts = []
+    for field_name in ("data", "stringData"):
+        value = resource.body.get(field_name)
+        if isinstance(value, dict) and value:
+            parts.append(f"{field_name} keys: {', '.join(sorted(str(k) for k in value))}")
+    if parts:
+        yield Hit(
+            f"Secret carries secret material in git ({'; '.join(parts)}): reference it "
+            "from a secret store (ExternalSecret/SealedSecret) instead of rendering it",
+            resource,
+        )
 
 
 # --- remote bases -------------------------------------------------------------------------

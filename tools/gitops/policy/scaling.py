@@ -301,8 +301,8 @@ def _behavior_problems(behavior: dict[str, Any]) -> Iterator[str]:
                 yield f"{path}.periodSeconds {period} is outside 1..{MAX_PERIOD_SECONDS}"
 
 
-@rule("hpa-bounds")
-def hpa_bounds(ctx: CheckContext) -> Iterator[Hit]:
+@rule("hpa-bounds", kinds=(HPA_KIND,))
+def hpa_bounds(ctx: CheckContext, hpa: Resource) -> Iterator[Hit]:
     """An HPA's replica bounds or scaling behavior are outside what the API server accepts.
 
     minReplicas < 1 (0 needs the alpha HPAScaleToZero gate), maxReplicas < minReplicas, and
@@ -313,29 +313,28 @@ def hpa_bounds(ctx: CheckContext) -> Iterator[Hit]:
     legitimate way to pin a service (e.g. during an incident), and this rule only reports
     what the API rejects so it can stay an error.
     """
-    for hpa in ctx.of_kind(HPA_KIND):
-        spec = hpa.spec
-        min_raw = spec.get("minReplicas")
-        minimum = _int_field(min_raw) if min_raw is not None else k8s_math.DEFAULT_MIN_REPLICAS
-        maximum = _int_field(spec.get("maxReplicas"))
-        if minimum is not None and minimum < 1:
-            yield Hit(
-                f"minReplicas {minimum} must be >= 1 (0 only with the alpha HPAScaleToZero "
-                "feature gate): the API server rejects this HPA",
-                hpa,
-            )
-        if maximum is not None and maximum < 1:
-            yield Hit(f"maxReplicas {maximum} must be >= 1: the API server rejects this HPA", hpa)
-        elif maximum is not None and minimum is not None and maximum < minimum:
-            shown = f"minReplicas {minimum}" if min_raw is not None else "default minReplicas 1"
-            yield Hit(
-                f"maxReplicas {maximum} is below {shown}: the API server rejects this HPA",
-                hpa,
-            )
-        behavior = spec.get("behavior")
-        if isinstance(behavior, dict):
-            for problem in _behavior_problems(behavior):
-                yield Hit(f"{problem}: the API server rejects this HPA", hpa)
+    spec = hpa.spec
+    min_raw = spec.get("minReplicas")
+    minimum = _int_field(min_raw) if min_raw is not None else k8s_math.DEFAULT_MIN_REPLICAS
+    maximum = _int_field(spec.get("maxReplicas"))
+    if minimum is not None and minimum < 1:
+        yield Hit(
+            f"minReplicas {minimum} must be >= 1 (0 only with the alpha HPAScaleToZero "
+            "feature gate): the API server rejects this HPA",
+            hpa,
+        )
+    if maximum is not None and maximum < 1:
+        yield Hit(f"maxReplicas {maximum} must be >= 1: the API server rejects this HPA", hpa)
+    elif maximum is not None and minimum is not None and maximum < minimum:
+        shown = f"minReplicas {minimum}" if min_raw is not None else "default minReplicas 1"
+        yield Hit(
+            f"maxReplicas {maximum} is below {shown}: the API server rejects this HPA",
+            hpa,
+        )
+    behavior = spec.get("behavior")
+    if isinstance(behavior, dict):
+        for problem in _behavior_problems(behavior):
+            yield Hit(f"{problem}: the API server rejects this HPA", hpa)
 
 
 def _ignores_replicas(entry: dict[str, Any], workload: Resource, namespace: str) -> bool:

@@ -145,8 +145,8 @@ def probe_missing(ctx: CheckContext) -> Iterator[Hit]:
                     )
 
 
-@rule("probe-port-unknown")
-def probe_port_unknown(ctx: CheckContext) -> Iterator[Hit]:
+@rule("probe-port-unknown", kinds=POD_KINDS)
+def probe_port_unknown(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
     """A probe uses a named port that its container does not declare in ``ports[].name``.
 
     The API server accepts it, but the kubelet cannot resolve the name: the probe errors on every
@@ -154,26 +154,25 @@ def probe_port_unknown(ctx: CheckContext) -> Iterator[Hit]:
     never gets traffic) and liveness never fires (a hung process is never restarted). Numeric
     ports are always resolvable and are not checked here.
     """
-    for workload in _pod_workloads(ctx):
-        for container in _containers(workload):
-            declared = container.port_names()
-            for kind in PROBES:
-                probe = container.probe(kind)
-                if probe is None:
+    for container in _containers(workload):
+        declared = container.port_names()
+        for kind in PROBES:
+            probe = container.probe(kind)
+            if probe is None:
+                continue
+            for handler in ("httpGet", "tcpSocket"):
+                port = _dict(probe.get(handler)).get("port")
+                if not isinstance(port, str) or port.isdigit() or port in declared:
                     continue
-                for handler in ("httpGet", "tcpSocket"):
-                    port = _dict(probe.get(handler)).get("port")
-                    if not isinstance(port, str) or port.isdigit() or port in declared:
-                        continue
-                    yield Hit(
-                        f'{container.label}: {kind} port "{port}" is not declared by the '
-                        f"container (declared: {', '.join(declared) or 'none'})",
-                        workload,
-                    )
+                yield Hit(
+                    f'{container.label}: {kind} port "{port}" is not declared by the '
+                    f"container (declared: {', '.join(declared) or 'none'})",
+                    workload,
+                )
 
 
-@rule("probe-invalid")
-def probe_invalid(ctx: CheckContext) -> Iterator[Hit]:
+@rule("probe-invalid", kinds=POD_KINDS)
+def probe_invalid(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
     """A probe the API server rejects or that can never work.
 
     Checked: exactly one handler (exec, httpGet, tcpSocket, grpc); exec with a command; ports in
@@ -184,18 +183,17 @@ def probe_invalid(ctx: CheckContext) -> Iterator[Hit]:
     handler never passes. ``timeoutSeconds >= periodSeconds`` is deliberately NOT reported: the
     API accepts it and the probe works (the kubelet skips ticks while a probe runs).
     """
-    for workload in _pod_workloads(ctx):
-        for container in _containers(workload, init=True):
-            for kind in PROBES:
-                probe = container.probe(kind)
-                if probe is None:
-                    continue
-                for problem in _probe_problems(container, kind, probe):
-                    yield Hit(f"{container.label}: {kind} {problem}", workload)
+    for container in _containers(workload, init=True):
+        for kind in PROBES:
+            probe = container.probe(kind)
+            if probe is None:
+                continue
+            for problem in _probe_problems(container, kind, probe):
+                yield Hit(f"{container.label}: {kind} {problem}", workload)
 
 
-@rule("probe-identical", Severity.WARNING)
-def probe_identical(ctx: CheckContext) -> Iterator[Hit]:
+@rule("probe-identical", Severity.WARNING, kinds=POD_KINDS)
+def probe_identical(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
     """A container's livenessProbe and readinessProbe are identical (same check, same timing).
 
     Readiness should take a pod out of the Service when it (or a dependency) is slow; liveness
@@ -204,30 +202,29 @@ def probe_identical(ctx: CheckContext) -> Iterator[Hit]:
     every pod restarts at once instead of briefly leaving the Service. Compared after kubelet
     defaults and with named ports resolved; give liveness a larger failure budget at least.
     """
-    for workload in _pod_workloads(ctx):
-        for container in _containers(workload):
-            liveness = container.probe("livenessProbe")
-            readiness = container.probe("readinessProbe")
-            if liveness is None or readiness is None:
-                continue
-            normalized = _normalized_probe(container, liveness, "livenessProbe")
-            if normalized is not None and normalized == _normalized_probe(
-                container, readiness, "readinessProbe"
-            ):
-                yield Hit(
-                    f"{container.label}: livenessProbe and readinessProbe are identical "
-                    f"({_describe_probe(normalized)}); expected liveness to tolerate more "
-                    "(higher failureThreshold or periodSeconds) so a slow dependency only "
-                    "removes the pod from the Service instead of restarting it",
-                    workload,
-                )
+    for container in _containers(workload):
+        liveness = container.probe("livenessProbe")
+        readiness = container.probe("readinessProbe")
+        if liveness is None or readiness is None:
+            continue
+        normalized = _normalized_probe(container, liveness, "livenessProbe")
+        if normalized is not None and normalized == _normalized_probe(
+            container, readiness, "readinessProbe"
+        ):
+            yield Hit(
+                f"{container.label}: livenessProbe and readinessProbe are identical "
+                f"({_describe_probe(normalized)}); expected liveness to tolerate more "
+                "(higher failureThreshold or periodSeconds) so a slow dependency only "
+                "removes the pod from the Service instead of restarting it",
+                workload,
+            )
 
 
 # --- resources and images -----------------------------------------------------------------
 
 
-@rule("resources-missing")
-def resources_missing(ctx: CheckContext) -> Iterator[Hit]:
+@rule("resources-missing", kinds=POD_KINDS)
+def resources_missing(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
     """A container (init containers included) lacks a cpu or memory request, or a memory limit.
 
     Requests are what the scheduler packs nodes by and what HPA utilization is computed against:
@@ -237,47 +234,45 @@ def resources_missing(ctx: CheckContext) -> Iterator[Hit]:
     require explicit requests even when limits are set (the API would default requests to the
     limits, which silently reserves the maximum).
     """
-    for workload in _pod_workloads(ctx):
-        for container in _containers(workload, init=True):
-            resources = _dict(container.body.get("resources"))
-            for section, name in REQUIRED_RESOURCES:
-                if _dict(resources.get(section)).get(name) in (None, ""):
-                    yield Hit(
-                        f"{container.label}: no resources.{section}.{name} (expected cpu and "
-                        "memory requests and a memory limit)",
-                        workload,
-                    )
+    for container in _containers(workload, init=True):
+        resources = _dict(container.body.get("resources"))
+        for section, name in REQUIRED_RESOURCES:
+            if _dict(resources.get(section)).get(name) in (None, ""):
+                yield Hit(
+                    f"{container.label}: no resources.{section}.{name} (expected cpu and "
+                    "memory requests and a memory limit)",
+                    workload,
+                )
 
 
-@rule("requests-exceed-limits")
-def requests_exceed_limits(ctx: CheckContext) -> Iterator[Hit]:
+@rule("requests-exceed-limits", kinds=POD_KINDS)
+def requests_exceed_limits(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
     """A container requests more of a resource than its limit allows.
 
     The API server rejects the pod template ("must be less than or equal to ... limit"), so the
     ReplicaSet never creates pods and the sync fails; usually an overlay patch lowered only the
     limit. Quantities are compared exactly (``500m`` < ``1``, ``1Gi`` > ``1G``).
     """
-    for workload in _pod_workloads(ctx):
-        for container in _containers(workload, init=True):
-            resources = _dict(container.body.get("resources"))
-            requests = _dict(resources.get("requests"))
-            limits = _dict(resources.get("limits"))
-            for name in sorted(set(requests) & set(limits), key=str):
-                try:
-                    exceeds = parse_quantity(requests[name]) > parse_quantity(limits[name])
-                except ValueError:
-                    continue  # not a quantity: the schema rule reports it
-                if exceeds:
-                    yield Hit(
-                        f"{container.label}: resources.requests.{name} {requests[name]} is "
-                        f"greater than resources.limits.{name} {limits[name]} (expected "
-                        "request <= limit)",
-                        workload,
-                    )
+    for container in _containers(workload, init=True):
+        resources = _dict(container.body.get("resources"))
+        requests = _dict(resources.get("requests"))
+        limits = _dict(resources.get("limits"))
+        for name in sorted(set(requests) & set(limits), key=str):
+            try:
+                exceeds = parse_quantity(requests[name]) > parse_quantity(limits[name])
+            except ValueError:
+                continue  # not a quantity: the schema rule reports it
+            if exceeds:
+                yield Hit(
+                    f"{container.label}: resources.requests.{name} {requests[name]} is "
+                    f"greater than resources.limits.{name} {limits[name]} (expected "
+                    "request <= limit)",
+                    workload,
+                )
 
 
-@rule("image-tag-mutable")
-def image_tag_mutable(ctx: CheckContext) -> Iterator[Hit]:
+@rule("image-tag-mutable", kinds=POD_KINDS)
+def image_tag_mutable(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
     """A container image has no tag or the tag ``latest``.
 
     Such a reference moves: two nodes run different code under the same manifest, a restart
@@ -285,31 +280,30 @@ def image_tag_mutable(ctx: CheckContext) -> Iterator[Hit]:
     back nothing. Git then no longer describes what runs. Pin a version tag (promoted env by env)
     or a ``@sha256:`` digest. A registry port (``registry:5000/app``) is not a tag.
     """
-    for workload in _pod_workloads(ctx):
-        for container in _containers(workload, init=True):
-            image = container.body.get("image")
-            if not isinstance(image, str) or not image.strip() or "@" in image:
-                continue
-            tag = _image_tag(image.strip())
-            if tag is None:
-                yield Hit(
-                    f'{container.label}: image "{image}" has no tag, so it means :latest '
-                    "(expected a version tag or an @sha256: digest)",
-                    workload,
-                )
-            elif tag == "latest":
-                yield Hit(
-                    f'{container.label}: image "{image}" uses the mutable tag "latest" '
-                    "(expected a version tag or an @sha256: digest)",
-                    workload,
-                )
+    for container in _containers(workload, init=True):
+        image = container.body.get("image")
+        if not isinstance(image, str) or not image.strip() or "@" in image:
+            continue
+        tag = _image_tag(image.strip())
+        if tag is None:
+            yield Hit(
+                f'{container.label}: image "{image}" has no tag, so it means :latest '
+                "(expected a version tag or an @sha256: digest)",
+                workload,
+            )
+        elif tag == "latest":
+            yield Hit(
+                f'{container.label}: image "{image}" uses the mutable tag "latest" '
+                "(expected a version tag or an @sha256: digest)",
+                workload,
+            )
 
 
 # --- security context ---------------------------------------------------------------------
 
 
-@rule("security-context")
-def security_context(ctx: CheckContext) -> Iterator[Hit]:
+@rule("security-context", kinds=POD_KINDS)
+def security_context(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
     """A pod violates the restricted Pod Security Standard (1.33) or runs a writable root fs.
 
     The namespaces enforce ``pod-security.kubernetes.io/enforce: restricted``: a violating pod
@@ -320,13 +314,12 @@ def security_context(ctx: CheckContext) -> Iterator[Hit]:
     hostPorts, volume types, sysctls, SELinux, AppArmor, procMount, hostProcess; plus our house
     rule readOnlyRootFilesystem true, so an exploited process cannot persist anything.
     """
-    for workload in _pod_workloads(ctx):
-        spec = pod_spec(workload)
-        for problem in _pod_security_problems(workload, spec):
-            yield Hit(problem, workload)
-        for container in _containers(workload, init=True):
-            for problem in _container_security_problems(container, spec):
-                yield Hit(f"{container.label}: {problem}", workload)
+    spec = pod_spec(workload)
+    for problem in _pod_security_problems(workload, spec):
+        yield Hit(problem, workload)
+    for container in _containers(workload, init=True):
+        for problem in _container_security_problems(container, spec):
+            yield Hit(f"{container.label}: {problem}", workload)
 
 
 # --- helpers ------------------------------------------------------------------------------
