@@ -56,3 +56,17 @@ def test_every_rule_of_the_spec_is_registered_with_its_severity() -> None:
     assert {r.id for r in rules.values() if str(r.severity) == "warning"} == WARNINGS
     for registered in rules.values():
         assert len(registered.doc.strip().splitlines()) >= 2, f"{registered.id}: say why"
+
+
+def test_every_rule_says_how_to_fix_it_and_what_it_applies_to() -> None:
+    for registered in all_rules():
+        assert registered.remediation.strip().endswith("."), registered.id
+        if registered.per_resource:
+            assert registered.kinds, registered.id
+    doc = render_rules_markdown()
+    section = doc.split("## `pdb-missing`", 1)[1].split("\n## ", 1)[0]
+    assert "- **Applies to:** `Deployment`, `StatefulSet`" in section
+    assert "`policy.pdbRequiredEnvs`" in section
+    assert "- **How to fix:** Add a PodDisruptionBudget" in section
+    hpa_bounds = doc.split("## `hpa-bounds`", 1)[1].split("\n## ", 1)[0]
+    assert "`HorizontalPodAutoscaler` (checked one resource at a time)" in hpa_bounds

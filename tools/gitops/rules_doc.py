@@ -1,4 +1,5 @@
-"""Generate ``docs/rules.md``, the rule reference, from the registered rules' docstrings.
+"""Generate ``docs/rules.md``, the rule reference, from the registered rules' docstrings and
+their declared metadata (kinds, remediation, tuning keys).
 
     $ make docs          # python -m gitops.rules_doc > docs/rules.md
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import inspect
 import sys
 
-from gitops.policy import all_rules
+from gitops.policy import COMMON_PARAMS, Rule, all_rules
 
 HEADER = """\
 # Policy rules
@@ -34,9 +35,22 @@ def render_rules_markdown() -> str:
         sections.append(
             f"## `{r.id}`\n\n**{r.severity}** · `{r.module.rsplit('.', 1)[-1]}`\n\n"
             f"{r.summary}\n\n{details}\n".rstrip()
-            + "\n"
+            + "\n\n"
+            + _metadata(r)
         )
     return HEADER + table + "\n" + "\n".join(sections)
+
+
+def _metadata(r: Rule) -> str:
+    """Applies to (kinds), how to fix a finding, and the keys that tune the rule."""
+    kinds = ", ".join(f"`{k}`" for k in r.kinds) if r.kinds else "files and whole envs"
+    scope = " (checked one resource at a time)" if r.per_resource else ""
+    tuning = "; ".join(f"`{p.key}`: {p.doc}" for p in (*r.params, *COMMON_PARAMS))
+    return (
+        f"- **Applies to:** {kinds}{scope}\n"
+        f"- **How to fix:** {r.remediation}\n"
+        f"- **Tuning:** {tuning}\n"
+    )
 
 
 if __name__ == "__main__":

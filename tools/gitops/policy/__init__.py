@@ -1,15 +1,19 @@
-"""The policy engine: a registry of rules, each a function over every rendered resource.
+"""The policy engine: a registry of rules that declare what they check.
 
 A rule is a generator decorated with :func:`rule`; its docstring says why it matters (the first
-line becomes its entry in ``docs/rules.md``). It yields :class:`Hit` objects; the engine turns
-them into :class:`~gitops.model.Finding` with the severity configured for the env.
+line becomes its entry in ``docs/rules.md``), and the decorator declares the kinds it applies
+to, how to fix a finding and the ``gitops.yaml`` keys that tune it. A function of ``(ctx,
+resource)`` is a single-resource rule: the engine hands it only resources of its kinds. A
+function of ``(ctx)`` relates resources to each other (through ``ctx.relations``). It yields
+:class:`Hit` objects; the engine turns them into :class:`~gitops.model.Finding` with the
+severity configured for the env.
 
-    @rule("probe-missing")
-    def probe_missing(ctx: CheckContext) -> Iterator[Hit]:
-        \"\"\"A container behind a Service has no readiness or no liveness probe. ...\"\"\"
-        for workload in ctx.workloads():
+    @rule("probe-port-unknown", kinds=POD_KINDS, remediation="Declare the port name ...")
+    def probe_port_unknown(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
+        \"\"\"A probe uses a named port that its container does not declare. ...\"\"\"
+        for container in containers(workload):
             ...
-            yield Hit("container web has no readinessProbe", workload)
+            yield Hit('container web: readinessProbe port "http" is not declared', workload)
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
 
 # Modules whose import registers rules; docs/rules.md lists them in this order.
 __all__ = [
+    "COMMON_PARAMS",
     "WORKLOAD_KINDS",
     "CheckContext",
     "GeneratedLabels",
@@ -97,8 +102,8 @@ class Param:
 
 # Keys that tune every rule; each rule's entry lists them after its own.
 COMMON_PARAMS = (
-    Param("policy.severity.<rule>", "error, warning or off, per env or for all envs"),
-    Param("policy/waivers.yaml", "waive one finding, with an owner and an expiry date"),
+    Param("policy.severity.<rule>", "error, warning or off, for all envs or per env"),
+    Param("policy/waivers.yaml", "waives one finding, with an owner and an expiry date"),
 )
 
 

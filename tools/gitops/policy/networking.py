@@ -31,7 +31,14 @@ from gitops.policy import (
 _MAX_LISTED = 5
 
 
-@rule("service-selector-unmatched")
+@rule(
+    "service-selector-unmatched",
+    kinds=("Service",),
+    remediation=(
+        "Make spec.selector equal to labels of the pod template it should route to (or fix the "
+        "template's labels); remove the Service if nothing should be behind it."
+    ),
+)
 def service_selector_unmatched(ctx: CheckContext) -> Iterator[Hit]:
     """A Service's selector matches no pod template in its env and namespace.
 
@@ -59,7 +66,14 @@ def service_selector_unmatched(ctx: CheckContext) -> Iterator[Hit]:
         )
 
 
-@rule("service-target-port-unknown")
+@rule(
+    "service-target-port-unknown",
+    kinds=("Service",),
+    remediation=(
+        "Name the port in the container's ports[].name, or use the containerPort number as "
+        "targetPort."
+    ),
+)
 def service_target_port_unknown(ctx: CheckContext) -> Iterator[Hit]:
     """A Service port's targetPort is not a port the selected pods declare.
 
@@ -99,7 +113,14 @@ def service_target_port_unknown(ctx: CheckContext) -> Iterator[Hit]:
                     )
 
 
-@rule("ingress-backend-unknown")
+@rule(
+    "ingress-backend-unknown",
+    kinds=("Ingress",),
+    remediation=(
+        "Point the backend at a Service (and port name or number) rendered in the same env and "
+        "namespace."
+    ),
+)
 def ingress_backend_unknown(ctx: CheckContext) -> Iterator[Hit]:
     """An Ingress backend names a Service, or a Service port, that does not exist.
 
@@ -155,7 +176,14 @@ def ingress_backend_unknown(ctx: CheckContext) -> Iterator[Hit]:
                 )
 
 
-@rule("servicemonitor-port-unknown")
+@rule(
+    "servicemonitor-port-unknown",
+    kinds=("ServiceMonitor",),
+    remediation=(
+        "Use a port name the selected Services declare (endpoints[].port), or a targetPort the "
+        "pods declare."
+    ),
+)
 def servicemonitor_port_unknown(ctx: CheckContext) -> Iterator[Hit]:
     """A ServiceMonitor selects no Service, or scrapes a port its Services do not expose.
 

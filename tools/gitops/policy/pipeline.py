@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gitops.model import Severity
-from gitops.policy import pipeline_rule
+from gitops.policy import Param, pipeline_rule
 
 pipeline_rule(
     "render-failed",
@@ -11,6 +11,10 @@ pipeline_rule(
 
     Argo CD shows the Application as ComparisonError and syncs nothing: every change behind it is
     stuck. Reported with kustomize's own message and the overlay's path.""",
+    remediation=(
+        "Run kustomize build on the overlay and fix the error it names (kustomize's message is "
+        "in the finding)."
+    ),
 )
 pipeline_rule(
     "schema",
@@ -18,6 +22,11 @@ pipeline_rule(
 
     Unknown fields, wrong types and duplicate keys are rejected by the API server at sync time
     (or, worse, silently dropped by client-side apply). Strict, offline, all errors at once.""",
+    remediation=(
+        "Fix the field the message names for the target Kubernetes version (gitops validate "
+        "prints the same)."
+    ),
+    params=(Param("kubernetesVersion", "the target Kubernetes minor version"),),
 )
 pipeline_rule(
     "schema-api",
@@ -29,12 +38,15 @@ pipeline_rule(
     integers and ports, unknown enum values (imagePullPolicy, restartPolicy, protocol...), a PDB
     with both minAvailable and maxUnavailable or over 100%, an HPA with ``policies: []``. The
     sync fails for the whole Application. ``gitops validate`` prints the same messages.""",
+    remediation="Fix the value the message names; the API server rejects the object as it is.",
+    params=(Param("kubernetesVersion", "the target Kubernetes minor version"),),
 )
 pipeline_rule(
     "waiver-expired",
     """A waiver in policy/waivers.yaml is past its expiry date.
 
     Waivers are loans, not exemptions: an expired one fails the build so its owner revisits it.""",
+    remediation="Fix the finding it waived, or renew the waiver with a new expiry and a reason.",
 )
 pipeline_rule(
     "waiver-unused",
@@ -42,5 +54,6 @@ pipeline_rule(
 
     The problem it excused is gone (or the match is wrong): delete it so it cannot hide a future
     regression.""",
+    remediation="Delete the waiver from policy/waivers.yaml (or fix its match).",
     severity=Severity.WARNING,
 )

@@ -22,6 +22,7 @@ from gitops.model import Resource, Severity
 from gitops.policy import (
     CheckContext,
     Hit,
+    Param,
     containers,
     rule,
 )
@@ -168,7 +169,14 @@ def _all_resources(ctx: CheckContext) -> list[Resource]:
     return [*ctx.resources, *ctx.argocd_resources]
 
 
-@rule("api-removed")
+@rule(
+    "api-removed",
+    remediation=(
+        "Move the manifest to the replacement API version named in the finding before upgrading "
+        "the cluster."
+    ),
+    params=(Param("kubernetesVersion", "the target Kubernetes minor version"),),
+)
 def api_removed(ctx: CheckContext) -> Iterator[Hit]:
     """A resource uses an apiVersion the target Kubernetes version no longer serves.
 
@@ -187,7 +195,15 @@ def api_removed(ctx: CheckContext) -> Iterator[Hit]:
         )
 
 
-@rule("api-deprecated", Severity.WARNING)
+@rule(
+    "api-deprecated",
+    Severity.WARNING,
+    remediation=(
+        "Move the manifest to the replacement API version named in the finding while both are "
+        "served."
+    ),
+    params=(Param("kubernetesVersion", "the target Kubernetes minor version"),),
+)
 def api_deprecated(ctx: CheckContext) -> Iterator[Hit]:
     """A resource uses an apiVersion that the target Kubernetes version deprecates but serves.
 
@@ -215,7 +231,14 @@ def api_deprecated(ctx: CheckContext) -> Iterator[Hit]:
 # --- secrets ------------------------------------------------------------------------------
 
 
-@rule("secret-plaintext", kinds=("Secret",))
+@rule(
+    "secret-plaintext",
+    kinds=("Secret",),
+    remediation=(
+        "Delete the Secret from git and reference it from a secret store (ExternalSecret, "
+        "SealedSecret, CSI driver); rotate the exposed values."
+    ),
+)
 def secret_plaintext(ctx: CheckContext, resource: Resource) -> Iterator[Hit]:
     """A Secret with ``data`` or ``stringData`` is rendered from git.
 
@@ -245,7 +268,13 @@ _COMMIT_SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
 _FILE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-@rule("remote-base")
+@rule(
+    "remote-base",
+    remediation=(
+        "Pin the remote with ?ref=<semver tag or commit SHA> (for a file URL: a URL whose path "
+        "names the tag or commit)."
+    ),
+)
 def remote_base(ctx: CheckContext) -> Iterator[Hit]:
     """A kustomization pulls a remote base or component that is not pinned to a tag or commit.
 
@@ -310,7 +339,15 @@ _OVERLAY_PATH = re.compile(r"overlays/([^/\s'\"]+)/([^/\s'\",:]+)")
 _QUOTED_PATH = re.compile(r"source path '?([^'\s]+)'?")
 
 
-@rule("argocd-path-missing")
+@rule(
+    "argocd-path-missing",
+    kinds=("Application", "ApplicationSet"),
+    remediation=(
+        "Point the Application's source path at an overlay directory with a kustomization, or add "
+        "the missing overlay."
+    ),
+    params=(Param("argocdPath", "where the Argo CD objects live (default argocd)"),),
+)
 def argocd_path_missing(ctx: CheckContext) -> Iterator[Hit]:
     """An Application's source path has no kustomization, or no Application deploys an overlay.
 
@@ -373,7 +410,13 @@ CLUSTER_SCOPED_KINDS = frozenset(
 _IN_CLUSTER = ("in-cluster", "https://kubernetes.default.svc")
 
 
-@rule("resource-conflict")
+@rule(
+    "resource-conflict",
+    remediation=(
+        "Render the object from one overlay only (move it to a shared Application, or give each "
+        "copy its own name or namespace)."
+    ),
+)
 def resource_conflict(ctx: CheckContext) -> Iterator[Hit]:
     """Two overlays of one env render the same kind, namespace and name.
 
@@ -405,7 +448,15 @@ def _landing(ctx: CheckContext, resource: Resource) -> str:
     return ctx.namespace_of(resource)
 
 
-@rule("argocd-project-denied")
+@rule(
+    "argocd-project-denied",
+    kinds=("AppProject", "Application"),
+    remediation=(
+        "Allow the kind, source or destination in the AppProject (whitelist) or move the resource "
+        "to an Application whose project allows it."
+    ),
+    params=(Param("argocdPath", "where the Argo CD objects live (default argocd)"),),
+)
 def argocd_project_denied(ctx: CheckContext) -> Iterator[Hit]:
     """A rendered resource, or its Application, is refused by the Application's AppProject.
 
@@ -710,7 +761,14 @@ class _Strength:
     probes: dict[str, set[str]]  # container name -> {"livenessProbe", "readinessProbe"}
 
 
-@rule("env-regression")
+@rule(
+    "env-regression",
+    kinds=("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet"),
+    remediation=(
+        "Give the later env at least what the earlier one has (replicas/minReplicas, maxReplicas, "
+        "HPA, PDB, probes), or waive the finding with a reason."
+    ),
+)
 def env_regression(ctx: CheckContext) -> Iterator[Hit]:
     """A later env in the promotion order is weaker than an earlier one for the same workload.
 

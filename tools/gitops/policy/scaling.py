@@ -32,6 +32,7 @@ from gitops.policy import (
     WORKLOAD_KINDS,
     CheckContext,
     Hit,
+    Param,
     pod_labels,
     pod_spec,
     rule,
@@ -109,7 +110,14 @@ def _selector_text(selector: Any) -> str:
 # --- HPA rules ---------------------------------------------------------------------------
 
 
-@rule("hpa-target-missing")
+@rule(
+    "hpa-target-missing",
+    kinds=(HPA_KIND,),
+    remediation=(
+        "Make scaleTargetRef's apiVersion group, kind and name match a workload rendered in the "
+        "HPA's env and namespace."
+    ),
+)
 def hpa_target_missing(ctx: CheckContext) -> Iterator[Hit]:
     """An HPA's scaleTargetRef names no workload rendered in the same env and namespace.
 
@@ -208,7 +216,15 @@ def _utilization_metrics(hpa: Resource) -> list[tuple[str, str | None, str]]:
     return found
 
 
-@rule("hpa-missing-requests")
+@rule(
+    "hpa-missing-requests",
+    kinds=(HPA_KIND,),
+    remediation=(
+        "Add a request for the metric's resource to every container the HPA sums (app containers "
+        "and sidecars), or a LimitRange default."
+    ),
+    params=(Param("kubernetesVersion", "the target Kubernetes minor version"),),
+)
 def hpa_missing_requests(ctx: CheckContext) -> Iterator[Hit]:
     """An HPA scales on resource Utilization but a target container has no request for it.
 
@@ -301,7 +317,11 @@ def _behavior_problems(behavior: dict[str, Any]) -> Iterator[str]:
                 yield f"{path}.periodSeconds {period} is outside 1..{MAX_PERIOD_SECONDS}"
 
 
-@rule("hpa-bounds", kinds=(HPA_KIND,))
+@rule(
+    "hpa-bounds",
+    kinds=(HPA_KIND,),
+    remediation="Keep 1 <= minReplicas <= maxReplicas and behavior values inside the API's ranges.",
+)
 def hpa_bounds(ctx: CheckContext, hpa: Resource) -> Iterator[Hit]:
     """An HPA's replica bounds or scaling behavior are outside what the API server accepts.
 
@@ -358,7 +378,14 @@ def _ignores_replicas(entry: dict[str, Any], workload: Resource, namespace: str)
     return HPA_FIELD_MANAGER in _list(entry.get("managedFieldsManagers"))
 
 
-@rule("hpa-replicas-conflict")
+@rule(
+    "hpa-replicas-conflict",
+    kinds=("Deployment", "StatefulSet", "ReplicaSet"),
+    remediation=(
+        "Remove spec.replicas from the workload, or add /spec/replicas to the Application's "
+        "ignoreDifferences (with RespectIgnoreDifferences)."
+    ),
+)
 def hpa_replicas_conflict(ctx: CheckContext) -> Iterator[Hit]:
     """A workload managed by an HPA sets spec.replicas and Argo CD does not ignore that field.
 
@@ -418,7 +445,15 @@ def _pdb_required_envs(ctx: CheckContext) -> tuple[str, ...]:
     return tuple(configured)
 
 
-@rule("pdb-missing")
+@rule(
+    "pdb-missing",
+    kinds=PDB_REQUIRED_KINDS,
+    remediation=(
+        "Add a PodDisruptionBudget (maxUnavailable: 1 is a good default) selecting the workload's "
+        "pod labels."
+    ),
+    params=(Param("policy.pdbRequiredEnvs", "the envs that need a PDB (default staging, prod)"),),
+)
 def pdb_missing(ctx: CheckContext) -> Iterator[Hit]:
     """A Deployment or StatefulSet with at least 2 replicas in staging or prod has no PDB.
 
@@ -450,7 +485,14 @@ def pdb_missing(ctx: CheckContext) -> Iterator[Hit]:
             )
 
 
-@rule("pdb-blocks-drain")
+@rule(
+    "pdb-blocks-drain",
+    kinds=(PDB_KIND,),
+    remediation=(
+        "Raise the workload's minimum replicas above the budget, or use maxUnavailable: 1 instead "
+        "of minAvailable."
+    ),
+)
 def pdb_blocks_drain(ctx: CheckContext) -> Iterator[Hit]:
     """A PodDisruptionBudget allows 0 disruptions at its workloads' minimum replica count.
 
@@ -522,7 +564,13 @@ def _unscalable_owners(ctx: CheckContext, pdb: Resource) -> str | None:
     )
 
 
-@rule("pdb-selector-unmatched")
+@rule(
+    "pdb-selector-unmatched",
+    kinds=(PDB_KIND,),
+    remediation=(
+        "Make the PDB's selector match the pod template labels of the workload it protects."
+    ),
+)
 def pdb_selector_unmatched(ctx: CheckContext) -> Iterator[Hit]:
     """A PodDisruptionBudget's selector matches no pod template in its env and namespace.
 
@@ -553,7 +601,13 @@ def pdb_selector_unmatched(ctx: CheckContext) -> Iterator[Hit]:
         )
 
 
-@rule("pdb-overlap")
+@rule(
+    "pdb-overlap",
+    kinds=(PDB_KIND,),
+    remediation=(
+        "Keep one PodDisruptionBudget per workload: narrow one selector or delete the duplicate."
+    ),
+)
 def pdb_overlap(ctx: CheckContext) -> Iterator[Hit]:
     """Two PodDisruptionBudgets in the same env and namespace select the same workload's pods.
 

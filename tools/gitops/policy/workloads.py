@@ -114,7 +114,14 @@ class _Container:
 # --- probes -------------------------------------------------------------------------------
 
 
-@rule("probe-missing")
+@rule(
+    "probe-missing",
+    kinds=POD_KINDS,
+    remediation=(
+        "Add a readinessProbe and a livenessProbe (different thresholds) to each app container "
+        "behind a Service."
+    ),
+)
 def probe_missing(ctx: CheckContext) -> Iterator[Hit]:
     """A container whose pod a Service routes to lacks a readinessProbe or a livenessProbe.
 
@@ -145,7 +152,11 @@ def probe_missing(ctx: CheckContext) -> Iterator[Hit]:
                     )
 
 
-@rule("probe-port-unknown", kinds=POD_KINDS)
+@rule(
+    "probe-port-unknown",
+    kinds=POD_KINDS,
+    remediation="Declare the port name in the container's ports[].name, or use the port number.",
+)
 def probe_port_unknown(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
     """A probe uses a named port that its container does not declare in ``ports[].name``.
 
@@ -171,7 +182,14 @@ def probe_port_unknown(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
                 )
 
 
-@rule("probe-invalid", kinds=POD_KINDS)
+@rule(
+    "probe-invalid",
+    kinds=POD_KINDS,
+    remediation=(
+        "Fix the probe as the message says (one handler, valid port and thresholds; no probes on "
+        "plain init containers)."
+    ),
+)
 def probe_invalid(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
     """A probe the API server rejects or that can never work.
 
@@ -192,7 +210,15 @@ def probe_invalid(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
                 yield Hit(f"{container.label}: {kind} {problem}", workload)
 
 
-@rule("probe-identical", Severity.WARNING, kinds=POD_KINDS)
+@rule(
+    "probe-identical",
+    Severity.WARNING,
+    kinds=POD_KINDS,
+    remediation=(
+        "Let liveness tolerate more than readiness: a higher failureThreshold or periodSeconds, or"
+        " a cheaper check."
+    ),
+)
 def probe_identical(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
     """A container's livenessProbe and readinessProbe are identical (same check, same timing).
 
@@ -223,7 +249,14 @@ def probe_identical(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
 # --- resources and images -----------------------------------------------------------------
 
 
-@rule("resources-missing", kinds=POD_KINDS)
+@rule(
+    "resources-missing",
+    kinds=POD_KINDS,
+    remediation=(
+        "Set resources.requests.cpu, resources.requests.memory and resources.limits.memory on "
+        "every container."
+    ),
+)
 def resources_missing(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
     """A container (init containers included) lacks a cpu or memory request, or a memory limit.
 
@@ -245,7 +278,11 @@ def resources_missing(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
                 )
 
 
-@rule("requests-exceed-limits", kinds=POD_KINDS)
+@rule(
+    "requests-exceed-limits",
+    kinds=POD_KINDS,
+    remediation="Lower the request to at most the limit (or raise the limit).",
+)
 def requests_exceed_limits(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
     """A container requests more of a resource than its limit allows.
 
@@ -271,7 +308,11 @@ def requests_exceed_limits(ctx: CheckContext, workload: Resource) -> Iterator[Hi
                 )
 
 
-@rule("image-tag-mutable", kinds=POD_KINDS)
+@rule(
+    "image-tag-mutable",
+    kinds=POD_KINDS,
+    remediation="Pin the image to a version tag or a digest (gitops release set-image does it).",
+)
 def image_tag_mutable(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
     """A container image has no tag or the tag ``latest``.
 
@@ -302,7 +343,14 @@ def image_tag_mutable(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
 # --- security context ---------------------------------------------------------------------
 
 
-@rule("security-context", kinds=POD_KINDS)
+@rule(
+    "security-context",
+    kinds=POD_KINDS,
+    remediation=(
+        "Set the securityContext fields the message names (runAsNonRoot, seccompProfile "
+        "RuntimeDefault, drop ALL capabilities, no privilege escalation, readOnlyRootFilesystem)."
+    ),
+)
 def security_context(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
     """A pod violates the restricted Pod Security Standard (1.33) or runs a writable root fs.
 
