@@ -145,3 +145,36 @@ def test_legacy_fasttemplate_params() -> None:
     }
     apps = expand_application_set(appset, ["overlays/dev/web"], RepoConfig(envs=("dev",)))
     assert [(a.name, a.path) for a in apps] == [("dev-web", "overlays/dev/web")]
+
+
+def test_app_project_permission_methods_follow_argo_cd() -> None:
+    """IsGroupKindPermitted / IsSourcePermitted / IsDestinationPermitted as methods on the
+    type: no namespaced whitelist permits all, an empty one none; cluster-scoped kinds need the
+    cluster whitelist; ``!`` source patterns deny."""
+    from gitops.argocd import AppProject
+
+    open_project = AppProject("p", {"sourceRepos": ["*", "!https://evil.example/*"]})
+    assert open_project.is_group_kind_permitted("apps", "Deployment", namespaced=True)
+    assert not open_project.is_group_kind_permitted("", "Namespace", namespaced=False)
+    assert open_project.is_source_permitted("https://github.com/org/repo.git")
+    assert not open_project.is_source_permitted("https://evil.example/repo")
+    closed = AppProject(
+        "q",
+        {
+            "namespaceResourceWhitelist": [],
+            "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"}],
+            "clusterResourceBlacklist": [{"group": "*", "kind": "Namespace"}],
+            "destinations": [{"server": "https://kubernetes.default.svc", "namespace": "demo-*"}],
+        },
+    )
+    assert closed.group_kind_denial("apps", "Deployment", namespaced=True) == (
+        "does not permit namespaced kind apps/Deployment (namespaceResourceWhitelist is an "
+        "empty list, which permits no namespaced kind)"
+    )
+    assert closed.group_kind_denial("", "Namespace", namespaced=False) == (
+        "denies cluster-scoped kind core/Namespace (clusterResourceBlacklist)"
+    )
+    in_cluster = {"name": "in-cluster"}
+    assert closed.is_destination_permitted(in_cluster, "demo-dev")
+    assert not closed.is_destination_permitted(in_cluster, "kube-system")
+    assert closed.destinations_text() == "https://kubernetes.default.svc/demo-*"

@@ -187,3 +187,24 @@ def test_env_regression_pdb_coverage_matches_the_pdb_rules() -> None:
     assert not any("PodDisruptionBudget" in m for m in covered)
     broken = _env_regression([*dev, _res(_deployment()), _res(_pdb({"matchLabels": "x"}))])
     assert "no PodDisruptionBudget covers the pods in prod, but dev has web" in broken
+
+
+def test_the_engine_hands_single_resource_rules_only_their_kinds() -> None:
+    """hpa-bounds declares kinds=(HorizontalPodAutoscaler,): a Deployment with a field the rule
+    would read (minReplicas 0 in its spec) is never shown to it."""
+    from gitops.policy import run_rule
+
+    bad_hpa = _hpa("apps/v1", 0)
+    lookalike = _deployment()
+    lookalike["spec"]["minReplicas"] = 0
+    ctx = CheckContext(
+        repo=Path("."),
+        config=RepoConfig(envs=("prod",)),
+        overlays=(),
+        resources=[_res(lookalike), _res(bad_hpa)],
+    )
+    registered = get_rule("hpa-bounds")
+    assert registered.per_resource and registered.kinds == ("HorizontalPodAutoscaler",)
+    assert [h.resource.kind for h in run_rule(ctx, registered) if h.resource] == [
+        "HorizontalPodAutoscaler"
+    ]

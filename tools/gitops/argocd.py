@@ -56,6 +56,13 @@ class Application:
         cluster = self.destination.get("name") or self.destination.get("server") or "?"
         return f"{cluster}/{self.destination.get('namespace', '')}"
 
+    @property
+    def creates_namespace(self) -> bool:
+        """Whether the sync creates the destination namespace (``CreateNamespace=true``)."""
+        sync_policy = self.spec.get("syncPolicy")
+        options = sync_policy.get("syncOptions") if isinstance(sync_policy, dict) else None
+        return isinstance(options, list) and "CreateNamespace=true" in options
+
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -372,3 +379,211 @@ def _render_tree(node: Any, render: Any) -> Any:
     if isinstance(node, list):
         return [_render_tree(v, render) for v in node]
     return node
+
+
+# --- AppProject: what a project permits (argo-cd app_project_types.go) ---------------------
+
+_PROJECT_IN_CLUSTER = ("in-cluster", "https://kubernetes.default.svc")
+
+
+@dataclass(frozen=True)
+class AppProject:
+    """An AppProject rendered from git, with Argo CD's permission checks as methods (argo-cd
+    puts ``IsSourcePermitted``, ``IsGroupKindPermitted`` and ``IsDestinationPermitted`` on the
+    type). A missing ``namespaceResourceWhitelist`` permits every namespaced kind but an empty
+    list permits none; cluster-scoped kinds need ``clusterResourceWhitelist``; patterns are
+    globs; ``!`` patterns deny."""
+
+    name: str
+    spec: dict[str, Any] = field(hash=False, compare=False, repr=False)
+
+    @property
+    def source_repos(self) -> list[str]:
+        return _project_strings(self.spec.get("sourceRepos"))
+
+    def is_source_permitted(self, repo_url: str) -> bool:
+        return _project_source_permitted(self.spec, repo_url)
+
+    def is_destination_permitted(self, destination: dict[str, str], namespace: str) -> bool:
+        return _project_destination_permitted(self.spec, destination, namespace)
+
+    def is_group_kind_permitted(self, group: str, kind: str, namespaced: bool) -> bool:
+        return self.group_kind_denial(group, kind, namespaced) is None
+
+    def group_kind_denial(self, group: str, kind: str, namespaced: bool) -> str | None:
+        """Why the project refuses the kind ("does not permit namespaced kind apps/Deployment
+        (not in namespaceResourceWhitelist)"), or None when it permits it."""
+        group_kind = f"{group or 'core'}/{kind}"
+        scope = "namespaced" if namespaced else "cluster-scoped"
+        prefix = "namespace" if namespaced else "cluster"
+        whitelist = self.spec.get(f"{prefix}ResourceWhitelist")
+        blacklist = self.spec.get(f"{prefix}ResourceBlacklist")
+        listed = isinstance(whitelist, list) and _project_group_kind_listed(whitelist, group, kind)
+        # Namespaced kinds: no whitelist at all permits everything; cluster-scoped: it is needed.
+        if (isinstance(whitelist, list) or not namespaced) and not listed:
+            if namespaced:
+                reason = (
+                    "namespaceResourceWhitelist is an empty list, which permits no namespaced kind"
+                    if not whitelist
+                    else "not in namespaceResourceWhitelist"
+                )
+            else:
+                reason = (
+                    "not in clusterResourceWhitelist"
+                    if whitelist
+                    else "clusterResourceWhitelist is empty, which permits no cluster-scoped kind"
+                )
+            return f"does not permit {scope} kind {group_kind} ({reason})"
+        if isinstance(blacklist, list) and _project_group_kind_listed(blacklist, group, kind):
+            return f"denies {scope} kind {group_kind} ({prefix}ResourceBlacklist)"
+        return None
+
+    def destinations_text(self) -> str:
+        items = [
+            f"{d.get('name') or d.get('server') or '?'}/{d.get('namespace', '')}"
+            for d in _project_list_of_dicts(self.spec.get("destinations"))
+        ]
+        return ", ".join(items) or "none"
+
+
+def _project_group_kind_listed(entries: list[Any], group: str, kind: str) -> bool:
+    """Argo CD's isResourceInList: Go filepath.Match on kind and group."""
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        kind_pattern = str(entry.get("kind", ""))
+        group_pattern = str(entry.get("group", ""))
+        if _project_path_match(kind_pattern, kind) and _project_path_match(group_pattern, group):
+            return True
+    return False
+
+
+def _project_path_match(pattern: str, value: str) -> bool:
+    return fnmatch.fnmatchcase(value, pattern.replace("[^", "[!"))
+
+
+def _project_source_permitted(spec: dict[str, Any], repo_url: str) -> bool:
+    """IsSourcePermitted: any pattern matches, and no ``!`` pattern is violated."""
+    source = _project_normalize_git_url(repo_url)
+    matched = False
+    for pattern in _project_strings(spec.get("sourceRepos")):
+        deny = pattern.startswith("!")
+        normalized = _project_normalize_git_url(pattern[1:] if deny else pattern)
+        if deny:
+            if _project_glob_match(normalized, source, "/"):
+                return False
+            matched = True  # a deny pattern that does not match counts as a match
+        elif _project_glob_match(normalized, source, "/"):
+            matched = True
+    return matched
+
+
+def _project_destination_permitted(
+    spec: dict[str, Any], destination: dict[str, str], namespace: str
+) -> bool:
+    """isDestinationMatched: one destination matches cluster and namespace, no deny pattern
+    is violated. A cluster named in the app but identified by server in the project (or vice
+    versa) cannot be resolved offline and is given the benefit of the doubt."""
+    any_matched = False
+    for item in _project_list_of_dicts(spec.get("destinations")):
+        cluster = _project_cluster_matches(item, destination)
+        namespace_pattern = str(item.get("namespace", ""))
+        namespace_ok = _project_glob_match(namespace_pattern.lstrip("!"), namespace) != (
+            namespace_pattern.startswith("!")
+        )
+        if cluster is not False and namespace_ok:
+            any_matched = True
+        elif namespace_pattern.startswith("!") and not namespace_ok:
+            return False
+    return any_matched
+
+
+def _project_cluster_matches(item: dict[str, Any], destination: dict[str, str]) -> bool | None:
+    """True/False when decidable; None when the app and the project name the cluster
+    differently (name vs server) and only Argo CD's cluster list could tell."""
+    dest_name = destination.get("name", "")
+    dest_server = destination.get("server", "").rstrip("/")
+    if dest_name == _PROJECT_IN_CLUSTER[0] and not dest_server:
+        dest_server = _PROJECT_IN_CLUSTER[1]
+    if dest_server == _PROJECT_IN_CLUSTER[1] and not dest_name:
+        dest_name = _PROJECT_IN_CLUSTER[0]
+    item_name = str(item.get("name") or "")
+    item_server = str(item.get("server") or "").rstrip("/")
+    decidable = False
+    for pattern, value in ((item_name, dest_name), (item_server, dest_server)):
+        if not pattern:
+            continue
+        if pattern == "*" or (
+            value and _project_glob_match(pattern.lstrip("!"), value) != pattern.startswith("!")
+        ):
+            return True
+        if value:
+            decidable = True
+    return False if decidable else None
+
+
+def _project_glob_match(pattern: str, value: str, separator: str | None = None) -> bool:
+    """gobwas/glob as Argo CD uses it: ``*`` (not across ``separator``), ``**``, ``?``,
+    ``[...]``, ``{a,b}``."""
+    if pattern == "*":
+        return True
+    try:
+        return re.fullmatch(_project_glob_regex(pattern, separator), value) is not None
+    except re.error:  # a malformed class such as "[]": glob.Compile fails, nothing matches
+        return False
+
+
+def _project_glob_regex(pattern: str, separator: str | None) -> str:
+    any_char = f"[^{re.escape(separator)}]" if separator else "."
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if char == "*":
+            out.append(any_char + "*")
+        elif char == "?":
+            out.append(any_char)
+        elif char == "[":
+            end = pattern.find("]", i + 1)
+            if end == -1:
+                out.append(re.escape(char))
+            else:
+                body = pattern[i + 1 : end]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append(f"[{body}]")
+                i = end
+        elif char == "{":
+            end = pattern.find("}", i + 1)
+            if end == -1:
+                out.append(re.escape(char))
+            else:
+                options = pattern[i + 1 : end].split(",")
+                out.append("(?:" + "|".join(re.escape(o) for o in options) + ")")
+                i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return "".join(out)
+
+
+def _project_normalize_git_url(url: str) -> str:
+    """Argo CD's git.NormalizeGitURL, approximately: lower case, scp-style SSH as a path, no
+    ``.git`` suffix, no trailing slash."""
+    url = url.strip().lower()
+    if url.startswith("git@") and "://" not in url:
+        url = url.replace(":", "/", 1)
+    url = url.removeprefix("ssh://").rstrip("/")
+    return url.removesuffix(".git")
+
+
+def _project_strings(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _project_list_of_dicts(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []

@@ -15,6 +15,7 @@ from gitops.k8s.relations import (
     scale_target_ref,
     service_selector,
 )
+from gitops.k8s.scope import CLUSTER_SCOPED_KINDS, is_namespaced
 from gitops.k8s.selectors import (
     GeneratedLabels,
     generated_labels,
@@ -38,6 +39,7 @@ from gitops.k8s.workload import (
 )
 
 __all__ = [
+    "CLUSTER_SCOPED_KINDS",
     "CONTAINER_LISTS",
     "HPA_KIND",
     "PDB_KIND",
@@ -49,6 +51,7 @@ __all__ = [
     "all_containers",
     "find_container",
     "generated_labels",
+    "is_namespaced",
     "is_sidecar",
     "pdb_selects",
     "pod_spec_of",

@@ -71,7 +71,11 @@ RULE_MODULES = (
     "gitops.policy.workloads",
     "gitops.policy.scaling",
     "gitops.policy.networking",
-    "gitops.policy.platform",
+    "gitops.policy.apis",
+    "gitops.policy.secrets",
+    "gitops.policy.remote",
+    "gitops.policy.applications",
+    "gitops.policy.promotion",
 )
 
 
