@@ -7,9 +7,11 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -37,6 +39,9 @@ from gitops.runner import Command, Process, run, spawn
 # --- orchestration ------------------------------------------------------------------------
 
 
+_T = TypeVar("_T")
+
+
 @dataclass
 class LocalContainer:
     name: str
@@ -44,6 +49,18 @@ class LocalContainer:
     started: float  # monotonic time of spawn
     specs: dict[str, ProbeSpec]
     targets: dict[str, Target]
+
+
+@dataclass(frozen=True)
+class _ProbeRun:
+    """What every container of one overlay's probe run shares."""
+
+    config: RepoConfig
+    secrets: dict[str, dict[str, str]]
+    plan: PostgresPlan | None
+    postgres: LocalPostgres | None
+    speed: float
+    workdir: Path
 
 
 def probe_overlay(
@@ -62,17 +79,7 @@ def probe_overlay(
     (rendered,) = render_overlays(repo, [overlay], config, find_kustomize(config))
     if not rendered.ok or rendered.manifest is None:
         raise ProbeSetupError(f"{overlay.rel_path}: does not render: {rendered.error}")
-    workloads = [
-        doc
-        for doc in yaml.safe_load_all(rendered.manifest)
-        if isinstance(doc, dict) and doc.get("kind") in ("Deployment", "StatefulSet", "DaemonSet")
-    ]
-    candidates: list[tuple[str, dict[str, Any], AppSource]] = []
-    for workload in workloads:
-        for container in spec_containers(pod_spec_of(workload)):
-            source = find_app_source(repo, str(container.get("image", "")))
-            if source is not None:
-                candidates.append((str(workload["metadata"]["name"]), container, source))
+    candidates = _candidates(repo, rendered.manifest)
     if not candidates:
         raise ProbeSetupError(
             f"{overlay.rel_path}: no container's image is built from apps/<name>/ in this repo"
@@ -84,31 +91,13 @@ def probe_overlay(
     workdir = Path(tempfile.mkdtemp(prefix="gitops-probe-"))
     try:
         if plan is not None:
-            postgres = LocalPostgres.create()
-            settings = postgres.settings()
-            secrets.setdefault(plan.secret, {}).update(
-                {key: settings[field_name] for field_name, key in plan.keys.items()}
-            )
-            notes.append(
-                f"Secret {plan.secret} filled from a throwaway PostgreSQL on 127.0.0.1:"
-                f"{postgres.port}"
-            )
+            postgres = _start_postgres(plan, secrets, notes)
+        run_ = _ProbeRun(config, secrets, plan, postgres, speed, workdir)
         checks: list[ProbeCheck] = []
         timings: list[ContainerTiming] = []
         for workload_name, container, source in candidates:
             where = f"{overlay.rel_path} {workload_name}/{container.get('name')}"
-            c_checks, c_timing = _probe_container(
-                workload_name,
-                container,
-                source,
-                secrets,
-                plan,
-                postgres,
-                config,
-                speed,
-                workdir,
-                where,
-            )
+            c_checks, c_timing = _probe_container(run_, workload_name, container, source, where)
             checks.extend(c_checks)
             if c_timing is not None:
                 timings.append(c_timing)
@@ -118,31 +107,41 @@ def probe_overlay(
             postgres.close()
 
 
-def _probe_container(
-    workload: str,
-    container: dict[str, Any],
-    source: AppSource,
-    secrets: dict[str, dict[str, str]],
-    plan: PostgresPlan | None,
-    postgres: LocalPostgres | None,
-    config: RepoConfig,
-    speed: float,
-    workdir: Path,
-    where: str,
-) -> tuple[list[ProbeCheck], ContainerTiming | None]:
-    name = str(container.get("name"))
-    container_ports = {
-        str(p["name"]): int(p["containerPort"])
-        for p in container.get("ports") or []
-        if isinstance(p, dict) and p.get("name") and p.get("containerPort")
-    }
-    numbers = {
-        int(p["containerPort"])
-        for p in container.get("ports") or []
-        if isinstance(p, dict) and p.get("containerPort")
-    }
-    env = container_env(container, secrets, where)
-    entrypoint, args = container_argv(container, source)
+def _candidates(repo: Path, manifest: str) -> list[tuple[str, dict[str, Any], AppSource]]:
+    """(workload name, container, app source) of every container built from ``apps/``."""
+    workloads = [
+        doc
+        for doc in yaml.safe_load_all(manifest)
+        if isinstance(doc, dict) and doc.get("kind") in ("Deployment", "StatefulSet", "DaemonSet")
+    ]
+    candidates: list[tuple[str, dict[str, Any], AppSource]] = []
+    for workload in workloads:
+        for container in spec_containers(pod_spec_of(workload)):
+            source = find_app_source(repo, str(container.get("image", "")))
+            if source is not None:
+                candidates.append((str(workload["metadata"]["name"]), container, source))
+    return candidates
+
+
+def _start_postgres(
+    plan: PostgresPlan, secrets: dict[str, dict[str, str]], notes: list[str]
+) -> LocalPostgres:
+    """A throwaway PostgreSQL whose settings fill the Secret keys the plan names."""
+    postgres = LocalPostgres.create()
+    settings = postgres.settings()
+    secrets.setdefault(plan.secret, {}).update(
+        {key: settings[field_name] for field_name, key in plan.keys.items()}
+    )
+    notes.append(
+        f"Secret {plan.secret} filled from a throwaway PostgreSQL on 127.0.0.1:{postgres.port}"
+    )
+    return postgres
+
+
+def _parse_specs(
+    name: str, container: dict[str, Any]
+) -> tuple[dict[str, ProbeSpec], list[ProbeCheck]]:
+    """The container's probe specs, and a failed check when readiness or liveness is missing."""
     specs = {
         kind: ProbeSpec.parse(kind, name, container[f"{kind}Probe"])
         for kind in PROBE_KINDS
@@ -160,16 +159,41 @@ def _probe_container(
                 f"container {name} has no {' or '.join(missing)} probe",
             )
         )
-    # One local port per declared container port; the app binds $PORT, so exactly one port is
-    # served locally (the one PORT names, or the only declared one).
-    local_ports: dict[int, int] = {}
-    served = int(env.get("PORT", 0) or 0) or (min(numbers) if len(numbers) == 1 else 0)
-    if served:
-        local_ports[served] = free_port()
+    return specs, checks
+
+
+def _served_port(container: dict[str, Any], env: dict[str, str]) -> int:
+    """The container port the app serves: the one PORT names, or the only declared one (the app
+    binds $PORT, so exactly one port is served locally); 0 when neither."""
+    numbers = {
+        int(p["containerPort"])
+        for p in container.get("ports") or []
+        if isinstance(p, dict) and p.get("containerPort")
+    }
+    return int(env.get("PORT", 0) or 0) or (min(numbers) if len(numbers) == 1 else 0)
+
+
+def _probe_container(
+    run_: _ProbeRun, workload: str, container: dict[str, Any], source: AppSource, where: str
+) -> tuple[list[ProbeCheck], ContainerTiming | None]:
+    name = str(container.get("name"))
+    container_ports = {
+        str(p["name"]): int(p["containerPort"])
+        for p in container.get("ports") or []
+        if isinstance(p, dict) and p.get("name") and p.get("containerPort")
+    }
+    env = container_env(container, run_.secrets, where)
+    entrypoint, args = container_argv(container, source)
+    specs, checks = _parse_specs(name, container)
+    # One local port stands in for the served container port.
+    served = _served_port(container, env)
+    local_ports = {served: free_port()} if served else {}
     targets: dict[str, Target] = {}
     for kind, spec in specs.items():
         try:
-            targets[kind] = build_target(spec, container_ports, local_ports, config.minor_version)
+            targets[kind] = build_target(
+                spec, container_ports, local_ports, run_.config.minor_version
+            )
         except ProbeSetupError as exc:
             checks.append(
                 ProbeCheck(name, kind, "", False, f"{kind}Probe of container {name}: {exc}")
@@ -177,30 +201,37 @@ def _probe_container(
     process_env = _base_env() | env
     if served:
         process_env["PORT"] = str(local_ports[served])
-    if plan is not None:
-        for step in plan.setup:
-            _run_setup(entrypoint, step, process_env, workdir, where)
-    log_path = workdir / f"{workload}-{name}.log"
+    if run_.plan is not None:
+        for step in run_.plan.setup:
+            _run_setup(entrypoint, step, process_env, run_.workdir, where)
+    log_path = run_.workdir / f"{workload}-{name}.log"
     started = time.monotonic()
-    process = spawn(Command((*entrypoint, *args), cwd=workdir, env=process_env), log_path)
+    process = spawn(Command((*entrypoint, *args), cwd=run_.workdir, env=process_env), log_path)
     local = LocalContainer(name, process, started, specs, targets)
     try:
-        timing = _measure_and_run(local, checks, speed)
-        if postgres is not None and not any(not c.passed for c in checks):
-            checks.extend(_database_down(local, postgres, speed))
+        timing = _measure_and_run(local, checks, run_.speed)
+        if run_.postgres is not None and not any(not c.passed for c in checks):
+            checks.extend(_database_down(local, run_.postgres, run_.speed))
     finally:
-        code = process.stop(grace=10.0)
-        if code not in (0, -15, None):
-            checks.append(
-                ProbeCheck(
-                    name,
-                    "shutdown",
-                    "",
-                    False,
-                    f"container {name} exited {code} on SIGTERM (log: {process.log_tail()})",
-                )
-            )
+        checks.extend(_stop(local))
     return checks, timing
+
+
+def _stop(local: LocalContainer) -> list[ProbeCheck]:
+    """Stop the process as kubelet does (SIGTERM, then SIGKILL); a failed check when it does
+    not exit cleanly."""
+    code = local.process.stop(grace=10.0)
+    if code in (0, -15, None):
+        return []
+    return [
+        ProbeCheck(
+            local.name,
+            "shutdown",
+            "",
+            False,
+            f"container {local.name} exited {code} on SIGTERM (log: {local.process.log_tail()})",
+        )
+    ]
 
 
 def _base_env() -> dict[str, str]:
@@ -221,6 +252,43 @@ def _run_setup(
         raise ProbeSetupError(f"{where}: setup step {' '.join(step)!r} failed: {exc}") from exc
 
 
+class _StartupPoller:
+    """Polls the gate probe's target quickly in the background to measure when the process
+    really answers, next to the budget kubelet gives it."""
+
+    def __init__(self, local: LocalContainer, kind: str) -> None:
+        self.local = local
+        self.target = local.targets.get(kind)
+        self.measured: list[float] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if self.target is not None:
+            self._thread = threading.Thread(target=self._poll, daemon=True)
+            self._thread.start()
+
+    def _poll(self) -> None:
+        assert self.target is not None
+        while not self._stop.is_set():
+            ok, _ = self.target.attempt(0.5)
+            if ok:
+                self.measured.append(time.monotonic() - self.local.started)
+                return
+            if not self.local.process.alive():
+                return
+            self._stop.wait(0.05)
+
+    def finish(self, wait: float) -> float | None:
+        """Wait up to ``wait`` seconds for an answer, then stop; the measured startup time."""
+        if self._thread is not None:
+            # Even when kubelet would already have given up, measure when the process would
+            # have answered, so the report can set the real startup time next to the budget.
+            self._thread.join(timeout=wait)
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        return self.measured[0] if self.measured else None
+
+
 def _measure_and_run(
     local: LocalContainer, checks: list[ProbeCheck], speed: float
 ) -> ContainerTiming | None:
@@ -228,25 +296,7 @@ def _measure_and_run(
     startup time next to the budget."""
     gate_kind = "startup" if "startup" in local.targets else "liveness"
     gate_spec = local.specs.get(gate_kind)
-    measured: list[float] = []
-    stop_polling = threading.Event()
-    if gate_kind in local.targets:
-
-        def poll() -> None:
-            target = local.targets[gate_kind]
-            while not stop_polling.is_set():
-                ok, _ = target.attempt(0.5)
-                if ok:
-                    measured.append(time.monotonic() - local.started)
-                    return
-                if not local.process.alive():
-                    return
-                stop_polling.wait(0.05)
-
-        poller = threading.Thread(target=poll, daemon=True)
-        poller.start()
-    else:
-        poller = None
+    poller = _StartupPoller(local, gate_kind)
     startup_done_at = 0.0
     failed = False
     if "startup" in local.targets:
@@ -256,41 +306,12 @@ def _measure_and_run(
             _gate_check(local, "startup", local.specs["startup"], attempts, passed, speed)
         )
         failed = not passed
-    time_to_ready: float | None = None
-    if not failed:
-        results: dict[str, tuple[list[Attempt], bool]] = {}
-
-        def observe(kind: str) -> None:
-            results[kind] = _run_gate(local, kind, startup_done_at, speed)
-
-        threads = [
-            threading.Thread(target=observe, args=(kind,), daemon=True)
-            for kind in ("readiness", "liveness")
-            if kind in local.targets
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        for kind in ("readiness", "liveness"):
-            if kind in results:
-                attempts, passed = results[kind]
-                checks.append(_gate_check(local, kind, local.specs[kind], attempts, passed, speed))
-                if kind == "readiness" and passed and attempts:
-                    time_to_ready = attempts[-1].at
-    if poller is not None:
-        # Even when kubelet would already have given up, measure when the process would have
-        # answered, so the report can set the real startup time next to the budget.
-        poller.join(timeout=max(10.0, 2 * (gate_spec.budget if gate_spec else 0) / speed))
-    stop_polling.set()
-    if poller is not None:
-        poller.join(timeout=5)
+    time_to_ready = None if failed else _run_after_startup(local, checks, startup_done_at, speed)
+    measured_startup = poller.finish(max(10.0, 2 * (gate_spec.budget if gate_spec else 0) / speed))
     if gate_spec is None:
         return None
-    measured_startup = measured[0] if measured else None
     timing = ContainerTiming(local.name, measured_startup, gate_spec.budget, time_to_ready, speed)
-    scaled_budget = gate_spec.budget / speed
-    if measured_startup is not None and measured_startup > scaled_budget:
+    if measured_startup is not None and measured_startup > gate_spec.budget / speed:
         checks.append(
             ProbeCheck(
                 local.name,
@@ -304,6 +325,43 @@ def _measure_and_run(
             )
         )
     return timing
+
+
+def _run_after_startup(
+    local: LocalContainer, checks: list[ProbeCheck], startup_done_at: float, speed: float
+) -> float | None:
+    """Readiness and liveness, side by side once startup passed; when the pod became Ready."""
+    results = _in_parallel(
+        {
+            kind: partial(_run_gate, local, kind, startup_done_at, speed)
+            for kind in ("readiness", "liveness")
+            if kind in local.targets
+        }
+    )
+    time_to_ready: float | None = None
+    for kind in ("readiness", "liveness"):
+        if kind in results:
+            attempts, passed = results[kind]
+            checks.append(_gate_check(local, kind, local.specs[kind], attempts, passed, speed))
+            if kind == "readiness" and passed and attempts:
+                time_to_ready = attempts[-1].at
+    return time_to_ready
+
+
+def _in_parallel(jobs: dict[str, Callable[[], _T]]) -> dict[str, _T]:
+    """Run each job on its own thread (probes of one container run concurrently in kubelet)
+    and wait for all."""
+    results: dict[str, _T] = {}
+
+    def work(key: str) -> None:
+        results[key] = jobs[key]()
+
+    threads = [threading.Thread(target=work, args=(key,), daemon=True) for key in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 def _run_gate(
@@ -367,11 +425,10 @@ def _database_down(
 ) -> list[ProbeCheck]:
     """Stop the database: readiness must fail (pod out of the Service), liveness must keep
     passing (no restart storm); start it again: readiness must recover without a restart."""
-    checks: list[ProbeCheck] = []
     readiness = local.specs.get("readiness")
     liveness = local.specs.get("liveness")
     if readiness is None or liveness is None:
-        return checks
+        return []
     base = time.monotonic() - local.started
     window = (
         max(
@@ -382,63 +439,72 @@ def _database_down(
     )
     window += max(readiness.timeout, liveness.timeout)
     postgres.stop()
-    results: dict[str, list[Attempt]] = {}
 
-    def observe(kind: str, spec: ProbeSpec) -> None:
+    def observe(kind: str, spec: ProbeSpec) -> list[Attempt]:
         schedule = Schedule(spec, local.targets[kind], local.started, speed)
-        results[kind] = schedule.run(
+        return schedule.run(
             start=base,
             deadline=base + window,
             done=lambda a: kind == "readiness" and consecutive(a, False) >= spec.failure_threshold,
         )
 
-    threads = [
-        threading.Thread(target=observe, args=(k, s), daemon=True)
-        for k, s in (("readiness", readiness), ("liveness", liveness))
+    results = _in_parallel(
+        {
+            "readiness": lambda: observe("readiness", readiness),
+            "liveness": lambda: observe("liveness", liveness),
+        }
+    )
+    checks = [
+        _unready_check(local, readiness, results.get("readiness", []), window),
+        _alive_check(local, liveness, results.get("liveness", [])),
     ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    r_attempts = results.get("readiness", [])
-    went_unready = consecutive(r_attempts, False) >= readiness.failure_threshold
-    checks.append(
-        ProbeCheck(
-            local.name,
-            "readiness-db-down",
-            local.targets["readiness"].description,
-            went_unready,
-            f"readinessProbe of container {local.name} "
-            + (
-                "went unready while the database was down"
-                if went_unready
-                else f"kept passing for {window:.1f}s while the database was down: "
-                "traffic would keep reaching a pod that cannot answer"
-            ),
-            tuple(r_attempts),
-        )
-    )
-    l_attempts = results.get("liveness", [])
-    streak = _longest_failure_streak(l_attempts)
-    live_ok = streak < liveness.failure_threshold and any(a.success for a in l_attempts)
-    checks.append(
-        ProbeCheck(
-            local.name,
-            "liveness-db-down",
-            local.targets["liveness"].description,
-            live_ok,
-            f"livenessProbe of container {local.name} "
-            + (
-                "kept passing while the database was down"
-                if live_ok
-                else f"failed {streak} time(s) in a row while the database was down "
-                f"({local.targets['liveness'].description}): kubelet would restart every pod on a "
-                "database outage; liveness must check the process only"
-            ),
-            tuple(l_attempts),
-        )
-    )
     postgres.start()
+    checks.append(_recovery_check(local, readiness, speed))
+    return checks
+
+
+def _unready_check(
+    local: LocalContainer, readiness: ProbeSpec, attempts: list[Attempt], window: float
+) -> ProbeCheck:
+    went_unready = consecutive(attempts, False) >= readiness.failure_threshold
+    return ProbeCheck(
+        local.name,
+        "readiness-db-down",
+        local.targets["readiness"].description,
+        went_unready,
+        f"readinessProbe of container {local.name} "
+        + (
+            "went unready while the database was down"
+            if went_unready
+            else f"kept passing for {window:.1f}s while the database was down: "
+            "traffic would keep reaching a pod that cannot answer"
+        ),
+        tuple(attempts),
+    )
+
+
+def _alive_check(local: LocalContainer, liveness: ProbeSpec, attempts: list[Attempt]) -> ProbeCheck:
+    streak = _longest_failure_streak(attempts)
+    live_ok = streak < liveness.failure_threshold and any(a.success for a in attempts)
+    return ProbeCheck(
+        local.name,
+        "liveness-db-down",
+        local.targets["liveness"].description,
+        live_ok,
+        f"livenessProbe of container {local.name} "
+        + (
+            "kept passing while the database was down"
+            if live_ok
+            else f"failed {streak} time(s) in a row while the database was down "
+            f"({local.targets['liveness'].description}): kubelet would restart every pod on a "
+            "database outage; liveness must check the process only"
+        ),
+        tuple(attempts),
+    )
+
+
+def _recovery_check(local: LocalContainer, readiness: ProbeSpec, speed: float) -> ProbeCheck:
+    """After the database is back, readiness must pass again without a restart."""
     base = time.monotonic() - local.started
     schedule = Schedule(readiness, local.targets["readiness"], local.started, speed)
     recovery = (readiness.success_threshold + readiness.failure_threshold) * readiness.period
@@ -448,22 +514,19 @@ def _database_down(
         done=lambda a: consecutive(a, True) >= readiness.success_threshold,
     )
     recovered = consecutive(attempts, True) >= readiness.success_threshold and local.process.alive()
-    checks.append(
-        ProbeCheck(
-            local.name,
-            "readiness-db-back",
-            local.targets["readiness"].description,
-            recovered,
-            f"readinessProbe of container {local.name} "
-            + (
-                "passed again after the database came back, without a restart"
-                if recovered
-                else "did not recover after the database came back"
-            ),
-            tuple(attempts),
-        )
+    return ProbeCheck(
+        local.name,
+        "readiness-db-back",
+        local.targets["readiness"].description,
+        recovered,
+        f"readinessProbe of container {local.name} "
+        + (
+            "passed again after the database came back, without a restart"
+            if recovered
+            else "did not recover after the database came back"
+        ),
+        tuple(attempts),
     )
-    return checks
 
 
 def _longest_failure_streak(attempts: list[Attempt]) -> int:
