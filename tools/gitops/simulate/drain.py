@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitops import k8s_math
-from gitops.k8s import pod_spec_of, selector_matches, template_labels
+from gitops.k8s import pdb_selects, pod_spec_of, template_labels
 
 RETRY_SECONDS = 5.0  # kubectl drain: a 429 is retried every 5 s
 DEFAULT_TIMEOUT = 900.0
@@ -273,7 +273,7 @@ def workloads_from_objects(objects: Sequence[Mapping[str, Any]]) -> list[DrainWo
         if replicas <= 0:
             continue
         pdb = next(
-            (p for p in pdbs if selector_matches((p.get("spec") or {}).get("selector"), labels)),
+            (p for p in pdbs if pdb_selects(_spec(p), labels)),
             None,
         )
         out.append(
@@ -287,3 +287,8 @@ def workloads_from_objects(objects: Sequence[Mapping[str, Any]]) -> list[DrainWo
             )
         )
     return out
+
+
+def _spec(obj: Mapping[str, Any]) -> dict[str, Any]:
+    spec = obj.get("spec")
+    return spec if isinstance(spec, dict) else {}
