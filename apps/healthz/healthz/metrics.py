@@ -45,16 +45,17 @@ class HttpMetrics:
         )
         self._latency = Histogram(
             "http_request_duration_seconds",
-            "Time spent handling an HTTP request, by route path and method.",
-            ["path", "method"],
+            "Time spent handling an HTTP request, by route path, method and status code.",
+            ["path", "method", "status"],
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
 
     def observe_request(self, *, path: str, method: str, status: int, seconds: float) -> None:
         """Count one finished request; ``path`` must be a known route or a fixed placeholder."""
-        self._requests.labels(path=path, method=method, status=str(status)).inc()
-        self._latency.labels(path=path, method=method).observe(seconds)
+        code = str(status)
+        self._requests.labels(path=path, method=method, status=code).inc()
+        self._latency.labels(path=path, method=method, status=code).observe(seconds)
 
     def render(self) -> bytes:
         """The current values in Prometheus text format."""
