@@ -2,41 +2,36 @@
 
 from __future__ import annotations
 
+import functools
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from apps_testing import http_get, http_request, metric_value
+from apps_testing import free_tcp_port, http_get, http_request, metric_value, serving_in_thread
 from kpis_dataset import EXPECTED_SUMMARY, NOW, load_dataset
 
-from kpis_api.app import KpisHTTPServer, KpisService
+from kpis_api.app import KpisApp, KpisService
 from kpis_api.config import Settings
 from kpis_api.db import Database, connect_once
 from kpis_api.metrics import KpisMetrics
 from kpis_api.migrations import apply_migrations
+from kpis_api.serving import DrainState, ServeOptions, serve_until
 
 
 @contextmanager
 def running_kpis_server(db_settings: Any, base_path: str = "") -> Iterator[str]:
+    """kpis-api under Granian in this process, with the clock pinned to NOW."""
     settings = Settings(database=db_settings, base_path=base_path)
     metrics = KpisMetrics()
     database = Database(db_settings, count_error=metrics.count_query_error)
-    database.open()
-    server = KpisHTTPServer(
-        ("127.0.0.1", 0), KpisService(settings, database, metrics, clock=lambda: NOW)
-    )
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-        database.close()
+    state = DrainState()
+    app = KpisApp(KpisService(settings, database, metrics, clock=lambda: NOW), state)
+    options = ServeOptions(port=free_tcp_port(), bind_address="127.0.0.1", drain_timeout_seconds=3)
+    serve = functools.partial(serve_until, on_start=database.open, on_stop=database.close)
+    with serving_in_thread(serve, app, state, options) as url:
+        yield url
 
 
 @pytest.fixture

@@ -61,6 +61,7 @@ def test_starts_and_stays_live_while_the_database_is_unreachable(
     assert ready_seconds < ANSWER_BOUND_SECONDS
     assert summary.status == 503
     assert summary.json()["error"] == "unavailable"
+    assert summary.headers["Retry-After"] == "2"
     assert summary_seconds < ANSWER_BOUND_SECONDS
     assert service.process.poll() is None
 

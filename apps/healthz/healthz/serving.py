@@ -19,7 +19,10 @@ Drain on SIGTERM/SIGINT, bounded by ``drain_timeout_seconds``:
 Example::
 
     state = DrainState()
-    exit_code = serve(app, state, ServeOptions(port=8080), "healthz")
+    exit_code = serve(app, state, ServeOptions(port=8080))
+
+apps/healthz/healthz/serving.py and apps/kpis-api/kpis_api/serving.py are the same file
+but for the logger name: each image is built from its own directory, so they cannot share.
 """
 
 from __future__ import annotations
@@ -150,10 +153,40 @@ def check_port_free(bind_address: str, port: int) -> None:
         probe.bind((bind_address, port))
 
 
+Hook = Callable[[], Awaitable[None]]
+
+
+async def _no_hook() -> None:
+    """Default start/stop hook: nothing to open or close."""
+
+
 async def serve_until(
+    app: AsgiApp,
+    state: DrainState,
+    options: ServeOptions,
+    stop: asyncio.Event,
+    on_start: Hook = _no_hook,
+    on_stop: Hook = _no_hook,
+) -> ServeResult:
+    """Serve until ``stop`` is set, then drain; see the module docstring.
+
+    ``on_start`` runs before the listener opens (e.g. open a connection pool, without
+    waiting for the database); ``on_stop`` after the last request finished, and not at all
+    when the drain timed out (the process exits at once; peers see the sockets close).
+    """
+    await on_start()
+    result = ServeResult(exit_code=1)
+    try:
+        result = await _serve_and_drain(app, state, options, stop)
+        return result
+    finally:
+        if not result.abandoned:
+            await on_stop()
+
+
+async def _serve_and_drain(
     app: AsgiApp, state: DrainState, options: ServeOptions, stop: asyncio.Event
 ) -> ServeResult:
-    """Serve until ``stop`` is set, then drain; see the module docstring."""
     server = build_server(app, options)
     serving = asyncio.create_task(server.serve())
     if not await _wait_listening(options.port, options.bind_address, serving):
@@ -191,7 +224,13 @@ async def serve_until(
     return ServeResult(exit_code=0)
 
 
-def serve(app: AsgiApp, state: DrainState, options: ServeOptions) -> int:
+def serve(
+    app: AsgiApp,
+    state: DrainState,
+    options: ServeOptions,
+    on_start: Hook = _no_hook,
+    on_stop: Hook = _no_hook,
+) -> int:
     """Run until SIGTERM/SIGINT in this (main) thread; return the process exit code."""
 
     async def main() -> int:
@@ -199,7 +238,7 @@ def serve(app: AsgiApp, state: DrainState, options: ServeOptions) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, _request_stop, stop, signum)
-        result = await serve_until(app, state, options, stop)
+        result = await serve_until(app, state, options, stop, on_start, on_stop)
         if result.abandoned:
             logger.info("stopped")
             # The abandoned requests belong to Granian's runtime thread, and cancelling them

@@ -51,8 +51,8 @@ class KpisMetrics:
         )
         self._request_latency = Histogram(
             "http_request_duration_seconds",
-            "Time spent handling an HTTP request, by route path and method.",
-            ["path", "method"],
+            "Time spent handling an HTTP request, by route path, method and status code.",
+            ["path", "method", "status"],
             buckets=_HTTP_BUCKETS,
             registry=self.registry,
         )
@@ -100,8 +100,9 @@ class KpisMetrics:
 
     def observe_request(self, *, path: str, method: str, status: int, seconds: float) -> None:
         """Count one finished HTTP request; ``path`` must be a route, not the raw URL."""
-        self._requests.labels(path=path, method=method, status=str(status)).inc()
-        self._request_latency.labels(path=path, method=method).observe(seconds)
+        code = str(status)
+        self._requests.labels(path=path, method=method, status=code).inc()
+        self._request_latency.labels(path=path, method=method, status=code).observe(seconds)
 
     def observe_query(self, query: str, seconds: float) -> None:
         """Record how long the named query took."""
