@@ -10,7 +10,7 @@ BASE ?=
 DIFF_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup check render apps test test-e2e fmt lint bench diff probe clean
+.PHONY: help setup check render apps test test-e2e fmt lint bench diff probe clean loadtest
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ bench: $(STAMP) ## performance targets measured side by side (several minutes)
 	$(BIN)/python tools/bench/bench_diff.py
 	$(BIN)/python tools/bench/bench_validate.py
 	$(BIN)/python tools/bench/bench_check.py
+
+loadtest: $(STAMP) ## healthz and kpis-api under wrk vs nginx and the old servers (needs wrk, nginx; ~4 min)
+	$(BIN)/python tools/loadtest/loadtest.py $(LOADTEST_ARGS)
 
 clean: ## remove build output (keeps .venv)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

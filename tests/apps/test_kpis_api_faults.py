@@ -78,7 +78,10 @@ def test_postgres_stopped_and_restarted_under_load(
     start_service: StartService, dedicated_postgresql: Any
 ) -> None:
     env = kpis_env_for(
-        dedicated_postgresql, KPIS_PG_POOL_TIMEOUT_MS=str(POOL_TIMEOUT_MS), LOG_LEVEL="warning"
+        dedicated_postgresql,
+        KPIS_PG_POOL_TIMEOUT_MS=str(POOL_TIMEOUT_MS),
+        KPIS_SUMMARY_CACHE_MS="0",  # every request goes to the database
+        LOG_LEVEL="warning",
     )
     settings = _settings_from(env)
     with connect_once(settings) as conn:
@@ -135,6 +138,7 @@ def test_pool_exhaustion_by_a_slow_query_fails_fast_and_leaks_nothing(
         KPIS_PG_POOL_TIMEOUT_MS="500",
         KPIS_PG_POOL_MAX_WAITING="4",
         KPIS_PG_STATEMENT_TIMEOUT_MS="1500",
+        KPIS_SUMMARY_CACHE_MS="0",  # every request goes to the database
     )
     service, port = _start_kpis(start_service, env)
     url = f"http://127.0.0.1:{port}"

@@ -31,7 +31,13 @@ def _start_kpis(start_service: StartService, env: dict[str, str]) -> tuple[Servi
     port = free_tcp_port()
     service = start_service(
         ["-m", "kpis_api", "serve"],
-        {"KPIS_PG_POOL_TIMEOUT_MS": POOL_WAIT_MS, **env, "PORT": str(port)},
+        # No summary cache: these tests look at every request's own database round trip.
+        {
+            "KPIS_PG_POOL_TIMEOUT_MS": POOL_WAIT_MS,
+            "KPIS_SUMMARY_CACHE_MS": "0",
+            **env,
+            "PORT": str(port),
+        },
     )
     service.wait_for_log('"msg": "listening"')
     return service, f"http://127.0.0.1:{port}"

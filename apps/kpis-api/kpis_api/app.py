@@ -17,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -79,9 +80,45 @@ class KpisService:
         self.database = database
         self.metrics = metrics
         self.clock = clock
+        self._cached: tuple[float, KpiSummary] | None = None
+        self._computing: asyncio.Future[KpiSummary] | None = None
 
     async def summary(self) -> KpiSummary:
-        """Compute the KPIs now and publish them as gauges; raises DatabaseUnavailable."""
+        """The KPIs, at most ``summary_cache_seconds`` old; raises DatabaseUnavailable.
+
+        30-day aggregates do not change visibly within a second, while every dashboard
+        view, API poll and scrape would otherwise run the same two queries: one computed
+        summary answers all requests for ``summary_cache_seconds``, and requests arriving
+        while it is being computed wait for that computation instead of starting their
+        own (so a burst costs the database one query pair, not one per request). Failures
+        are never cached. With 0, every request queries the database.
+        """
+        ttl = self.settings.summary_cache_seconds
+        if ttl <= 0:
+            return await self._compute_summary()
+        if self._cached is not None and time.monotonic() - self._cached[0] < ttl:
+            return self._cached[1]
+        if self._computing is not None:
+            return await asyncio.shield(self._computing)
+        computing: asyncio.Future[KpiSummary] = asyncio.get_running_loop().create_future()
+        self._computing = computing
+        started = time.monotonic()
+        try:
+            summary = await self._compute_summary()
+        except asyncio.CancelledError:
+            computing.cancel()
+            raise
+        except BaseException as error:
+            computing.set_exception(error)
+            computing.exception()  # retrieved here; waiters (if any) get it too
+            raise
+        finally:
+            self._computing = None
+        computing.set_result(summary)
+        self._cached = (started, summary)
+        return summary
+
+    async def _compute_summary(self) -> KpiSummary:
         async with self.database.connection("summary") as conn:
             summary = await compute_summary_async(conn, self.clock(), self.metrics.observe_query)
         self.metrics.publish_summary(summary)

@@ -66,6 +66,9 @@ class Settings:
     base_path: str = ""
     drain_timeout_seconds: float = 20.0
     bind_address: str = "0.0.0.0"
+    # How long one computed summary answers every request (0 = compute per request); see
+    # KpisService.summary.
+    summary_cache_seconds: float = 1.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -78,9 +81,11 @@ class Settings:
         drain_timeout = float(
             _parse_int(environ, "KPIS_DRAIN_TIMEOUT_SECONDS", 20, 1, 3600, problems)
         )
+        cache_ms = _parse_int(environ, "KPIS_SUMMARY_CACHE_MS", 1000, 0, 60_000, problems)
         if problems or database is None:
             raise ConfigError("; ".join(problems))
         return cls(
+            summary_cache_seconds=cache_ms / 1000,
             database=database,
             port=port,
             log_level=log_level,
