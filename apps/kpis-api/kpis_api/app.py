@@ -40,7 +40,7 @@ access_logger = logging.getLogger("kpis_api.access")
 
 # Unknown paths share one label value so a scanner cannot blow up metric cardinality.
 UNMATCHED_ROUTE_LABEL = "unmatched"
-ROUTES = ("/", "/api/kpi/summary", "/metrics", "/health", "/ready")
+ROUTES = ("/", "/api/kpi/summary", "/metrics", "/health", "/ready", "/favicon.ico")
 # Seconds a client (or an Ingress retry policy) should wait after a 503: about one pool
 # time-out, by which time a recovering database is usually back.
 RETRY_AFTER_SECONDS = 2
@@ -168,6 +168,7 @@ class KpisApp:
             "/metrics": self._metrics,
             "/health": self._health,
             "/ready": self._ready,
+            "/favicon.ico": self._no_favicon,
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -218,10 +219,11 @@ class KpisApp:
     async def _send(self, send: Send, response: Response, head: bool) -> None:
         headers = [
             (b"content-type", response.content_type),
-            (b"content-length", str(len(response.body)).encode("ascii")),
             (b"cache-control", b"no-store"),
             *response.headers,
         ]
+        if response.status != HTTPStatus.NO_CONTENT:  # a 204 has no Content-Length
+            headers.append((b"content-length", str(len(response.body)).encode("ascii")))
         if self.state.draining:
             # Tell keep-alive clients to reconnect elsewhere: this process is going away.
             headers.append((b"connection", b"close"))
@@ -267,6 +269,11 @@ class KpisApp:
             page = render_unavailable_page(str(error), prefix)
             return Response(503, page.encode("utf-8"), _HTML, _RETRY_AFTER)
         return Response(200, render_dashboard(summary, prefix).encode("utf-8"), _HTML)
+
+    async def _no_favicon(self, prefix: str) -> Response:
+        # Browsers ask for /favicon.ico whenever they show the JSON or the metrics: answering
+        # "nothing" keeps a 404 out of every visitor's console.
+        return Response(int(HTTPStatus.NO_CONTENT), b"", b"image/x-icon")
 
     async def _metrics(self, prefix: str) -> Response:
         body = self.service.metrics.render()
