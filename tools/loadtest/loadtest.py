@@ -354,7 +354,7 @@ def _at(results: list[WrkResult], target: str, connections: int) -> WrkResult | 
 
 
 def print_summary(results: list[WrkResult]) -> None:
-    print("\nratios at each level (requests/s per core):")
+    print("\nratios at each level (requests per CPU second):")
     for connections in LEVELS:
         nginx = _at(results, "nginx static 200", connections)
         parts = []
@@ -365,8 +365,8 @@ def print_summary(results: list[WrkResult]) -> None:
                 parts.append(f"{target} {result.rps_per_core / nginx.rps_per_core:.2f}x nginx")
         new, old = _at(results, "healthz", connections), _at(results, "healthz (previous)",
                                                                connections)  # fmt: skip
-        if new and old and old.rps:
-            parts.append(f"healthz new/old {new.rps / old.rps:.1f}x")
+        if new and old and old.rps_per_core:
+            parts.append(f"healthz new/old {new.rps_per_core / old.rps_per_core:.1f}x")
         print(f"  c={connections:<4} " + "; ".join(parts))
 
     print("\ntargets:")
@@ -376,9 +376,17 @@ def print_summary(results: list[WrkResult]) -> None:
     kpis64 = _at(results, "kpis-api", 64)
     checks = []
     if healthz64:
-        ratio = healthz64.rps / baseline
+        # Judged per core: on a shared machine the wall-clock rate also measures how much
+        # of CPU 0 the neighbours left us; CPU seconds spent by the server do not.
+        per_core_old = old64.rps_per_core if old64 else 0.0
+        ratio = healthz64.rps_per_core / per_core_old if per_core_old else healthz64.rps / baseline
+        wall = healthz64.rps / baseline
         checks += [
-            (f"healthz c=64 throughput {ratio:.1f}x the old server (>= 5x, aim 10x)", ratio >= 5),
+            (
+                f"healthz c=64 throughput {ratio:.1f}x the old server per core "
+                f"({wall:.1f}x wall clock) (>= 5x, aim 10x)",
+                ratio >= 5,
+            ),
             (f"healthz c=64 p99 {healthz64.p99_ms:.2f} ms (< 20 ms)", healthz64.p99_ms < 20),
             (f"healthz c=64 errors {healthz64.errors} (0)", healthz64.errors == 0),
         ]

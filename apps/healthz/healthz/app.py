@@ -72,6 +72,8 @@ class HealthzApp:
         self.state = state
         self.clock = clock
         self.metrics = HttpMetrics()
+        self._health_second = -1
+        self._health_response = Response(200, b"")
         self._routes: dict[str, Callable[[bytes], Any]] = {
             "/health": self._health,
             "/ready": self._ready,
@@ -135,8 +137,14 @@ class HealthzApp:
         await send({"type": "http.response.body", "body": b"" if head else response.body})
 
     def _health(self, query: bytes) -> Response:
-        body = {"status": "healthy", "timestamp": utc_timestamp(self.clock())}
-        return json_response(HTTPStatus.OK, body)
+        # The body changes once a second (whole-second timestamp): build it once per second.
+        now = self.clock()
+        second = int(now.timestamp())
+        if second != self._health_second:
+            body = {"status": "healthy", "timestamp": utc_timestamp(now)}
+            self._health_response = json_response(HTTPStatus.OK, body)
+            self._health_second = second
+        return self._health_response
 
     def _ready(self, query: bytes) -> Response:
         if self.state.draining:

@@ -14,6 +14,7 @@ Example::
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -40,6 +41,7 @@ class KpisMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
@@ -100,9 +102,19 @@ class KpisMetrics:
 
     def observe_request(self, *, path: str, method: str, status: int, seconds: float) -> None:
         """Count one finished HTTP request; ``path`` must be a route, not the raw URL."""
-        code = str(status)
-        self._requests.labels(path=path, method=method, status=code).inc()
-        self._request_latency.labels(path=path, method=method, status=code).observe(seconds)
+        # labels() hashes and locks on every call; the label sets are few and bounded
+        # (routes x methods x statuses), so their children are looked up once and kept.
+        key = (path, method, status)
+        children = self._children.get(key)
+        if children is None:
+            code = str(status)
+            children = (
+                self._requests.labels(path=path, method=method, status=code),
+                self._request_latency.labels(path=path, method=method, status=code),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def observe_query(self, query: str, seconds: float) -> None:
         """Record how long the named query took."""
