@@ -1,7 +1,9 @@
 """Keep-alive HTTP clients on threads that record every request, for the fault tests.
 
-A record says when the request was completely written (``sent``), and what came back: a
-status and the ``Connection`` header, or the error. Requests that never got written (the
+A record says when writing the request began (``started``) and when it was complete
+(``sent``), and what came back: a status and the ``Connection`` header, or the error. On a
+busy machine a thread can be descheduled between the two, so "written before T" is
+``sent < T`` and "written after T" is ``started > T``. Requests that never got written (the
 connection was refused) are not recorded: the server never accepted them.
 """
 
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Record:
     path: str
+    started: float  # time.monotonic() just before the request was written
     sent: float  # time.monotonic() once the request was written
     status: int | None  # None: the connection failed after the request was written
     connection: str  # the response's Connection header, or the error text
@@ -55,6 +58,7 @@ class LoadClients:
     def _loop(self, path: str) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
         while not self._stop.is_set():
+            started = time.monotonic()
             try:
                 conn.request("GET", path)
             except OSError:
@@ -68,11 +72,15 @@ class LoadClients:
                 response = conn.getresponse()
                 response.read()
             except (OSError, http.client.HTTPException) as error:
-                self._record(Record(path, sent, None, repr(error), time.monotonic() - sent))
+                self._record(
+                    Record(path, started, sent, None, repr(error), time.monotonic() - sent)
+                )
                 conn.close()
                 continue
             header = response.getheader("Connection", "")
-            self._record(Record(path, sent, response.status, header, time.monotonic() - sent))
+            self._record(
+                Record(path, started, sent, response.status, header, time.monotonic() - sent)
+            )
             if response.will_close:
                 conn.close()
         conn.close()
