@@ -228,3 +228,19 @@ def test_slowloris_is_cut_off_and_the_server_keeps_serving(short_timeout_url: st
     assert cut_off, "the server must close a connection whose headers never finish"
     assert held < 10  # header timeout 1 s, plus slack
     assert http_get(f"{short_timeout_url}/health").status == 200
+
+
+def test_a_huge_body_is_refused_without_being_read(short_timeout_url: str) -> None:
+    port = int(short_timeout_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n")
+        sock.sendall(b"a" * 65_536)
+        answer = sock.recv(1024)
+        # The rest of the gigabyte is not wanted: the server closes instead of reading it
+        # (a server that merely stopped reading would end in a timeout, not these).
+        with pytest.raises((BrokenPipeError, ConnectionResetError)):
+            for _ in range(10_000):
+                sock.sendall(b"a" * 65_536)
+
+    assert answer.startswith(b"HTTP/1.1 405 ")
+    assert http_get(f"{short_timeout_url}/health").status == 200
