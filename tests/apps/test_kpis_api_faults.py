@@ -171,10 +171,15 @@ def test_pool_exhaustion_by_a_slow_query_fails_fast_and_leaks_nothing(
     assert http_get(f"{url}/api/kpi/summary").status == 200
     assert _threads(service.process.pid) == threads_before
     assert _server_connections(kpis_db_settings) <= max(connections_before, 2)
-    errors = metric_value(
-        http_get(f"{url}/metrics").text, "kpis_db_errors_total", {"query": "summary"}
+    metrics = http_get(f"{url}/metrics").text
+    assert metric_value(metrics, "kpis_db_errors_total", {"query": "summary"}) == 16
+    # The pool's own view: nothing lent out or waiting once the burst is over.
+    assert metric_value(metrics, "kpis_db_pool_max_connections") == 2
+    assert metric_value(metrics, "kpis_db_pool_connections") <= 2
+    assert metric_value(metrics, "kpis_db_pool_waiting_requests") == 0
+    assert metric_value(metrics, "kpis_db_pool_idle_connections") == metric_value(
+        metrics, "kpis_db_pool_connections"
     )
-    assert errors == 16
 
 
 def test_sigterm_under_load_answers_every_request_sent_before_the_signal(

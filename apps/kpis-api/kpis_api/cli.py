@@ -119,6 +119,7 @@ def run_serve() -> int:
         return 1
     metrics = KpisMetrics()
     database = Database(settings.database, count_error=metrics.count_query_error)
+    metrics.watch_pool(database.stats)
     state = DrainState()
     app = KpisApp(KpisService(settings, database, metrics), state)
     options = ServeOptions(
