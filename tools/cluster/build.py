@@ -187,7 +187,15 @@ def build_component(go: str, component: Component, log: Path) -> None:
             started = time.monotonic()
             _progress(f"  building {binary} ({package}) ...")
             if component.module_dir is not None:
-                command = [go, "build", "-trimpath", "-ldflags", ldflags, "-o", str(staging / binary)]
+                command = [
+                    go,
+                    "build",
+                    "-trimpath",
+                    "-ldflags",
+                    ldflags,
+                    "-o",
+                    str(staging / binary),
+                ]
                 command.append(package)
                 cwd: Path | None = HERE / component.module_dir
             else:

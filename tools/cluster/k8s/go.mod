@@ -1,7 +1,8 @@
 // Builds the upstream Kubernetes control plane for the cluster test tier (tools/cluster/build.py).
 // k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them with ./staging paths,
 // which a dependent module cannot see, so every staging module is replaced here by its published
-// v0.36.3 tag (list derived from k8s.io/kubernetes@v1.36.3 go.mod by build.py --sync-gomod).
+// v0.36.3 tag. The list is every `=> ./staging/src/...` line of k8s.io/kubernetes@v1.36.3's go.mod
+// (`go mod download -json k8s.io/kubernetes@v1.36.3`, field GoMod); a bump redoes that and `go mod tidy`.
 module example.org/integration-gitops/tools/cluster/k8s
 
 go 1.26.0
