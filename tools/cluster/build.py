@@ -43,6 +43,8 @@ ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
 METRICS_SERVER_VERSION = "v0.9.0"
 MIN_GO = (1, 26)
+# Where Go's official tarball installs it, for shells whose PATH lacks it.
+GO_FALLBACKS = (Path("/usr/local/go/bin/go"),)
 
 
 def _kube_version_ldflags(version: str) -> list[str]:
@@ -146,9 +148,7 @@ class BuildError(Exception):
 
 
 def find_go() -> str:
-    go = shutil.which("go") or next(
-        (str(p) for p in (Path("/usr/local/go/bin/go"),) if os.access(p, os.X_OK)), None
-    )
+    go = shutil.which("go") or next((str(p) for p in GO_FALLBACKS if os.access(p, os.X_OK)), None)
     if go is None:
         raise BuildError(
             "cluster-tools: Go is missing: install Go >= "
