@@ -63,9 +63,17 @@ def test_env_is_admitted_and_every_deployment_becomes_ready(crds: Kube, env: str
         hpas = of_kind(docs, "HorizontalPodAutoscaler")
         for deployment in of_kind(docs, "Deployment"):
             name = deployment["metadata"]["name"]
+            # What our model says runs in steady state: an HPA raises replicas to its floor.
+            floor = k8s_math.min_replicas(deployment, hpas)
+            wait_for(
+                f"{name} scaled to {floor}",
+                lambda name=name, floor=floor: (
+                    crds.apps.read_namespaced_deployment(name, NAMESPACE).spec.replicas == floor
+                ),
+                timeout=60,
+            )
             live = wait_deployment_ready(crds, NAMESPACE, name)
-            # The HPA may already have raised replicas; never below what our model says.
-            assert live.status.ready_replicas >= k8s_math.min_replicas(deployment, hpas), name
+            assert live.status.ready_replicas == floor, name
 
         jobs = of_kind(docs, "Job")
         assert {j["metadata"]["name"] for j in jobs} >= {"kpis-api-migrate", "airbyte-bootloader"}
