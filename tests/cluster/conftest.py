@@ -35,12 +35,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 @pytest.fixture(scope="session")
 def cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """An API client factory for the session's cluster (see tests/cluster/kube.py)."""
+    """The session's cluster (tests/cluster/kube.py) with our CRDs (tools/gitops/schemas)
+    installed: every rendered env has ServiceMonitors."""
     from tests.cluster.kube import Kube
+    from tests.cluster.workloads import install_crds
 
     reuse = os.environ.get("CLUSTER_KUBECONFIG")
     if reuse:
-        yield Kube(Path(reuse))
+        kube = Kube(Path(reuse))
+        install_crds(kube)
+        yield kube
         return
     workdir = Path(tempfile.mkdtemp(prefix="gitops-kwok-"))
     kwok = KwokCluster(f"gitops-test-{os.getpid()}", workdir)
@@ -51,6 +55,7 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
             _keep_logs(kwok, None)
             pytest.exit(f"cluster tier: {error}", returncode=2)
         kube = Kube(kwok.kubeconfig)
+        install_crds(kube)
         yield kube
     finally:
         failed = request.config.stash.get(FAILED_KEY, False)
@@ -66,10 +71,7 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def crds(cluster: Any) -> Any:
-    """The cluster with our CRDs (tools/gitops/schemas) installed and Established."""
-    from tests.cluster.workloads import install_crds
-
-    install_crds(cluster)
+    """The cluster, named for tests about our CRDs."""
     return cluster
 
 

@@ -253,6 +253,28 @@ class KwokCluster:
             timeout=timeout + 30,
         )
         self.add_nodes(timeout=max(30.0, timeout - (time.monotonic() - started)))
+        self.wait_metrics_api(binaries, timeout=120)
+
+    def wait_metrics_api(self, binaries: dict[str, Path], timeout: float) -> None:
+        """kwokctl's binary runtime starts every component at once and restarts none;
+        metrics-server exits when the API server is not serving yet (a loaded machine). `kwokctl
+        start cluster` starts whichever component is not running, so call it until the metrics
+        API is Available."""
+        from kubernetes import client, config
+
+        api = client.ApiregistrationV1Api(config.new_client_from_config(str(self.kubeconfig)))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._kwokctl(binaries, "start", "cluster", "--name", self.name, timeout=60)
+            for _ in range(20):
+                service = api.read_api_service("v1beta1.metrics.k8s.io")
+                conditions = service.status.conditions or [] if service.status else []
+                if any(c.type == "Available" and c.status == "True" for c in conditions):
+                    return
+                time.sleep(1)
+        raise ClusterError(
+            f"metrics API not Available within {timeout:.0f}s (logs: {self.logs_dir})"
+        )
 
     def delete(self) -> None:
         if not self.cluster_dir.exists():

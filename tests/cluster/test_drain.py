@@ -98,11 +98,20 @@ def test_drain_respects_the_budget_and_replacements_are_scheduled(cluster: Kube)
         refusals = _drain(cluster, victims, timeout=120)
         assert refusals > 0, "evictions past the budget must be refused with 429"
 
-        wait_deployment_ready(cluster, NAMESPACE, name)
-        after = cluster.pods(NAMESPACE, selector)
-        assert not [p.metadata.name for p in after if p.status.phase == "Pending"]
+        # The Deployment's status can lag the last eviction: wait on the pods themselves.
+        def settled() -> Any:
+            pods = cluster.pods(NAMESPACE, selector)
+            done = len(pods) == replicas and all(is_ready(p) for p in pods)
+            return pods if done else None
+
+        after = wait_for("every replacement Ready", settled, timeout=60)
+        # Placed by the real scheduler, never on the cordoned node, none left Pending.
         assert all(p.spec.node_name and p.spec.node_name != node for p in after)
-        assert len([p for p in after if is_ready(p)]) == replicas
+        assert not [p.metadata.name for p in after if p.status.phase == "Pending"]
+        assert all(
+            any(c.type == "PodScheduled" and c.status == "True" for c in p.status.conditions)
+            for p in after
+        )
     finally:
         watcher.stop.set()
         for each in NODE_NAMES:

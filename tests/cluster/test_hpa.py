@@ -111,8 +111,12 @@ def test_hpa_scales_up_to_max_and_back_down_after_the_window(cluster: Kube) -> N
     start = time.monotonic()
     try:
         assert apply_all(cluster, docs, NAMESPACE) == []
+        wait_for(
+            f"the HPA to raise {name} to minReplicas {low}",
+            lambda: cluster.apps.read_namespaced_deployment(name, NAMESPACE).spec.replicas == low,
+            timeout=60,
+        )
         wait_deployment_ready(cluster, NAMESPACE, name)
-        assert cluster.apps.read_namespaced_deployment(name, NAMESPACE).spec.replicas == low
         load.start()
         start = time.monotonic()
         load.usage = busy_per_container
