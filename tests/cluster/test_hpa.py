@@ -138,8 +138,12 @@ def test_hpa_scales_up_to_max_and_back_down_after_the_window(cluster: Kube) -> N
             return s.spec_replicas == low
 
         wait_for("scale-down to minReplicas", back_at_min, timeout=240, interval=1)
-        pods = [p for p in cluster.pods(NAMESPACE, selector) if is_ready(p)]
-        assert len(pods) == low
+        # The ReplicaSet controller follows: exactly minReplicas pods remain, all Ready.
+        wait_for(
+            f"{low} pods left",
+            lambda: [is_ready(p) for p in cluster.pods(NAMESPACE, selector)] == [True] * low,
+            timeout=60,
+        )
     finally:
         load.stop.set()
         record.dump(REPO_ROOT / "cluster-artifacts" / "hpa-timeline.json")
