@@ -107,4 +107,4 @@ def test_argocd_objects_are_admitted_with_our_crds(crds: Kube) -> None:
         rejected = apply_all(crds, docs, "argocd")
         assert rejected == [], "\n".join(f"{what}: {r.status} {r.message}" for what, r in rejected)
     finally:
-        delete_namespace(crds, "argocd")
+        delete_namespace(crds, "argocd", wait=False)

@@ -87,7 +87,7 @@ def test_gitops_validate_agrees_with_the_api_server(crds: Kube, capsys: Any) -> 
             elif not server.ok and ours:
                 limits[mutant.id] = f"server says: {server.status} {server.message[:300]}"
     finally:
-        delete_namespace(crds, NAMESPACE)
+        delete_namespace(crds, NAMESPACE, wait=False)
 
     report = _report(len(mutants), matrix, by_mutation, bugs, limits)
     out = REPO_ROOT / "cluster-artifacts" / "differential.txt"

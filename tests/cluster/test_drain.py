@@ -116,7 +116,7 @@ def test_drain_respects_the_budget_and_replacements_are_scheduled(cluster: Kube)
         watcher.stop.set()
         for each in NODE_NAMES:
             set_unschedulable(cluster, each, False)
-        delete_namespace(cluster, NAMESPACE)
+        delete_namespace(cluster, NAMESPACE, wait=False)
     assert watcher.samples > 20
     assert watcher.minimum is not None and watcher.minimum >= desired, (
         f"Ready pods dropped to {watcher.minimum} < desiredHealthy {desired}"

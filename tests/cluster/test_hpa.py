@@ -147,7 +147,7 @@ def test_hpa_scales_up_to_max_and_back_down_after_the_window(cluster: Kube) -> N
     finally:
         load.stop.set()
         record.dump(REPO_ROOT / "cluster-artifacts" / "hpa-timeline.json")
-        delete_namespace(cluster, NAMESPACE)
+        delete_namespace(cluster, NAMESPACE, wait=False)
 
     samples = record.samples
     assert max(s.spec_replicas for s in samples) == high, "never past maxReplicas"

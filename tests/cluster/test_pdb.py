@@ -62,7 +62,7 @@ def test_disruption_controller_matches_k8s_math_and_eviction_honours_it(
     finally:
         for node in NODE_NAMES:
             set_unschedulable(cluster, node, False)
-        delete_namespace(cluster, namespace)
+        delete_namespace(cluster, namespace, wait=False)
 
 
 def _check_budget(kube: Kube, namespace: str, pdb: dict[str, Any], scale: int) -> None:

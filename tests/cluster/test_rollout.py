@@ -98,7 +98,7 @@ def test_image_rollout_stays_within_rendered_surge_and_unavailability(cluster: K
         )
     finally:
         watcher.stop.set()
-        delete_namespace(cluster, NAMESPACE)
+        delete_namespace(cluster, NAMESPACE, wait=False)
     assert watcher.samples > 20
     assert watcher.max_pods <= replicas + max_surge, (watcher.max_pods, replicas, max_surge)
     assert watcher.min_ready is not None
