@@ -20,7 +20,7 @@ import yaml
 from gitops.errors import ConfigError
 
 CONFIG_FILE = "gitops.yaml"
-DEFAULT_KUBERNETES_VERSION = "1.36"
+DEFAULT_KUBERNETES_VERSION = "1.33"
 DEFAULT_KUSTOMIZE_TIMEOUT = 120.0
 # Without gitops.yaml, envs found under overlays/ are ordered by promotion convention first.
 CONVENTIONAL_ENV_ORDER = (
