@@ -165,7 +165,9 @@ API_LIFECYCLES: tuple[ApiLifecycle, ...] = tuple(
             34,
             "admissionregistration.k8s.io/v1",
         ),
-        *_lifecycle("storage.k8s.io/v1alpha1", "VolumeAttributesClass", 32, 35, "storage.k8s.io/v1"),
+        *_lifecycle(
+            "storage.k8s.io/v1alpha1", "VolumeAttributesClass", 32, 35, "storage.k8s.io/v1"
+        ),
         *_lifecycle("storage.k8s.io/v1beta1", "VolumeAttributesClass", 34, 37, "storage.k8s.io/v1"),
         *_lifecycle(
             "networking.k8s.io/v1beta1", "IPAddress ServiceCIDR", 34, 37, "networking.k8s.io/v1"
