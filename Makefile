@@ -10,7 +10,7 @@ BASE ?=
 DIFF_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup check render apps test test-e2e fmt lint bench diff probe clean fuzz loadtest
+.PHONY: help setup check render apps test test-e2e fmt lint bench diff probe clean fuzz loadtest cluster-tools test-cluster
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -41,6 +41,12 @@ test: $(STAMP) ## unit tests, fixture-repo tests and tests over the real repo (n
 test-e2e: $(STAMP) ## end-to-end tests on a kind cluster (needs docker or podman, kind, kubectl)
 	$(BIN)/python -m tests.e2e.preflight
 	$(PYTEST) -m e2e tests/e2e $(E2E_ARGS)
+
+cluster-tools: ## build kube-apiserver, etcd, kwok, metrics-server... from Go modules (cached)
+	$(PYTHON) tools/cluster/build.py
+
+test-cluster: $(STAMP) cluster-tools ## cluster tier: manifests vs upstream Kubernetes on KWOK nodes
+	$(PYTEST) -m cluster tests/cluster $(CLUSTER_ARGS)
 
 fmt: $(STAMP) ## format the Python code
 	$(BIN)/ruff format tools tests apps

@@ -164,6 +164,36 @@ API_LIFECYCLES: tuple[ApiLifecycle, ...] = tuple(
             "flowcontrol.apiserver.k8s.io/v1",
         ),
         *_lifecycle("v1", "Endpoints", 33, None, "discovery.k8s.io/v1 EndpointSlice"),
+        # 1.34-1.36: the APILifecycleDeprecated/Removed values of k8s.io/api v0.36.3
+        # (<group>/<version>/zz_generated.prerelease-lifecycle.go) for kinds that have a GA API.
+        *_lifecycle(
+            "admissionregistration.k8s.io/v1beta1",
+            "ValidatingAdmissionPolicy ValidatingAdmissionPolicyBinding",
+            31,
+            34,
+            "admissionregistration.k8s.io/v1",
+        ),
+        *_lifecycle(
+            "storage.k8s.io/v1alpha1", "VolumeAttributesClass", 32, 35, "storage.k8s.io/v1"
+        ),
+        *_lifecycle("storage.k8s.io/v1beta1", "VolumeAttributesClass", 34, 37, "storage.k8s.io/v1"),
+        *_lifecycle(
+            "networking.k8s.io/v1beta1", "IPAddress ServiceCIDR", 34, 37, "networking.k8s.io/v1"
+        ),
+        *_lifecycle(
+            "resource.k8s.io/v1beta1",
+            "DeviceClass ResourceClaim ResourceClaimTemplate ResourceSlice",
+            35,
+            38,
+            "resource.k8s.io/v1",
+        ),
+        *_lifecycle(
+            "resource.k8s.io/v1beta2",
+            "DeviceClass ResourceClaim ResourceClaimTemplate ResourceSlice",
+            36,
+            39,
+            "resource.k8s.io/v1",
+        ),
     ]
 )
 _LIFECYCLE_BY_KEY = {(a.api_version, a.kind): a for a in API_LIFECYCLES}
