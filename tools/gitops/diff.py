@@ -40,9 +40,11 @@ from gitops.gitworktree import (
     resolve_ref,
 )
 from gitops.inputs import InputResolver, InputSet
-from gitops.kustomize import Kustomize, find_kustomize
+from gitops.kustomize import Kustomize
 from gitops.model import Finding, ResourceKey
-from gitops.render import render_overlays
+from gitops.snapshot import Snapshot, take_snapshot
+from gitops.tracing import ORIGIN, TRANSFORMATIONS
+from gitops.workspace import Workspace
 
 FORMATS = ("text", "markdown", "json")
 DEFAULT_CONTEXT = 3
@@ -210,6 +212,20 @@ def parse_manifest(env: str, service: str, manifest: str) -> ResourceMap:
     for body in yaml.safe_load_all(manifest):
         if isinstance(body, dict):
             resources[(env, service, resource_key(body))] = body
+    return resources
+
+
+def strip_build_metadata(resources: ResourceMap) -> ResourceMap:
+    """Resources of a traced render (gitops.snapshot) as the plain build prints them: kustomize's
+    build-metadata annotations removed (and the annotations map, when they were all it had)."""
+    for body in resources.values():
+        metadata = body.get("metadata")
+        annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+        if isinstance(metadata, dict) and isinstance(annotations, dict):
+            annotations.pop(ORIGIN, None)
+            annotations.pop(TRANSFORMATIONS, None)
+            if not annotations:
+                del metadata["annotations"]
     return resources
 
 
@@ -412,65 +428,56 @@ def compare_findings(
     return sorted(added), sorted(fixed)
 
 
-def side_findings(
-    side: SideState,
-    services: Iterable[str],
-    validator: DocumentValidator | None,
-    kustomize: Kustomize,
-) -> tuple[list[Finding], list[str]]:
-    """``gitops check`` findings for every env of each service (rules may compare envs with each
-    other, so a one-env change is checked against its siblings); problems as notes."""
-    from gitops.check import run_check
-
-    assert side.config is not None
-    config = side.config
+def check_services(side: SideState, services: Iterable[str]) -> list[str | None]:
+    """The services whose ``gitops check`` findings are compared: every env of each (rules may
+    compare envs with each other, so a one-env change is checked against its siblings); one
+    ``None`` when that is every service (Argo CD is then checked once, not per service)."""
     all_services = {o.service for o in side.overlays.values()}
     present: list[str | None] = [*sorted(all_services & set(services))]
     if len(present) > 1 and len(present) == len(all_services):
-        present = [None]  # one check over everything: Argo CD is expanded once, not per service
+        present = [None]
+    return present
 
-    def one(service: str | None) -> tuple[list[Finding], str | None]:
-        try:
-            report = run_check(
-                side.root, config, None, service, validator=validator, kustomize=kustomize
-            )
-        except GitopsError as exc:
-            scope = service or "all services"
-            return [], f"{side.name}: findings for {scope} could not be computed: {exc}"
-        return list(report.findings), None
+
+def side_findings(
+    side: SideState, snapshot: Snapshot, present: list[str | None]
+) -> tuple[list[Finding], list[str]]:
+    """The check findings of each of ``present`` out of one snapshot (nothing is rendered
+    here); a check that cannot run becomes a note."""
+    from gitops.check import check_snapshot
+    from gitops.render import select_overlays
 
     findings: list[Finding] = []
     notes: list[str] = []
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"check-{side.name}") as pool:
-        for found, note in pool.map(one, present):
-            findings.extend(found)
-            if note:
-                notes.append(note)
+    for service in present:
+        try:
+            # An unknown service is reported as `gitops check --service` reports it.
+            select_overlays(snapshot.discovery, snapshot.workspace.config, None, service)
+            report = check_snapshot(snapshot, None, service, copy_bodies=len(present) > 1)
+        except GitopsError as exc:
+            scope = service or "all services"
+            notes.append(f"{side.name}: findings for {scope} could not be computed: {exc}")
+            continue
+        findings.extend(report.findings)
     return findings, notes
 
 
 # --- Argo CD ------------------------------------------------------------------------------------
 
 
-def argocd_resources(side: SideState, kustomize: Kustomize) -> tuple[ResourceMap, str | None]:
+def argocd_resources(snapshot: Snapshot) -> tuple[ResourceMap, str | None]:
     """The objects under argocd/ plus the Applications the ApplicationSets generate, keyed like
     overlay resources under service ``argocd``; or the error that stopped the expansion."""
-    from gitops.argocd import expand_applications, load_argocd_objects
-
-    assert side.config is not None
-    if not (side.root / side.config.argocd_path).is_dir():
+    argo = snapshot.argocd
+    if argo is None:
         return {}, None
-    overlays = tuple(side.overlays.values())
-    try:
-        objects = load_argocd_objects(side.root, side.config, kustomize)
-        expansion = expand_applications(side.root, side.config, overlays, kustomize)
-    except GitopsError as exc:
-        return {}, str(exc)
+    if argo.error is not None:
+        return {}, str(argo.error)
     resources: ResourceMap = {}
-    for obj in objects:
+    for obj in argo.objects:
         if obj.get("kind") != "Application":  # Applications come from the expansion below
-            resources[("", ARGOCD_SERVICE, resource_key(obj))] = obj
-    for app in expansion.applications:
+            resources[("", ARGOCD_SERVICE, resource_key(obj))] = copy.deepcopy(obj)
+    for app in argo.applications:
         body = {
             "apiVersion": "argoproj.io/v1alpha1",
             "kind": "Application",
@@ -551,9 +558,12 @@ def run_diff(
     context: int = DEFAULT_CONTEXT,
     validator: DocumentValidator | None = None,
     kustomize: Kustomize | None = None,
+    workspace: Workspace | None = None,
 ) -> DiffResult:
     """Compare ``base`` (default: merge-base with origin/main or main) with ``head`` (default:
-    the working tree, uncommitted changes included). Never writes to ``repo``."""
+    the working tree, uncommitted changes included). Never writes to ``repo``. ``workspace``
+    (the CLI's) supplies kustomize, runner, cache setting and validator for both sides;
+    without it one is opened from ``kustomize`` and ``validator``."""
     _toplevel, prefix = git_toplevel(repo)
     head_sha = resolve_ref(repo, head) if head is not None else None
     if base is None:
@@ -569,7 +579,13 @@ def run_diff(
             stack.enter_context(detached_checkout(repo, head_sha, prefix)) if head_sha else repo
         )
         return _compare(
-            base_ref, head_ref, base_root, head_root, changed, context, validator, kustomize
+            base_ref,
+            head_ref,
+            base_root,
+            head_root,
+            changed,
+            context,
+            _opener(workspace, validator, kustomize),
         )
 
 
@@ -580,9 +596,9 @@ def _compare(
     head_root: Path,
     changed: set[str],
     context: int,
-    validator: DocumentValidator | None,
-    kustomize: Kustomize | None,
+    open_workspace: WorkspaceOpener,
 ) -> DiffResult:
+    """Seven parameters: the two sides (ref and tree each), what changed, and the options."""
     base, head = load_side("base", base_root), load_side("head", head_root)
     notes: list[str] = []
     if base.config is None or head.config is None:
@@ -601,7 +617,7 @@ def _compare(
             (),
             notes=("gitops.yaml does not load on one side: nothing was compared",),
         )
-    kustomize = kustomize or find_kustomize(head.config)
+    workspace = open_workspace(head.root, head.config)
     affected = affected_overlays(base, head, changed)
     names = [a.name for a in affected]
     argocd_path = head.config.argocd_path.rstrip("/") + "/"
@@ -620,10 +636,21 @@ def _compare(
         services = {o.service for o in list(head.overlays.values())[:1]}
 
     def side_work(side: SideState) -> tuple[Any, ...]:
+        assert side.config is not None
         overlays = [side.overlays[n] for n in names if n in side.overlays]
-        rendered = render_overlays(side.root, overlays, side.config, kustomize) if overlays else []  # type: ignore[arg-type]
-        argo = argocd_resources(side, kustomize) if argocd_changed else ({}, None)
-        findings, check_notes = side_findings(side, services, validator, kustomize)
+        present = check_services(side, services)
+        if not overlays and not present and not argocd_changed:
+            return [], ({}, None), [], []
+        # One snapshot per side: each overlay rendered once (traced), argocd/ built once.
+        snapshot = take_snapshot(
+            workspace.for_tree(side.root, side.config),
+            None,
+            None if present == [None] else [s for s in present if s is not None],
+            also=overlays,
+        )
+        rendered = [(o.name, snapshot.render_of(o.rel_path)) for o in overlays]
+        argo = argocd_resources(snapshot) if argocd_changed else ({}, None)
+        findings, check_notes = side_findings(side, snapshot, present)
         return rendered, argo, findings, check_notes
 
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="diff-side") as pool:
@@ -634,8 +661,8 @@ def _compare(
 
     changes: list[ResourceChange] = []
     objects: dict[str, tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]] = {}
-    by_name_base = {r.overlay.name: r for r in base_rendered}
-    by_name_head = {r.overlay.name: r for r in head_rendered}
+    by_name_base = dict(base_rendered)
+    by_name_head = dict(head_rendered)
     for name in names:
         env, service = name.split("/", 1)
         sides = {"base": by_name_base.get(name), "head": by_name_head.get(name)}
@@ -659,7 +686,9 @@ def _compare(
                 failed = True
                 continue
             try:
-                maps[side_name] = parse_manifest(env, service, result.manifest)
+                maps[side_name] = strip_build_metadata(
+                    parse_manifest(env, service, result.manifest)
+                )
             except yaml.YAMLError as exc:
                 changes.append(
                     ResourceChange(
@@ -700,8 +729,8 @@ def _compare(
     return DiffResult(
         base=base_ref,
         head=head_ref,
-        rendered_base=tuple(r.overlay.name for r in base_rendered),
-        rendered_head=tuple(r.overlay.name for r in head_rendered),
+        rendered_base=tuple(name for name, _ in base_rendered),
+        rendered_head=tuple(name for name, _ in head_rendered),
         changes=tuple(_sorted_changes(changes, [o.name for o in order])),
         findings_added=tuple(added),
         findings_fixed=tuple(fixed),
@@ -1020,7 +1049,11 @@ class DiffOptions:
 
 
 def diff_command(
-    repo: Path, options: DiffOptions, out: TextIO, validator: DocumentValidator | None = None
+    repo: Path,
+    options: DiffOptions,
+    out: TextIO,
+    validator: DocumentValidator | None = None,
+    workspace: Workspace | None = None,
 ) -> int:
     """What ``gitops diff`` does after parsing: run, print, and return the exit code
     (0; 1 with ``--exit-code`` when there are differences; errors raise GitopsError -> 2)."""
@@ -1030,7 +1063,9 @@ def diff_command(
         raise GitopsError(f"--context {options.context}: expected a number of lines >= 0")
     if options.max_bytes < MIN_MAX_BYTES:
         raise GitopsError(f"--max-bytes {options.max_bytes}: expected at least {MIN_MAX_BYTES}")
-    result = run_diff(repo, options.base, options.head, options.context, validator)
+    result = run_diff(
+        repo, options.base, options.head, options.context, validator, workspace=workspace
+    )
     behaviour = _behaviour_hook(result, options)
     if options.format == "json":
         document = json.loads(format_json(result))
@@ -1059,10 +1094,12 @@ def compare_trees(
     context: int = DEFAULT_CONTEXT,
     validator: DocumentValidator | None = None,
     kustomize: Kustomize | None = None,
+    workspace: Workspace | None = None,
 ) -> DiffResult:
     """The same comparison as :func:`run_diff`, between two directory trees instead of git
     refs; ``changed`` lists the repo-relative files that differ (``gitops promote --dry-run``
-    compares the repository with an edited copy of it)."""
+    compares the repository with an edited copy of it). Nine parameters: run_diff's plus the
+    two labels."""
     return _compare(
         SideRef(base_label, None),
         SideRef(head_label, None),
@@ -1070,9 +1107,24 @@ def compare_trees(
         head_root,
         changed,
         context,
-        validator,
-        kustomize,
+        _opener(workspace, validator, kustomize),
     )
+
+
+WorkspaceOpener = Callable[[Path, RepoConfig], Workspace]
+
+
+def _opener(
+    workspace: Workspace | None, validator: DocumentValidator | None, kustomize: Kustomize | None
+) -> WorkspaceOpener:
+    """The head side's Workspace: the caller's, else one opened once from head's config."""
+
+    def open_workspace(root: Path, config: RepoConfig) -> Workspace:
+        if workspace is not None:
+            return workspace
+        return Workspace.open(root, config, kustomize=kustomize, validator=validator)
+
+    return open_workspace
 
 
 class _Behaviour:

@@ -200,23 +200,29 @@ def discover_and_render(
     cache: RenderCache | None = None,
     trace: bool = False,
     runner: Runner = run,
+    keep: Callable[[Overlay], bool] | None = None,
 ) -> tuple[Discovery, list[Overlay], list[RenderedOverlay]]:
     """Discover the units (gitops.discovery.discover_units) and render the selected ones, with
     the argocd/ build that tells what Argo CD syncs running while the ``overlays/`` layout's
     units render speculatively: when Argo CD confirms them (the usual case) nothing waits for
-    it, and only units it adds are rendered afterwards."""
+    it, and only units it adds are rendered afterwards. ``keep`` narrows the selection further
+    (diff checks a set of services). Eight parameters: the render settings of one call."""
     from gitops.discovery import discover_overlays, discover_units
 
     filesystem = discover_overlays(repo, config)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="discovery") as pool:
-        pending = pool.submit(discover_units, repo, config, kustomize, cache, filesystem)
+        pending = pool.submit(discover_units, repo, config, kustomize, cache, filesystem, runner)
         try:
             guess = select_overlays(filesystem, config, env, service)
         except SelectionError:
             guess = []  # the discovered units decide below
+        if keep is not None:
+            guess = [o for o in guess if keep(o)]
         early = render_overlays(repo, guess, config, kustomize, runner, trace=trace, cache=cache)
         discovery = pending.result()
     selected = select_overlays(discovery, config, env, service)
+    if keep is not None:
+        selected = [o for o in selected if keep(o)]
     rendered = {r.overlay.rel_path: r for r in early}
     missing = [o for o in selected if o.rel_path not in rendered]
     for result in render_overlays(
