@@ -52,9 +52,7 @@ def test_debug_before_the_subcommand_shows_the_traceback(monkeypatch: pytest.Mon
         main(["--debug", "render", "--repo", OK])
 
 
-def test_no_cache_before_the_subcommand(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_no_cache_before_the_subcommand(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GITOPS_NO_CACHE", "")
     monkeypatch.setenv("GITOPS_CACHE_DIR", str(tmp_path / "cache"))
     assert main(["--no-cache", "--repo", OK, "render"]) == 0

@@ -81,6 +81,28 @@ def context_from_snapshot(
     results = [r for r in snapshot.results if wanted(r.overlay.env, r.overlay.service)]
     if not selected and not snapshot.discovery.problems:
         raise NothingFoundError(nothing_found_message(repo, config, env, service))
+    findings = _pipeline_findings(snapshot, results, wanted)
+    resources = [r for r in snapshot.resources if wanted(r.env, r.service)]
+    if copy_bodies:
+        resources = [dataclasses.replace(r, body=copy.deepcopy(r.body)) for r in resources]
+    applications, app_problems, argocd_resources = _argocd_part(snapshot, findings)
+    context = CheckContext(
+        repo=repo,
+        config=config,
+        overlays=tuple(selected),
+        resources=resources,
+        applications=applications,
+        application_problems=app_problems,
+        argocd_resources=argocd_resources,
+        service_filter=service,
+    )
+    return context, results, findings
+
+
+def _pipeline_findings(
+    snapshot: Snapshot, results: list[RenderedOverlay], wanted: Callable[[str, str], bool]
+) -> list[Finding]:
+    """render-failed findings: discovery problems and overlays that did not render."""
     render_failed = get_rule("render-failed")
     findings = [
         Finding(
@@ -108,16 +130,22 @@ def context_from_snapshot(
         for result in results
         if not result.ok
     ]
-    resources = [r for r in snapshot.resources if wanted(r.env, r.service)]
-    if copy_bodies:
-        resources = [dataclasses.replace(r, body=copy.deepcopy(r.body)) for r in resources]
-    applications: tuple[Any, ...] = ()
-    app_problems: tuple[str, ...] = ()
-    argocd_resources: list[Resource] = []
+    return findings
+
+
+def _argocd_part(
+    snapshot: Snapshot, findings: list[Finding]
+) -> tuple[tuple[Any, ...], tuple[str, ...], list[Resource]]:
+    """The snapshot's Applications, expansion problems and argocd/ objects as resources; an
+    argocd/ that could not be read is a render-failed finding appended to ``findings``."""
+    config = snapshot.workspace.config
     argo = snapshot.argocd
-    if argo is not None and argo.error is not None:
+    if argo is None:
+        return (), (), []
+    if argo.error is not None:
         if not isinstance(argo.error, ConfigError):
             raise argo.error
+        render_failed = get_rule("render-failed")
         findings.append(
             Finding(
                 "",
@@ -129,23 +157,10 @@ def context_from_snapshot(
                 source=config.argocd_path,
             )
         )
-    elif argo is not None:
-        applications, app_problems = argo.applications, argo.problems
-        # the expansion does not modify them; rules get their own deep copies
-        argocd_resources = [
-            _argocd_resource(copy.deepcopy(obj), config.argocd_path) for obj in argo.objects
-        ]
-    context = CheckContext(
-        repo=repo,
-        config=config,
-        overlays=tuple(selected),
-        resources=resources,
-        applications=applications,
-        application_problems=app_problems,
-        argocd_resources=argocd_resources,
-        service_filter=service,
-    )
-    return context, results, findings
+        return (), (), []
+    # the expansion does not modify them; rules get their own deep copies
+    resources = [_argocd_resource(copy.deepcopy(obj), config.argocd_path) for obj in argo.objects]
+    return argo.applications, argo.problems, resources
 
 
 def _argocd_resource(obj: dict[str, Any], argocd_path: str) -> Resource:

@@ -94,7 +94,9 @@ def render_overlay(
     temp dir that enables kustomize's build metadata (``config.kubernetes.io/origin`` and
     ``alpha.config.kubernetes.io/transformations`` annotations), leaving the user's files alone;
     if that fails, the plain build is run so the error reads as it does for ``gitops render``.
-    With a ``cache``, an unchanged overlay's previous output is reused (see gitops.cache)."""
+    With a ``cache``, an unchanged overlay's previous output is reused (see gitops.cache).
+    Seven parameters: one overlay plus the Workspace's fields (gitops.workspace), kept separate
+    so library callers without a Workspace can render."""
     key = cache.key(overlay, trace) if cache is not None else None
     if cache is not None and key is not None:
         hit = cache.get(key)
@@ -145,6 +147,8 @@ def _render_directory(
     runner: Runner,
     timeout: float | None = None,
 ) -> RenderedOverlay:
+    """One ``kustomize build`` of ``directory`` (the overlay or its trace wrapper) through
+    ``runner``. Seven parameters: render_overlay's, with the directory and timeout resolved."""
     command = Command(
         argv=kustomize.build_argv(directory, config.kustomize.build_options),
         cwd=repo,
@@ -175,7 +179,8 @@ def render_overlays(
 ) -> list[RenderedOverlay]:
     """Render each overlay in parallel (kustomize is a subprocess, so threads suffice).
 
-    Results come back in the order of ``overlays`` whatever order they finish in.
+    Results come back in the order of ``overlays`` whatever order they finish in. Eight
+    parameters: render_overlay's plus the pool size.
     """
     if not overlays:
         return []

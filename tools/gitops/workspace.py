@@ -58,7 +58,8 @@ class Workspace:
         validator: DocumentValidator | None = None,
         learn_crd: CrdLearner | None = None,
     ) -> Workspace:
-        """The one place the kustomize binary is looked up (unless the caller has it)."""
+        """The one place the kustomize binary is looked up (unless the caller has it). Seven
+        parameters, all but two keyword-only: one per field, each optional."""
         kustomize = kustomize or find_kustomize(config)
         cache = RenderCache.for_repo(repo, config, kustomize) if use_cache else None
         return cls(repo, config, kustomize, cache, runner, validator, learn_crd)
