@@ -223,20 +223,37 @@ def discover_and_render(
             guess = []  # the discovered units decide below
         if keep is not None:
             guess = [o for o in guess if keep(o)]
-        early = render_overlays(repo, guess, config, kustomize, runner, trace=trace, cache=cache)
+        early = _render_many(repo, guess, config, kustomize, runner, trace, cache)
         discovery = pending.result()
     selected = select_overlays(discovery, config, env, service)
     if keep is not None:
         selected = [o for o in selected if keep(o)]
     rendered = {r.overlay.rel_path: r for r in early}
     missing = [o for o in selected if o.rel_path not in rendered]
-    for result in render_overlays(
-        repo, missing, config, kustomize, runner, trace=trace, cache=cache
-    ):
+    for result in _render_many(repo, missing, config, kustomize, runner, trace, cache):
         rendered[result.overlay.rel_path] = result
     # Results carry the discovered unit (its env, service and reason), not the guess.
     results = [dataclasses.replace(rendered[o.rel_path], overlay=o) for o in selected]
     return discovery, selected, results
+
+
+def _render_many(
+    repo: Path,
+    overlays: list[Overlay],
+    config: RepoConfig,
+    kustomize: Kustomize,
+    runner: Runner,
+    trace: bool,
+    cache: RenderCache | None,
+) -> list[RenderedOverlay]:
+    """Traced renders go through gitops.batch (one kustomize process per env where safe);
+    plain ones, which ``gitops render`` prints byte for byte, stay one build per overlay.
+    Seven parameters: render_overlays' without the pool size."""
+    if trace and len(overlays) > 1:
+        from gitops.batch import render_batched
+
+        return render_batched(repo, overlays, config, kustomize, runner, cache)
+    return render_overlays(repo, overlays, config, kustomize, runner, trace=trace, cache=cache)
 
 
 def relativize(message: str, repo: Path, command: Command) -> str:

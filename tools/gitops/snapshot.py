@@ -85,7 +85,7 @@ def take_snapshot(
         workspace.runner,
         trace=True,
         cache=workspace.cache,
-    )
+    )  # usually none or one: not worth a batch
     resources = [res for r in results if r.ok for res in resources_from_render(workspace.repo, r)]
     return Snapshot(
         workspace,
