@@ -23,26 +23,39 @@ from tests.unit.test_diff import LAYOUT, _replicas, commit, git, write
 
 
 class CountingRunner:
-    """Runs each command for real and records which directory each kustomize build built:
-    ``(cwd, target)``, the target read from gitops' trace wrapper while it still exists."""
+    """Runs each command for real and records, per kustomize process, the overlays it built:
+    ``(cwd, targets)``, read from gitops' temporary wrappers (trace, batch) while they exist."""
 
     def __init__(self) -> None:
-        self.builds: list[tuple[str, str]] = []
+        self.builds: list[tuple[str, tuple[str, ...]]] = []
         self._lock = threading.Lock()
 
     def __call__(self, command: Command) -> CommandResult:
-        verb = command.argv[2]  # "<kubectl> kustomize <dir>" or "<kustomize> build <dir>"
-        target = verb
-        wrapper = Path(verb) / "kustomization.yaml"
-        if Path(verb).is_absolute() and wrapper.is_file():
-            lines = wrapper.read_text(encoding="utf-8").splitlines()
-            listed = [line.strip()[2:] for line in lines if line.strip().startswith("- ")]
-            target = str((Path(verb) / listed[0]).resolve())
-        elif command.cwd is not None:
-            target = str((Path(command.cwd) / verb).resolve())
+        directory = command.argv[2]  # "<kubectl> kustomize <dir>" or "<kustomize> build <dir>"
+        if Path(directory).is_absolute():
+            targets = tuple(_wrapped(Path(directory)))
+        else:
+            targets = (str((Path(command.cwd or ".") / directory).resolve()),)
         with self._lock:
-            self.builds.append((str(command.cwd), target))
+            self.builds.append((str(command.cwd), targets))
         return run(command)
+
+    def built(self) -> Counter[str]:
+        """How many times each directory was built, whichever process built it."""
+        return Counter(target for _cwd, targets in self.builds for target in targets)
+
+
+def _wrapped(wrapper: Path) -> list[str]:
+    """The overlays a temporary wrapper kustomization builds (a batch lists unit wrappers)."""
+    lines = (wrapper / "kustomization.yaml").read_text(encoding="utf-8").splitlines()
+    found: list[str] = []
+    for line in lines:
+        if not line.startswith("  - ") or line.strip().endswith(".yaml"):
+            continue
+        target = (wrapper / line.strip()[2:]).resolve()
+        inside = target.is_relative_to(wrapper.resolve())
+        found += _wrapped(target) if inside else [str(target)]
+    return found
 
 
 @pytest.fixture
@@ -77,10 +90,12 @@ def test_check_builds_each_overlay_once_and_argocd_once(
     snapshot = take_snapshot(workspace)
     report = check_snapshot(snapshot)
     units = {str((repo / o.rel_path).resolve()) for o in snapshot.selected}
-    built = Counter(target for _cwd, target in runner.builds)
     assert report.rendered == tuple(o.name for o in snapshot.selected)
     assert len(units) == 3
-    assert built == Counter({**dict.fromkeys(units, 1), str((repo / "argocd").resolve()): 1})
+    argocd_dir = str((repo / "argocd").resolve())
+    assert runner.built() == Counter({**dict.fromkeys(units, 1), argocd_dir: 1})
+    # dev's two overlays share one process (gitops.batch), prod/web has its own, and argocd/.
+    assert len(runner.builds) == 3
     # Traced: every resource knows its file, from the one build.
     assert all(r.source for r in snapshot.resources)
 
@@ -101,18 +116,20 @@ def test_diff_builds_each_overlay_once_per_side_and_argocd_once_per_side(
         ("prod", "web", "Deployment")
     ]
     assert "+  replicas: 5" in changed[0].diff
-    by_side = Counter(cwd for cwd, _target in runner.builds)
+    by_side = Counter(cwd for cwd, _targets in runner.builds)
     assert len(by_side) == 2  # the working tree and the base's temporary worktree
     for side in by_side:
-        targets = Counter(t for cwd, t in runner.builds if cwd == side)
+        root = Path(side).resolve()
+        targets = Counter(t for cwd, ts in runner.builds if cwd == side for t in ts)
         # web in three envs (check compares the envs of a changed service) and argocd/
-        assert sorted(Path(t).relative_to(Path(side).resolve()).as_posix() for t in targets) == [
+        assert sorted(Path(t).relative_to(root).as_posix() for t in targets) == [
             "argocd",
             "overlays/dev/web",
             "overlays/prod/web",
             "overlays/staging/web",
         ]
         assert set(targets.values()) == {1}
+    assert len(runner.builds) == 8
 
 
 def test_workspace_for_tree_keeps_the_tools_and_the_cache_setting(tmp_path: Path) -> None:

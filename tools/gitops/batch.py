@@ -179,6 +179,9 @@ def _render_batch(
     ]
 
 
+_EMPTY_ANNOTATIONS = re.compile(r"^  annotations:\n(?=\S|  \S|\Z)", re.MULTILINE)
+
+
 def split_batch(text: str, key: str, count: int) -> list[str] | None:
     """Each unit's documents, in output order, without the mark line; None when a document
     carries no mark (or not exactly one)."""
@@ -188,7 +191,10 @@ def split_batch(text: str, key: str, count: int) -> list[str] | None:
         found = mark.findall(document)
         if len(found) != 1 or not 0 <= int(found[0]) < count:
             return None
-        parts[int(found[0])].append(mark.sub("", document, count=1))
+        unmarked = mark.sub("", document, count=1)
+        # The mark as the only annotation (never with build metadata on, but cheap to handle):
+        # drop the then empty map, as a build without the mark would not have it.
+        parts[int(found[0])].append(_EMPTY_ANNOTATIONS.sub("", unmarked, count=1))
     return ["---\n".join(docs) for docs in parts]
 
 
