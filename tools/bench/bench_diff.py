@@ -91,10 +91,10 @@ def _before_after(
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     after_n = _processes(argv, repo, env, wrapper, log)
     after = statistics.median(_timed(argv, repo, env) for _ in range(rounds))
-    ok = after_n == EXPECTED_PROCESSES
+    ok = after_n <= EXPECTED_PROCESSES
     lines = [
         f"  after : {after * 1000:7.0f} ms, {after_n} kustomize processes "
-        f"(target {EXPECTED_PROCESSES}: one per overlay and one argocd/ build per side)"
+        f"(target <= {EXPECTED_PROCESSES}: each overlay and argocd/ built once per side)"
     ]
     if old_tools is None:
         return ok, [*lines, f"  before: baseline {baseline} not in this clone, not compared"]
