@@ -10,7 +10,7 @@ BASE ?=
 DIFF_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup check render apps test test-e2e fmt lint bench diff probe clean fuzz
+.PHONY: help setup check render apps test test-e2e fmt lint bench diff probe clean fuzz loadtest cluster-tools test-cluster
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,12 @@ test-e2e: $(STAMP) ## end-to-end tests on a kind cluster (needs docker or podman
 	$(BIN)/python -m tests.e2e.preflight
 	$(PYTEST) -m e2e tests/e2e $(E2E_ARGS)
 
+cluster-tools: ## build kube-apiserver, etcd, kwok, metrics-server... from Go modules (cached)
+	$(PYTHON) tools/cluster/build.py
+
+test-cluster: $(STAMP) cluster-tools ## cluster tier: manifests vs upstream Kubernetes on KWOK nodes
+	$(PYTEST) -m cluster tests/cluster $(CLUSTER_ARGS)
+
 fmt: $(STAMP) ## format the Python code
 	$(BIN)/ruff format tools tests apps
 	$(BIN)/ruff check --fix tools tests apps
@@ -66,6 +72,9 @@ bench: $(STAMP) ## performance targets measured side by side (several minutes)
 FUZZ_EXAMPLES ?= 3000
 fuzz: $(STAMP) ## property-based fuzzing of the parsers, FUZZ_EXAMPLES inputs per target (~1-2 min)
 	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTEST) -q -p no:cacheprovider tests/fuzz
+
+loadtest: $(STAMP) ## healthz and kpis-api under wrk vs nginx and the old servers (needs wrk, nginx; ~4 min)
+	$(BIN)/python tools/loadtest/loadtest.py $(LOADTEST_ARGS)
 
 clean: ## remove build output (keeps .venv)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,8 @@ collide with another directory's helpers on ``sys.path``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import glob
 import json
 import os
@@ -27,7 +29,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,22 +58,27 @@ class HttpResponse:
         return self.body.decode("utf-8")
 
 
+def _headers(message: Any) -> dict[str, str]:
+    # Header names are case-insensitive (Granian sends them lower-case): one spelling here.
+    return {str(name).title(): str(value) for name, value in message.items()}
+
+
 def http_get(url: str, timeout: float = 5.0) -> HttpResponse:
     """GET ``url``; 4xx/5xx are returned, not raised. Connection errors do raise."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
-            return HttpResponse(response.status, dict(response.headers), response.read())
+            return HttpResponse(response.status, _headers(response.headers), response.read())
     except urllib.error.HTTPError as error:
-        return HttpResponse(error.code, dict(error.headers), error.read())
+        return HttpResponse(error.code, _headers(error.headers), error.read())
 
 
 def http_request(method: str, url: str, timeout: float = 5.0) -> HttpResponse:
     request = urllib.request.Request(url, method=method, data=b"" if method != "GET" else None)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return HttpResponse(response.status, dict(response.headers), response.read())
+            return HttpResponse(response.status, _headers(response.headers), response.read())
     except urllib.error.HTTPError as error:
-        return HttpResponse(error.code, dict(error.headers), error.read())
+        return HttpResponse(error.code, _headers(error.headers), error.read())
 
 
 def free_tcp_port() -> int:
@@ -103,6 +110,43 @@ def metric_value(metrics_text: str, name: str, labels: Mapping[str, str] | None 
         if sample_labels == dict(labels or {}):
             return float(match.group(4))
     return 0.0
+
+
+@contextlib.contextmanager
+def serving_in_thread(
+    serve_until: Callable[..., Any], app: Any, state: Any, options: Any
+) -> Iterator[str]:
+    """Run ``serve_until(app, state, options, stop)`` on a thread; yield its base URL.
+
+    The app is the real one under the real server, in this process, so tests can pin its
+    clock; leaving the block drains it like SIGTERM would.
+    """
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    outcome: list[Any] = []
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        outcome.append(loop.run_until_complete(serve_until(app, state, options, stop)))
+
+    thread = threading.Thread(target=run, name="asgi-server", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{options.port}"
+    wait_until(lambda: _accepts(options.port) or not thread.is_alive(), timeout=10, what=url)
+    try:
+        yield url
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=options.drain_timeout_seconds + 5)
+        loop.close()
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 # ------------------------------------------------------------------------- subprocesses

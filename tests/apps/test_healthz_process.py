@@ -26,7 +26,8 @@ def _connection_refused(port: int) -> bool:
 def _start_healthz(start_service: StartService, **env: str) -> tuple[ServiceProcess, str]:
     port = free_tcp_port()
     service = start_service(["-m", "healthz"], base_env(PORT=str(port), **env))
-    service.wait_for_log('"msg": "listening"')
+    # Not the "listening" log line: at LOG_LEVEL=warning there is none.
+    wait_until(lambda: not _connection_refused(port), timeout=10, what="healthz to listen")
     return service, f"http://127.0.0.1:{port}"
 
 
@@ -73,14 +74,29 @@ def test_drain_timeout_bounds_shutdown(start_service: StartService) -> None:
     assert abandoned["abandoned"] == 1
 
 
-def test_logs_are_one_json_object_per_line(start_service: StartService) -> None:
-    service, url = _start_healthz(start_service, LOG_LEVEL="debug")
+def test_access_logs_are_one_json_object_per_request(start_service: StartService) -> None:
+    service, url = _start_healthz(start_service, LOG_LEVEL="info")
     http_get(f"{url}/health")
-    access_line = service.wait_for_log("GET /health")
+    access_line = service.wait_for_log('"msg": "GET /health 200"')
 
     entry = json.loads(access_line)
-    assert entry["level"] == "debug"
-    assert entry["logger"] == "healthz.server"
+    assert entry["level"] == "info"
+    assert entry["logger"] == "healthz.access"
+    assert (entry["method"], entry["path"], entry["status"]) == ("GET", "/health", 200)
+    assert entry["duration_ms"] >= 0
+    assert entry["client"] == "127.0.0.1"
+    # Every stderr line, Granian's own included, is one JSON object.
+    for line in service.stderr.splitlines():
+        assert isinstance(json.loads(line), dict), line
+
+
+def test_access_logs_are_off_at_warning_level(start_service: StartService) -> None:
+    service, url = _start_healthz(start_service, LOG_LEVEL="warning", HEALTHZ_DEBUG_ROUTES="1")
+    http_get(f"{url}/health")
+    http_get(f"{url}/debug/sleep?seconds=0")  # logs at info: a marker that must not appear
+
+    assert "healthz.access" not in service.stderr
+    assert "debug sleep started" not in service.stderr
 
 
 def test_invalid_log_level_is_a_clear_error_with_exit_code_2(start_service: StartService) -> None:

@@ -2,41 +2,41 @@
 
 from __future__ import annotations
 
+import functools
 import re
-import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from apps_testing import http_get, http_request, metric_value
+from apps_testing import free_tcp_port, http_get, http_request, metric_value, serving_in_thread
 from kpis_dataset import EXPECTED_SUMMARY, NOW, load_dataset
 
-from kpis_api.app import KpisHTTPServer, KpisService
+from kpis_api.app import KpisApp, KpisService
 from kpis_api.config import Settings
 from kpis_api.db import Database, connect_once
 from kpis_api.metrics import KpisMetrics
 from kpis_api.migrations import apply_migrations
+from kpis_api.serving import DrainState, ServeOptions, serve_until
 
 
 @contextmanager
-def running_kpis_server(db_settings: Any, base_path: str = "") -> Iterator[str]:
-    settings = Settings(database=db_settings, base_path=base_path)
+def running_kpis_server(
+    db_settings: Any, base_path: str = "", summary_cache_seconds: float = 1.0
+) -> Iterator[str]:
+    """kpis-api under Granian in this process, with the clock pinned to NOW."""
+    settings = Settings(
+        database=db_settings, base_path=base_path, summary_cache_seconds=summary_cache_seconds
+    )
     metrics = KpisMetrics()
     database = Database(db_settings, count_error=metrics.count_query_error)
-    database.open()
-    server = KpisHTTPServer(
-        ("127.0.0.1", 0), KpisService(settings, database, metrics, clock=lambda: NOW)
-    )
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-        database.close()
+    state = DrainState()
+    app = KpisApp(KpisService(settings, database, metrics, clock=lambda: NOW), state)
+    options = ServeOptions(port=free_tcp_port(), bind_address="127.0.0.1", drain_timeout_seconds=3)
+    serve = functools.partial(serve_until, on_start=database.open, on_stop=database.close)
+    with serving_in_thread(serve, app, state, options) as url:
+        yield url
 
 
 @pytest.fixture
@@ -153,3 +153,43 @@ def test_summary_is_503_json_when_the_schema_is_missing(kpis_db_settings: Any) -
     body = response.json()
     assert body["error"] == "unavailable"
     assert "run `python -m kpis_api migrate`" in body["reason"]
+
+
+def _concurrent_summaries(url: str, count: int) -> list[Any]:
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(lambda _: http_get(f"{url}/api/kpi/summary"), range(count)))
+
+
+def test_one_query_pair_answers_a_burst_within_the_cache_time(seeded_db_settings: Any) -> None:
+    with running_kpis_server(seeded_db_settings, summary_cache_seconds=60) as url:
+        responses = _concurrent_summaries(url, 16)
+        text = http_get(f"{url}/metrics").text
+
+    assert [r.json() for r in responses] == [EXPECTED_SUMMARY] * 16
+    assert (
+        metric_value(text, "kpis_db_query_duration_seconds_count", {"query": "summary_totals"}) == 1
+    )
+
+
+def test_without_the_cache_every_request_queries(seeded_db_settings: Any) -> None:
+    with running_kpis_server(seeded_db_settings, summary_cache_seconds=0) as url:
+        responses = _concurrent_summaries(url, 4)
+        text = http_get(f"{url}/metrics").text
+
+    assert {r.status for r in responses} == {200}
+    assert (
+        metric_value(text, "kpis_db_query_duration_seconds_count", {"query": "summary_totals"}) == 4
+    )
+
+
+def test_failures_are_not_cached(kpis_db_settings: Any) -> None:
+    with running_kpis_server(kpis_db_settings, summary_cache_seconds=60) as url:
+        missing_schema = http_get(f"{url}/api/kpi/summary")
+        with connect_once(kpis_db_settings) as conn:
+            apply_migrations(conn)
+            load_dataset(conn)
+        after_migration = http_get(f"{url}/api/kpi/summary")
+
+    assert missing_schema.status == 503
+    assert missing_schema.headers["Retry-After"] == "2"
+    assert after_migration.json() == EXPECTED_SUMMARY

@@ -31,7 +31,13 @@ def _start_kpis(start_service: StartService, env: dict[str, str]) -> tuple[Servi
     port = free_tcp_port()
     service = start_service(
         ["-m", "kpis_api", "serve"],
-        {"KPIS_PG_POOL_TIMEOUT_MS": POOL_WAIT_MS, **env, "PORT": str(port)},
+        # No summary cache: these tests look at every request's own database round trip.
+        {
+            "KPIS_PG_POOL_TIMEOUT_MS": POOL_WAIT_MS,
+            "KPIS_SUMMARY_CACHE_MS": "0",
+            **env,
+            "PORT": str(port),
+        },
     )
     service.wait_for_log('"msg": "listening"')
     return service, f"http://127.0.0.1:{port}"
@@ -61,6 +67,7 @@ def test_starts_and_stays_live_while_the_database_is_unreachable(
     assert ready_seconds < ANSWER_BOUND_SECONDS
     assert summary.status == 503
     assert summary.json()["error"] == "unavailable"
+    assert summary.headers["Retry-After"] == "2"
     assert summary_seconds < ANSWER_BOUND_SECONDS
     assert service.process.poll() is None
 

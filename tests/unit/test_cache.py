@@ -95,7 +95,7 @@ def test_cache_lives_outside_the_repo_and_can_be_turned_off(
     tmp_path: Path,
 ) -> None:
     repo = fixture_repo("render-ok")
-    # main(--no-cache) sets GITOPS_NO_CACHE for the process: let monkeypatch restore it.
+    # GITOPS_NO_CACHE is read once by the CLI, as the alias of --no-cache.
     monkeypatch.setenv("GITOPS_NO_CACHE", "")
     monkeypatch.setenv("GITOPS_CACHE_DIR", str(tmp_path / "user-cache"))
     assert user_cache_root() == tmp_path / "user-cache"

@@ -52,10 +52,13 @@ def test_debug_before_the_subcommand_shows_the_traceback(monkeypatch: pytest.Mon
         main(["--debug", "render", "--repo", OK])
 
 
-def test_no_cache_before_the_subcommand(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_cache_before_the_subcommand(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GITOPS_NO_CACHE", "")
-    assert main(["--no-cache", "--repo", OK, "render", "--list"]) == 0
-    assert os.environ["GITOPS_NO_CACHE"] == "1"
+    monkeypatch.setenv("GITOPS_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["--no-cache", "--repo", OK, "render"]) == 0
+    # The option travels as an argument (the Workspace's cache), never through the environment.
+    assert os.environ["GITOPS_NO_CACHE"] == ""
+    assert not list((tmp_path / "cache").rglob("*.json"))
 
 
 @pytest.mark.parametrize("command", ["check", "render"])

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from gitops import diff as diff_module
 from gitops.diff import (
     MARKDOWN_MARKER,
     DiffOptions,
@@ -28,6 +27,7 @@ from gitops.diff import (
     format_text,
     run_diff,
 )
+from gitops.diff import compare as diff_compare
 from gitops.errors import GitopsError
 from gitops.gitworktree import GitRefError
 from gitops.inputs import InputResolver
@@ -482,7 +482,7 @@ def test_working_tree_untouched_when_rendering_fails_or_the_run_is_interrupted(
         seen.append(root)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(diff_module, "load_side", interrupted)
+    monkeypatch.setattr(diff_compare, "load_side", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_diff(scratch_repo, base="HEAD")
     assert seen and not seen[0].exists()  # the temporary base checkout is gone

@@ -1,7 +1,9 @@
 """Benchmark: `gitops check` on the whole repo vs `checkov --framework kustomize` on the same repo.
 
-Target (issue "gitops check / gitops validate"): gitops check >= 5x faster than checkov on the
-same repo. All run as whole processes in this one run, alternating, median of N rounds; also
+Targets: gitops check (cold, --no-cache) >= 5x faster than checkov on the same repo (issue
+"gitops check / gitops validate") and >= 5x faster than checkov on the same manifests alone
+(issue 10: each env's overlays are built in one kustomize process, see gitops.batch). All run
+as whole processes in this one run, alternating, median of N rounds; also
 printed: checkov on the manifests alone, and gitops check with its render cache warm. checkov
 is installed by this script into a throw-away venv under build/bench/ (never into .venv).
 
@@ -110,9 +112,12 @@ def main() -> int:
         f"  checkov whole repo / gitops cold           : {whole / cold:8.1f}x  "
         f"(target >= {TARGET_RATIO}x)"
     )
-    print(f"  checkov manifests  / gitops cold           : {manifests / cold:8.1f}x")
+    print(
+        f"  checkov manifests  / gitops cold           : {manifests / cold:8.1f}x  "
+        f"(target >= {TARGET_RATIO}x)"
+    )
     print(f"  checkov manifests  / gitops warm           : {manifests / warm:8.1f}x")
-    return 0 if whole / cold >= TARGET_RATIO else 1
+    return 0 if min(whole, manifests) / cold >= TARGET_RATIO else 1
 
 
 if __name__ == "__main__":

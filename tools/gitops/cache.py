@@ -7,8 +7,8 @@ under a hash of exactly those and reused while none of them changes. Overlays wi
 resource, or whose inputs cannot all be resolved, are never cached; failed renders neither.
 
 The cache lives outside the repository: ``$GITOPS_CACHE_DIR``, else
-``$XDG_CACHE_HOME/gitops``, else ``~/.cache/gitops``. ``GITOPS_NO_CACHE=1`` (or ``--no-cache``)
-turns it off; deleting the folder is always safe.
+``$XDG_CACHE_HOME/gitops``, else ``~/.cache/gitops``. ``--no-cache`` (or ``GITOPS_NO_CACHE=1``, read
+once by the CLI, see gitops.workspace) turns it off; deleting the folder is always safe.
 
     >>> cache = RenderCache.for_repo(repo, config, kustomize)
     >>> key = cache.key(overlay, trace=True)   # None: not cacheable
@@ -40,10 +40,6 @@ def user_cache_root() -> Path:
         return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "gitops"
-
-
-def cache_disabled() -> bool:
-    return os.environ.get("GITOPS_NO_CACHE", "").lower() in ("1", "true", "yes")
 
 
 @dataclass(frozen=True)

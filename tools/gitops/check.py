@@ -8,24 +8,23 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gitops.apivalidation import CHECK_PROBE_HANDLERS, api_problems
-from gitops.cache import RenderCache, cache_disabled
 from gitops.config import RepoConfig
 from gitops.discovery import NothingFoundError, nothing_found_message
 from gitops.errors import EXIT_OK, EXIT_PROBLEMS, ConfigError
-from gitops.kustomize import Kustomize, find_kustomize
+from gitops.kustomize import Kustomize
 from gitops.model import Finding, Resource, ResourceKey, Severity
 from gitops.policy import CheckContext, Rule, all_rules, get_rule, run_rules, to_finding
-from gitops.render import RenderedOverlay, discover_and_render
-from gitops.tracing import resources_from_render
-
-# Validates one document, returning one message per problem (see gitops.schema).
-DocumentValidator = Callable[[dict[str, Any]], list[str]]
+from gitops.render import RenderedOverlay
+from gitops.snapshot import Snapshot, take_snapshot
+from gitops.workspace import DocumentValidator as DocumentValidator  # re-exported
+from gitops.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -61,81 +60,32 @@ def build_context(
     use_cache: bool = True,
 ) -> tuple[CheckContext, list[RenderedOverlay], list[Finding]]:
     """Render (with source tracing) and expand Argo CD apps; returns the context for the rules,
-    the raw render results and the findings the pipeline itself produced (render failures)."""
-    from gitops.argocd import expand_applications, load_argocd_objects
+    the raw render results and the findings the pipeline itself produced (render failures).
+    A convenience for library callers: the CLI builds the Workspace and Snapshot itself."""
+    workspace = Workspace.open(repo, config, kustomize=kustomize, use_cache=use_cache)
+    snapshot = take_snapshot(workspace, env, None if service is None else [service])
+    return context_from_snapshot(snapshot, env, service)
 
-    kustomize = kustomize or find_kustomize(config)
-    cache = (
-        RenderCache.for_repo(repo, config, kustomize)
-        if use_cache and not cache_disabled()
-        else None
-    )
-    discovery, selected, results = discover_and_render(
-        repo, config, kustomize, env, service, cache=cache, trace=True
-    )
-    if not selected and not discovery.problems:
+
+def context_from_snapshot(
+    snapshot: Snapshot, env: str | None, service: str | None, copy_bodies: bool = False
+) -> tuple[CheckContext, list[RenderedOverlay], list[Finding]]:
+    """The rules' context for ``env``/``service`` out of a snapshot, without rendering anything.
+    ``copy_bodies``: give the rules their own copies (the snapshot is checked more than once)."""
+    repo, config = snapshot.workspace.repo, snapshot.workspace.config
+
+    def wanted(item_env: str, item_service: str) -> bool:
+        return (env is None or item_env == env) and (service is None or item_service == service)
+
+    selected = [o for o in snapshot.selected if wanted(o.env, o.service)]
+    results = [r for r in snapshot.results if wanted(r.overlay.env, r.overlay.service)]
+    if not selected and not snapshot.discovery.problems:
         raise NothingFoundError(nothing_found_message(repo, config, env, service))
-    findings: list[Finding] = []
-    render_failed = get_rule("render-failed")
-    for problem in discovery.problems:
-        if (env is None or problem.env == env) and (service is None or problem.service == service):
-            findings.append(
-                Finding(
-                    problem.env,
-                    problem.service,
-                    render_failed.id,
-                    "",
-                    problem.message,
-                    render_failed.severity,
-                    source=problem.rel_path,
-                )
-            )
-    resources: list[Resource] = []
-    for result in results:
-        if not result.ok:
-            findings.append(
-                Finding(
-                    result.overlay.env,
-                    result.overlay.service,
-                    render_failed.id,
-                    "",
-                    result.error or "render failed",
-                    render_failed.severity,
-                    source=result.overlay.rel_path,
-                )
-            )
-            continue
-        resources.extend(resources_from_render(repo, result))
-    applications: tuple[Any, ...] = ()
-    app_problems: tuple[str, ...] = ()
-    argocd_resources: list[Resource] = []
-    if (repo / config.argocd_path).is_dir():
-        try:
-            objects = (
-                list(discovery.argocd_objects)
-                if discovery.argocd_objects is not None
-                else load_argocd_objects(repo, config, kustomize, cache)
-            )
-            expansion = expand_applications(
-                repo, config, discovery.filesystem, kustomize, objects=objects
-            )
-            applications, app_problems = expansion.applications, expansion.problems
-            # expand_applications does not modify them; rules get their own deep copies
-            argocd_resources = [
-                _argocd_resource(copy.deepcopy(obj), config.argocd_path) for obj in objects
-            ]
-        except ConfigError as exc:
-            findings.append(
-                Finding(
-                    "",
-                    "argocd",
-                    render_failed.id,
-                    "",
-                    str(exc),
-                    render_failed.severity,
-                    source=config.argocd_path,
-                )
-            )
+    findings = _pipeline_findings(snapshot, results, wanted)
+    resources = [r for r in snapshot.resources if wanted(r.env, r.service)]
+    if copy_bodies:
+        resources = [dataclasses.replace(r, body=copy.deepcopy(r.body)) for r in resources]
+    applications, app_problems, argocd_resources = _argocd_part(snapshot, findings)
     context = CheckContext(
         repo=repo,
         config=config,
@@ -147,6 +97,70 @@ def build_context(
         service_filter=service,
     )
     return context, results, findings
+
+
+def _pipeline_findings(
+    snapshot: Snapshot, results: list[RenderedOverlay], wanted: Callable[[str, str], bool]
+) -> list[Finding]:
+    """render-failed findings: discovery problems and overlays that did not render."""
+    render_failed = get_rule("render-failed")
+    findings = [
+        Finding(
+            problem.env,
+            problem.service,
+            render_failed.id,
+            "",
+            problem.message,
+            render_failed.severity,
+            source=problem.rel_path,
+        )
+        for problem in snapshot.discovery.problems
+        if wanted(problem.env, problem.service)
+    ]
+    findings += [
+        Finding(
+            result.overlay.env,
+            result.overlay.service,
+            render_failed.id,
+            "",
+            result.error or "render failed",
+            render_failed.severity,
+            source=result.overlay.rel_path,
+        )
+        for result in results
+        if not result.ok
+    ]
+    return findings
+
+
+def _argocd_part(
+    snapshot: Snapshot, findings: list[Finding]
+) -> tuple[tuple[Any, ...], tuple[str, ...], list[Resource]]:
+    """The snapshot's Applications, expansion problems and argocd/ objects as resources; an
+    argocd/ that could not be read is a render-failed finding appended to ``findings``."""
+    config = snapshot.workspace.config
+    argo = snapshot.argocd
+    if argo is None:
+        return (), (), []
+    if argo.error is not None:
+        if not isinstance(argo.error, ConfigError):
+            raise argo.error
+        render_failed = get_rule("render-failed")
+        findings.append(
+            Finding(
+                "",
+                "argocd",
+                render_failed.id,
+                "",
+                str(argo.error),
+                render_failed.severity,
+                source=config.argocd_path,
+            )
+        )
+        return (), (), []
+    # the expansion does not modify them; rules get their own deep copies
+    resources = [_argocd_resource(copy.deepcopy(obj), config.argocd_path) for obj in argo.objects]
+    return argo.applications, argo.problems, resources
 
 
 def _argocd_resource(obj: dict[str, Any], argocd_path: str) -> Resource:
@@ -171,29 +185,37 @@ def run_check(
     use_cache: bool = True,
     learn_crd: Callable[[dict[str, Any], str], list[str]] | None = None,
 ) -> CheckReport:
+    """A convenience for library callers (release, status, tests): opens a Workspace, takes the
+    Snapshot and checks it. Its parameters mirror the CLI's options, hence more than six."""
+    workspace = Workspace.open(
+        repo,
+        config,
+        kustomize=kustomize,
+        use_cache=use_cache,
+        validator=validator,
+        learn_crd=learn_crd,
+    )
+    snapshot = take_snapshot(workspace, env, None if service is None else [service])
+    return check_snapshot(snapshot, env, service, today)
+
+
+def check_snapshot(
+    snapshot: Snapshot,
+    env: str | None = None,
+    service: str | None = None,
+    today: Any = None,
+    copy_bodies: bool = False,
+) -> CheckReport:
+    """``gitops check`` over an already rendered snapshot: schema validation (with the
+    Workspace's validator), the rules, severities and waivers."""
     from gitops.waivers import apply_waivers, load_waivers
 
-    context, results, findings = build_context(repo, config, env, service, kustomize, use_cache)
+    workspace = snapshot.workspace
+    repo, config = workspace.repo, workspace.config
+    context, results, findings = context_from_snapshot(snapshot, env, service, copy_bodies)
     rules = all_rules()
-    if validator is not None:
-        schema_rule = get_rule("schema")
-        if learn_crd is not None:
-            # CRDs rendered with the resources (operator overlays) define their schemas.
-            for resource in context.resources:
-                if resource.kind == "CustomResourceDefinition":
-                    where = resource.source or resource.overlay_path
-                    for message in learn_crd(resource.body, where):
-                        findings.append(to_finding_for(schema_rule, resource, message, config))
-        for resource in [*context.resources, *context.argocd_resources]:
-            for message in validator(resource.body):
-                findings.append(to_finding_for(schema_rule, resource, message, config))
-        api_rule = get_rule("schema-api")
-        for resource in context.resources:
-            # probe-invalid reports a probe's handler count with more context.
-            for message in api_problems(resource.body, skip=frozenset({CHECK_PROBE_HANDLERS})):
-                finding = to_finding_for(api_rule, resource, message, config)
-                if severity_for(api_rule, resource.env, config) is not None:
-                    findings.append(finding)
+    if workspace.validator is not None:
+        findings += _schema_findings(context, workspace.validator, workspace.learn_crd)
     for registered, hit in run_rules(context, rules):
         severity = severity_for(registered, hit.resource.env if hit.resource else hit.env, config)
         if severity is None:
@@ -209,6 +231,34 @@ def run_check(
         kubernetes_version=config.kubernetes_version,
         rules=tuple(rules),
     )
+
+
+def _schema_findings(
+    context: CheckContext,
+    validator: DocumentValidator,
+    learn_crd: Callable[[dict[str, Any], str], list[str]] | None,
+) -> list[Finding]:
+    config = context.config
+    findings: list[Finding] = []
+    schema_rule = get_rule("schema")
+    if learn_crd is not None:
+        # CRDs rendered with the resources (operator overlays) define their schemas.
+        for resource in context.resources:
+            if resource.kind == "CustomResourceDefinition":
+                where = resource.source or resource.overlay_path
+                for message in learn_crd(resource.body, where):
+                    findings.append(to_finding_for(schema_rule, resource, message, config))
+    for resource in [*context.resources, *context.argocd_resources]:
+        for message in validator(resource.body):
+            findings.append(to_finding_for(schema_rule, resource, message, config))
+    api_rule = get_rule("schema-api")
+    for resource in context.resources:
+        # probe-invalid reports a probe's handler count with more context.
+        for message in api_problems(resource.body, skip=frozenset({CHECK_PROBE_HANDLERS})):
+            finding = to_finding_for(api_rule, resource, message, config)
+            if severity_for(api_rule, resource.env, config) is not None:
+                findings.append(finding)
+    return findings
 
 
 def to_finding_for(

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from gitops.config import RepoConfig
     from gitops.discovery import Discovery, DiscoveryProblem
     from gitops.release.plan import ReleasePlan
+    from gitops.workspace import CrdLearner, DocumentValidator, Workspace
 
 
 def _add_global_flags(parser: argparse.ArgumentParser, suppress: bool) -> None:
@@ -73,6 +74,8 @@ def _add_global_flags(parser: argparse.ArgumentParser, suppress: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argparse tree. Long because it is a declaration, one block per subcommand, with no
+    branches: splitting it would only scatter the options a reader looks for in one place."""
     # Global flags are accepted before and after the subcommand, with the same meaning.
     common = argparse.ArgumentParser(add_help=False)
     _add_global_flags(common, suppress=True)
@@ -236,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_release_parsers(
     sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
 ) -> None:
-    """set-image, promote, status: the release edits (gitops.release)."""
+    """set-image, promote, status: the release edits (gitops.release). Long for the same reason
+    as build_parser: a declaration without branches."""
 
     def edit_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
@@ -318,9 +322,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    if args.no_cache:
-        # One switch for every code path that renders (check inside diff included).
-        os.environ["GITOPS_NO_CACHE"] = "1"
+    from gitops.workspace import no_cache_requested
+
+    # GITOPS_NO_CACHE is read here, once, as the alias of --no-cache; from here on the choice
+    # travels as an argument (the Workspace's cache), never through the environment.
+    args.no_cache = bool(getattr(args, "no_cache", False)) or no_cache_requested()
     try:
         if args.version:
             return _version(args)
@@ -377,6 +383,21 @@ def _context(args: argparse.Namespace) -> tuple[Path, RepoConfig]:
     return repo, dataclasses.replace(config, kustomize=settings)
 
 
+def _workspace(
+    args: argparse.Namespace,
+    repo: Path,
+    config: RepoConfig,
+    validator: DocumentValidator | None = None,
+    learn_crd: CrdLearner | None = None,
+) -> Workspace:
+    """The Workspace every rendering command passes down: kustomize found once, here."""
+    from gitops.workspace import Workspace
+
+    return Workspace.open(
+        repo, config, use_cache=not args.no_cache, validator=validator, learn_crd=learn_crd
+    )
+
+
 def _version(args: argparse.Namespace) -> int:
     from gitops.kustomize import find_kustomize
 
@@ -388,16 +409,12 @@ def _version(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from gitops.cache import RenderCache, cache_disabled
     from gitops.discovery import NothingFoundError, discover_units, nothing_found_message
-    from gitops.kustomize import find_kustomize
     from gitops.render import discover_and_render, join_manifests, write_manifests
 
     repo, config = _context(args)
-    kustomize = find_kustomize(config)
-    cache = (
-        None if args.no_cache or cache_disabled() else RenderCache.for_repo(repo, config, kustomize)
-    )
+    workspace = _workspace(args, repo, config)
+    kustomize, cache = workspace.kustomize, workspace.cache
     if args.list:
         return _print_units(
             discover_units(repo, config, kustomize, cache), sys.stdout, repo, config
@@ -457,22 +474,19 @@ def _with_k8s_version(config: RepoConfig, version: str | None) -> RepoConfig:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from gitops.check import run_check
+    from gitops.check import check_snapshot
     from gitops.report import format_report
     from gitops.schema import SchemaValidator
+    from gitops.snapshot import take_snapshot
 
     repo, config = _context(args)
     config = _with_k8s_version(config, args.k8s_version)
     validator = SchemaValidator.for_repo(repo, config)
-    report = run_check(
-        repo,
-        config,
-        args.env,
-        args.service,
-        validator=validator.validate,
-        use_cache=not args.no_cache,
-        learn_crd=validator.add_crd_object,
+    workspace = _workspace(
+        args, repo, config, validator=validator.validate, learn_crd=validator.add_crd_object
     )
+    services = None if args.service is None else [args.service]
+    report = check_snapshot(take_snapshot(workspace, args.env, services), args.env, args.service)
     text = format_report(report, args.format, repo, color=None if not args.output else False)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
@@ -511,7 +525,8 @@ def _diff(args: argparse.Namespace) -> int:
         plot_dir=Path(args.plot_dir) if args.plot_dir else None,
     )
     validator = SchemaValidator.for_repo(repo, config)
-    return diff_command(repo, options, sys.stdout, validator=validator.validate)
+    workspace = _workspace(args, repo, config, validator=validator.validate)
+    return diff_command(repo, options, sys.stdout, workspace=workspace)
 
 
 def _probe(args: argparse.Namespace) -> int:
@@ -548,16 +563,17 @@ def _simulate(args: argparse.Namespace) -> int:
         if args.scenario == "drain":
             text, code = run_drain(
                 repo, config, args.env, args.service, args.nodes, args.zones, args.format,
-                args.ready_seconds,
+                args.ready_seconds, use_cache=not args.no_cache,
             )  # fmt: skip
         else:
             text, code = run_rollout(
-                repo, config, args.env, args.service, args.format, args.ready_seconds
-            )
+                repo, config, args.env, args.service, args.format, args.ready_seconds,
+                use_cache=not args.no_cache,
+            )  # fmt: skip
         sys.stdout.write(text)
         return code
     try:
-        resolver = repo_hpa_resolver(*_context(args))
+        resolver = repo_hpa_resolver(*_context(args), use_cache=not args.no_cache)
     except GitopsError:
         resolver = None  # outside a repository: inline-HPA scenarios still work
     text, _timeline = run_scenario(

@@ -24,7 +24,7 @@ The rules, in order (README "Discovery"; ``gitops render --list`` shows the resu
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     from gitops.argocd import Application
     from gitops.cache import RenderCache
     from gitops.kustomize import Kustomize
+    from gitops.runner import Command, CommandResult
+
+    Runner = Callable[[Command], CommandResult]
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,9 @@ class Discovery:
     filesystem: tuple[Overlay, ...] = ()
     # argocd/ objects as loaded for discovery, so check does not build argocd/ twice.
     argocd_objects: tuple[dict[str, Any], ...] | None = field(default=None, compare=False)
+    # Why argocd/ could not be built or expanded (None: it could, or there is none), so check
+    # reports it without building argocd/ a second time.
+    argocd_error: GitopsError | None = field(default=None, compare=False)
 
 
 def find_kustomization(directory: Path) -> Path | None:
@@ -210,22 +216,28 @@ def discover_units(
     kustomize: Kustomize | None = None,
     cache: RenderCache | None = None,
     filesystem: Discovery | None = None,
+    runner: Runner | None = None,
 ) -> Discovery:
     """Rule 1 then rule 2: the Argo CD Applications' local paths when ``argocd/`` has any, else
     the ``overlays/`` layout. An ``argocd/`` that cannot be read falls back to rule 2 with a
     note (``gitops check`` reports the argocd/ problem itself). ``filesystem``: the result of
-    :func:`discover_overlays` when the caller already has it."""
+    :func:`discover_overlays` when the caller already has it; ``runner`` runs the argocd/ build."""
     filesystem = filesystem or discover_overlays(repo, config)
     if not (repo / config.argocd_path).is_dir():
         return filesystem
-    from gitops.argocd import expand_applications, load_argocd_objects
+    from gitops.argocd import expand_applications
 
     try:
-        objects = load_argocd_objects(repo, config, kustomize, cache)
+        objects = build_argocd_objects(repo, config, kustomize, cache, runner)
         expansion = expand_applications(repo, config, (), kustomize, objects=objects)
     except GitopsError as exc:
         note = f"{config.argocd_path}: not used for discovery ({str(exc).splitlines()[0]})"
-        return Discovery(filesystem.overlays, filesystem.problems, (*filesystem.notes, note))
+        return Discovery(
+            filesystem.overlays,
+            filesystem.problems,
+            (*filesystem.notes, note),
+            argocd_error=exc,
+        )
     units = units_from_applications(repo, config, expansion.applications)
     if not units:
         return Discovery(
@@ -251,6 +263,53 @@ def discover_units(
         filesystem=filesystem.overlays,
         argocd_objects=tuple(objects),
     )
+
+
+def build_argocd_objects(
+    repo: Path,
+    config: RepoConfig,
+    kustomize: Kustomize | None = None,
+    cache: RenderCache | None = None,
+    runner: Runner | None = None,
+) -> list[dict[str, Any]]:
+    """gitops.argocd.load_argocd_objects with the build run through ``runner`` (the Workspace's),
+    so every kustomize process of a command goes through one boundary that tests can count."""
+    from gitops.argocd import load_argocd_objects
+
+    directory = repo / config.argocd_path
+    if runner is None or not directory.is_dir() or find_kustomization(directory) is None:
+        return load_argocd_objects(repo, config, kustomize, cache)
+    from gitops.cache import CachedRender
+    from gitops.errors import CommandError, ConfigError
+    from gitops.kustomize import find_kustomize
+    from gitops.render import relativize
+    from gitops.runner import Command
+    from gitops.yamlio import read_documents
+
+    key = cache.key_for(config.argocd_path, trace=False) if cache is not None else None
+    hit = cache.get(key) if cache is not None and key is not None else None
+    if hit is not None:
+        text = hit.manifest
+    else:
+        kustomize = kustomize or find_kustomize(config)
+        command = Command(
+            kustomize.build_argv(config.argocd_path, config.kustomize.build_options),
+            cwd=repo,
+            timeout=config.kustomize.timeout,
+            memory_limit=config.kustomize.memory_limit,
+        )
+        try:
+            text = runner(command).stdout
+        except CommandError as exc:
+            raise ConfigError(
+                f"{config.argocd_path}: {relativize(str(exc), repo, command)}"
+            ) from exc
+        if cache is not None and key is not None:
+            cache.put(key, CachedRender(text, None))
+    loaded = read_documents(text, config.argocd_path)
+    if loaded.errors:
+        raise ConfigError(loaded.errors[0])
+    return [d.body for d in loaded.documents]
 
 
 def units_from_applications(

@@ -94,7 +94,9 @@ def render_overlay(
     temp dir that enables kustomize's build metadata (``config.kubernetes.io/origin`` and
     ``alpha.config.kubernetes.io/transformations`` annotations), leaving the user's files alone;
     if that fails, the plain build is run so the error reads as it does for ``gitops render``.
-    With a ``cache``, an unchanged overlay's previous output is reused (see gitops.cache)."""
+    With a ``cache``, an unchanged overlay's previous output is reused (see gitops.cache).
+    Seven parameters: one overlay plus the Workspace's fields (gitops.workspace), kept separate
+    so library callers without a Workspace can render."""
     key = cache.key(overlay, trace) if cache is not None else None
     if cache is not None and key is not None:
         hit = cache.get(key)
@@ -145,6 +147,8 @@ def _render_directory(
     runner: Runner,
     timeout: float | None = None,
 ) -> RenderedOverlay:
+    """One ``kustomize build`` of ``directory`` (the overlay or its trace wrapper) through
+    ``runner``. Seven parameters: render_overlay's, with the directory and timeout resolved."""
     command = Command(
         argv=kustomize.build_argv(directory, config.kustomize.build_options),
         cwd=repo,
@@ -175,7 +179,8 @@ def render_overlays(
 ) -> list[RenderedOverlay]:
     """Render each overlay in parallel (kustomize is a subprocess, so threads suffice).
 
-    Results come back in the order of ``overlays`` whatever order they finish in.
+    Results come back in the order of ``overlays`` whatever order they finish in. Eight
+    parameters: render_overlay's plus the pool size.
     """
     if not overlays:
         return []
@@ -200,32 +205,55 @@ def discover_and_render(
     cache: RenderCache | None = None,
     trace: bool = False,
     runner: Runner = run,
+    keep: Callable[[Overlay], bool] | None = None,
 ) -> tuple[Discovery, list[Overlay], list[RenderedOverlay]]:
     """Discover the units (gitops.discovery.discover_units) and render the selected ones, with
     the argocd/ build that tells what Argo CD syncs running while the ``overlays/`` layout's
     units render speculatively: when Argo CD confirms them (the usual case) nothing waits for
-    it, and only units it adds are rendered afterwards."""
+    it, and only units it adds are rendered afterwards. ``keep`` narrows the selection further
+    (diff checks a set of services). Eight parameters: the render settings of one call."""
     from gitops.discovery import discover_overlays, discover_units
 
     filesystem = discover_overlays(repo, config)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="discovery") as pool:
-        pending = pool.submit(discover_units, repo, config, kustomize, cache, filesystem)
+        pending = pool.submit(discover_units, repo, config, kustomize, cache, filesystem, runner)
         try:
             guess = select_overlays(filesystem, config, env, service)
         except SelectionError:
             guess = []  # the discovered units decide below
-        early = render_overlays(repo, guess, config, kustomize, runner, trace=trace, cache=cache)
+        if keep is not None:
+            guess = [o for o in guess if keep(o)]
+        early = _render_many(repo, guess, config, kustomize, runner, trace, cache)
         discovery = pending.result()
     selected = select_overlays(discovery, config, env, service)
+    if keep is not None:
+        selected = [o for o in selected if keep(o)]
     rendered = {r.overlay.rel_path: r for r in early}
     missing = [o for o in selected if o.rel_path not in rendered]
-    for result in render_overlays(
-        repo, missing, config, kustomize, runner, trace=trace, cache=cache
-    ):
+    for result in _render_many(repo, missing, config, kustomize, runner, trace, cache):
         rendered[result.overlay.rel_path] = result
     # Results carry the discovered unit (its env, service and reason), not the guess.
     results = [dataclasses.replace(rendered[o.rel_path], overlay=o) for o in selected]
     return discovery, selected, results
+
+
+def _render_many(
+    repo: Path,
+    overlays: list[Overlay],
+    config: RepoConfig,
+    kustomize: Kustomize,
+    runner: Runner,
+    trace: bool,
+    cache: RenderCache | None,
+) -> list[RenderedOverlay]:
+    """Traced renders go through gitops.batch (one kustomize process per env where safe);
+    plain ones, which ``gitops render`` prints byte for byte, stay one build per overlay.
+    Seven parameters: render_overlays' without the pool size."""
+    if trace and len(overlays) > 1:
+        from gitops.batch import render_batched
+
+        return render_batched(repo, overlays, config, kustomize, runner, cache)
+    return render_overlays(repo, overlays, config, kustomize, runner, trace=trace, cache=cache)
 
 
 def relativize(message: str, repo: Path, command: Command) -> str:

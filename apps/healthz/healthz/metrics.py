@@ -12,6 +12,8 @@ Example::
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -34,6 +36,7 @@ class HttpMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
@@ -45,16 +48,27 @@ class HttpMetrics:
         )
         self._latency = Histogram(
             "http_request_duration_seconds",
-            "Time spent handling an HTTP request, by route path and method.",
-            ["path", "method"],
+            "Time spent handling an HTTP request, by route path, method and status code.",
+            ["path", "method", "status"],
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
 
     def observe_request(self, *, path: str, method: str, status: int, seconds: float) -> None:
         """Count one finished request; ``path`` must be a known route or a fixed placeholder."""
-        self._requests.labels(path=path, method=method, status=str(status)).inc()
-        self._latency.labels(path=path, method=method).observe(seconds)
+        # labels() hashes and locks on every call; the label sets are few and bounded
+        # (routes x methods x statuses), so their children are looked up once and kept.
+        key = (path, method, status)
+        children = self._children.get(key)
+        if children is None:
+            code = str(status)
+            children = (
+                self._requests.labels(path=path, method=method, status=code),
+                self._latency.labels(path=path, method=method, status=code),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         """The current values in Prometheus text format."""

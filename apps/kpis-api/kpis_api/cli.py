@@ -20,22 +20,19 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from types import FrameType
 
-from kpis_api.app import KpisHTTPServer, KpisService
+from kpis_api.app import KpisApp, KpisService
 from kpis_api.config import LOG_LEVELS, DatabaseSettings, Settings, database_settings_from_env
 from kpis_api.db import Database, connect_once
 from kpis_api.demo_data import seed_demo
 from kpis_api.errors import ConfigError, KpisError
-from kpis_api.httpserver import DrainingHTTPServer
 from kpis_api.logs import configure_logging
 from kpis_api.metrics import KpisMetrics
 from kpis_api.migrations import apply_migrations, current_schema_version
+from kpis_api.serving import DrainState, ServeOptions, check_port_free, serve
 
 logger = logging.getLogger("kpis_api")
 
@@ -112,53 +109,22 @@ def run_seed_demo() -> int:
 def run_serve() -> int:
     settings = Settings.from_env(os.environ)
     configure_logging(settings.log_level)
-    metrics = KpisMetrics()
-    database = Database(settings.database, count_error=metrics.count_query_error)
     try:
-        server = KpisHTTPServer(
-            (settings.bind_address, settings.port), KpisService(settings, database, metrics)
-        )
+        check_port_free(settings.bind_address, settings.port)
     except OSError as error:
         print(
             f"error: cannot listen on {settings.bind_address}:{settings.port}: {error.strerror}",
             file=sys.stderr,
         )
         return 1
-    database.open()
-    try:
-        return _serve_until_signalled(server, settings.drain_timeout_seconds)
-    finally:
-        database.close()
-
-
-def _serve_until_signalled(server: DrainingHTTPServer, drain_timeout_seconds: float) -> int:
-    stop_requested = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        logger.info("stop requested", extra={"signal": signal.Signals(signum).name})
-        stop_requested.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    # serve_forever runs off the main thread because shutdown() blocks until the loop
-    # exits, and signal handlers only ever run on the main thread.
-    accept_loop = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="accept-loop"
+    metrics = KpisMetrics()
+    database = Database(settings.database, count_error=metrics.count_query_error)
+    metrics.watch_pool(database.stats)
+    state = DrainState()
+    app = KpisApp(KpisService(settings, database, metrics), state)
+    options = ServeOptions(
+        port=settings.port,
+        bind_address=settings.bind_address,
+        drain_timeout_seconds=settings.drain_timeout_seconds,
     )
-    accept_loop.start()
-    logger.info("listening", extra={"address": server.server_name, "port": server.server_port})
-    # Never wait without a timeout: the kernel may deliver SIGTERM to a worker thread, and
-    # Python runs the handler on the main thread only when it next executes bytecode; an
-    # untimed wait would keep it blocked, and the pod would sit out its whole grace period.
-    while not stop_requested.wait(timeout=0.2):
-        pass
-    logger.info("draining", extra={"in_flight": server.in_flight_requests})
-    abandoned = server.stop_gracefully(drain_timeout_seconds)
-    accept_loop.join()
-    if abandoned:
-        logger.warning(
-            "drain timeout reached; abandoning requests",
-            extra={"abandoned": abandoned, "drain_timeout_seconds": drain_timeout_seconds},
-        )
-    logger.info("stopped")
-    return 0
+    return serve(app, state, options, on_start=database.open, on_stop=database.close)

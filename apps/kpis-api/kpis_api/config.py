@@ -51,6 +51,9 @@ class DatabaseSettings:
     pool_timeout_seconds: float = 2.0
     statement_timeout_ms: int = 5000
     pool_max_size: int = 4
+    # Requests allowed to queue for a connection; more fail at once with 503. Above the
+    # 256 concurrent connections `make loadtest` drives, which must queue, not fail.
+    pool_max_waiting: int = 1024
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,9 @@ class Settings:
     base_path: str = ""
     drain_timeout_seconds: float = 20.0
     bind_address: str = "0.0.0.0"
+    # How long one computed summary answers every request (0 = compute per request); see
+    # KpisService.summary.
+    summary_cache_seconds: float = 1.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -75,9 +81,11 @@ class Settings:
         drain_timeout = float(
             _parse_int(environ, "KPIS_DRAIN_TIMEOUT_SECONDS", 20, 1, 3600, problems)
         )
+        cache_ms = _parse_int(environ, "KPIS_SUMMARY_CACHE_MS", 1000, 0, 60_000, problems)
         if problems or database is None:
             raise ConfigError("; ".join(problems))
         return cls(
+            summary_cache_seconds=cache_ms / 1000,
             database=database,
             port=port,
             log_level=log_level,
@@ -101,6 +109,7 @@ def database_settings_from_env(
     )
     pool_timeout_ms = _parse_int(environ, "KPIS_PG_POOL_TIMEOUT_MS", 2000, 50, 60_000, problems)
     pool_max_size = _parse_int(environ, "KPIS_PG_POOL_MAX_SIZE", 4, 1, 100, problems)
+    pool_max_waiting = _parse_int(environ, "KPIS_PG_POOL_MAX_WAITING", 1024, 1, 100_000, problems)
     if missing or problems:
         return None
     return DatabaseSettings(
@@ -114,6 +123,7 @@ def database_settings_from_env(
         pool_timeout_seconds=pool_timeout_ms / 1000,
         statement_timeout_ms=statement_timeout,
         pool_max_size=pool_max_size,
+        pool_max_waiting=pool_max_waiting,
     )
 
 

@@ -20,6 +20,9 @@ _CHART_HEIGHT = 220
 _CHART_TOP = 24  # room for the value label above the tallest bar
 _CHART_BOTTOM = 28  # room for the day labels
 _BAR_GAP = 12
+# An empty inline icon: otherwise every browser also requests /favicon.ico, gets our 404 and
+# logs a console error on every visit.
+_NO_FAVICON = '<link rel="icon" href="data:,">'
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1f2933}
@@ -110,7 +113,7 @@ def render_dashboard(summary: KpiSummary, prefix: str) -> str:
         "<!doctype html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>KPIs</title><style>{_STYLE}</style></head><body>"
+        f"{_NO_FAVICON}<title>KPIs</title><style>{_STYLE}</style></head><body>"
         "<h1>Business KPIs</h1>"
         f'<p class="muted">Last {WINDOW_DAYS} days up to {escape(window_end)}. '
         "Amounts are in currency units.</p>"
@@ -130,7 +133,7 @@ def render_unavailable_page(reason: str, prefix: str) -> str:
     ready_href = escape(f"{prefix}/ready", quote=True)
     return (
         "<!doctype html>\n"
-        '<html lang="en"><head><meta charset="utf-8"><title>KPIs unavailable</title>'
+        f'<html lang="en"><head><meta charset="utf-8">{_NO_FAVICON}<title>KPIs unavailable</title>'
         f"<style>{_STYLE}</style></head><body><h1>KPIs are temporarily unavailable</h1>"
         f'<p>{escape(reason)}</p><p class="muted"><a href="{ready_href}">Readiness</a></p>'
         "</body></html>\n"

@@ -1,6 +1,6 @@
 """PostgreSQL access with every step bounded in time.
 
-``Database`` wraps a psycopg_pool pool that is opened without waiting for PostgreSQL, so
+``Database`` wraps a psycopg_pool asyncio pool that is opened without waiting for PostgreSQL, so
 the service starts (and ``/health`` answers) while the database is still down. Each
 request is bounded by the pool wait (``pool_timeout_seconds``), each new connection by
 ``connect_timeout`` and each statement by the server-side ``statement_timeout``. Failures
@@ -9,23 +9,23 @@ surface as ``DatabaseUnavailable`` with a reason fit for a 503 body.
 Example::
 
     database = Database(settings.database)
-    database.open()
-    with database.connection("summary") as conn:
-        conn.execute("SELECT 1")
+    await database.open()
+    async with database.connection("summary") as conn:
+        await conn.execute("SELECT 1")
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.rows import TupleRow
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool, PoolTimeout, TooManyRequests
 
 from kpis_api.config import DatabaseSettings
 from kpis_api.errors import DatabaseUnavailable
@@ -75,41 +75,57 @@ def connect_once(settings: DatabaseSettings) -> psycopg.Connection[TupleRow]:
 
 
 class Database:
-    """A lazily connecting pool whose failures become ``DatabaseUnavailable``."""
+    """A lazily connecting asyncio pool whose failures become ``DatabaseUnavailable``.
+
+    No request waits for the pool longer than ``pool_timeout_seconds``, and at most
+    ``pool_max_waiting`` requests wait at all: beyond that they fail at once. Either way
+    the caller answers 503 with ``Retry-After`` instead of piling up behind a slow database.
+    """
 
     def __init__(self, settings: DatabaseSettings, count_error: ErrorCounter = _ignore_error):
         self.settings = settings
         self._count_error = count_error
-        self._pool: ConnectionPool[psycopg.Connection[TupleRow]] = ConnectionPool(
+        self._pool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]] = AsyncConnectionPool(
             kwargs={**connection_kwargs(settings), "autocommit": True},
             # min_size=0: nothing connects at startup, so a database that is down at boot
             # cannot delay or crash the process; connections are made on first use.
             min_size=0,
             max_size=settings.pool_max_size,
             timeout=settings.pool_timeout_seconds,
+            max_waiting=settings.pool_max_waiting,
             reconnect_timeout=_RECONNECT_GIVE_UP_SECONDS,
             # A pooled connection may have died with a database restart; checking it on
             # checkout turns that into a fresh connection rather than a failed request.
-            check=ConnectionPool.check_connection,
+            check=AsyncConnectionPool.check_connection,
             max_idle=60.0,
             name="kpis-api",
             open=False,
         )
 
-    def open(self) -> None:
+    async def open(self) -> None:
         """Start the pool's workers without waiting for any connection."""
-        self._pool.open(wait=False)
+        await self._pool.open(wait=False)
 
-    def close(self, timeout_seconds: float = 5.0) -> None:
+    async def close(self, timeout_seconds: float = 5.0) -> None:
         """Close every connection; waits at most ``timeout_seconds`` for borrowed ones."""
-        self._pool.close(timeout=timeout_seconds)
+        await self._pool.close(timeout=timeout_seconds)
 
-    @contextmanager
-    def connection(self, operation: str) -> Iterator[psycopg.Connection[TupleRow]]:
+    def stats(self) -> dict[str, int]:
+        """The pool's counters (``pool_size``, ``pool_available``, ``requests_waiting``...)."""
+        return dict(self._pool.get_stats())
+
+    @asynccontextmanager
+    async def connection(self, operation: str) -> AsyncIterator[psycopg.AsyncConnection[TupleRow]]:
         """Borrow a connection for ``operation``; any database failure is DatabaseUnavailable."""
         try:
-            with self._pool.connection() as conn:
+            async with self._pool.connection() as conn:
                 yield conn
+        except TooManyRequests as error:
+            self._count_error(operation)
+            raise DatabaseUnavailable(
+                f"database pool saturated: {self.settings.pool_max_waiting} requests already "
+                "waiting"
+            ) from error
         except PoolTimeout as error:
             self._count_error(operation)
             raise DatabaseUnavailable(
@@ -131,11 +147,11 @@ class Database:
             self._count_error(operation)
             raise DatabaseUnavailable(f"database error: {_first_line(error)}") from error
 
-    def ping(self, observe_query: Callable[[str, float], None]) -> None:
+    async def ping(self, observe_query: Callable[[str, float], None]) -> None:
         """One ``SELECT 1`` round trip; raises DatabaseUnavailable when it fails."""
         started = time.perf_counter()
-        with self.connection("ready_ping") as conn:
-            conn.execute("SELECT 1").fetchone()
+        async with self.connection("ready_ping") as conn:
+            await (await conn.execute("SELECT 1")).fetchone()
         observe_query("ready_ping", time.perf_counter() - started)
 
 

@@ -121,52 +121,91 @@ ORDER BY day_start
 """
 
 
+@dataclass(frozen=True)
+class _Window:
+    """The instants and query parameters one summary is computed for."""
+
+    start: datetime
+    end: datetime
+    first_day: datetime
+    today_start: datetime
+
+    @classmethod
+    def ending(cls, now: datetime) -> _Window:
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        window_end = now.astimezone(UTC)
+        today_start = window_end.replace(hour=0, minute=0, second=0, microsecond=0)
+        return cls(
+            start=window_end - timedelta(days=WINDOW_DAYS),
+            end=window_end,
+            first_day=today_start - timedelta(days=DAILY_REVENUE_DAYS - 1),
+            today_start=today_start,
+        )
+
+    @property
+    def totals_params(self) -> dict[str, datetime]:
+        return {"window_start": self.start, "window_end": self.end}
+
+    @property
+    def daily_params(self) -> dict[str, datetime]:
+        return {"first_day": self.first_day, "last_day": self.today_start, "window_end": self.end}
+
+    def summary(
+        self, totals: tuple[Any, ...] | None, daily_rows: list[tuple[Any, ...]]
+    ) -> KpiSummary:
+        assert totals is not None  # an aggregate without GROUP BY always returns one row
+        revenue_cents, paid_orders, active_customers, refunded_orders = (int(v) for v in totals)
+        return KpiSummary(
+            window_start=self.start,
+            window_end=self.end,
+            revenue_cents=revenue_cents,
+            paid_orders=paid_orders,
+            average_order_value_cents=_average_cents(revenue_cents, paid_orders),
+            active_customers=active_customers,
+            refunded_orders=refunded_orders,
+            refund_rate=_refund_rate(paid_orders, refunded_orders),
+            daily_revenue=tuple(
+                DailyRevenue(
+                    day=day_start.astimezone(UTC).date(),
+                    revenue_cents=int(revenue),
+                    paid_orders=int(count),
+                )
+                for day_start, revenue, count in daily_rows
+            ),
+        )
+
+
 def compute_summary(
     conn: psycopg.Connection[TupleRow],
     now: datetime,
     observe_query: QueryObserver = _ignore_query_timing,
 ) -> KpiSummary:
     """Compute every KPI as of ``now`` (timezone-aware) using two queries."""
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    window_end = now.astimezone(UTC)
-    window_start = window_end - timedelta(days=WINDOW_DAYS)
-    today_start = window_end.replace(hour=0, minute=0, second=0, microsecond=0)
-    first_day = today_start - timedelta(days=DAILY_REVENUE_DAYS - 1)
-
+    window = _Window.ending(now)
     started = time.perf_counter()
-    totals = conn.execute(
-        _TOTALS_SQL, {"window_start": window_start, "window_end": window_end}
-    ).fetchone()
+    totals = conn.execute(_TOTALS_SQL, window.totals_params).fetchone()
     observe_query("summary_totals", time.perf_counter() - started)
-    assert totals is not None  # an aggregate without GROUP BY always returns one row
-    revenue_cents, paid_orders, active_customers, refunded_orders = (int(v) for v in totals)
-
     started = time.perf_counter()
-    daily_rows = conn.execute(
-        _DAILY_REVENUE_SQL,
-        {"first_day": first_day, "last_day": today_start, "window_end": window_end},
-    ).fetchall()
+    daily_rows = conn.execute(_DAILY_REVENUE_SQL, window.daily_params).fetchall()
     observe_query("daily_revenue", time.perf_counter() - started)
+    return window.summary(totals, daily_rows)
 
-    return KpiSummary(
-        window_start=window_start,
-        window_end=window_end,
-        revenue_cents=revenue_cents,
-        paid_orders=paid_orders,
-        average_order_value_cents=_average_cents(revenue_cents, paid_orders),
-        active_customers=active_customers,
-        refunded_orders=refunded_orders,
-        refund_rate=_refund_rate(paid_orders, refunded_orders),
-        daily_revenue=tuple(
-            DailyRevenue(
-                day=day_start.astimezone(UTC).date(),
-                revenue_cents=int(revenue),
-                paid_orders=int(count),
-            )
-            for day_start, revenue, count in daily_rows
-        ),
-    )
+
+async def compute_summary_async(
+    conn: psycopg.AsyncConnection[TupleRow],
+    now: datetime,
+    observe_query: QueryObserver = _ignore_query_timing,
+) -> KpiSummary:
+    """``compute_summary`` on an asyncio connection (what the HTTP server uses)."""
+    window = _Window.ending(now)
+    started = time.perf_counter()
+    totals = await (await conn.execute(_TOTALS_SQL, window.totals_params)).fetchone()
+    observe_query("summary_totals", time.perf_counter() - started)
+    started = time.perf_counter()
+    daily_rows = await (await conn.execute(_DAILY_REVENUE_SQL, window.daily_params)).fetchall()
+    observe_query("daily_revenue", time.perf_counter() - started)
+    return window.summary(totals, daily_rows)
 
 
 def _average_cents(revenue_cents: int, paid_orders: int) -> int | None:

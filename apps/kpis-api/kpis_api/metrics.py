@@ -14,6 +14,8 @@ Example::
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -25,7 +27,9 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
 from kpis_api.kpis import KpiSummary
 
@@ -35,11 +39,36 @@ _HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2
 _QUERY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
+class _PoolCollector(Collector):
+    """Pool size, idle connections and waiting requests, straight from psycopg_pool."""
+
+    def __init__(self, stats: Callable[[], Mapping[str, int]]) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        stats = self._stats()
+        for name, key, help_text in _POOL_GAUGES:
+            yield GaugeMetricFamily(name, help_text, value=stats.get(key, 0))
+
+
+_POOL_GAUGES = (
+    ("kpis_db_pool_connections", "pool_size", "Connections the pool holds (idle or lent)."),
+    ("kpis_db_pool_idle_connections", "pool_available", "Idle connections in the pool."),
+    (
+        "kpis_db_pool_max_connections",
+        "pool_max",
+        "Upper bound of the pool (KPIS_PG_POOL_MAX_SIZE).",
+    ),
+    ("kpis_db_pool_waiting_requests", "requests_waiting", "Requests waiting for a connection."),
+)
+
+
 class KpisMetrics:
     """All metrics kpis-api exports, registered in one private registry."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
@@ -51,8 +80,8 @@ class KpisMetrics:
         )
         self._request_latency = Histogram(
             "http_request_duration_seconds",
-            "Time spent handling an HTTP request, by route path and method.",
-            ["path", "method"],
+            "Time spent handling an HTTP request, by route path, method and status code.",
+            ["path", "method", "status"],
             buckets=_HTTP_BUCKETS,
             registry=self.registry,
         )
@@ -98,10 +127,25 @@ class KpisMetrics:
             registry=self.registry,
         )
 
+    def watch_pool(self, stats: Callable[[], Mapping[str, int]]) -> None:
+        """Export the connection pool's counters, read from ``stats`` at every scrape."""
+        self.registry.register(_PoolCollector(stats))
+
     def observe_request(self, *, path: str, method: str, status: int, seconds: float) -> None:
         """Count one finished HTTP request; ``path`` must be a route, not the raw URL."""
-        self._requests.labels(path=path, method=method, status=str(status)).inc()
-        self._request_latency.labels(path=path, method=method).observe(seconds)
+        # labels() hashes and locks on every call; the label sets are few and bounded
+        # (routes x methods x statuses), so their children are looked up once and kept.
+        key = (path, method, status)
+        children = self._children.get(key)
+        if children is None:
+            code = str(status)
+            children = (
+                self._requests.labels(path=path, method=method, status=code),
+                self._request_latency.labels(path=path, method=method, status=code),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def observe_query(self, query: str, seconds: float) -> None:
         """Record how long the named query took."""

@@ -12,7 +12,7 @@ def test_committed_kind_config_has_one_control_plane_two_workers_and_a_pinned_im
     assert config.roles.count("control-plane") == 1
     assert config.workers == 2
     assert all("@sha256:" in image for image in config.images)
-    assert config.kubernetes_version.startswith("1.33.")
+    assert config.kubernetes_version.startswith("1.36.")
 
 
 def test_kind_config_matches_gitops_kubernetes_version() -> None:

@@ -269,3 +269,32 @@ def test_create_namespace_needs_namespace_in_the_cluster_whitelist(
         '  clusterResourceWhitelist:\n    - group: ""\n      kind: Namespace\n',
     )
     assert expected not in _of(_report(repo), "argocd-project-denied")
+
+
+def test_api_lifecycle_knows_the_betas_of_1_34_to_1_36(
+    fixture_repo: Callable[[str], Path],
+) -> None:
+    """k8s.io/api v0.36.3's prerelease-lifecycle data: VAP v1beta1 gone in 1.34, DRA v1beta1
+    deprecated in 1.35 (removal 1.38)."""
+    repo = fixture_repo("api-removed-deprecated")
+    (repo / "gitops.yaml").write_text('kubernetesVersion: "1.36"\nenvs: [dev]\n')
+    (repo / "overlays" / "dev" / "web" / "apis.yaml").write_text(
+        "apiVersion: admissionregistration.k8s.io/v1beta1\n"
+        "kind: ValidatingAdmissionPolicy\nmetadata: {name: vap}\n---\n"
+        "apiVersion: resource.k8s.io/v1beta1\nkind: ResourceClaim\nmetadata: {name: claim}\n"
+    )
+    findings = _report(repo)
+    assert _of(findings, "api-removed") == [
+        (
+            "admissionregistration.k8s.io/v1beta1/ValidatingAdmissionPolicy/demo/vap",
+            "admissionregistration.k8s.io/v1beta1 ValidatingAdmissionPolicy was removed in "
+            "Kubernetes 1.34 (target 1.36): use admissionregistration.k8s.io/v1",
+        )
+    ]
+    assert _of(findings, "api-deprecated") == [
+        (
+            "resource.k8s.io/v1beta1/ResourceClaim/demo/claim",
+            "resource.k8s.io/v1beta1 ResourceClaim is deprecated since Kubernetes 1.35, "
+            "removed in 1.38 (target 1.36): use resource.k8s.io/v1",
+        )
+    ]

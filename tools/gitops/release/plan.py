@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from gitops.cache import RenderCache, cache_disabled
+from gitops.cache import RenderCache
 from gitops.config import RepoConfig
 from gitops.discovery import Overlay, discover_overlays
 from gitops.errors import EXIT_PROBLEMS
@@ -197,11 +197,7 @@ def read_overlay_images(
     """Like :func:`load_overlay_images`, but the overlays that do not render are returned as
     one failure line each next to the images of the others."""
     kustomize = kustomize or find_kustomize(config)
-    cache = (
-        RenderCache.for_repo(repo, config, kustomize)
-        if use_cache and not cache_disabled()
-        else None
-    )
+    cache = RenderCache.for_repo(repo, config, kustomize) if use_cache else None
     results = render_overlays(repo, list(overlays), config, kustomize, cache=cache)
     loaded: dict[str, OverlayImages] = {}
     failures: list[str] = []

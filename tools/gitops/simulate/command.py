@@ -48,6 +48,7 @@ def run_drain(
     zones: int,
     output_format: str,
     ready_seconds: float = 20.0,
+    use_cache: bool = True,
 ) -> tuple[str, int]:
     """Drain every node of a ``nodes``-node cluster holding the env's workloads; exit 1 when
     a drain cannot complete."""
@@ -60,7 +61,7 @@ def run_drain(
         raise GitopsError("simulate drain: --ready-seconds must not be negative")
     workloads = []
     for name in _overlays(repo, config, env, service):
-        objects, _origin = rendered_objects(repo, config, str(env), name)
+        objects, _origin = rendered_objects(repo, config, str(env), name, use_cache)
         workloads += workloads_from_objects(objects)
     report = drain_nodes(workloads, nodes, zones, ready_seconds)
     code = EXIT_OK if report.completed else EXIT_PROBLEMS
@@ -102,6 +103,7 @@ def run_rollout(
     service: str | None,
     output_format: str,
     ready_seconds: float = 20.0,
+    use_cache: bool = True,
 ) -> tuple[str, int]:
     """The rolling-update timeline of every Deployment of the env (or one service)."""
     from gitops import k8s_math
@@ -110,7 +112,7 @@ def run_rollout(
 
     plans = []
     for name in _overlays(repo, config, env, service):
-        objects, origin = rendered_objects(repo, config, str(env), name)
+        objects, origin = rendered_objects(repo, config, str(env), name, use_cache)
         hpas = objects_of_kind(objects, "HorizontalPodAutoscaler")
         for deployment in objects_of_kind(objects, "Deployment"):
             replicas = k8s_math.min_replicas(deployment, hpas)

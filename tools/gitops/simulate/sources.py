@@ -21,10 +21,10 @@ WORKLOAD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
 
 
 def rendered_objects(
-    repo: Path, config: RepoConfig, env: str, service: str
+    repo: Path, config: RepoConfig, env: str, service: str, use_cache: bool = True
 ) -> tuple[list[Mapping[str, Any]], str]:
     """Render ``overlays/<env>/<service>`` (with the render cache) and parse its objects."""
-    from gitops.cache import RenderCache, cache_disabled
+    from gitops.cache import RenderCache
     from gitops.discovery import discover_overlays
     from gitops.kustomize import find_kustomize
     from gitops.render import render_overlay, select_overlays
@@ -40,7 +40,7 @@ def rendered_objects(
         raise ScenarioError(f"no overlay overlays/{env}/{service} in {repo}")
     overlay = overlays[0]
     kustomize = find_kustomize(config)
-    cache = None if cache_disabled() else RenderCache.for_repo(repo, config, kustomize)
+    cache = None if not use_cache else RenderCache.for_repo(repo, config, kustomize)
     result = render_overlay(repo, overlay, config, kustomize, cache=cache)
     if not result.ok or result.manifest is None:
         raise ScenarioError(result.failure_line())
@@ -86,13 +86,13 @@ def target_workload(
     return None
 
 
-def repo_hpa_resolver(repo: Path, config: RepoConfig) -> HPAResolver:
+def repo_hpa_resolver(repo: Path, config: RepoConfig, use_cache: bool = True) -> HPAResolver:
     """A :data:`gitops.simulate.scenario.HPAResolver` that renders the repository."""
 
     def resolve(
         env: str, service: str, name: str | None
     ) -> tuple[Mapping[str, Any], int | None, str]:
-        objects, origin = rendered_objects(repo, config, env, service)
+        objects, origin = rendered_objects(repo, config, env, service, use_cache)
         return find_hpa(objects, origin, name)
 
     return resolve

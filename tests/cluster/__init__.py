@@ -1,0 +1,1 @@
+"""Cluster tier: the repo's manifests against upstream Kubernetes components on KWOK nodes."""

@@ -1,0 +1,91 @@
+"""Fixtures and hooks of the cluster tier (marker ``cluster``; `make test-cluster`).
+
+* One KWOK cluster per session (tests/cluster/harness.py), started only when cluster tests are
+  selected, deleted at the end also when tests fail. ``CLUSTER_KUBECONFIG=<path>`` runs the
+  tests against a cluster started by hand (`python -m tests.cluster up`) and leaves it running.
+* When a test fails, every component's log and the kwokctl configuration are copied to
+  cluster-artifacts/ (and the cluster's events to cluster-artifacts/events.txt).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cluster.harness import REPO_ROOT, ClusterError, KwokCluster
+
+ARTIFACTS = REPO_ROOT / "cluster-artifacts"
+FAILED_KEY = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.failed and item.get_closest_marker("cluster"):
+        item.config.stash[FAILED_KEY] = True
+    return report
+
+
+@pytest.fixture(scope="session")
+def cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The session's cluster (tests/cluster/kube.py) with our CRDs (tools/gitops/schemas)
+    installed: every rendered env has ServiceMonitors."""
+    from tests.cluster.kube import Kube
+    from tests.cluster.workloads import install_crds
+
+    reuse = os.environ.get("CLUSTER_KUBECONFIG")
+    if reuse:
+        kube = Kube(Path(reuse))
+        install_crds(kube)
+        yield kube
+        return
+    workdir = Path(tempfile.mkdtemp(prefix="gitops-kwok-"))
+    kwok = KwokCluster(f"gitops-test-{os.getpid()}", workdir)
+    try:
+        try:
+            kwok.create()
+        except ClusterError as error:
+            _keep_logs(kwok, None)
+            pytest.exit(f"cluster tier: {error}", returncode=2)
+        kube = Kube(kwok.kubeconfig)
+        install_crds(kube)
+        yield kube
+    finally:
+        failed = request.config.stash.get(FAILED_KEY, False)
+        try:
+            if failed:
+                _keep_logs(kwok, kube if "kube" in locals() else None)
+        finally:
+            try:
+                kwok.delete()
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def crds(cluster: Any) -> Any:
+    """The cluster, named for tests about our CRDs."""
+    return cluster
+
+
+def _keep_logs(kwok: KwokCluster, kube: Any) -> None:
+    target = kwok.copy_logs(ARTIFACTS)
+    if kube is not None:
+        try:
+            events = kube.core.list_event_for_all_namespaces().items
+            lines = [
+                f"{e.metadata.namespace} {e.involved_object.kind}/{e.involved_object.name} "
+                f"{e.type} {e.reason}: {e.message}"
+                for e in events
+            ]
+            (target / "events.txt").write_text("\n".join(lines) + "\n")
+        except Exception as error:  # the dump must never mask the test's own failure
+            (target / "events.txt").write_text(json.dumps(str(error)) + "\n")
+    print(f"\ncluster tier: component logs kept in {target}")

@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""Build the upstream components of the cluster test tier from Go modules (`make cluster-tools`).
+
+Every binary is built from the Go module proxy at a pinned version into a cache outside the
+repository, one folder per component and version:
+
+    ${XDG_CACHE_HOME:-~/.cache}/integration-gitops/cluster-tools/<component>-<version>/
+
+A folder that holds every binary of its component (and the `.complete` stamp written last) is
+reused as is; anything else is rebuilt. Go's own module and build caches (GOMODCACHE, GOCACHE)
+are used unchanged, so a rebuild after a version bump only compiles what changed.
+
+    python3 tools/cluster/build.py            build what is missing, print progress
+    python3 tools/cluster/build.py --json     the same, then print {"binary": "path"} on stdout
+    python3 tools/cluster/build.py --check    exit 1 (one line) when something is not built yet
+
+Exit codes: 0 built or reused; 1 a build failed or (--check) a binary is missing; 2 no Go.
+Only the standard library is used: this runs before (and without) the project's .venv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# The repo's target minor is 1.36 (gitops.yaml kubernetesVersion); k8s.io/kubernetes v1.36.3 is
+# its newest patch on the module proxy when this was pinned. kwok v0.8.0 is the first release
+# that defaults to Kubernetes 1.36 (kwok pkg/consts: k8s 1.36.1, etcd 3.6.10); etcd v3.6.16 is
+# the newest 3.6 patch; metrics-server v0.9.0 is built against k8s.io libraries v0.36.2.
+KUBERNETES_VERSION = "v1.36.3"
+ETCD_VERSION = "v3.6.16"
+KWOK_VERSION = "v0.8.0"
+METRICS_SERVER_VERSION = "v0.9.0"
+MIN_GO = (1, 26)
+# Where Go's official tarball installs it, for shells whose PATH lacks it.
+GO_FALLBACKS = (Path("/usr/local/go/bin/go"),)
+
+
+def _kube_version_ldflags(version: str) -> list[str]:
+    """What k/k hack/lib/version.sh stamps: unstamped binaries report v0.0.0-master and kwokctl
+    (which picks flags by `kube-apiserver --version`) would treat them as the newest release."""
+    major, minor = version.lstrip("v").split(".")[:2]
+    values = {
+        "gitVersion": version,
+        "gitMajor": major,
+        "gitMinor": minor,
+        "gitTreeState": "clean",
+        "buildDate": _build_date(),
+    }
+    flags = []
+    for package in ("k8s.io/client-go/pkg/version", "k8s.io/component-base/version"):
+        flags += [f"-X '{package}.{key}={value}'" for key, value in values.items()]
+    return flags
+
+
+def _build_date() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Component:
+    """One upstream project: its binaries and how each is built.
+
+    ``module_dir`` set: `go build` inside our wrapper module tools/cluster/<module_dir> (pinned by
+    its committed go.mod/go.sum). Unset: `go install <package>@<version>` in module mode, which
+    uses the project's own go.mod (allowed because it has no replace directives)."""
+
+    name: str
+    version: str
+    binaries: dict[str, str]  # binary name -> Go package
+    module_dir: str | None = None
+    ldflags: tuple[str, ...] = field(default_factory=tuple)
+
+
+def components() -> tuple[Component, ...]:
+    kube = tuple(_kube_version_ldflags(KUBERNETES_VERSION))
+    return (
+        Component(
+            "kubernetes",
+            KUBERNETES_VERSION,
+            {
+                name: f"k8s.io/kubernetes/cmd/{name}"
+                for name in (
+                    "kube-apiserver",
+                    "kube-controller-manager",
+                    "kube-scheduler",
+                    "kubectl",
+                )
+            },
+            module_dir="k8s",
+            ldflags=kube,
+        ),
+        # etcd's version is a constant of its api module (go.etcd.io/etcd/api/v3/version).
+        Component("etcd", ETCD_VERSION, {"etcd": "."}, module_dir="etcd"),
+        # kwok's version is a constant per tag (sigs.k8s.io/kwok/pkg/consts).
+        Component(
+            "kwok",
+            KWOK_VERSION,
+            {"kwok": "sigs.k8s.io/kwok/cmd/kwok", "kwokctl": "sigs.k8s.io/kwok/cmd/kwokctl"},
+        ),
+        # metrics-server's Makefile stamps client-go's gitVersion the same way.
+        Component(
+            "metrics-server",
+            METRICS_SERVER_VERSION,
+            {"metrics-server": "sigs.k8s.io/metrics-server/cmd/metrics-server"},
+            ldflags=(f"-X 'k8s.io/client-go/pkg/version.gitVersion={METRICS_SERVER_VERSION}'",),
+        ),
+    )
+
+
+def cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "integration-gitops" / "cluster-tools"
+
+
+def component_dir(component: Component) -> Path:
+    return cache_root() / f"{component.name}-{component.version}"
+
+
+def is_complete(component: Component) -> bool:
+    folder = component_dir(component)
+    return (folder / ".complete").is_file() and all(
+        os.access(folder / binary, os.X_OK) for binary in component.binaries
+    )
+
+
+def binary_paths() -> dict[str, str]:
+    return {
+        binary: str(component_dir(component) / binary)
+        for component in components()
+        for binary in component.binaries
+    }
+
+
+class BuildError(Exception):
+    """A step failed: the message is the one line to print."""
+
+
+def find_go() -> str:
+    go = shutil.which("go") or next((str(p) for p in GO_FALLBACKS if os.access(p, os.X_OK)), None)
+    if go is None:
+        raise BuildError(
+            "cluster-tools: Go is missing: install Go >= "
+            f"{'.'.join(map(str, MIN_GO))} (https://go.dev/dl) and put `go` on PATH"
+        )
+    out = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, check=False)
+    raw = out.stdout.strip().removeprefix("go")
+    try:
+        found = tuple(int(part) for part in raw.split(".")[:2])
+    except ValueError:
+        found = (0, 0)
+    if found < MIN_GO:
+        raise BuildError(
+            f"cluster-tools: {go} is Go {raw or '?'}; the pinned modules need Go >= "
+            f"{'.'.join(map(str, MIN_GO))}"
+        )
+    return go
+
+
+def _go_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # Static binaries like upstream's release builds; no VCS stamping (we build from modules).
+    env["CGO_ENABLED"] = "0"
+    env.setdefault("GOFLAGS", "-buildvcs=false")
+    env.setdefault("GOTOOLCHAIN", "local")
+    return env
+
+
+def build_component(go: str, component: Component, log: Path) -> None:
+    target = component_dir(component)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{component.name}-", dir=target.parent))
+    try:
+        ldflags = " ".join(("-s", "-w", *component.ldflags))
+        for binary, package in component.binaries.items():
+            started = time.monotonic()
+            _progress(f"  building {binary} ({package}) ...")
+            if component.module_dir is not None:
+                command = [
+                    go,
+                    "build",
+                    "-trimpath",
+                    "-ldflags",
+                    ldflags,
+                    "-o",
+                    str(staging / binary),
+                ]
+                command.append(package)
+                cwd: Path | None = HERE / component.module_dir
+            else:
+                command = [go, "install", "-trimpath", "-ldflags", ldflags]
+                command.append(f"{package}@{component.version}")
+                cwd = None
+            env = _go_env()
+            if component.module_dir is None:
+                env["GOBIN"] = str(staging)
+            with log.open("a") as sink:
+                sink.write(f"$ {' '.join(command)}\n")
+                sink.flush()
+                done = subprocess.run(command, cwd=cwd, env=env, stdout=sink, stderr=sink)
+            if done.returncode != 0:
+                tail = log.read_text().strip().splitlines()[-1:] or ["?"]
+                raise BuildError(
+                    f"cluster-tools: building {binary} {component.version} failed "
+                    f"(exit {done.returncode}): {tail[0]} (full log: {log})"
+                )
+            _progress(f"  built {binary} in {time.monotonic() - started:.0f}s")
+        (staging / ".complete").write_text(component.version + "\n")
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="print binary paths as JSON")
+    parser.add_argument("--check", action="store_true", help="only check that all are built")
+    args = parser.parse_args(argv)
+
+    missing = [c for c in components() if not is_complete(c)]
+    if args.check:
+        if missing:
+            names = ", ".join(f"{c.name} {c.version}" for c in missing)
+            print(f"cluster-tools: not built yet: {names} (run `make cluster-tools`)")
+            return 1
+    else:
+        for component in components():
+            if component not in missing:
+                _progress(
+                    f"cluster-tools: {component.name} {component.version}: reusing "
+                    f"{component_dir(component)}"
+                )
+        try:
+            go = find_go() if missing else ""
+            log = cache_root() / "build.log"
+            for index, component in enumerate(missing, 1):
+                _progress(
+                    f"cluster-tools: [{index}/{len(missing)}] {component.name} "
+                    f"{component.version} -> {component_dir(component)} (log: {log})"
+                )
+                started = time.monotonic()
+                build_component(go, component, log)
+                _progress(
+                    f"cluster-tools: {component.name} {component.version} done in "
+                    f"{time.monotonic() - started:.0f}s"
+                )
+        except BuildError as error:
+            print(error, file=sys.stderr)
+            return 2 if "Go is missing" in str(error) or "need Go" in str(error) else 1
+    if args.json:
+        print(json.dumps(binary_paths(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

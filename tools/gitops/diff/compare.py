@@ -1,0 +1,351 @@
+"""The whole comparison: two Snapshots (gitops.snapshot), one per side, compared."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gitops.config import CONFIG_FILE, RepoConfig
+from gitops.diff.findings import check_services, compare_findings, side_findings
+from gitops.diff.options import ARGOCD_SERVICE, DEFAULT_CONTEXT, DocumentValidator
+from gitops.diff.resources import (
+    ResourceChange,
+    ResourceMap,
+    compare_resources,
+    parse_manifest,
+    resource_key,
+    strip_build_metadata,
+)
+from gitops.diff.result import DiffResult
+from gitops.diff.select import AffectedOverlay, SideRef, SideState, affected_overlays, load_side
+from gitops.gitworktree import (
+    changed_files,
+    default_base,
+    detached_checkout,
+    git_toplevel,
+    resolve_ref,
+)
+from gitops.kustomize import Kustomize
+from gitops.model import Finding, ResourceKey
+from gitops.render import RenderedOverlay
+from gitops.snapshot import Snapshot, take_snapshot
+from gitops.workspace import Workspace
+
+
+def argocd_resources(snapshot: Snapshot) -> tuple[ResourceMap, str | None]:
+    """The objects under argocd/ plus the Applications the ApplicationSets generate, keyed like
+    overlay resources under service ``argocd``; or the error that stopped the expansion."""
+    argo = snapshot.argocd
+    if argo is None:
+        return {}, None
+    if argo.error is not None:
+        return {}, str(argo.error)
+    resources: ResourceMap = {}
+    for obj in argo.objects:
+        if obj.get("kind") != "Application":  # Applications come from the expansion below
+            resources[("", ARGOCD_SERVICE, resource_key(obj))] = copy.deepcopy(obj)
+    for app in argo.applications:
+        body = {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": app.name},
+            "spec": app.spec,
+            "generatedBy": app.generated_by,
+        }
+        resources[("", ARGOCD_SERVICE, resource_key(body))] = body
+    return resources, None
+
+
+def run_diff(
+    repo: Path,
+    base: str | None = None,
+    head: str | None = None,
+    context: int = DEFAULT_CONTEXT,
+    validator: DocumentValidator | None = None,
+    kustomize: Kustomize | None = None,
+    workspace: Workspace | None = None,
+) -> DiffResult:
+    """Compare ``base`` (default: merge-base with origin/main or main) with ``head`` (default:
+    the working tree, uncommitted changes included). Never writes to ``repo``. ``workspace``
+    (the CLI's) supplies kustomize, runner, cache setting and validator for both sides;
+    without it one is opened from ``kustomize`` and ``validator``. Seven parameters: the refs,
+    the diff context and the three ways a library caller may supply the tools."""
+    _toplevel, prefix = git_toplevel(repo)
+    head_sha = resolve_ref(repo, head) if head is not None else None
+    if base is None:
+        label, base_sha = default_base(repo, head_sha or "HEAD")
+        base_ref = SideRef(label, base_sha)
+    else:
+        base_ref = SideRef(base, resolve_ref(repo, base))
+    head_ref = SideRef(head, head_sha) if head is not None else SideRef("working tree", None)
+    changed = changed_files(repo, base_ref.sha or "", head_sha)
+    with contextlib.ExitStack() as stack:
+        base_root = stack.enter_context(detached_checkout(repo, base_ref.sha or "", prefix))
+        head_root = (
+            stack.enter_context(detached_checkout(repo, head_sha, prefix)) if head_sha else repo
+        )
+        return _compare(
+            base_ref,
+            head_ref,
+            base_root,
+            head_root,
+            changed,
+            context,
+            _opener(workspace, validator, kustomize),
+        )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What both sides render and check, decided before either renders."""
+
+    affected: tuple[AffectedOverlay, ...]
+    services: frozenset[str]  # whose check findings are compared
+    argocd_changed: bool
+    notes: tuple[str, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [a.name for a in self.affected]
+
+
+@dataclass(frozen=True)
+class _SideWork:
+    """One side rendered (one Snapshot) and checked."""
+
+    rendered: tuple[tuple[str, RenderedOverlay | None], ...] = ()  # affected overlay -> render
+    argo: ResourceMap = field(default_factory=dict)
+    argo_error: str | None = None
+    findings: tuple[Finding, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def _compare(
+    base_ref: SideRef,
+    head_ref: SideRef,
+    base_root: Path,
+    head_root: Path,
+    changed: set[str],
+    context: int,
+    open_workspace: WorkspaceOpener,
+) -> DiffResult:
+    """Seven parameters: the two sides (ref and tree each), what changed, and the options."""
+    base, head = load_side("base", base_root), load_side("head", head_root)
+    if base.config is None or head.config is None:
+        errors = [
+            ResourceChange("", "", "render-error", None, side=s.name, message=s.error or "")
+            for s in (base, head)
+            if s.error
+        ]
+        note = "gitops.yaml does not load on one side: nothing was compared"
+        return DiffResult(base_ref, head_ref, (), (), tuple(errors), (), (), notes=(note,))
+    workspace = open_workspace(head.root, head.config)
+    plan = _plan(base, head, changed)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="diff-side") as pool:
+        base_work, head_work = pool.map(lambda s: _side_work(s, plan, workspace), (base, head))
+    notes = [*plan.notes, *base_work.notes, *head_work.notes]
+    changes, objects = _overlay_changes(plan.names, base_work, head_work, context)
+    if plan.argocd_changed:
+        changes += _argocd_changes(base_work, head_work, context)
+    base_findings, head_findings = list(base_work.findings), list(head_work.findings)
+    broken = {c.overlay for c in changes if c.action == "render-error"}
+    if broken:
+        # An overlay that does not render on one side has no findings there: its other findings
+        # would read as "fixed" (or "added") when they are only unknown.
+        base_findings = _without_unrendered(base_findings, broken)
+        head_findings = _without_unrendered(head_findings, broken)
+        notes.append(
+            "findings other than render-failed are not compared for "
+            f"{', '.join(sorted(broken))}: it does not render on one side"
+        )
+    added, fixed = compare_findings(base_findings, head_findings)
+    order = sorted(set(base.overlays.values()) | set(head.overlays.values()))
+    return DiffResult(
+        base=base_ref,
+        head=head_ref,
+        rendered_base=tuple(name for name, _ in base_work.rendered),
+        rendered_head=tuple(name for name, _ in head_work.rendered),
+        changes=tuple(_sorted_changes(changes, [o.name for o in order])),
+        findings_added=tuple(added),
+        findings_fixed=tuple(fixed),
+        affected=plan.affected,
+        argocd_compared=plan.argocd_changed,
+        notes=tuple(notes),
+        overlay_order=tuple(dict.fromkeys(o.name for o in order)),
+        objects=objects,
+    )
+
+
+def _plan(base: SideState, head: SideState, changed: set[str]) -> _Plan:
+    assert head.config is not None
+    affected = affected_overlays(base, head, changed)
+    names = [a.name for a in affected]
+    argocd_path = head.config.argocd_path.rstrip("/") + "/"
+    argocd_changed = any(p.startswith(argocd_path) or p == CONFIG_FILE for p in changed) or set(
+        base.overlays
+    ) != set(head.overlays)
+    notes = []
+    remote = sorted(set().union(*(head.inputs[n].remote for n in names if n in head.inputs)))
+    if remote:
+        notes.append(
+            "remote bases are not compared for changes (only re-rendered with the "
+            f"overlays that use them): {', '.join(remote)}"
+        )
+    services = {name.split("/", 1)[1] for name in names}
+    if argocd_changed and not services:
+        # Argo CD findings come with any check run; one service keeps the cost constant.
+        services = {o.service for o in list(head.overlays.values())[:1]}
+    return _Plan(tuple(affected), frozenset(services), argocd_changed, tuple(notes))
+
+
+def _side_work(side: SideState, plan: _Plan, workspace: Workspace) -> _SideWork:
+    """One Snapshot of the side: each overlay rendered once (traced), argocd/ built once; the
+    affected overlays' renders, its Argo CD objects and its check findings all come from it."""
+    assert side.config is not None
+    overlays = [side.overlays[n] for n in plan.names if n in side.overlays]
+    present = check_services(side, plan.services)
+    if not overlays and not present and not plan.argocd_changed:
+        return _SideWork()
+    snapshot = take_snapshot(
+        workspace.for_tree(side.root, side.config),
+        None,
+        None if present == [None] else [s for s in present if s is not None],
+        also=overlays,
+    )
+    argo, argo_error = argocd_resources(snapshot) if plan.argocd_changed else ({}, None)
+    findings, notes = side_findings(side, snapshot, present)
+    return _SideWork(
+        tuple((o.name, snapshot.render_of(o.rel_path)) for o in overlays),
+        argo,
+        argo_error,
+        tuple(findings),
+        tuple(notes),
+    )
+
+
+Objects = dict[str, tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]]
+
+
+def _overlay_changes(
+    names: list[str], base: _SideWork, head: _SideWork, context: int
+) -> tuple[list[ResourceChange], Objects]:
+    """Each affected overlay compared, or its render errors; and the parsed objects of each
+    compared overlay (base, head): input to the Behaviour section."""
+    changes: list[ResourceChange] = []
+    objects: Objects = {}
+    by_name = {"base": dict(base.rendered), "head": dict(head.rendered)}
+    for name in names:
+        env, service = name.split("/", 1)
+        maps: dict[str, ResourceMap] = {}
+        for side_name, renders in by_name.items():
+            parsed = _resource_map(env, service, side_name, renders.get(name))
+            if isinstance(parsed, ResourceChange):
+                changes.append(parsed)
+            else:
+                maps[side_name] = parsed
+        if len(maps) == 2:
+            changes.extend(compare_resources(maps["base"], maps["head"], context))
+            objects[name] = (tuple(maps["base"].values()), tuple(maps["head"].values()))
+    return changes, objects
+
+
+def _resource_map(
+    env: str, service: str, side_name: str, result: RenderedOverlay | None
+) -> ResourceMap | ResourceChange:
+    """The overlay's resources on one side (none when it does not exist there), or the
+    render error that stands in for them."""
+    if result is None:
+        return {}
+    if result.manifest is None:
+        message = result.error or "render failed"
+        return ResourceChange(env, service, "render-error", None, side=side_name, message=message)
+    try:
+        return strip_build_metadata(parse_manifest(env, service, result.manifest))
+    except yaml.YAMLError as exc:
+        message = f"unparseable output: {exc}"
+        return ResourceChange(env, service, "render-error", None, side=side_name, message=message)
+
+
+def _argocd_changes(base: _SideWork, head: _SideWork, context: int) -> list[ResourceChange]:
+    changes = [
+        ResourceChange("", ARGOCD_SERVICE, "render-error", None, side=side_name, message=error)
+        for side_name, error in (("base", base.argo_error), ("head", head.argo_error))
+        if error
+    ]
+    if not changes:
+        changes.extend(compare_resources(base.argo, head.argo, context))
+    return changes
+
+
+def _without_unrendered(findings: list[Finding], overlays: set[str]) -> list[Finding]:
+    return [
+        f for f in findings if f.rule == "render-failed" or f"{f.env}/{f.service}" not in overlays
+    ]
+
+
+_ACTION_ORDER = {"render-error": 0, "removed": 1, "changed": 2, "added": 3}
+
+
+def _sorted_changes(
+    changes: list[ResourceChange], overlay_order: list[str]
+) -> list[ResourceChange]:
+    order = {name: i for i, name in enumerate(overlay_order)}
+    return sorted(
+        changes,
+        key=lambda c: (
+            order.get(c.overlay, len(order)),
+            c.overlay,
+            _ACTION_ORDER[c.action],
+            c.key or ResourceKey("", "", "", ""),
+            c.side,
+        ),
+    )
+
+
+def compare_trees(
+    base_root: Path,
+    head_root: Path,
+    changed: set[str],
+    base_label: str,
+    head_label: str,
+    context: int = DEFAULT_CONTEXT,
+    validator: DocumentValidator | None = None,
+    kustomize: Kustomize | None = None,
+    workspace: Workspace | None = None,
+) -> DiffResult:
+    """The same comparison as :func:`run_diff`, between two directory trees instead of git
+    refs; ``changed`` lists the repo-relative files that differ (``gitops promote --dry-run``
+    compares the repository with an edited copy of it). Nine parameters: run_diff's plus the
+    two labels."""
+    return _compare(
+        SideRef(base_label, None),
+        SideRef(head_label, None),
+        base_root,
+        head_root,
+        changed,
+        context,
+        _opener(workspace, validator, kustomize),
+    )
+
+
+WorkspaceOpener = Callable[[Path, RepoConfig], Workspace]
+
+
+def _opener(
+    workspace: Workspace | None, validator: DocumentValidator | None, kustomize: Kustomize | None
+) -> WorkspaceOpener:
+    """The head side's Workspace: the caller's, else one opened once from head's config."""
+
+    def open_workspace(root: Path, config: RepoConfig) -> Workspace:
+        if workspace is not None:
+            return workspace
+        return Workspace.open(root, config, kustomize=kustomize, validator=validator)
+
+    return open_workspace

@@ -1,0 +1,81 @@
+"""One side of the comparison, and which overlays a change affects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitops.config import CONFIG_FILE, RepoConfig, load_config
+from gitops.discovery import Overlay, discover_overlays
+from gitops.errors import GitopsError
+from gitops.inputs import InputResolver, InputSet
+
+
+@dataclass(frozen=True)
+class SideRef:
+    label: str  # what the user asked for: "origin/main", "merge-base(HEAD, origin/main)", ...
+    sha: str | None  # None: the working tree
+
+    def describe(self) -> str:
+        return f"{self.label} ({self.sha[:12]})" if self.sha else self.label
+
+
+@dataclass
+class SideState:
+    """What one side knows before rendering: its config, overlays and their inputs."""
+
+    name: str  # "base" or "head"
+    root: Path
+    config: RepoConfig | None
+    overlays: dict[str, Overlay] = field(default_factory=dict)  # "<env>/<service>" -> overlay
+    inputs: dict[str, InputSet] = field(default_factory=dict)
+    error: str | None = None  # gitops.yaml unreadable on this side
+
+
+def load_side(name: str, root: Path) -> SideState:
+    try:
+        config = load_config(root)
+    except GitopsError as exc:
+        return SideState(name, root, None, error=str(exc))
+    side = SideState(name, root, config)
+    resolver = InputResolver(root)
+    for overlay in discover_overlays(root, config).overlays:
+        side.overlays[overlay.name] = overlay
+        side.inputs[overlay.name] = resolver.overlay_inputs(overlay.rel_path)
+    return side
+
+
+@dataclass(frozen=True)
+class AffectedOverlay:
+    name: str  # "<env>/<service>"
+    reason: str  # why it is rendered: the first changed input, "added", "unresolved input"...
+
+
+def affected_overlays(base: SideState, head: SideState, changed: set[str]) -> list[AffectedOverlay]:
+    """Overlays to render: one of their inputs (on either side) changed, they exist on one side
+    only, their inputs cannot be resolved, or ``gitops.yaml`` (envs, build options) changed."""
+    config_changed = CONFIG_FILE in changed
+    names = sorted(
+        set(base.overlays) | set(head.overlays),
+        key=lambda n: head.overlays.get(n) or base.overlays[n],
+    )
+    affected = []
+    for name in names:
+        if name not in base.overlays:
+            affected.append(AffectedOverlay(name, "overlay added"))
+            continue
+        if name not in head.overlays:
+            affected.append(AffectedOverlay(name, "overlay removed"))
+            continue
+        if config_changed:
+            affected.append(AffectedOverlay(name, f"{CONFIG_FILE} changed"))
+            continue
+        inputs = base.inputs[name].union(head.inputs[name])
+        if inputs.unresolved:
+            affected.append(AffectedOverlay(name, f"input not resolvable: {inputs.unresolved[0]}"))
+            continue
+        hits = inputs.touched_by(changed)
+        if hits:
+            more = f" (+{len(hits) - 1} more)" if len(hits) > 1 else ""
+            affected.append(AffectedOverlay(name, f"{hits[0]} changed{more}"))
+    return affected
