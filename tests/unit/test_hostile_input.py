@@ -47,8 +47,10 @@ def test_validate_on_the_bomb_exits_1_with_one_line(capsys: pytest.CaptureFixtur
     assert main(["validate", str(BOMB)]) == 1
     out = capsys.readouterr().out.splitlines()
     assert "is refused: its aliases expand" in out[0]
-    assert (
-        out[-1] == "0 documents, 0 invalid, 1 unreadable or unparseable input(s) (Kubernetes 1.33)"
+    # validate reads the target version from the repository it runs in (this one).
+    version = load_config(Path.cwd()).kubernetes_version
+    assert out[-1] == (
+        f"0 documents, 0 invalid, 1 unreadable or unparseable input(s) (Kubernetes {version})"
     )
 
 
