@@ -217,10 +217,15 @@ def _probe_container(
     return checks, timing
 
 
+TERMINATION_GRACE_SECONDS = 30.0
+
+
 def _stop(local: LocalContainer) -> list[ProbeCheck]:
     """Stop the process as kubelet does (SIGTERM, then SIGKILL); a failed check when it does
-    not exit cleanly."""
-    code = local.process.stop(grace=10.0)
+    not exit cleanly. The grace is the API server's default terminationGracePeriodSeconds (30),
+    which our Deployments keep: the apps drain for up to 20 s, and a loaded machine must not
+    turn a slow but clean drain into a SIGKILL."""
+    code = local.process.stop(grace=TERMINATION_GRACE_SECONDS)
     if code in (0, -15, None):
         return []
     return [
