@@ -108,7 +108,7 @@ def test_wrong_path_fails_readiness_naming_the_url(repo_copy: Path) -> None:
     )
     result = probe_overlay(repo_copy, load_config(repo_copy), "dev", "healthz", speed=SPEED)
     failed = failures(result)
-    assert set(failed) == {"readiness"}
+    assert set(failed) == {"readiness"}, failed
     assert "readinessProbe of container healthz failed" in failed["readiness"]
     assert "/healthz: HTTP 404" in failed["readiness"]
     assert "the pod would never become Ready" in failed["readiness"]
@@ -164,7 +164,7 @@ def test_liveness_on_a_database_dependent_endpoint_fails_when_the_db_is_down(
     )
     result = probe_overlay(repo_copy, load_config(repo_copy), "dev", "kpis-api", speed=SPEED)
     failed = failures(result)
-    assert set(failed) == {"liveness-db-down"}
+    assert set(failed) == {"liveness-db-down"}, failed
     assert "kubelet would restart every pod on a database outage" in failed["liveness-db-down"]
     assert "/ready" in failed["liveness-db-down"]
 

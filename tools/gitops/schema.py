@@ -49,14 +49,30 @@ _SCHEMAS_KEYS = frozenset({"crdDirs", "skipKinds"})
 _KIND_ID = re.compile(r"^(?:[a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?v[0-9]+[a-z0-9]*/[A-Z][A-Za-z0-9]*$")
 _DRAFT = "http://json-schema.org/draft-07/schema#"
 
+
 # Grammar of resource.Quantity from the doc comment of k8s.io/apimachinery/pkg/api/resource
 # (quantity.go): <signedNumber><suffix>, suffix one of the binary SI (Ki..Ei), decimal SI
 # (n, u, m, "", k, M, G, T, P, E) or a decimal exponent (e/E and an integer: the doc says
 # <signedNumber>, but the parser reads it with strconv.ParseInt, so "1e1.5" fails). The published
 # OpenAPI only says "string or number", so "abc" would pass without this.
+def _decimal_at_most(limit: int) -> str:
+    """A regex for the decimal strings (leading zeros allowed) whose value is at most ``limit``:
+    fewer digits, or the same number of digits and smaller at the first digit that differs."""
+    digits = str(limit)
+    choices = [f"0*[0-9]{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    for i, digit in enumerate(digits):
+        if digit != "0":
+            rest = len(digits) - i - 1
+            choices.append(f"0*{digits[:i]}[0-{int(digit) - 1}][0-9]{{{rest}}}")
+    choices.append(f"0*{digits}")
+    return "(?:" + "|".join(choices) + ")"
+
+
+# The exponent is what strconv.ParseInt(..., 10, 64) accepts: -2^63 .. 2^63-1 (quantity.py).
+_EXPONENT = rf"[eE](?:\+?{_decimal_at_most(2**63 - 1)}|-{_decimal_at_most(2**63)})"
 QUANTITY_PATTERN = (
     r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)"
-    r"(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?[0-9]+)?$"
+    rf"(([KMGTPE]i)|[numkMGTPE]|{_EXPONENT})?$"
 )
 _QUANTITY_DEF = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 _INT_OR_STRING_DEF = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
