@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from gitops.argocd import (
     expand_applications,
     filter_directories,
     go_path_match,
+    list_repo_directories,
     sanitize_name,
 )
 from gitops.config import RepoConfig, load_config
@@ -178,3 +180,48 @@ def test_app_project_permission_methods_follow_argo_cd() -> None:
     assert closed.is_destination_permitted(in_cluster, "demo-dev")
     assert not closed.is_destination_permitted(in_cluster, "kube-system")
     assert closed.destinations_text() == "https://kubernetes.default.svc/demo-*"
+
+
+@pytest.mark.parametrize(
+    "patterns",
+    [
+        ["overlays/*/*"],
+        ["overlays/[dp]*/web", "base/*"],
+        ["*", "*/*/*"],
+        ["overlays/*/", "/overlays/*"],
+        ["tests/fixtures/render-ok/overlays/*/*"],
+        [],
+    ],
+)
+def test_pruned_directory_walk_matches_the_full_walk(patterns: list[str]) -> None:
+    """Listing only the directories the generators' patterns can reach finds exactly what the
+    full repo-server walk, filtered by the same patterns, finds."""
+    repo = Path(__file__).resolve().parents[2]
+    items = [{"path": p} for p in patterns]
+    full = filter_directories(items, list_repo_directories(repo))
+    pruned_listing = list_repo_directories(repo, patterns)
+    assert filter_directories(items, pruned_listing) == full
+    assert set(full) <= set(pruned_listing)
+    # The pruned walk never descends below the longest pattern.
+    deepest = max((len(p.strip("/").split("/")) for p in patterns if p.strip("/")), default=0)
+    assert all(len(d.split("/")) <= deepest for d in pruned_listing)
+
+
+def test_pruned_walk_skips_trees_no_pattern_reaches(tmp_path: Path) -> None:
+    for directory in ("overlays/dev/web", "overlays/.hidden/web", "build/x/y", "tests/a/b"):
+        (tmp_path / directory).mkdir(parents=True)
+    listed = list_repo_directories(tmp_path, ["overlays/*/*"])
+    assert listed == ["overlays", "overlays/dev", "overlays/dev/web"]
+
+
+def test_expansion_ignores_directories_outside_the_patterns(tmp_path: Path) -> None:
+    """A deep tree outside the generator's patterns changes nothing in the expansion."""
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "render-ok", repo)
+    before = _expand(repo)
+    deep = repo / "build"
+    for i in range(50):
+        (deep / f"d{i}" / "overlays" / "dev" / "web").mkdir(parents=True)
+    after = _expand(repo)
+    assert [a.name for a in after.applications] == [a.name for a in before.applications]
+    assert after.problems == before.problems

@@ -1,11 +1,15 @@
-"""Benchmark: `gitops check` on the whole repo vs `checkov --framework kustomize` on the same repo.
+"""Benchmark: `gitops check` vs `checkov --framework kustomize` on the same manifests.
 
-Targets: gitops check (cold, --no-cache) >= 5x faster than checkov on the same repo (issue
-"gitops check / gitops validate") and >= 5x faster than checkov on the same manifests alone
-(issue 10: each env's overlays are built in one kustomize process, see gitops.batch). All run
-as whole processes in this one run, alternating, median of N rounds; also
-printed: checkov on the manifests alone, and gitops check with its render cache warm. checkov
-is installed by this script into a throw-away venv under build/bench/ (never into .venv).
+Target (issue 10): gitops check, cold (--no-cache), >= 5x faster than checkov on the same
+manifests (each env's overlays are built in one kustomize process, see gitops.batch). Both run
+as whole processes in this one run, alternating, median of N rounds, on a copy of the repo
+holding only what gitops check reads; also printed: gitops check with its render cache warm.
+checkov is installed by this script into a throw-away venv under build/bench/ (never into .venv).
+
+checkov is no longer run over the whole repository: it builds every kustomization it finds,
+including tests/fixtures/hostile-input's alias bombs, with an unbounded kustomize process (one
+such run took 13 CPU-minutes and the machine's memory). Each checkov run is also bounded by
+CHECKOV_TIMEOUT_S.
 
     $ make bench        # or: .venv/bin/python tools/bench/bench_check.py --rounds 3
 """
@@ -42,10 +46,19 @@ def ensure_checkov(root: Path) -> Path:
     return checkov
 
 
+CHECKOV_TIMEOUT_S = 300.0
+
+
 def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
     started = time.perf_counter()
     subprocess.run(
-        argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+        argv,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+        timeout=CHECKOV_TIMEOUT_S,
     )
     return time.perf_counter() - started
 
@@ -88,36 +101,27 @@ def main() -> int:
     timings: dict[str, list[float]] = {
         "cold": [],
         "warm": [],
-        "checkov-repo": [],
         "checkov-manifests": [],
     }
     for _ in range(args.rounds):
         timings["cold"].append(timed([*gitops_argv, "--no-cache"], repo, env))
         timed(gitops_argv, repo, env)  # fill the cache
         timings["warm"].append(timed(gitops_argv, repo, env))
-        # The issue's comparison: checkov on the repository as it is (it also builds every
-        # kustomization under tests/fixtures), and the stricter one: only the manifests.
-        timings["checkov-repo"].append(timed(checkov_argv(source), source, env))
         timings["checkov-manifests"].append(timed(checkov_argv(repo), repo, env))
     shutil.rmtree(workdir, ignore_errors=True)
     median = {name: statistics.median(values) for name, values in timings.items()}
     cold, warm = median["cold"], median["warm"]
-    whole, manifests = median["checkov-repo"], median["checkov-manifests"]
+    manifests = median["checkov-manifests"]
     print(f"check: {args.rounds} rounds (median, whole processes)")
     print(f"  gitops check, cold (--no-cache)            : {cold:8.2f} s")
     print(f"  gitops check, warm (render cache)          : {warm:8.2f} s")
-    print(f"  checkov --framework kustomize, whole repo  : {whole:8.2f} s")
     print(f"  checkov --framework kustomize, manifests   : {manifests:8.2f} s")
-    print(
-        f"  checkov whole repo / gitops cold           : {whole / cold:8.1f}x  "
-        f"(target >= {TARGET_RATIO}x)"
-    )
     print(
         f"  checkov manifests  / gitops cold           : {manifests / cold:8.1f}x  "
         f"(target >= {TARGET_RATIO}x)"
     )
     print(f"  checkov manifests  / gitops warm           : {manifests / warm:8.1f}x")
-    return 0 if min(whole, manifests) / cold >= TARGET_RATIO else 1
+    return 0 if manifests / cold >= TARGET_RATIO else 1
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import copy
 import fnmatch
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,7 @@ def expand_applications(
     applications: list[Application] = []
     problems: list[str] = []
     directories: list[str] | None = None
+    patterns = _git_directory_patterns(objects)
     for obj in objects:
         if not str(obj.get("apiVersion", "")).startswith(ARGO_GROUP + "/"):
             continue
@@ -156,7 +158,7 @@ def expand_applications(
             applications.append(_application(obj, "Application"))
         elif kind == "ApplicationSet":
             if directories is None:
-                directories = list_repo_directories(repo)
+                directories = list_repo_directories(repo, patterns)
             try:
                 applications.extend(expand_application_set(obj, directories, config))
             except TemplateError as exc:
@@ -275,15 +277,74 @@ def go_path_match(pattern: str, name: str) -> bool:
     )
 
 
-def list_repo_directories(repo: Path) -> list[str]:
+def list_repo_directories(repo: Path, patterns: Sequence[str] | None = None) -> list[str]:
     """Directories as the repo-server lists them: lexical walk, skipping names starting
-    with ``.`` (reposerver GetGitDirectories)."""
-    found: list[str] = []
-    for root, dirs, _files in os.walk(repo):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for d in dirs:
-            found.append((Path(root) / d).relative_to(repo).as_posix())
+    with ``.`` (reposerver GetGitDirectories).
+
+    With ``patterns`` (the git generators' inclusion paths), only the directories some pattern
+    can match are listed: ``go_path_match`` needs as many segments as the pattern, so the walk
+    descends only where a pattern's leading segments match, and no deeper than the longest
+    pattern. filter_directories gives the same result either way; the pruned walk skips build
+    output, virtualenvs and test fixtures that no pattern reaches."""
+    if patterns is None:
+        found: list[str] = []
+        for root, dirs, _files in os.walk(repo):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for d in dirs:
+                found.append((Path(root) / d).relative_to(repo).as_posix())
+        return sorted(found)
+    split = [p.strip("/").split("/") for p in patterns if p.strip("/")]
+    found = []
+    level = [""]
+    for depth in range(max((len(parts) for parts in split), default=0)):
+        following: list[str] = []
+        for parent in level:
+            for child in _child_directories(repo / parent):
+                path = f"{parent}/{child}" if parent else child
+                segments = path.split("/")
+                if any(_prefix_matches(parts, segments, depth) for parts in split):
+                    following.append(path)
+        found.extend(following)
+        level = following
     return sorted(found)
+
+
+def _child_directories(directory: Path) -> list[str]:
+    try:
+        return [e.name for e in os.scandir(directory) if e.is_dir() and not e.name.startswith(".")]
+    except OSError:
+        return []
+
+
+def _prefix_matches(pattern: list[str], segments: list[str], depth: int) -> bool:
+    """Whether the first depth+1 segments of a directory can lead to a match of ``pattern``."""
+    if len(pattern) <= depth:
+        return False
+    return all(
+        fnmatch.fnmatchcase(n, p.replace("[^", "[!"))
+        for p, n in zip(pattern[: depth + 1], segments, strict=True)
+    )
+
+
+def _git_directory_patterns(objects: list[dict[str, Any]]) -> list[str] | None:
+    """Every inclusion path of every git directories generator in ``objects``; None (list
+    everything) when a path is not a plain string, so nothing is pruned on odd input."""
+    patterns: list[str] = []
+    for obj in objects:
+        if obj.get("kind") != "ApplicationSet":
+            continue
+        generators = (obj.get("spec") or {}).get("generators") or []
+        for generator in generators if isinstance(generators, list) else []:
+            git = generator.get("git") if isinstance(generator, dict) else None
+            if not isinstance(git, dict):
+                continue
+            for item in git.get("directories") or []:
+                path = item.get("path") if isinstance(item, dict) else None
+                if not isinstance(path, str):
+                    return None
+                if not item.get("exclude"):
+                    patterns.append(path)
+    return patterns
 
 
 def sanitize_name(name: str) -> str:
