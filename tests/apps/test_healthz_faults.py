@@ -26,7 +26,7 @@ from http_load import LoadClients
 
 from healthz.app import HealthzApp
 from healthz.config import Settings
-from healthz.serving import DrainState, ServeOptions, serve_until
+from servicekit.serving import DrainState, ServeOptions, serve_until
 
 StartService = Callable[[Sequence[str], Mapping[str, str]], ServiceProcess]
 

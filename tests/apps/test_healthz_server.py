@@ -11,7 +11,7 @@ from apps_testing import free_tcp_port, http_get, http_request, metric_value, se
 
 from healthz.app import HealthzApp
 from healthz.config import Settings
-from healthz.serving import DrainState, ServeOptions, serve_until
+from servicekit.serving import DrainState, ServeOptions, serve_until
 
 FIXED_NOW = datetime(2025, 1, 15, 10, 0, 0, 987654, tzinfo=UTC)
 

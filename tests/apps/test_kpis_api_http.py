@@ -18,7 +18,7 @@ from kpis_api.config import Settings
 from kpis_api.db import Database, connect_once
 from kpis_api.metrics import KpisMetrics
 from kpis_api.migrations import apply_migrations
-from kpis_api.serving import DrainState, ServeOptions, serve_until
+from servicekit.serving import DrainState, ServeOptions, serve_until
 
 
 @contextmanager

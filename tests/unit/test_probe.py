@@ -222,8 +222,10 @@ def test_cli_json_and_exit_code(repo_copy: Path, capsys: pytest.CaptureFixture[s
         "--format",
         "json",
     ]
-    assert main(args) == 0
-    document = json.loads(capsys.readouterr().out)
+    code = main(args)
+    out = capsys.readouterr().out
+    assert code == 0, out  # the JSON names the failed check and why
+    document = json.loads(out)
     assert document["results"][0]["passed"] is True
     add_patch(
         repo_copy,

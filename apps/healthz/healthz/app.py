@@ -25,7 +25,7 @@ from urllib.parse import parse_qs
 
 from healthz.config import Settings
 from healthz.metrics import METRICS_CONTENT_TYPE, HttpMetrics
-from healthz.serving import DrainState, Receive, Scope, Send
+from servicekit.serving import DrainState, Receive, Scope, Send
 
 logger = logging.getLogger("healthz.app")
 access_logger = logging.getLogger("healthz.access")

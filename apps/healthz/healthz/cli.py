@@ -18,8 +18,8 @@ import sys
 from healthz.app import HealthzApp
 from healthz.config import Settings
 from healthz.errors import HealthzError
-from healthz.logs import configure_logging
-from healthz.serving import DrainState, ServeOptions, check_port_free, serve
+from servicekit.logs import configure_logging
+from servicekit.serving import DrainState, ServeOptions, check_port_free, serve
 
 logger = logging.getLogger("healthz")
 

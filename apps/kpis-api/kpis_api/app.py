@@ -33,7 +33,7 @@ from kpis_api.db import Database
 from kpis_api.errors import DatabaseUnavailable
 from kpis_api.kpis import KpiSummary, compute_summary_async
 from kpis_api.metrics import METRICS_CONTENT_TYPE, KpisMetrics
-from kpis_api.serving import DrainState, Receive, Scope, Send
+from servicekit.serving import DrainState, Receive, Scope, Send
 
 logger = logging.getLogger("kpis_api.http")
 access_logger = logging.getLogger("kpis_api.access")

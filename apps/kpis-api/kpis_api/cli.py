@@ -29,10 +29,10 @@ from kpis_api.config import LOG_LEVELS, DatabaseSettings, Settings, database_set
 from kpis_api.db import Database, connect_once
 from kpis_api.demo_data import seed_demo
 from kpis_api.errors import ConfigError, KpisError
-from kpis_api.logs import configure_logging
 from kpis_api.metrics import KpisMetrics
 from kpis_api.migrations import apply_migrations, current_schema_version
-from kpis_api.serving import DrainState, ServeOptions, check_port_free, serve
+from servicekit.logs import configure_logging
+from servicekit.serving import DrainState, ServeOptions, check_port_free, serve
 
 logger = logging.getLogger("kpis_api")
 

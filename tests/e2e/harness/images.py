@@ -1,4 +1,5 @@
-"""Images built from apps/<name>/ and tagged by a hash of their content, never ``:latest``.
+"""Images built from apps/<name>/ (plus the shared apps/servicekit) and tagged by a hash of
+their content, never ``:latest``.
 
 The same sources always give the same tag (so a kept cluster skips nothing it needs and
 reloads nothing it has), and any change to a file of the app gives a new one. Build and
@@ -29,6 +30,8 @@ from tests.e2e.harness.tools import Engine
 LOCAL_REGISTRY = "e2e.local"
 TAG_PREFIX = "e2e-"
 HASH_CHARS = 12
+# Packages under apps/ that every app image installs next to the app (see the Dockerfiles).
+SHARED_PACKAGES = ("servicekit",)
 IGNORED_DIR_NAMES = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 IGNORED_SUFFIXES = (".pyc", ".pyo")
 # BuildKit (docker build since Docker 23) attaches provenance/SBOM attestations by default.
@@ -66,15 +69,30 @@ def content_hash(app_dir: Path, files: Iterable[Path] | None = None) -> str:
     return digest.hexdigest()
 
 
+def image_files(app_dir: Path) -> list[Path]:
+    """What goes into an app's image, relative to apps/: the app's own files and the shared
+    packages its Dockerfile copies (apps/servicekit)."""
+    apps = app_dir.parent
+    files = [Path(app_dir.name) / rel for rel in app_files(app_dir)]
+    for shared in SHARED_PACKAGES:
+        files.extend(Path(shared) / rel for rel in app_files(apps / shared))
+    return files
+
+
 @dataclass(frozen=True)
 class LocalImage:
     app: str  # folder name under apps/, also the image's short name
-    context: Path  # the build context: apps/<app>
+    context: Path  # the build context: apps/ (the Dockerfile is apps/<app>/Dockerfile)
     tag: str
 
     @classmethod
     def for_app(cls, app_dir: Path) -> LocalImage:
-        return cls(app_dir.name, app_dir, TAG_PREFIX + content_hash(app_dir)[:HASH_CHARS])
+        digest = content_hash(app_dir.parent, image_files(app_dir))
+        return cls(app_dir.name, app_dir.parent, TAG_PREFIX + digest[:HASH_CHARS])
+
+    @property
+    def dockerfile(self) -> Path:
+        return self.context / self.app / "Dockerfile"
 
     @property
     def repository(self) -> str:
@@ -94,7 +112,7 @@ class LocalImage:
                 "--tag",
                 self.reference,
                 "--file",
-                str(self.context / "Dockerfile"),
+                str(self.dockerfile),
                 str(self.context),
             ),
             timeout=1200,

@@ -22,7 +22,16 @@ def app(tmp_path: Path) -> Path:
     (root / "healthz").mkdir(parents=True)
     (root / "Dockerfile").write_text("FROM scratch\n")
     (root / "healthz" / "server.py").write_text("print('hi')\n")
+    (tmp_path / "servicekit" / "servicekit").mkdir(parents=True)
+    (tmp_path / "servicekit" / "servicekit" / "serving.py").write_text("# shared\n")
     return root
+
+
+def test_tag_changes_when_the_shared_package_changes(app: Path) -> None:
+    """The image installs apps/servicekit too: a change there is a new image."""
+    before = LocalImage.for_app(app).tag
+    (app.parent / "servicekit" / "servicekit" / "serving.py").write_text("# changed\n")
+    assert LocalImage.for_app(app).tag != before
 
 
 def test_tag_is_stable_for_unchanged_content(app: Path) -> None:
@@ -78,7 +87,7 @@ def test_docker_build_argv(app: Path) -> None:
         image.reference,
         "--file",
         str(app / "Dockerfile"),
-        str(app),
+        str(app.parent),  # apps/: the Dockerfile copies apps/servicekit too
     )
     assert command.timeout > 0
 
@@ -141,3 +150,26 @@ def test_pulls_are_for_the_host_platform_only() -> None:
         "linux/arm64",
         "alpine/git:v2.47.2@sha256:" + "0" * 64,
     )
+
+
+def test_every_dockerfile_copy_source_exists_in_the_apps_context() -> None:
+    """The images are built with apps/ as the context: every COPY source of every app's
+    Dockerfile (but stage copies) must name a path under apps/, and the shared package is
+    among them, or `docker build` fails where Docker exists and nowhere here."""
+    from tests.conftest import REPO_ROOT
+
+    apps = REPO_ROOT / "apps"
+    dockerfiles = sorted(apps.glob("*/Dockerfile"))
+    assert [d.parent.name for d in dockerfiles] == ["healthz", "kpis-api"]
+    for dockerfile in dockerfiles:
+        copies = [
+            line.split()[1:-1]
+            for line in dockerfile.read_text(encoding="utf-8").splitlines()
+            if line.startswith("COPY ") and "--from=" not in line
+        ]
+        sources = [source for sources in copies for source in sources]
+        assert "servicekit" in sources, dockerfile
+        missing = [s for s in sources if not (apps / s).exists()]
+        assert missing == [], f"{dockerfile}: COPY sources not under apps/: {missing}"
+        image = LocalImage.for_app(dockerfile.parent)
+        assert image.context == apps and image.dockerfile == dockerfile

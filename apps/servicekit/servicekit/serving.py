@@ -19,10 +19,10 @@ Drain on SIGTERM/SIGINT, bounded by ``drain_timeout_seconds``:
 Example::
 
     state = DrainState()
-    exit_code = serve(app, state, ServeOptions(port=3001))
+    exit_code = serve(app, state, ServeOptions(port=8080))
 
-apps/healthz/healthz/serving.py and apps/kpis-api/kpis_api/serving.py are the same file
-but for the logger name: each image is built from its own directory, so they cannot share.
+Both services (healthz, kpis-api) serve through this module; their images are built with
+apps/ as the context so that each installs this package next to its own.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-logger = logging.getLogger("kpis_api.serving")
+logger = logging.getLogger(__name__)
 
 # Capped by the kernel's net.core.somaxconn (4096 on current kernels): a burst of new
 # connections waits in the accept queue instead of being dropped (the old server had 5).
