@@ -10,7 +10,7 @@ BASE ?=
 DIFF_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup check render apps test test-e2e fmt lint bench diff probe clean fuzz loadtest cluster-tools test-cluster
+.PHONY: help setup check render apps test test-e2e fmt lint bench diff probe clean fuzz loadtest sigterm-stress cluster-tools test-cluster
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ fuzz: $(STAMP) ## property-based fuzzing of the parsers, FUZZ_EXAMPLES inputs pe
 
 loadtest: $(STAMP) ## healthz and kpis-api under wrk vs nginx and the old servers (needs wrk, nginx; ~4 min)
 	$(BIN)/python tools/loadtest/loadtest.py $(LOADTEST_ARGS)
+
+sigterm-stress: $(STAMP) ## SIGTERM healthz 60 times under keep-alive load; every exit must be clean (~1 min)
+	$(BIN)/python tools/loadtest/sigterm_stress.py $(STRESS_ARGS)
 
 clean: ## remove build output (keeps .venv)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
