@@ -164,13 +164,7 @@ def _argocd_part(
 
 
 def _argocd_resource(obj: dict[str, Any], argocd_path: str) -> Resource:
-    metadata = obj.get("metadata") or {}
-    key = ResourceKey(
-        str(obj.get("apiVersion", "")),
-        str(obj.get("kind", "")),
-        str(metadata.get("namespace") or ""),
-        str(metadata.get("name") or ""),
-    )
+    key = ResourceKey.of(obj)
     return Resource("", "argocd", key, obj, source=argocd_path, overlay_path=argocd_path)
 
 

@@ -14,7 +14,6 @@ to rendering.
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,13 +21,7 @@ from typing import Any
 
 import yaml
 
-from gitops.discovery import find_kustomization
-
-_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@|github\.com/|gitlab\.com/|bitbucket\.org/)")
-
-
-def is_remote(entry: str) -> bool:
-    return bool(_REMOTE.match(entry)) or "?ref=" in entry or "?version=" in entry
+from gitops.kustomization import classify, find_kustomization
 
 
 @dataclass(frozen=True)
@@ -151,7 +144,7 @@ class InputResolver:
             return InputSet(unresolved=(f"{rel_file}: unexpected entry {value!r}",))
         if kind in ("inline-or-file", "plugin") and "\n" in value:
             return InputSet()  # inline YAML: part of the kustomization file itself
-        if is_remote(value):
+        if self._remote(rel_dir, value):
             return InputSet(remote=frozenset({value}))
         target = posixpath.normpath(posixpath.join(rel_dir, value))
         if kind == "dir":
@@ -162,6 +155,10 @@ class InputResolver:
         if kind == "plugin":
             found = found.union(self._plugin_config(rel_dir, target))
         return found
+
+    def _remote(self, rel_dir: str, entry: str) -> bool:
+        """Remote the way the kustomization walker decides it: a path that exists is local."""
+        return classify(self.root / rel_dir, entry) == "remote"
 
     def _plugin_config(self, rel_dir: str, rel_file: str) -> InputSet:
         """Files a transformer/generator config names (PatchTransformer ``path``, generator
@@ -177,7 +174,7 @@ class InputResolver:
             names = [doc.get("path"), doc.get("valuesFile"), *_as_list(doc.get("envs"))]
             names += [f.split("=", 1)[-1] for f in _as_list(doc.get("files")) if isinstance(f, str)]
             for name in names:
-                if isinstance(name, str) and name and not is_remote(name):
+                if isinstance(name, str) and name and not self._remote(rel_dir, name):
                     found = found.union(
                         InputSet(
                             files=frozenset({posixpath.normpath(posixpath.join(rel_dir, name))})

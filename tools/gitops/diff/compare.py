@@ -20,7 +20,6 @@ from gitops.diff.resources import (
     ResourceMap,
     compare_resources,
     parse_manifest,
-    resource_key,
     strip_build_metadata,
 )
 from gitops.diff.result import DiffResult
@@ -50,7 +49,7 @@ def argocd_resources(snapshot: Snapshot) -> tuple[ResourceMap, str | None]:
     resources: ResourceMap = {}
     for obj in argo.objects:
         if obj.get("kind") != "Application":  # Applications come from the expansion below
-            resources[("", ARGOCD_SERVICE, resource_key(obj))] = copy.deepcopy(obj)
+            resources[("", ARGOCD_SERVICE, ResourceKey.of(obj))] = copy.deepcopy(obj)
     for app in argo.applications:
         body = {
             "apiVersion": "argoproj.io/v1alpha1",
@@ -59,7 +58,7 @@ def argocd_resources(snapshot: Snapshot) -> tuple[ResourceMap, str | None]:
             "spec": app.spec,
             "generatedBy": app.generated_by,
         }
-        resources[("", ARGOCD_SERVICE, resource_key(body))] = body
+        resources[("", ARGOCD_SERVICE, ResourceKey.of(body))] = body
     return resources, None
 
 
