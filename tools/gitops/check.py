@@ -168,7 +168,8 @@ def _argocd_resource(obj: dict[str, Any], argocd_path: str) -> Resource:
     return Resource("", "argocd", key, obj, source=argocd_path, overlay_path=argocd_path)
 
 
-def run_check(
+# Over six parameters: the docstring says why (one per option, no hidden state).
+def run_check(  # noqa: PLR0913
     repo: Path,
     config: RepoConfig,
     env: str | None = None,

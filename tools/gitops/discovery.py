@@ -24,7 +24,7 @@ The rules, in order (README "Discovery"; ``gitops render --list`` shows the resu
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -155,15 +155,9 @@ def _discover_env(
     for service_dir in sorted((repo / env_rel).iterdir()):
         if service_dir.is_dir() and not service_dir.name.startswith("."):
             candidates[f"{env_rel}/{service_dir.name}"] = find_kustomization(service_dir)
-    readers: dict[str, set[str]] = {}
     roots = [env_rel] if env_kustomization is not None else []
     roots += [rel for rel, k in candidates.items() if k is not None]
-    for reader in roots:
-        inputs = resolver.overlay_inputs(reader)
-        paths = [*inputs.files, *inputs.directories]
-        for rel in candidates:
-            if rel != reader and any(p == rel or p.startswith(rel + "/") for p in paths):
-                readers.setdefault(rel, set()).add(reader)
+    readers = _readers(resolver, roots, candidates)
     if env_kustomization is not None:
         if is_component(env_kustomization):
             notes.append(f"{env_rel}: a kind: Component kustomization, not built on its own")
@@ -195,6 +189,20 @@ def _discover_env(
             notes.append(f"{rel}: a kind: Component kustomization, not built on its own")
         else:
             overlays.append(Overlay(index, env, service, rel, f"{rel}/{kustomization.name}"))
+
+
+def _readers(
+    resolver: InputResolver, roots: list[str], candidates: Iterable[str]
+) -> dict[str, set[str]]:
+    """For each candidate folder, the kustomizations among ``roots`` that read a file in it."""
+    readers: dict[str, set[str]] = {}
+    for reader in roots:
+        inputs = resolver.overlay_inputs(reader)
+        paths = [*inputs.files, *inputs.directories]
+        for rel in candidates:
+            if rel != reader and any(p == rel or p.startswith(rel + "/") for p in paths):
+                readers.setdefault(rel, set()).add(reader)
+    return readers
 
 
 def discover_units(

@@ -103,35 +103,9 @@ class InputResolver:
                 yield ("plugin", value)
         for value in _as_list(doc.get("patchesStrategicMerge")):
             yield ("inline-or-file", value)
-        for fld in ("patches", "patchesJson6902", "replacements"):
-            for value in _as_list(doc.get(fld)):
-                if isinstance(value, dict):
-                    if "path" in value:
-                        yield ("file", value["path"])
-                elif isinstance(value, str):
-                    yield ("inline-or-file", value)
-        for fld in ("configMapGenerator", "secretGenerator"):
-            for generator in _as_list(doc.get(fld)):
-                if not isinstance(generator, dict):
-                    continue
-                for value in _as_list(generator.get("files")):
-                    yield ("file", value.split("=", 1)[-1] if isinstance(value, str) else value)
-                for value in [*_as_list(generator.get("envs")), generator.get("env")]:
-                    if value is not None:
-                        yield ("file", value)
-        charts = _as_list(doc.get("helmCharts"))
-        for chart in charts:
-            if isinstance(chart, dict):
-                for value in [
-                    chart.get("valuesFile"),
-                    *_as_list(chart.get("additionalValuesFiles")),
-                ]:
-                    if value is not None:
-                        yield ("file", value)
-        if charts or doc.get("helmChartInflationGenerator"):
-            globals_ = doc.get("helmGlobals") or {}
-            home = globals_.get("chartHome", "charts") if isinstance(globals_, dict) else "charts"
-            yield ("dir", home)
+        yield from _patch_entries(doc)
+        yield from _generator_entries(doc)
+        yield from _helm_entries(doc)
         openapi = doc.get("openapi")
         if isinstance(openapi, dict) and "path" in openapi:
             yield ("file", openapi["path"])
@@ -187,3 +161,42 @@ def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
+
+
+def _patch_entries(doc: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """Patches and replacements: a ``path`` is a file, a string an inline patch or a file."""
+    for fld in ("patches", "patchesJson6902", "replacements"):
+        for value in _as_list(doc.get(fld)):
+            if isinstance(value, dict):
+                if "path" in value:
+                    yield ("file", value["path"])
+            elif isinstance(value, str):
+                yield ("inline-or-file", value)
+
+
+def _generator_entries(doc: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """ConfigMap/Secret generators' ``files`` (``key=path`` or ``path``) and env files."""
+    for fld in ("configMapGenerator", "secretGenerator"):
+        for generator in _as_list(doc.get(fld)):
+            if not isinstance(generator, dict):
+                continue
+            for value in _as_list(generator.get("files")):
+                yield ("file", value.split("=", 1)[-1] if isinstance(value, str) else value)
+            for value in [*_as_list(generator.get("envs")), generator.get("env")]:
+                if value is not None:
+                    yield ("file", value)
+
+
+def _helm_entries(doc: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """Helm charts' values files, and the chart home (every file below it) when charts are
+    inflated."""
+    charts = _as_list(doc.get("helmCharts"))
+    for chart in charts:
+        if isinstance(chart, dict):
+            for value in [chart.get("valuesFile"), *_as_list(chart.get("additionalValuesFiles"))]:
+                if value is not None:
+                    yield ("file", value)
+    if charts or doc.get("helmChartInflationGenerator"):
+        globals_ = doc.get("helmGlobals") or {}
+        home = globals_.get("chartHome", "charts") if isinstance(globals_, dict) else "charts"
+        yield ("dir", home)

@@ -230,7 +230,8 @@ def _overlay(repo: Path, config: RepoConfig, env: str, service: str) -> Overlay:
 # --- set-image ----------------------------------------------------------------------------------
 
 
-def plan_set_image(
+# Over six parameters: the docstring says why (one per option, no hidden state).
+def plan_set_image(  # noqa: PLR0913
     repo: Path,
     config: RepoConfig,
     env: str,
@@ -243,7 +244,8 @@ def plan_set_image(
 ) -> ReleasePlan:
     """Pin one image of ``env/service`` to ``version``. The image is named by ``image`` (an
     ``images:`` entry name, its ``newName``, or a rendered image name), by ``container``, or
-    is the overlay's only image; it must be one a container of the rendered overlay uses."""
+    is the overlay's only image; it must be one a container of the rendered overlay uses.
+    Nine parameters: ``gitops set-image``'s arguments and options, one each."""
     check_version(version, str(version))
     overlay = _overlay(repo, config, env, service)
     images = load_overlay_images(repo, config, [overlay], kustomize, use_cache)[overlay.name]

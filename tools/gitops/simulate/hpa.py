@@ -586,13 +586,17 @@ class HPAController:
             return SyncResult(now, 0, 0, None, None, None, "ScalingDisabled")
         if current > spec.max_replicas:
             return self._rescale(
-                now, current, spec.max_replicas, None, None, None,
-                "Current number of replicas above Spec.MaxReplicas",
+                SyncResult(
+                    now, current, spec.max_replicas, None, None, None,
+                    "Current number of replicas above Spec.MaxReplicas",
+                )
             )  # fmt: skip
         if current < spec.min_replicas:
             return self._rescale(
-                now, current, spec.min_replicas, None, None, None,
-                "Current number of replicas below Spec.MinReplicas",
+                SyncResult(
+                    now, current, spec.min_replicas, None, None, None,
+                    "Current number of replicas below Spec.MinReplicas",
+                )
             )  # fmt: skip
         proposal, utilization, error = self.compute_replicas_for_metrics(
             spec_replicas, status_replicas, pods, metric_values or {}, now
@@ -612,21 +616,15 @@ class HPAController:
             normalized, limited_by = self._normalize_legacy(now, current, desired)
         else:
             normalized, limited_by = self._normalize_with_behaviors(now, current, desired)
-        return self._rescale(now, current, normalized, proposal, utilization, limited_by, reason)
+        return self._rescale(
+            SyncResult(now, current, normalized, proposal, utilization, limited_by, reason)
+        )
 
-    def _rescale(
-        self,
-        now: float,
-        current: int,
-        desired: int,
-        proposal: int | None,
-        utilization: int | None,
-        limited_by: str | None,
-        reason: str,
-    ) -> SyncResult:
-        if desired != current:
-            self._store_scale_event(now, current, desired)
-        return SyncResult(now, current, desired, proposal, utilization, limited_by, reason)
+    def _rescale(self, result: SyncResult) -> SyncResult:
+        """Record the scale event of a sync that changes the replica count, and return it."""
+        if result.replicas != result.current:
+            self._store_scale_event(result.t, result.current, result.replicas)
+        return result
 
     # -- legacy path (no spec.behavior) ----------------------------------------------
 
