@@ -149,6 +149,18 @@ def _convert_openapi(node: Mapping[str, Any], in_combinator: bool) -> dict[str, 
             out["format"] = RE2_FORMAT_PREFIX + value
         else:
             out[key] = value
+    _apply_markers(node, out)
+    # Branches of allOf/anyOf/oneOf may only constrain what the parent declares (structural
+    # schema rule): closing them would reject fields the parent allows.
+    preserve = node.get("x-kubernetes-preserve-unknown-fields") is True
+    is_object = out.get("type") == "object" or "properties" in out
+    if is_object and not in_combinator and not preserve and "additionalProperties" not in out:
+        out["additionalProperties"] = False
+    return out
+
+
+def _apply_markers(node: Mapping[str, Any], out: dict[str, Any]) -> None:
+    """What the Kubernetes markers of ``node`` mean in JSON Schema terms, added to ``out``."""
     preserve = node.get("x-kubernetes-preserve-unknown-fields") is True
     bits = _INT_FORMATS.get(str(node.get("format")))
     if bits is not None and "integer" in _types(node.get("type")):
@@ -169,9 +181,3 @@ def _convert_openapi(node: Mapping[str, Any], in_combinator: bool) -> dict[str, 
             out["type"] = [*types, "null"]
         if "enum" in out:
             out["enum"] = [*out["enum"], None]
-    # Branches of allOf/anyOf/oneOf may only constrain what the parent declares (structural
-    # schema rule): closing them would reject fields the parent allows.
-    is_object = out.get("type") == "object" or "properties" in out
-    if is_object and not in_combinator and not preserve and "additionalProperties" not in out:
-        out["additionalProperties"] = False
-    return out
