@@ -151,6 +151,11 @@ def apply_waivers(
             waived.append((finding, f"{waiver.source} ({waiver.owner}): {waiver.reason}"))
             continue
         kept.append(finding)
+    return kept, waived, _waiver_findings(waivers, used, today)
+
+
+def _waiver_findings(waivers: list[Waiver], used: set[str], today: dt.date) -> list[Finding]:
+    """The waivers' own findings: expired ones (waiver-expired), unused ones (waiver-unused)."""
     expired_rule = get_rule("waiver-expired")
     unused_rule = get_rule("waiver-unused")
     own: list[Finding] = []
@@ -181,7 +186,7 @@ def apply_waivers(
                     source=waiver.source.split("#")[0],
                 )
             )
-    return kept, waived, own
+    return own
 
 
 def _annotation_reason(finding: Finding, resource: Resource | None) -> str | None:
