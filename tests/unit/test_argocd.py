@@ -12,11 +12,15 @@ from gitops.argocd import (
     filter_directories,
     go_path_match,
     list_repo_directories,
+    load_argocd_objects,
     sanitize_name,
 )
+from gitops.cache import RenderCache
 from gitops.config import RepoConfig, load_config
 from gitops.discovery import discover_overlays
 from gitops.gotemplate import TemplateError
+from gitops.kustomize import find_kustomize
+from gitops.runner import Command, CommandResult, run
 from tests.conftest import FIXTURES
 
 
@@ -225,3 +229,27 @@ def test_expansion_ignores_directories_outside_the_patterns(tmp_path: Path) -> N
     after = _expand(repo)
     assert [a.name for a in after.applications] == [a.name for a in before.applications]
     assert after.problems == before.problems
+
+
+def test_load_argocd_objects_builds_through_the_runner_once_then_reads_the_cache(
+    fixture_repo: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """One builder of argocd/ (discovery calls it too): the build goes through the runner it is
+    given, and a second load with the same render cache runs no process."""
+    repo = fixture_repo("render-ok")
+    config = load_config(repo)
+    kustomize = find_kustomize(config)
+    cache = RenderCache.for_repo(repo, config, kustomize, directory=tmp_path / "cache")
+    commands: list[Command] = []
+
+    def counting(command: Command) -> CommandResult:
+        commands.append(command)
+        return run(command)
+
+    first = load_argocd_objects(repo, config, kustomize, cache, counting)
+    assert len(commands) == 1
+    assert config.argocd_path in commands[0].argv  # kustomize build argocd
+    assert {o["kind"] for o in first} >= {"Application", "ApplicationSet"}
+    second = load_argocd_objects(repo, config, kustomize, cache, counting)
+    assert second == first
+    assert len(commands) == 1  # served from the render cache

@@ -23,7 +23,7 @@ import copy
 import fnmatch
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,10 +36,12 @@ from gitops.gotemplate import TemplateError, render_fasttemplate, render_go_temp
 from gitops.kustomization import find_kustomization
 from gitops.kustomize import Kustomize, find_kustomize
 from gitops.render import relativize
-from gitops.runner import Command, run
+from gitops.runner import Command, CommandResult, run
 from gitops.yamlio import read_documents
 
 ARGO_GROUP = "argoproj.io"
+
+Runner = Callable[[Command], CommandResult]
 
 
 @dataclass(frozen=True)
@@ -88,9 +90,12 @@ def load_argocd_objects(
     config: RepoConfig,
     kustomize: Kustomize | None = None,
     cache: RenderCache | None = None,
+    runner: Runner = run,
 ) -> list[dict[str, Any]]:
     """The objects the root app would sync: ``kustomize build argocd/`` when it has a
-    kustomization, else every YAML file in the folder."""
+    kustomization, else every YAML file in the folder. The build goes through ``runner`` (the
+    Workspace's, so every kustomize process of a command passes one boundary tests can count)
+    and the render cache; this is the only place that builds argocd/."""
     directory = repo / config.argocd_path
     if not directory.is_dir():
         raise ConfigError(f"{config.argocd_path}/: no such directory (argocdPath in gitops.yaml)")
@@ -107,7 +112,7 @@ def load_argocd_objects(
             memory_limit=config.kustomize.memory_limit,
         )
         try:
-            text = run(command).stdout
+            text = runner(command).stdout
         except CommandError as exc:
             raise ConfigError(
                 f"{config.argocd_path}: {relativize(str(exc), repo, command)}"

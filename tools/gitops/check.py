@@ -164,17 +164,12 @@ def _argocd_part(
 
 
 def _argocd_resource(obj: dict[str, Any], argocd_path: str) -> Resource:
-    metadata = obj.get("metadata") or {}
-    key = ResourceKey(
-        str(obj.get("apiVersion", "")),
-        str(obj.get("kind", "")),
-        str(metadata.get("namespace") or ""),
-        str(metadata.get("name") or ""),
-    )
+    key = ResourceKey.of(obj)
     return Resource("", "argocd", key, obj, source=argocd_path, overlay_path=argocd_path)
 
 
-def run_check(
+# Over six parameters: the docstring says why (one per option, no hidden state).
+def run_check(  # noqa: PLR0913
     repo: Path,
     config: RepoConfig,
     env: str | None = None,

@@ -194,6 +194,11 @@ def parse_policy_section(raw: dict[str, Any], envs: tuple[str, ...]) -> dict[str
     severity = raw.get("severity")
     if severity is None:
         return dict(raw)
+    return {**raw, "severity": _parse_severities(where, severity, envs)}
+
+
+def _parse_severities(where: str, severity: Any, envs: tuple[str, ...]) -> dict[str, Any]:
+    """``policy.severity``: rule id -> severity, or -> {env or "default": severity}."""
     if not isinstance(severity, dict):
         raise ConfigError(f"{where}.severity must be a mapping of rule id to severity")
     from gitops.policy import all_rules  # the registry: only when severities are configured
@@ -208,18 +213,23 @@ def parse_policy_section(raw: dict[str, Any], envs: tuple[str, ...]) -> dict[str
                 f"{where}.severity: unknown rule id {rule_id!r}{hint}; docs/rules.md lists them"
             )
         if isinstance(value, dict):
-            per_env = {}
-            for env, env_value in value.items():
-                if env != "default" and env not in envs:
-                    raise ConfigError(
-                        f"{where}.severity.{rule_id}: {env!r} is not an env "
-                        f"({', '.join(envs) or 'none'}) nor 'default'"
-                    )
-                per_env[str(env)] = _severity_value(f"{where}.severity.{rule_id}.{env}", env_value)
-            normalised[str(rule_id)] = per_env
+            normalised[str(rule_id)] = _per_env_severities(
+                f"{where}.severity.{rule_id}", value, envs
+            )
         else:
             normalised[str(rule_id)] = _severity_value(f"{where}.severity.{rule_id}", value)
-    return {**raw, "severity": normalised}
+    return normalised
+
+
+def _per_env_severities(where: str, value: dict[Any, Any], envs: tuple[str, ...]) -> dict[str, str]:
+    per_env = {}
+    for env, env_value in value.items():
+        if env != "default" and env not in envs:
+            raise ConfigError(
+                f"{where}: {env!r} is not an env ({', '.join(envs) or 'none'}) nor 'default'"
+            )
+        per_env[str(env)] = _severity_value(f"{where}.{env}", env_value)
+    return per_env
 
 
 def _severity_value(where: str, value: Any) -> str:

@@ -24,15 +24,15 @@ The rules, in order (README "Discovery"; ``gitops render --list`` shows the resu
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from gitops.config import RepoConfig
 from gitops.errors import GitopsError
+from gitops.inputs import InputResolver
+from gitops.kustomization import find_kustomization, load_kustomization
 
 if TYPE_CHECKING:
     from gitops.argocd import Application
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 ENV_UNIT = "all"  # the service name of a unit that is a whole env (overlays/<env>/)
 EXPECTED_LAYOUT = (
     "overlays/<env>/<service>/kustomization.yaml, overlays/<env>/kustomization.yaml, "
@@ -96,21 +95,11 @@ class Discovery:
     argocd_error: GitopsError | None = field(default=None, compare=False)
 
 
-def find_kustomization(directory: Path) -> Path | None:
-    for name in KUSTOMIZATION_FILES:
-        candidate = directory / name
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def is_component(kustomization: Path) -> bool:
-    """A ``kind: Component`` kustomization is only ever built as part of another one."""
-    try:
-        doc = yaml.safe_load(kustomization.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return False  # kustomize reports the broken file when the unit is rendered
-    return isinstance(doc, dict) and doc.get("kind") == "Component"
+    """A ``kind: Component`` kustomization is only ever built as part of another one (an
+    unreadable one is not: kustomize reports the broken file when the unit is rendered)."""
+    document = load_kustomization(kustomization)
+    return document is not None and document.get("kind") == "Component"
 
 
 def nothing_found_message(
@@ -158,8 +147,6 @@ def _discover_env(
     problems: list[DiscoveryProblem],
     notes: list[str],
 ) -> None:
-    from gitops.inputs import InputResolver  # inputs imports this module
-
     env_rel = f"overlays/{env}"
     resolver = InputResolver(repo)
     env_kustomization = find_kustomization(repo / env_rel)
@@ -168,15 +155,9 @@ def _discover_env(
     for service_dir in sorted((repo / env_rel).iterdir()):
         if service_dir.is_dir() and not service_dir.name.startswith("."):
             candidates[f"{env_rel}/{service_dir.name}"] = find_kustomization(service_dir)
-    readers: dict[str, set[str]] = {}
     roots = [env_rel] if env_kustomization is not None else []
     roots += [rel for rel, k in candidates.items() if k is not None]
-    for reader in roots:
-        inputs = resolver.overlay_inputs(reader)
-        paths = [*inputs.files, *inputs.directories]
-        for rel in candidates:
-            if rel != reader and any(p == rel or p.startswith(rel + "/") for p in paths):
-                readers.setdefault(rel, set()).add(reader)
+    readers = _readers(resolver, roots, candidates)
     if env_kustomization is not None:
         if is_component(env_kustomization):
             notes.append(f"{env_rel}: a kind: Component kustomization, not built on its own")
@@ -210,6 +191,20 @@ def _discover_env(
             overlays.append(Overlay(index, env, service, rel, f"{rel}/{kustomization.name}"))
 
 
+def _readers(
+    resolver: InputResolver, roots: list[str], candidates: Iterable[str]
+) -> dict[str, set[str]]:
+    """For each candidate folder, the kustomizations among ``roots`` that read a file in it."""
+    readers: dict[str, set[str]] = {}
+    for reader in roots:
+        inputs = resolver.overlay_inputs(reader)
+        paths = [*inputs.files, *inputs.directories]
+        for rel in candidates:
+            if rel != reader and any(p == rel or p.startswith(rel + "/") for p in paths):
+                readers.setdefault(rel, set()).add(reader)
+    return readers
+
+
 def discover_units(
     repo: Path,
     config: RepoConfig,
@@ -225,10 +220,12 @@ def discover_units(
     filesystem = filesystem or discover_overlays(repo, config)
     if not (repo / config.argocd_path).is_dir():
         return filesystem
-    from gitops.argocd import expand_applications
+    from gitops.argocd import expand_applications, load_argocd_objects
+    from gitops.runner import run
 
     try:
-        objects = build_argocd_objects(repo, config, kustomize, cache, runner)
+        # argocd.py's builder, through the Workspace's runner and cache: one code path.
+        objects = load_argocd_objects(repo, config, kustomize, cache, runner or run)
         expansion = expand_applications(repo, config, (), kustomize, objects=objects)
     except GitopsError as exc:
         note = f"{config.argocd_path}: not used for discovery ({str(exc).splitlines()[0]})"
@@ -263,53 +260,6 @@ def discover_units(
         filesystem=filesystem.overlays,
         argocd_objects=tuple(objects),
     )
-
-
-def build_argocd_objects(
-    repo: Path,
-    config: RepoConfig,
-    kustomize: Kustomize | None = None,
-    cache: RenderCache | None = None,
-    runner: Runner | None = None,
-) -> list[dict[str, Any]]:
-    """gitops.argocd.load_argocd_objects with the build run through ``runner`` (the Workspace's),
-    so every kustomize process of a command goes through one boundary that tests can count."""
-    from gitops.argocd import load_argocd_objects
-
-    directory = repo / config.argocd_path
-    if runner is None or not directory.is_dir() or find_kustomization(directory) is None:
-        return load_argocd_objects(repo, config, kustomize, cache)
-    from gitops.cache import CachedRender
-    from gitops.errors import CommandError, ConfigError
-    from gitops.kustomize import find_kustomize
-    from gitops.render import relativize
-    from gitops.runner import Command
-    from gitops.yamlio import read_documents
-
-    key = cache.key_for(config.argocd_path, trace=False) if cache is not None else None
-    hit = cache.get(key) if cache is not None and key is not None else None
-    if hit is not None:
-        text = hit.manifest
-    else:
-        kustomize = kustomize or find_kustomize(config)
-        command = Command(
-            kustomize.build_argv(config.argocd_path, config.kustomize.build_options),
-            cwd=repo,
-            timeout=config.kustomize.timeout,
-            memory_limit=config.kustomize.memory_limit,
-        )
-        try:
-            text = runner(command).stdout
-        except CommandError as exc:
-            raise ConfigError(
-                f"{config.argocd_path}: {relativize(str(exc), repo, command)}"
-            ) from exc
-        if cache is not None and key is not None:
-            cache.put(key, CachedRender(text, None))
-    loaded = read_documents(text, config.argocd_path)
-    if loaded.errors:
-        raise ConfigError(loaded.errors[0])
-    return [d.body for d in loaded.documents]
 
 
 def units_from_applications(

@@ -14,7 +14,6 @@ to rendering.
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,13 +21,7 @@ from typing import Any
 
 import yaml
 
-from gitops.discovery import find_kustomization
-
-_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@|github\.com/|gitlab\.com/|bitbucket\.org/)")
-
-
-def is_remote(entry: str) -> bool:
-    return bool(_REMOTE.match(entry)) or "?ref=" in entry or "?version=" in entry
+from gitops.kustomization import classify, find_kustomization
 
 
 @dataclass(frozen=True)
@@ -110,35 +103,9 @@ class InputResolver:
                 yield ("plugin", value)
         for value in _as_list(doc.get("patchesStrategicMerge")):
             yield ("inline-or-file", value)
-        for fld in ("patches", "patchesJson6902", "replacements"):
-            for value in _as_list(doc.get(fld)):
-                if isinstance(value, dict):
-                    if "path" in value:
-                        yield ("file", value["path"])
-                elif isinstance(value, str):
-                    yield ("inline-or-file", value)
-        for fld in ("configMapGenerator", "secretGenerator"):
-            for generator in _as_list(doc.get(fld)):
-                if not isinstance(generator, dict):
-                    continue
-                for value in _as_list(generator.get("files")):
-                    yield ("file", value.split("=", 1)[-1] if isinstance(value, str) else value)
-                for value in [*_as_list(generator.get("envs")), generator.get("env")]:
-                    if value is not None:
-                        yield ("file", value)
-        charts = _as_list(doc.get("helmCharts"))
-        for chart in charts:
-            if isinstance(chart, dict):
-                for value in [
-                    chart.get("valuesFile"),
-                    *_as_list(chart.get("additionalValuesFiles")),
-                ]:
-                    if value is not None:
-                        yield ("file", value)
-        if charts or doc.get("helmChartInflationGenerator"):
-            globals_ = doc.get("helmGlobals") or {}
-            home = globals_.get("chartHome", "charts") if isinstance(globals_, dict) else "charts"
-            yield ("dir", home)
+        yield from _patch_entries(doc)
+        yield from _generator_entries(doc)
+        yield from _helm_entries(doc)
         openapi = doc.get("openapi")
         if isinstance(openapi, dict) and "path" in openapi:
             yield ("file", openapi["path"])
@@ -151,7 +118,7 @@ class InputResolver:
             return InputSet(unresolved=(f"{rel_file}: unexpected entry {value!r}",))
         if kind in ("inline-or-file", "plugin") and "\n" in value:
             return InputSet()  # inline YAML: part of the kustomization file itself
-        if is_remote(value):
+        if self._remote(rel_dir, value):
             return InputSet(remote=frozenset({value}))
         target = posixpath.normpath(posixpath.join(rel_dir, value))
         if kind == "dir":
@@ -162,6 +129,10 @@ class InputResolver:
         if kind == "plugin":
             found = found.union(self._plugin_config(rel_dir, target))
         return found
+
+    def _remote(self, rel_dir: str, entry: str) -> bool:
+        """Remote the way the kustomization walker decides it: a path that exists is local."""
+        return classify(self.root / rel_dir, entry) == "remote"
 
     def _plugin_config(self, rel_dir: str, rel_file: str) -> InputSet:
         """Files a transformer/generator config names (PatchTransformer ``path``, generator
@@ -177,7 +148,7 @@ class InputResolver:
             names = [doc.get("path"), doc.get("valuesFile"), *_as_list(doc.get("envs"))]
             names += [f.split("=", 1)[-1] for f in _as_list(doc.get("files")) if isinstance(f, str)]
             for name in names:
-                if isinstance(name, str) and name and not is_remote(name):
+                if isinstance(name, str) and name and not self._remote(rel_dir, name):
                     found = found.union(
                         InputSet(
                             files=frozenset({posixpath.normpath(posixpath.join(rel_dir, name))})
@@ -190,3 +161,42 @@ def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
+
+
+def _patch_entries(doc: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """Patches and replacements: a ``path`` is a file, a string an inline patch or a file."""
+    for fld in ("patches", "patchesJson6902", "replacements"):
+        for value in _as_list(doc.get(fld)):
+            if isinstance(value, dict):
+                if "path" in value:
+                    yield ("file", value["path"])
+            elif isinstance(value, str):
+                yield ("inline-or-file", value)
+
+
+def _generator_entries(doc: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """ConfigMap/Secret generators' ``files`` (``key=path`` or ``path``) and env files."""
+    for fld in ("configMapGenerator", "secretGenerator"):
+        for generator in _as_list(doc.get(fld)):
+            if not isinstance(generator, dict):
+                continue
+            for value in _as_list(generator.get("files")):
+                yield ("file", value.split("=", 1)[-1] if isinstance(value, str) else value)
+            for value in [*_as_list(generator.get("envs")), generator.get("env")]:
+                if value is not None:
+                    yield ("file", value)
+
+
+def _helm_entries(doc: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """Helm charts' values files, and the chart home (every file below it) when charts are
+    inflated."""
+    charts = _as_list(doc.get("helmCharts"))
+    for chart in charts:
+        if isinstance(chart, dict):
+            for value in [chart.get("valuesFile"), *_as_list(chart.get("additionalValuesFiles"))]:
+                if value is not None:
+                    yield ("file", value)
+    if charts or doc.get("helmChartInflationGenerator"):
+        globals_ = doc.get("helmGlobals") or {}
+        home = globals_.get("chartHome", "charts") if isinstance(globals_, dict) else "charts"
+        yield ("dir", home)

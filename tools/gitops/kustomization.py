@@ -79,7 +79,9 @@ class Visited:
     missing: tuple[str, ...]  # entries that neither exist locally nor look remote
 
 
-def _classify(directory: Path, entry: str) -> str:
+def classify(directory: Path, entry: str) -> str:
+    """ "dir", "file", "remote" or "missing": an entry that exists on disk is local whatever it
+    looks like (``config.d/patch.yaml`` is a file, not a host), else remote if it looks remote."""
     local = directory / entry
     try:
         exists, is_dir = local.exists(), local.is_dir()
@@ -106,7 +108,7 @@ def walk(directory: Path, seen: set[Path] | None = None) -> Iterator[Visited]:
     remote: list[str] = []
     missing: list[str] = []
     for entry in reference_entries(document):
-        kind = _classify(directory, entry)
+        kind = classify(directory, entry)
         if kind == "dir":
             local.append(directory / entry)
         elif kind == "remote":

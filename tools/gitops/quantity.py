@@ -52,16 +52,8 @@ def parse_quantity(value: object) -> Fraction:
     from zero to a whole nano unit (``0.1n`` is ``1n``, ``-0.1n`` is ``-1n``), and DecimalSI and
     BinarySI values are capped at 2^63-1. Bounded: every input parses in microseconds.
     """
-    if isinstance(value, bool):  # YAML `true` is an int subclass, never a quantity
-        raise ValueError(f"not a quantity: {value!r}")
-    if isinstance(value, int):
-        return _bounded(Fraction(value), cap=True)
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(f"not a quantity: {value!r}")
-        return _bounded(Fraction(repr(value)), cap=True)
     if not isinstance(value, str):
-        raise ValueError(f"not a quantity: {value!r}")
+        return _bounded(_number(value), cap=True)
     match = _QUANTITY.fullmatch(value)
     if match is None:
         raise ValueError(f"not a quantity: {value!r}")
@@ -79,6 +71,16 @@ def parse_quantity(value: object) -> Fraction:
     if suffix in _BINARY_SUFFIXES:
         return _bounded(number * Fraction(1024) ** _BINARY_SUFFIXES[suffix], cap=True)
     return _bounded(number * Fraction(10) ** _DECIMAL_SUFFIXES[suffix], cap=True)
+
+
+def _number(value: object) -> Fraction:
+    """A YAML number's exact value; ``ValueError`` for anything else (NaN, infinities, a
+    boolean: YAML ``true`` is an int subclass, never a quantity)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Fraction(value)
+    if isinstance(value, float) and value == value and value not in (float("inf"), float("-inf")):
+        return Fraction(repr(value))
+    raise ValueError(f"not a quantity: {value!r}")
 
 
 def _scaled(number: Fraction, exponent: int) -> Fraction:

@@ -85,14 +85,23 @@ def _trace(
         del metadata["annotations"]
     if origin_root is None:
         return None, ()
-    source = None
-    if origin_text:
-        origin = _parse_annotation(origin_text) or {}
-        if origin.get("repo"):
-            source = f"{origin['repo']}//{origin.get('path', '')}?ref={origin.get('ref', '')}"
-        else:
-            local = origin.get("path") or origin.get("configuredIn")
-            source = _repo_relative(repo, origin_root, local) if local else None
+    source = _origin_source(repo, origin_root, origin_text) if origin_text else None
+    return source, _patch_files(repo, origin_root, transformations_text, body)
+
+
+def _origin_source(repo: Path, origin_root: str, origin_text: str) -> str | None:
+    """The file a resource comes from (repo-relative), or the remote URL it was fetched from."""
+    origin = _parse_annotation(origin_text) or {}
+    if origin.get("repo"):
+        return f"{origin['repo']}//{origin.get('path', '')}?ref={origin.get('ref', '')}"
+    local = origin.get("path") or origin.get("configuredIn")
+    return _repo_relative(repo, origin_root, local) if local else None
+
+
+def _patch_files(
+    repo: Path, origin_root: str, transformations_text: str | None, body: dict[str, Any]
+) -> tuple[str, ...]:
+    """The patch files (or kustomizations, for file-level transformers) that changed it."""
     patches: list[str] = []
     for step in _parse_annotation(transformations_text or "[]") or []:
         configured_by = (step.get("configuredBy") or {}).get("kind", "")
@@ -108,7 +117,7 @@ def _trace(
             str(repo.resolve()), kustomization, configured_by, body
         ):
             patches.append(kustomization)
-    return source, tuple(dict.fromkeys(patches))
+    return tuple(dict.fromkeys(patches))
 
 
 @lru_cache(maxsize=1024)

@@ -76,43 +76,48 @@ def load_waivers(repo: Path, config: RepoConfig) -> list[Waiver]:
     if not isinstance(entries, list):
         raise ConfigError(f"{rel}: expected `waivers:` to be a list")
     known_rules = {r.id for r in all_rules()}
-    waivers = []
-    for number, entry in enumerate(entries, start=1):
-        where = f"{rel}#{number}"
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{where}: each waiver must be a mapping")
-        missing = [k for k in _REQUIRED if not entry.get(k)]
-        if missing:
-            raise ConfigError(
-                f"{where}: waiver is missing {', '.join(missing)} "
-                "(every waiver needs rule, reason, owner and expires)"
-            )
-        if entry["rule"] not in known_rules:
-            raise ConfigError(f"{where}: unknown rule {entry['rule']!r}")
-        match = entry.get("match") or {}
-        if not isinstance(match, dict) or set(match) - _MATCH_KEYS:
-            raise ConfigError(
-                f"{where}: match may only use {', '.join(sorted(_MATCH_KEYS))}, got {match!r}"
-            )
-        expires = entry["expires"]
-        if isinstance(expires, str):
-            try:
-                expires = dt.date.fromisoformat(expires)
-            except ValueError as exc:
-                raise ConfigError(f"{where}: expires must be a date (YYYY-MM-DD)") from exc
-        if not isinstance(expires, dt.date):
-            raise ConfigError(f"{where}: expires must be a date (YYYY-MM-DD)")
-        waivers.append(
-            Waiver(
-                rule=str(entry["rule"]),
-                match=tuple(sorted((str(k), str(v)) for k, v in match.items())),
-                reason=str(entry["reason"]),
-                owner=str(entry["owner"]),
-                expires=expires,
-                source=where,
-            )
+    return [
+        _waiver(f"{rel}#{number}", entry, known_rules)
+        for number, entry in enumerate(entries, start=1)
+    ]
+
+
+def _waiver(where: str, entry: Any, known_rules: set[str]) -> Waiver:
+    """One entry of the waivers file, validated (``where``: ``<file>#<number>``)."""
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: each waiver must be a mapping")
+    missing = [k for k in _REQUIRED if not entry.get(k)]
+    if missing:
+        raise ConfigError(
+            f"{where}: waiver is missing {', '.join(missing)} "
+            "(every waiver needs rule, reason, owner and expires)"
         )
-    return waivers
+    if entry["rule"] not in known_rules:
+        raise ConfigError(f"{where}: unknown rule {entry['rule']!r}")
+    match = entry.get("match") or {}
+    if not isinstance(match, dict) or set(match) - _MATCH_KEYS:
+        raise ConfigError(
+            f"{where}: match may only use {', '.join(sorted(_MATCH_KEYS))}, got {match!r}"
+        )
+    return Waiver(
+        rule=str(entry["rule"]),
+        match=tuple(sorted((str(k), str(v)) for k, v in match.items())),
+        reason=str(entry["reason"]),
+        owner=str(entry["owner"]),
+        expires=_expiry(where, entry["expires"]),
+        source=where,
+    )
+
+
+def _expiry(where: str, expires: Any) -> dt.date:
+    if isinstance(expires, str):
+        try:
+            expires = dt.date.fromisoformat(expires)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: expires must be a date (YYYY-MM-DD)") from exc
+    if not isinstance(expires, dt.date):
+        raise ConfigError(f"{where}: expires must be a date (YYYY-MM-DD)")
+    return expires
 
 
 def apply_waivers(
@@ -146,6 +151,11 @@ def apply_waivers(
             waived.append((finding, f"{waiver.source} ({waiver.owner}): {waiver.reason}"))
             continue
         kept.append(finding)
+    return kept, waived, _waiver_findings(waivers, used, today)
+
+
+def _waiver_findings(waivers: list[Waiver], used: set[str], today: dt.date) -> list[Finding]:
+    """The waivers' own findings: expired ones (waiver-expired), unused ones (waiver-unused)."""
     expired_rule = get_rule("waiver-expired")
     unused_rule = get_rule("waiver-unused")
     own: list[Finding] = []
@@ -176,7 +186,7 @@ def apply_waivers(
                     source=waiver.source.split("#")[0],
                 )
             )
-    return kept, waived, own
+    return own
 
 
 def _annotation_reason(finding: Finding, resource: Resource | None) -> str | None:

@@ -47,7 +47,8 @@ class Workspace:
     learn_crd: CrdLearner | None = field(default=None, repr=False)
 
     @classmethod
-    def open(
+    # Over six parameters: the docstring says why (one per option, no hidden state).
+    def open(  # noqa: PLR0913
         cls,
         repo: Path,
         config: RepoConfig,

@@ -41,7 +41,6 @@ from gitops.diff.resources import (
     compare_resources,
     normalise,
     parse_manifest,
-    resource_key,
     strip_build_metadata,
 )
 from gitops.diff.result import DiffResult
@@ -87,7 +86,6 @@ __all__ = [
     "normalise",
     "parse_manifest",
     "redact_secret",
-    "resource_key",
     "run_diff",
     "secret_value_hashes",
     "side_findings",

@@ -69,7 +69,7 @@ def parse_manifest(env: str, service: str, manifest: str) -> ResourceMap:
     resources: ResourceMap = {}
     for body in yaml.safe_load_all(manifest):
         if isinstance(body, dict):
-            resources[(env, service, resource_key(body))] = body
+            resources[(env, service, ResourceKey.of(body))] = body
     return resources
 
 
@@ -85,17 +85,6 @@ def strip_build_metadata(resources: ResourceMap) -> ResourceMap:
             if not annotations:
                 del metadata["annotations"]
     return resources
-
-
-def resource_key(body: dict[str, Any]) -> ResourceKey:
-    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
-    assert isinstance(metadata, dict)
-    return ResourceKey(
-        str(body.get("apiVersion", "")),
-        str(body.get("kind", "")),
-        str(metadata.get("namespace") or ""),
-        str(metadata.get("name") or ""),
-    )
 
 
 class _NormalDumper(yaml.SafeDumper):

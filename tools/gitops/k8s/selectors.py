@@ -84,31 +84,38 @@ def selector_matches(
     if not valid_label_selector(selector):
         return False
     extra = {k: v for k, v in (generated or {}).items() if k not in labels}
-
-    def has(key: Any, value: Any) -> bool:
-        if key in labels:
-            return bool(labels[key] == value)
-        if key in extra:
-            values = extra[key]
-            return values is None or value in values
-        return False
-
     for key, value in (selector.get("matchLabels") or {}).items():
-        if not has(key, value):
+        if not _has_label(labels, extra, key, value):
             return False
-    for expression in selector.get("matchExpressions") or []:
-        key = expression.get("key")
-        operator = expression.get("operator")
-        values = expression.get("values") or []
-        present = key in labels or key in extra
-        if operator == "In" and not any(has(key, v) for v in values):
-            return False
-        if operator == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if operator == "Exists" and not present:
-            return False
-        if operator == "DoesNotExist" and present:
-            return False
+    return all(_expression_holds(e, labels, extra) for e in selector.get("matchExpressions") or [])
+
+
+def _has_label(labels: Mapping[str, str], extra: GeneratedLabels, key: Any, value: Any) -> bool:
+    """``key=value`` on the pod: its own label, or one its controller adds (None: any value)."""
+    if key in labels:
+        return bool(labels[key] == value)
+    if key in extra:
+        values = extra[key]
+        return values is None or value in values
+    return False
+
+
+def _expression_holds(
+    expression: Mapping[str, Any], labels: Mapping[str, str], extra: GeneratedLabels
+) -> bool:
+    """One matchExpressions entry (an unknown operator does not exclude the pod)."""
+    key: Any = expression.get("key")
+    operator = expression.get("operator")
+    values = expression.get("values") or []
+    present = key in labels or key in extra
+    if operator == "In":
+        return any(_has_label(labels, extra, key, v) for v in values)
+    if operator == "NotIn":
+        return not (key in labels and labels[key] in values)
+    if operator == "Exists":
+        return present
+    if operator == "DoesNotExist":
+        return not present
     return True
 
 

@@ -152,28 +152,25 @@ def ingress_backend_unknown(ctx: CheckContext) -> Iterator[Hit]:
                         ingress,
                     )
                 continue
-            port_ref = service_ref.get("port")
-            if not isinstance(port_ref, dict):
-                continue
-            ports = _list_of_dicts(service.spec.get("ports"))
-            number, port_name = port_ref.get("number"), port_ref.get("name")
-            if isinstance(number, int) and not isinstance(number, bool):
-                if number not in [p.get("port") for p in ports]:
-                    yield Hit(
-                        f"{where}: Service {name} does not expose port {number} "
-                        f"(ports: {_service_ports_text(ports)})",
-                        ingress,
-                    )
-            elif (
-                isinstance(port_name, str)
-                and port_name
-                and port_name not in [p.get("name") for p in ports]
-            ):
-                yield Hit(
-                    f"{where}: Service {name} has no port named {port_name!r} "
-                    f"(ports: {_service_ports_text(ports)})",
-                    ingress,
-                )
+            problem = _backend_port_problem(service, service_ref.get("port"))
+            if problem:
+                yield Hit(f"{where}: Service {name} {problem}", ingress)
+
+
+def _backend_port_problem(service: Resource, port_ref: Any) -> str | None:
+    """Why an Ingress backend's ``port`` (number or name) is not one of the Service's ports."""
+    if not isinstance(port_ref, dict):
+        return None
+    ports = _list_of_dicts(service.spec.get("ports"))
+    number, port_name = port_ref.get("number"), port_ref.get("name")
+    if isinstance(number, int) and not isinstance(number, bool):
+        if number not in [p.get("port") for p in ports]:
+            return f"does not expose port {number} (ports: {_service_ports_text(ports)})"
+    elif (
+        isinstance(port_name, str) and port_name and port_name not in [p.get("name") for p in ports]
+    ):
+        return f"has no port named {port_name!r} (ports: {_service_ports_text(ports)})"
+    return None
 
 
 @rule(
@@ -219,35 +216,43 @@ def servicemonitor_port_unknown(ctx: CheckContext) -> Iterator[Hit]:
             continue
         names = ", ".join(f"Service/{s.name}" for s in services)
         for index, endpoint in enumerate(_list_of_dicts(spec.get("endpoints"))):
-            port, target = endpoint.get("port"), endpoint.get("targetPort")
-            if isinstance(port, str) and port:
-                exposed = {
-                    str(p.get("name"))
-                    for s in services
-                    for p in _list_of_dicts(s.spec.get("ports"))
-                    if isinstance(p.get("name"), str)
-                }
-                if port not in exposed:
-                    yield Hit(
-                        f"endpoints[{index}]: port {port!r} is not a named port of the selected "
-                        f"Services ({names}; port names: "
-                        f"{_listing(sorted(n for n in exposed if n))})",
-                        monitor,
-                    )
-            elif isinstance(target, int | str) and not isinstance(target, bool) and target != "":
-                declared = [
-                    p
-                    for s in services
-                    for w in ctx.relations.workloads_selected(s)
-                    for p in _declared_ports(w)
-                ]
-                wanted = int(target) if isinstance(target, int) or target.isdigit() else target
-                if not any(wanted in (name, number) for name, number in declared):
-                    yield Hit(
-                        f"endpoints[{index}]: targetPort {target!r} is not declared by the pods "
-                        f"behind {names} (declared: {_ports_text(declared)})",
-                        monitor,
-                    )
+            problem = _endpoint_problem(ctx, endpoint, services, names)
+            if problem:
+                yield Hit(f"endpoints[{index}]: {problem}", monitor)
+
+
+def _endpoint_problem(
+    ctx: CheckContext, endpoint: dict[str, Any], services: list[Resource], names: str
+) -> str | None:
+    """Why one ServiceMonitor endpoint scrapes nothing: its ``port`` is not a named port of the
+    selected Services, or its ``targetPort`` is not declared by the pods behind them."""
+    port, target = endpoint.get("port"), endpoint.get("targetPort")
+    if isinstance(port, str) and port:
+        exposed = {
+            str(p.get("name"))
+            for s in services
+            for p in _list_of_dicts(s.spec.get("ports"))
+            if isinstance(p.get("name"), str)
+        }
+        if port not in exposed:
+            return (
+                f"port {port!r} is not a named port of the selected Services ({names}; "
+                f"port names: {_listing(sorted(n for n in exposed if n))})"
+            )
+    elif isinstance(target, int | str) and not isinstance(target, bool) and target != "":
+        declared = [
+            p
+            for s in services
+            for w in ctx.relations.workloads_selected(s)
+            for p in _declared_ports(w)
+        ]
+        wanted = int(target) if isinstance(target, int) or target.isdigit() else target
+        if not any(wanted in (name, number) for name, number in declared):
+            return (
+                f"targetPort {target!r} is not declared by the pods behind {names} "
+                f"(declared: {_ports_text(declared)})"
+            )
+    return None
 
 
 # --- helpers -----------------------------------------------------------------------------

@@ -60,54 +60,66 @@ def env_regression(ctx: CheckContext) -> Iterator[Hit]:
 
 
 def _regressions(env: str, later: _Strength, earlier: list[tuple[str, _Strength]]) -> Iterator[Hit]:
-    workload = later.workload
     # Nearest earlier env first among equals: it is the one the change was promoted from.
     ordered = list(reversed(earlier))
-    if later.min_replicas is not None:
-        candidates = [(e, s) for e, s in ordered if s.min_replicas is not None]
-        if candidates:
-            best_env, best = max(candidates, key=lambda c: c[1].min_replicas or 0)
-            if best.min_replicas is not None and later.min_replicas < best.min_replicas:
-                yield Hit(
-                    f"minimum replicas {later.min_replicas} in {env} ({later.min_from}) is lower "
-                    f"than {best.min_replicas} in {best_env} ({best.min_from})",
-                    workload,
-                )
+    for check in (_min_replicas_lower, _autoscaling_weaker, _pdb_missing, _probes_missing):
+        for message in check(env, later, ordered):
+            yield Hit(message, later.workload)
+
+
+def _min_replicas_lower(
+    env: str, later: _Strength, ordered: list[tuple[str, _Strength]]
+) -> Iterator[str]:
+    if later.min_replicas is None:
+        return
+    candidates = [(e, s) for e, s in ordered if s.min_replicas is not None]
+    if candidates:
+        best_env, best = max(candidates, key=lambda c: c[1].min_replicas or 0)
+        if best.min_replicas is not None and later.min_replicas < best.min_replicas:
+            yield (
+                f"minimum replicas {later.min_replicas} in {env} ({later.min_from}) is lower "
+                f"than {best.min_replicas} in {best_env} ({best.min_from})"
+            )
+
+
+def _autoscaling_weaker(
+    env: str, later: _Strength, ordered: list[tuple[str, _Strength]]
+) -> Iterator[str]:
     with_hpa = [(e, s) for e, s in ordered if s.hpa is not None]
     if with_hpa and later.hpa is None:
         hpa_env, hpa = with_hpa[0]
-        yield Hit(
+        yield (
             f"no HorizontalPodAutoscaler in {env}, but {hpa_env} has {hpa.hpa} "
-            f"(maxReplicas {hpa.max_replicas})",
-            workload,
+            f"(maxReplicas {hpa.max_replicas})"
         )
     elif later.max_replicas is not None:
         candidates = [(e, s) for e, s in with_hpa if s.max_replicas is not None]
         if candidates:
             best_env, best = max(candidates, key=lambda c: c[1].max_replicas or 0)
             if best.max_replicas is not None and later.max_replicas < best.max_replicas:
-                yield Hit(
+                yield (
                     f"HPA {later.hpa} maxReplicas {later.max_replicas} in {env} is lower than "
-                    f"{best.max_replicas} in {best_env} ({best.hpa})",
-                    workload,
+                    f"{best.max_replicas} in {best_env} ({best.hpa})"
                 )
+
+
+def _pdb_missing(env: str, later: _Strength, ordered: list[tuple[str, _Strength]]) -> Iterator[str]:
     with_pdb = [(e, s) for e, s in ordered if s.pdb is not None]
     if with_pdb and later.pdb is None:
         pdb_env, pdb = with_pdb[0]
-        yield Hit(
-            f"no PodDisruptionBudget covers the pods in {env}, but {pdb_env} has {pdb.pdb}",
-            workload,
-        )
+        yield f"no PodDisruptionBudget covers the pods in {env}, but {pdb_env} has {pdb.pdb}"
+
+
+def _probes_missing(
+    env: str, later: _Strength, ordered: list[tuple[str, _Strength]]
+) -> Iterator[str]:
     for container, probes in sorted(later.probes.items()):
         for probe in ("livenessProbe", "readinessProbe"):
             if probe in probes:
                 continue
             having = [e for e, s in ordered if probe in s.probes.get(container, set())]
             if having:
-                yield Hit(
-                    f"container {container}: no {probe} in {env}, but {having[0]} has one",
-                    workload,
-                )
+                yield f"container {container}: no {probe} in {env}, but {having[0]} has one"
 
 
 def _strength(ctx: CheckContext, workload: Resource) -> _Strength:

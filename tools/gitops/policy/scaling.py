@@ -304,17 +304,20 @@ def _behavior_problems(behavior: dict[str, Any]) -> Iterator[str]:
         if not isinstance(policies, list):
             continue
         for index, policy in enumerate(policies):
-            if not isinstance(policy, dict):
-                continue
-            path = f"{where}.policies[{index}]"
-            if policy.get("type") is not None and policy.get("type") not in POLICY_TYPES:
-                yield f"{path}.type {policy.get('type')!r} is not one of Pods, Percent"
-            value = _int_field(policy.get("value"))
-            if value is not None and value <= 0:
-                yield f"{path}.value {value} must be > 0"
-            period = _int_field(policy.get("periodSeconds"))
-            if period is not None and not 1 <= period <= MAX_PERIOD_SECONDS:
-                yield f"{path}.periodSeconds {period} is outside 1..{MAX_PERIOD_SECONDS}"
+            if isinstance(policy, dict):
+                yield from _policy_problems(f"{where}.policies[{index}]", policy)
+
+
+def _policy_problems(path: str, policy: dict[str, Any]) -> Iterator[str]:
+    """One scaling policy of an HPA's behavior against the API server's validation."""
+    if policy.get("type") is not None and policy.get("type") not in POLICY_TYPES:
+        yield f"{path}.type {policy.get('type')!r} is not one of Pods, Percent"
+    value = _int_field(policy.get("value"))
+    if value is not None and value <= 0:
+        yield f"{path}.value {value} must be > 0"
+    period = _int_field(policy.get("periodSeconds"))
+    if period is not None and not 1 <= period <= MAX_PERIOD_SECONDS:
+        yield f"{path}.periodSeconds {period} is outside 1..{MAX_PERIOD_SECONDS}"
 
 
 @rule(

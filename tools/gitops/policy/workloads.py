@@ -419,6 +419,12 @@ def _probe_problems(container: _Container, kind: str, probe: dict[str, Any]) -> 
             f"has {len(handlers)} handlers ({', '.join(handlers)}); expected exactly one "
             f"of {', '.join(PROBE_HANDLERS)}"
         )
+    yield from _handler_problems(handlers, probe)
+    yield from _timing_problems(kind, probe)
+
+
+def _handler_problems(handlers: list[str], probe: dict[str, Any]) -> Iterator[str]:
+    """An exec probe without a command; a network probe whose port is unset or invalid."""
     if "exec" in handlers and not _list(_dict(probe.get("exec")).get("command")):
         yield "exec.command is empty (expected the command to run)"
     for handler in ("httpGet", "tcpSocket", "grpc"):
@@ -426,6 +432,11 @@ def _probe_problems(container: _Container, kind: str, probe: dict[str, Any]) -> 
             problem = _port_problem(handler, _dict(probe.get(handler)).get("port"))
             if problem:
                 yield problem
+
+
+def _timing_problems(kind: str, probe: dict[str, Any]) -> Iterator[str]:
+    """Negative timings, a success threshold other than 1 (outside readiness), and a
+    termination grace period the API rejects."""
     for field, default in PROBE_DEFAULTS.items():
         value = probe.get(field)
         if _is_int(value) and value < 0:
@@ -524,27 +535,36 @@ def _pod_security_problems(workload: Resource, spec: dict[str, Any]) -> Iterator
     for field in ("hostNetwork", "hostPID", "hostIPC"):
         if spec.get(field) is True:
             yield f"pod: spec.{field} is true (expected false or unset)"
-    context = _dict(spec.get("securityContext"))
+    yield from (f"pod: {p}" for p in _pod_context_problems(_dict(spec.get("securityContext"))))
+    yield from _pod_volume_problems(spec)
+    yield from _pod_apparmor_annotation_problems(workload)
+
+
+def _pod_context_problems(context: dict[str, Any]) -> Iterator[str]:
+    """The pod-level securityContext against the restricted profile."""
     if context.get("runAsNonRoot") is False:
-        yield "pod: securityContext.runAsNonRoot is false (expected true)"
+        yield "securityContext.runAsNonRoot is false (expected true)"
     if _is_int(context.get("runAsUser")) and context.get("runAsUser") == 0:
-        yield "pod: securityContext.runAsUser is 0 (expected a non-zero uid)"
+        yield "securityContext.runAsUser is 0 (expected a non-zero uid)"
     seccomp = context.get("seccompProfile")
     if isinstance(seccomp, dict) and seccomp.get("type") not in SECCOMP_TYPES:
         yield (
-            f"pod: securityContext.seccompProfile.type is {seccomp.get('type')} (expected "
+            f"securityContext.seccompProfile.type is {seccomp.get('type')} (expected "
             "RuntimeDefault or Localhost)"
         )
-    yield from (f"pod: {p}" for p in _selinux_apparmor_problems(context))
+    yield from _selinux_apparmor_problems(context)
     if _dict(context.get("windowsOptions")).get("hostProcess") is True:
-        yield "pod: securityContext.windowsOptions.hostProcess is true (expected false or unset)"
+        yield "securityContext.windowsOptions.hostProcess is true (expected false or unset)"
     for sysctl in _list(context.get("sysctls")):
         name = _dict(sysctl).get("name")
         if name is not None and name not in SAFE_SYSCTLS:
             yield (
-                f"pod: securityContext.sysctls sets {name} (expected only the safe "
+                f"securityContext.sysctls sets {name} (expected only the safe "
                 "namespaced sysctls of the restricted profile)"
             )
+
+
+def _pod_volume_problems(spec: dict[str, Any]) -> Iterator[str]:
     for volume in _list(spec.get("volumes")):
         if not isinstance(volume, dict):
             continue
@@ -556,6 +576,9 @@ def _pod_security_problems(workload: Resource, spec: dict[str, Any]) -> Iterator
                 f"pod: volume {volume.get('name')} uses {', '.join(bad)} (expected one of "
                 f"{', '.join(RESTRICTED_VOLUME_TYPES)})"
             )
+
+
+def _pod_apparmor_annotation_problems(workload: Resource) -> Iterator[str]:
     for key, value in _pod_annotations(workload).items():
         if (
             str(key).startswith(APPARMOR_ANNOTATION)
@@ -591,7 +614,19 @@ def _container_security_problems(container: _Container, spec: dict[str, Any]) ->
     pod_context = _dict(spec.get("securityContext"))
     # Linux-only fields the restricted profile exempts Windows pods from (PSA since 1.25).
     linux = _dict(spec.get("os")).get("name") != "windows"
+    yield from _container_privilege_problems(context, pod_context, linux)
+    yield from _container_profile_problems(context, pod_context, linux)
+    for port in _list(container.body.get("ports")):
+        host_port = _dict(port).get("hostPort")
+        if _is_int(host_port) and host_port != 0:
+            name = _dict(port).get("name") or _dict(port).get("containerPort")
+            yield f"ports[{name}].hostPort is {host_port} (expected unset or 0)"
 
+
+def _container_privilege_problems(
+    context: dict[str, Any], pod_context: dict[str, Any], linux: bool
+) -> Iterator[str]:
+    """Who the container runs as and what it may do: root, privileged, escalation, caps."""
     if context.get("runAsNonRoot") is False:
         yield "securityContext.runAsNonRoot is false (expected true)"
     elif context.get("runAsNonRoot") is None and pod_context.get("runAsNonRoot") is not True:
@@ -618,6 +653,12 @@ def _container_security_problems(container: _Container, spec: dict[str, Any]) ->
                 f"securityContext.capabilities.add has {', '.join(added)} (expected only "
                 "NET_BIND_SERVICE)"
             )
+
+
+def _container_profile_problems(
+    context: dict[str, Any], pod_context: dict[str, Any], linux: bool
+) -> Iterator[str]:
+    """The confinement of the container: seccomp, SELinux, AppArmor, procMount, root fs."""
     seccomp = context.get("seccompProfile")
     pod_seccomp = pod_context.get("seccompProfile")
     if linux and isinstance(seccomp, dict):
@@ -642,11 +683,6 @@ def _container_security_problems(container: _Container, spec: dict[str, Any]) ->
             f"{_shown(context.get('readOnlyRootFilesystem'))} (expected true; mount an "
             "emptyDir for paths the process writes)"
         )
-    for port in _list(container.body.get("ports")):
-        host_port = _dict(port).get("hostPort")
-        if _is_int(host_port) and host_port != 0:
-            name = _dict(port).get("name") or _dict(port).get("containerPort")
-            yield f"ports[{name}].hostPort is {host_port} (expected unset or 0)"
 
 
 def _shown(value: object) -> str:

@@ -125,7 +125,8 @@ def _edited_copy(repo: Path, plan: ReleasePlan) -> Iterator[Path]:
 # --- write, check, roll back -------------------------------------------------------------------
 
 
-def apply_plan(
+# Over six parameters: the docstring says why (one per option, no hidden state).
+def apply_plan(  # noqa: PLR0913
     repo: Path,
     config: RepoConfig,
     plan: ReleasePlan,
@@ -135,7 +136,8 @@ def apply_plan(
     use_cache: bool = True,
 ) -> Outcome:
     """Write the plan's files, keep them only if no new error-severity finding appears, and
-    optionally commit them."""
+    optionally commit them. Seven parameters: the plan, where it applies, and the options of
+    ``gitops release``/``promote`` (the command line's, one each)."""
     if not plan.files:
         return Outcome(plan, dry_run=False)
     if commit:

@@ -230,7 +230,8 @@ def _overlay(repo: Path, config: RepoConfig, env: str, service: str) -> Overlay:
 # --- set-image ----------------------------------------------------------------------------------
 
 
-def plan_set_image(
+# Over six parameters: the docstring says why (one per option, no hidden state).
+def plan_set_image(  # noqa: PLR0913
     repo: Path,
     config: RepoConfig,
     env: str,
@@ -243,7 +244,8 @@ def plan_set_image(
 ) -> ReleasePlan:
     """Pin one image of ``env/service`` to ``version``. The image is named by ``image`` (an
     ``images:`` entry name, its ``newName``, or a rendered image name), by ``container``, or
-    is the overlay's only image; it must be one a container of the rendered overlay uses."""
+    is the overlay's only image; it must be one a container of the rendered overlay uses.
+    Nine parameters: ``gitops set-image``'s arguments and options, one each."""
     check_version(version, str(version))
     overlay = _overlay(repo, config, env, service)
     images = load_overlay_images(repo, config, [overlay], kustomize, use_cache)[overlay.name]
@@ -329,7 +331,64 @@ def check_order(envs: Sequence[str], from_env: str, to_env: str, force: bool) ->
     return f"forced: {why}"
 
 
-def plan_promote(
+def _promoted_services(
+    overlays: Sequence[Overlay], from_env: str, to_env: str, services: Iterable[str] | None
+) -> list[str]:
+    """The services to promote: those asked for (each must exist in both envs), or every
+    service both envs have."""
+    names = {o.name for o in overlays}
+    in_both = sorted(
+        {o.service for o in overlays if o.env == from_env}
+        & {o.service for o in overlays if o.env == to_env}
+    )
+    if services is None:
+        chosen = in_both
+    else:
+        chosen = sorted(set(services))
+        for service in chosen:
+            for env in (from_env, to_env):
+                if f"{env}/{service}" not in names:
+                    raise ReleaseError(
+                        f"no overlay overlays/{env}/{service}: cannot promote {service} "
+                        f"(services in both {from_env} and {to_env}: {', '.join(in_both)})"
+                    )
+    if not chosen:
+        raise ReleaseError(f"{from_env} and {to_env} have no service in common")
+    return chosen
+
+
+def _promote_overlay(
+    source: OverlayImages, target: OverlayImages, from_env: str, service: str
+) -> tuple[str, list[ImageChange], list[str]]:
+    """The target overlay's kustomization with the source's image versions, the changes made
+    and notes (an image the target does not use)."""
+    to_env = target.overlay.env
+    target_groups = target.by_source_name()
+    text = target.text
+    changes: list[ImageChange] = []
+    notes: list[str] = []
+    for name, containers in sorted(source.by_source_name().items()):
+        versions = sorted({c.version for c in containers}, key=str)
+        if len(versions) > 1:
+            raise ReleaseError(
+                f"{source.overlay.rel_path}: image {name} runs in several versions "
+                f"({', '.join(str(v) for v in versions)}); promote cannot choose one"
+            )
+        if name not in target_groups:
+            notes.append(f"{to_env}/{service}: does not use {name}; not promoted")
+            continue
+        version = versions[0]
+        current = tuple(sorted({c.version for c in target_groups[name]}, key=str))
+        if current == (version,):
+            continue
+        check_version(version, f"{from_env}/{service}: {name}", allow_mutable=True)
+        text = set_image_entry(text, target.kustomization, name, version)
+        changes.append(ImageChange(to_env, service, name, current, version, target.kustomization))
+    return text, changes, notes
+
+
+# Over six parameters: the docstring says why (one per option, no hidden state).
+def plan_promote(  # noqa: PLR0913
     repo: Path,
     config: RepoConfig,
     from_env: str,
@@ -341,57 +400,24 @@ def plan_promote(
 ) -> ReleasePlan:
     """Make ``to_env`` run the image versions (tags and digests) ``from_env`` runs, for the
     given services (None: every service both envs have). Only versions are copied: an env's
-    ``newName`` (a registry mirror, say) stays."""
+    ``newName`` (a registry mirror, say) stays. Eight parameters: ``gitops promote``'s
+    arguments and options, one each."""
     notes: list[str] = []
     forced = check_order(config.envs, from_env, to_env, force)
     if forced:
         notes.append(forced)
     discovery = discover_overlays(repo, config)
     by_name = {o.name: o for o in discovery.overlays}
-    in_both = sorted(
-        {o.service for o in discovery.overlays if o.env == from_env}
-        & {o.service for o in discovery.overlays if o.env == to_env}
-    )
-    if services is None:
-        chosen = in_both
-    else:
-        chosen = sorted(set(services))
-        for service in chosen:
-            for env in (from_env, to_env):
-                if f"{env}/{service}" not in by_name:
-                    raise ReleaseError(
-                        f"no overlay overlays/{env}/{service}: cannot promote {service} "
-                        f"(services in both {from_env} and {to_env}: {', '.join(in_both)})"
-                    )
-    if not chosen:
-        raise ReleaseError(f"{from_env} and {to_env} have no service in common")
+    chosen = _promoted_services(discovery.overlays, from_env, to_env, services)
     overlays = [by_name[f"{env}/{s}"] for s in chosen for env in (from_env, to_env)]
     loaded = load_overlay_images(repo, config, overlays, kustomize, use_cache)
     changes: list[ImageChange] = []
     files: dict[str, tuple[str, str]] = {}
     for service in chosen:
         source, target = loaded[f"{from_env}/{service}"], loaded[f"{to_env}/{service}"]
-        target_groups = target.by_source_name()
-        text = target.text
-        for name, containers in sorted(source.by_source_name().items()):
-            versions = sorted({c.version for c in containers}, key=str)
-            if len(versions) > 1:
-                raise ReleaseError(
-                    f"{source.overlay.rel_path}: image {name} runs in several versions "
-                    f"({', '.join(str(v) for v in versions)}); promote cannot choose one"
-                )
-            if name not in target_groups:
-                notes.append(f"{to_env}/{service}: does not use {name}; not promoted")
-                continue
-            version = versions[0]
-            current = tuple(sorted({c.version for c in target_groups[name]}, key=str))
-            if current == (version,):
-                continue
-            check_version(version, f"{from_env}/{service}: {name}", allow_mutable=True)
-            text = set_image_entry(text, target.kustomization, name, version)
-            changes.append(
-                ImageChange(to_env, service, name, current, version, target.kustomization)
-            )
+        text, service_changes, service_notes = _promote_overlay(source, target, from_env, service)
+        changes += service_changes
+        notes += service_notes
         if text != target.text:
             files[target.kustomization] = (target.text, text)
     if not changes:

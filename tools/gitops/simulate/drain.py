@@ -192,31 +192,11 @@ def _drain_one(
     unplaced: dict[str, list[float]] = {}
     t = start
     last_progress = start
-    while True:
-        remaining = [p for p in cluster.pods if p.node == node]
-        if not remaining:
-            break
-        refused = False
-        for pod in remaining:
-            workload = cluster.workloads[pod.workload]
-            pod_ready = pod.ready_at <= t
-            policy = (workload.pdb_spec or {}).get("unhealthyPodEvictionPolicy", "IfHealthyBudget")
-            if not pod_ready and (policy == "AlwaysAllow" or cluster.budget_met(workload, t)):
-                allowed = True
-            else:
-                allowed = cluster.disruptions_allowed(workload, t) > 0
-            if not allowed:
-                refused = True
-                blocked.add(workload.pdb_name or workload.name)
-                continue
-            cluster.pods.remove(pod)
+    while [p for p in cluster.pods if p.node == node]:
+        refused, evicted = _evict_round(cluster, node, t, ready_seconds, blocked, unplaced)
+        if evicted:
             last_progress = t
-            # A pod that never got Ready is replaced by one that will not either.
-            delay = math.inf if pod.ready_at == math.inf else ready_seconds
-            if not cluster.place(workload, t, delay):
-                unplaced.setdefault(workload.name, []).append(delay)
-        for name in cluster.workloads:
-            min_ready[name] = min(min_ready[name], cluster.ready(name, t))
+        _track_ready(cluster, min_ready, t)
         if not [p for p in cluster.pods if p.node == node]:
             break
         if t - last_progress >= timeout:
@@ -226,8 +206,7 @@ def _drain_one(
         if refused:
             waited += RETRY_SECONDS
         t += RETRY_SECONDS
-        for name in cluster.workloads:
-            min_ready[name] = min(min_ready[name], cluster.ready(name, t))
+        _track_ready(cluster, min_ready, t)
     # Replacements that found no node stay Pending: the workload runs short until uncordon.
     for name, delays in unplaced.items():
         workload = cluster.workloads[name]
@@ -238,6 +217,47 @@ def _drain_one(
     return NodeDrain(
         f"node-{node}", total, True, t - start, waited, min_ready, tuple(sorted(blocked))
     )
+
+
+def _evict_round(
+    cluster: _Cluster,
+    node: int,
+    t: float,
+    ready_seconds: float,
+    blocked: set[str],
+    unplaced: dict[str, list[float]],
+) -> tuple[bool, bool]:
+    """One pass of ``kubectl drain`` over the node's pods at ``t``: (some eviction was refused,
+    some pod was evicted). Refusing budgets go to ``blocked``; replacements that find no node
+    to ``unplaced``."""
+    refused = evicted = False
+    for pod in [p for p in cluster.pods if p.node == node]:
+        workload = cluster.workloads[pod.workload]
+        if not _eviction_allowed(cluster, workload, pod, t):
+            refused = True
+            blocked.add(workload.pdb_name or workload.name)
+            continue
+        cluster.pods.remove(pod)
+        evicted = True
+        # A pod that never got Ready is replaced by one that will not either.
+        delay = math.inf if pod.ready_at == math.inf else ready_seconds
+        if not cluster.place(workload, t, delay):
+            unplaced.setdefault(workload.name, []).append(delay)
+    return refused, evicted
+
+
+def _eviction_allowed(cluster: _Cluster, workload: DrainWorkload, pod: _Pod, t: float) -> bool:
+    """The eviction API's answer: an unready pod may go when the budget is met anyway (or the
+    PDB says AlwaysAllow); otherwise only while disruptions are allowed."""
+    policy = (workload.pdb_spec or {}).get("unhealthyPodEvictionPolicy", "IfHealthyBudget")
+    if pod.ready_at > t and (policy == "AlwaysAllow" or cluster.budget_met(workload, t)):
+        return True
+    return cluster.disruptions_allowed(workload, t) > 0
+
+
+def _track_ready(cluster: _Cluster, min_ready: dict[str, int], t: float) -> None:
+    for name in cluster.workloads:
+        min_ready[name] = min(min_ready[name], cluster.ready(name, t))
 
 
 def _spread(template_spec: Mapping[str, Any]) -> tuple[SpreadConstraint, ...]:

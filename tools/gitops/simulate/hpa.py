@@ -26,7 +26,7 @@ the same integers.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 # --- settings ---------------------------------------------------------------------------
@@ -334,37 +334,62 @@ def resource_replicas(
             return Proposal(current_replicas, utilization, raw)
         # No damping needed: the proposal is ceil(ratio x ready pods), not x spec replicas.
         return Proposal(math.ceil(usage_ratio * float(groups.ready_count)), utilization, raw)
+    # Scale-down: a missing pod counts as using its whole request (or the target when the
+    # target is above 100 %), so it never speeds the scale-down up.
+    fallback = max(100, target_utilization)
+    _fill_missing_and_unready(
+        groups, metrics, usage_ratio, lambda name: (requests[name] or 0) * fallback // 100
+    )
+    new_ratio, _, _ = resource_utilization_ratio(metrics, requests, target_utilization)
+    replicas = _damped_replicas(current_replicas, usage_ratio, new_ratio, len(metrics), tolerances)
+    return Proposal(replicas, utilization, raw)
+
+
+def _fill_missing_and_unready(
+    groups: PodGroups,
+    metrics: dict[str, int],
+    usage_ratio: float,
+    scale_down_value: Callable[[str], int],
+) -> None:
+    """The damped recount's inputs: on a scale-down a pod without a metric counts as
+    ``scale_down_value`` (never speeding it up), on a scale-up as 0, like an unready pod."""
     if groups.missing:
         if usage_ratio < 1.0:
-            # Scale-down: a missing pod counts as using its whole request (or the target when
-            # the target is above 100 %), so it never speeds the scale-down up.
-            fallback = max(100, target_utilization)
             for name in groups.missing:
-                request = requests[name] or 0
-                metrics[name] = request * fallback // 100
+                metrics[name] = scale_down_value(name)
         elif usage_ratio > 1.0:
             for name in groups.missing:
                 metrics[name] = 0
-    if scale_up_with_unready:
+    if groups.unready and usage_ratio > 1.0:
         for name in groups.unready:
             metrics[name] = 0
-    new_ratio, _, _ = resource_utilization_ratio(metrics, requests, target_utilization)
+
+
+def _damped_replicas(
+    current_replicas: int,
+    usage_ratio: float,
+    new_ratio: float,
+    pod_count: int,
+    tolerances: Tolerances,
+) -> int:
+    """The recount with missing and unready pods filled in; the current size when it would
+    reverse the direction, or is now within tolerance."""
     if (
         tolerances.is_within(new_ratio)
         or (usage_ratio < 1.0 and new_ratio > 1.0)
         or (usage_ratio > 1.0 and new_ratio < 1.0)
     ):
-        # The damped recount would reverse direction, or is now within tolerance: keep the size.
-        return Proposal(current_replicas, utilization, raw)
-    new_replicas = math.ceil(new_ratio * float(len(metrics)))
+        return current_replicas
+    new_replicas = math.ceil(new_ratio * float(pod_count))
     if (new_ratio < 1.0 and new_replicas > current_replicas) or (
         new_ratio > 1.0 and new_replicas < current_replicas
     ):
-        return Proposal(current_replicas, utilization, raw)
-    return Proposal(new_replicas, utilization, raw)
+        return current_replicas
+    return new_replicas
 
 
-def pods_metric_replicas(
+# Over six parameters: the docstring says why.
+def pods_metric_replicas(  # noqa: PLR0913
     current_replicas: int,
     target_usage: int,
     metric_name: str,
@@ -373,7 +398,9 @@ def pods_metric_replicas(
     now: float,
     settings: ControllerSettings,
 ) -> Proposal:
-    """``calcPlainMetricReplicas`` for a Pods metric (per-pod average value)."""
+    """``calcPlainMetricReplicas`` for a Pods metric (per-pod average value). Seven
+    parameters: :func:`resource_replicas`' inputs plus the metric's name, as the controller's
+    function takes them."""
     metrics = {p.name: p.metrics[metric_name] for p in pods if metric_name in p.metrics}
     if not pods:
         raise MetricError("no pods returned by selector while calculating replica count")
@@ -388,29 +415,11 @@ def pods_metric_replicas(
         if tolerances.is_within(usage_ratio):
             return Proposal(current_replicas, None, usage)
         return Proposal(math.ceil(usage_ratio * float(groups.ready_count)), None, usage)
-    if groups.missing:
-        if usage_ratio < 1.0:
-            for name in groups.missing:
-                metrics[name] = target_usage  # exactly the target on a scale-down
-        elif usage_ratio > 1.0:
-            for name in groups.missing:
-                metrics[name] = 0
-    if scale_up_with_unready:
-        for name in groups.unready:
-            metrics[name] = 0
+    # A missing pod counts as exactly the target on a scale-down.
+    _fill_missing_and_unready(groups, metrics, usage_ratio, lambda _name: target_usage)
     new_ratio, _ = metric_usage_ratio(metrics, target_usage)
-    if (
-        tolerances.is_within(new_ratio)
-        or (usage_ratio < 1.0 and new_ratio > 1.0)
-        or (usage_ratio > 1.0 and new_ratio < 1.0)
-    ):
-        return Proposal(current_replicas, None, usage)
-    new_replicas = math.ceil(new_ratio * float(len(metrics)))
-    if (new_ratio < 1.0 and new_replicas > current_replicas) or (
-        new_ratio > 1.0 and new_replicas < current_replicas
-    ):
-        return Proposal(current_replicas, None, usage)
-    return Proposal(new_replicas, None, usage)
+    replicas = _damped_replicas(current_replicas, usage_ratio, new_ratio, len(metrics), tolerances)
+    return Proposal(replicas, None, usage)
 
 
 def ready_pods_count(pods: Sequence[PodState]) -> int:
@@ -586,13 +595,17 @@ class HPAController:
             return SyncResult(now, 0, 0, None, None, None, "ScalingDisabled")
         if current > spec.max_replicas:
             return self._rescale(
-                now, current, spec.max_replicas, None, None, None,
-                "Current number of replicas above Spec.MaxReplicas",
+                SyncResult(
+                    now, current, spec.max_replicas, None, None, None,
+                    "Current number of replicas above Spec.MaxReplicas",
+                )
             )  # fmt: skip
         if current < spec.min_replicas:
             return self._rescale(
-                now, current, spec.min_replicas, None, None, None,
-                "Current number of replicas below Spec.MinReplicas",
+                SyncResult(
+                    now, current, spec.min_replicas, None, None, None,
+                    "Current number of replicas below Spec.MinReplicas",
+                )
             )  # fmt: skip
         proposal, utilization, error = self.compute_replicas_for_metrics(
             spec_replicas, status_replicas, pods, metric_values or {}, now
@@ -612,21 +625,15 @@ class HPAController:
             normalized, limited_by = self._normalize_legacy(now, current, desired)
         else:
             normalized, limited_by = self._normalize_with_behaviors(now, current, desired)
-        return self._rescale(now, current, normalized, proposal, utilization, limited_by, reason)
+        return self._rescale(
+            SyncResult(now, current, normalized, proposal, utilization, limited_by, reason)
+        )
 
-    def _rescale(
-        self,
-        now: float,
-        current: int,
-        desired: int,
-        proposal: int | None,
-        utilization: int | None,
-        limited_by: str | None,
-        reason: str,
-    ) -> SyncResult:
-        if desired != current:
-            self._store_scale_event(now, current, desired)
-        return SyncResult(now, current, desired, proposal, utilization, limited_by, reason)
+    def _rescale(self, result: SyncResult) -> SyncResult:
+        """Record the scale event of a sync that changes the replica count, and return it."""
+        if result.replicas != result.current:
+            self._store_scale_event(result.t, result.current, result.replicas)
+        return result
 
     # -- legacy path (no spec.behavior) ----------------------------------------------
 

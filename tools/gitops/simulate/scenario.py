@@ -235,26 +235,7 @@ def parse_scenario(data: Any, source: str, resolve_hpa: HPAResolver | None = Non
     r = _Reader(source)
     root = r.mapping(data, "top level")
     r.known_keys(root, "top level", SCENARIO_KEYS)
-    if "hpa" not in root:
-        raise r.fail("hpa", "missing: name an HPA ({env, service}) or inline one ({manifest})")
-    hpa_raw = r.mapping(root["hpa"], "hpa")
-    r.known_keys(hpa_raw, "hpa", ("env", "service", "name", "manifest"))
-    target_request: int | None = None
-    if "manifest" in hpa_raw:
-        if "env" in hpa_raw or "service" in hpa_raw:
-            raise r.fail("hpa", "give either manifest or env/service, not both")
-        manifest = r.mapping(hpa_raw["manifest"], "hpa.manifest")
-        origin = source
-    else:
-        missing = [k for k in ("env", "service") if not isinstance(hpa_raw.get(k), str)]
-        if missing:
-            raise r.fail(f"hpa.{missing[0]}", "expected a name (or give hpa.manifest instead)")
-        if resolve_hpa is None:
-            raise r.fail("hpa", "names a repo HPA but no repository is available to render it")
-        name = hpa_raw.get("name")
-        if name is not None and not isinstance(name, str):
-            raise r.fail("hpa.name", f"expected a name, got {name!r}")
-        manifest, target_request, origin = resolve_hpa(hpa_raw["env"], hpa_raw["service"], name)
+    manifest, target_request, origin = _hpa_manifest(r, root, source, resolve_hpa)
     spec, hpa_name = hpa_spec_from_manifest(manifest, origin)
 
     settings = _settings(r, root.get("controller", {}))
@@ -290,6 +271,31 @@ def parse_scenario(data: Any, source: str, resolve_hpa: HPAResolver | None = Non
         source, spec, hpa_name, replicas, template, load, settings, duration, explicit,
         metric_values,
     )  # fmt: skip
+
+
+def _hpa_manifest(
+    r: _Reader, root: Mapping[str, Any], source: str, resolve_hpa: HPAResolver | None
+) -> tuple[Any, int | None, str]:
+    """The scenario's HPA: inline (``hpa.manifest``) or rendered from the repository
+    (``hpa.env``/``service``/``name``), with the target's CPU request and where it came from."""
+    if "hpa" not in root:
+        raise r.fail("hpa", "missing: name an HPA ({env, service}) or inline one ({manifest})")
+    hpa_raw = r.mapping(root["hpa"], "hpa")
+    r.known_keys(hpa_raw, "hpa", ("env", "service", "name", "manifest"))
+    if "manifest" in hpa_raw:
+        if "env" in hpa_raw or "service" in hpa_raw:
+            raise r.fail("hpa", "give either manifest or env/service, not both")
+        return r.mapping(hpa_raw["manifest"], "hpa.manifest"), None, source
+    missing = [k for k in ("env", "service") if not isinstance(hpa_raw.get(k), str)]
+    if missing:
+        raise r.fail(f"hpa.{missing[0]}", "expected a name (or give hpa.manifest instead)")
+    if resolve_hpa is None:
+        raise r.fail("hpa", "names a repo HPA but no repository is available to render it")
+    name = hpa_raw.get("name")
+    if name is not None and not isinstance(name, str):
+        raise r.fail("hpa.name", f"expected a name, got {name!r}")
+    manifest, target_request, origin = resolve_hpa(hpa_raw["env"], hpa_raw["service"], name)
+    return manifest, target_request, origin
 
 
 def _list(r: _Reader, value: Any, where: str) -> list[Any]:

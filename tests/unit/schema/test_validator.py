@@ -1,0 +1,151 @@
+"""gitops.schema.validator: choosing a schema per object (built-in, bundled or repository CRDs,
+skipped kinds) and compiling it once per kind."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitops.config import RepoConfig
+from gitops.errors import ConfigError
+from gitops.schema.settings import SchemaError
+from gitops.schema.validator import SchemaValidator, identity_problems
+from gitops.yamlio import load_documents
+from tests.conftest import FIXTURES
+
+
+@pytest.fixture(scope="module")
+def validator(tmp_path_factory: pytest.TempPathFactory) -> SchemaValidator:
+    return SchemaValidator("1.33", cache_dir=tmp_path_factory.mktemp("schema-cache"))
+
+
+def fixture_bodies(scenario: str, name: str) -> dict[str, dict[str, Any]]:
+    """Documents of a fixture file by metadata.name."""
+    path = FIXTURES / scenario / name
+    return {d.body["metadata"]["name"]: d.body for d in load_documents(path.read_text(), name)}
+
+
+def deployment(**spec: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "web:1"}]},
+            },
+        },
+    }
+    body["spec"].update(copy.deepcopy(spec))
+    return body
+
+
+def test_identity_problems_of_a_generate_name_object() -> None:
+    assert (
+        identity_problems({"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "p-"}})
+        == []
+    )
+    assert identity_problems({"apiVersion": "", "kind": "Pod", "metadata": []}) == [
+        "apiVersion: required, expected a non-empty string",
+        "metadata: required, expected a mapping with a name",
+    ]
+
+
+def test_a_crd_found_in_the_input_is_used_for_its_resources(validator: SchemaValidator) -> None:
+    local = SchemaValidator("1.33", cache_dir=None)
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "spec": {
+            "group": "example.org",
+            "names": {"kind": "Thing"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "schema": {"openAPIV3Schema": {"type": "object", "properties": {}}},
+                }
+            ],
+        },
+    }
+    thing = {"apiVersion": "example.org/v1", "kind": "Thing", "metadata": {"name": "t"}}
+    assert local.validate(thing)[0].startswith("no schema for example.org/v1/Thing")
+    assert local.add_crd_object(crd, "setup/crd.yaml:1") == []
+    assert local.validate(thing) == []
+    assert local.validate({**thing, "extra": 1}) == ["extra: unknown field"]
+    assert local.add_crd_object({"spec": {}}, "bad.yaml:1") == [
+        "bad.yaml:1: CRD needs spec.group, spec.names.kind and spec.versions"
+    ]
+
+
+def test_identity_is_required(validator: SchemaValidator) -> None:
+    assert validator.validate({"kind": "ConfigMap", "metadata": {"labels": {}}}) == [
+        "apiVersion: required, expected a non-empty string",
+        "metadata.name: required, expected a non-empty string",
+    ]
+
+
+def test_unknown_kind_is_an_error(validator: SchemaValidator) -> None:
+    body = {"apiVersion": "example.com/v1", "kind": "Gizmo", "metadata": {"name": "g"}}
+    (message,) = validator.validate(body)
+    assert message.startswith("no schema for example.com/v1/Gizmo (Kubernetes 1.33)")
+
+
+def test_skip_kinds_escape_hatch() -> None:
+    validator = SchemaValidator("1.33", skip_kinds=["example.com/v1/Gizmo"], cache_dir=None)
+    body = {"apiVersion": "example.com/v1", "kind": "Gizmo", "metadata": {"name": "g"}}
+    assert validator.validate(body) == []
+    assert validator.validate({**body, "metadata": {}}) == [
+        "metadata.name: required, expected a non-empty string"
+    ]
+
+
+def test_user_crd_validates_matching_resources() -> None:
+    repo = FIXTURES / "validate-custom-crd"
+    validator = SchemaValidator.for_repo(
+        repo, RepoConfig(schemas={"crdDirs": ["crds"]}), cache_dir=None
+    )
+    assert "example.com/v1/Widget" in validator.kinds_with_crd()
+    assert "example.com/v0/Widget" not in validator.kinds_with_crd()  # not served
+    bodies = fixture_bodies("validate-custom-crd", "rendered/widgets.yaml")
+    assert validator.validate(bodies["good"]) == []
+    assert validator.validate(bodies["bad"]) == [
+        "metadata.labels.tier: expected string, got integer 1",
+        "spec.color: 'green' is not one of 'red', 'blue'",
+        "spec.port: expected integer or string, got number 1.5",
+        "spec.shape: unknown field",
+        "spec.size: 0 is less than the minimum of 1",
+    ]
+
+
+def test_default_crd_dir_is_optional_but_a_named_one_must_exist(tmp_path: Path) -> None:
+    assert SchemaValidator.for_repo(tmp_path, RepoConfig(), cache_dir=None).kinds_with_crd()
+    with pytest.raises(ConfigError, match=r"schemas.crdDirs: missing/ is not a folder"):
+        SchemaValidator.for_repo(tmp_path, RepoConfig(schemas={"crdDirs": ["missing"]}))
+
+
+def test_non_crd_in_crd_dir_is_rejected(tmp_path: Path) -> None:
+    (tmp_path / "crds").mkdir()
+    (tmp_path / "crds" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
+    )
+    with pytest.raises(SchemaError, match=r"crds/cm.yaml:1: expected an apiextensions.k8s.io/v1"):
+        SchemaValidator.for_repo(tmp_path, RepoConfig(), cache_dir=None)
+
+
+def test_compiled_validators_are_reused_from_the_disk_cache(tmp_path: Path) -> None:
+    first = SchemaValidator("1.33", cache_dir=tmp_path)
+    assert first.validate(deployment(replicas="x")) != []
+    cached = sorted(tmp_path.glob("*.bin"))
+    assert len(cached) == 1
+    cached[0].write_bytes(cached[0].read_bytes()[:100])  # a torn file from a crashed writer
+    second = SchemaValidator("1.33", cache_dir=tmp_path)
+    assert second.validate(deployment(replicas="x")) == first.validate(deployment(replicas="x"))
+    assert second.validate(deployment()) == []
+    assert len(cached[0].read_bytes()) > 100  # rebuilt and republished whole
+    assert not list(tmp_path.glob("*.tmp"))
