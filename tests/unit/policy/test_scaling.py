@@ -182,10 +182,8 @@ def test_pdb_missing_envs_come_from_gitops_yaml(fixture_repo: Callable[[str], Pa
 def test_pdb_missing_rejects_a_malformed_env_list() -> None:
     config = RepoConfig(envs=("prod",), policy={"pdbRequiredEnvs": "prod"})
     ctx = CheckContext(repo=Path("."), config=config, overlays=(), resources=[])
-    rule_func = get_rule("pdb-missing").func
-    assert rule_func is not None
     with pytest.raises(ConfigError, match=r"policy\.pdbRequiredEnvs must be a list"):
-        list(rule_func(ctx))
+        list(run_rule(ctx, get_rule("pdb-missing")))
 
 
 def test_pdb_blocks_drain() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,7 +101,7 @@ def test_unrelated_change_has_no_section(repo: Path) -> None:
 
 
 def test_touches_behaviour_watches_scaling_inputs() -> None:
-    deployment = {
+    deployment: dict[str, Any] = {
         "kind": "Deployment",
         "metadata": {"name": "w"},
         "spec": {
@@ -108,7 +109,7 @@ def test_touches_behaviour_watches_scaling_inputs() -> None:
             "template": {"spec": {"containers": [{"resources": {"requests": {"cpu": "1"}}}]}},
         },
     }
-    other = {"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1"}}
+    other: dict[str, Any] = {"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1"}}
     assert not touches_behaviour([deployment, other], [deployment, dict(other, data={"a": "2"})])
     cheaper = json.loads(json.dumps(deployment).replace('"1"', '"500m"'))
     assert touches_behaviour([deployment], [cheaper])

@@ -11,7 +11,7 @@ import pytest
 
 from gitops.simulate.compare import Observation, compare_timelines, replay
 from gitops.simulate.drain import DrainWorkload, SpreadConstraint, drain_nodes
-from gitops.simulate.engine import replica_series, simulate
+from gitops.simulate.engine import Timeline, replica_series, simulate
 from gitops.simulate.hpa import ControllerSettings, HPASpec, PodState, cpu
 from gitops.simulate.plot import write_comparison_plot, write_plot
 from gitops.simulate.report import format_json, format_markdown, format_text, summarize
@@ -41,7 +41,7 @@ def step_scenario(**overrides: Any) -> Scenario:
     return parse_scenario(data, "step.yaml")
 
 
-def replicas_at(timeline: Any, t: float) -> int:
+def replicas_at(timeline: Timeline, t: float) -> int:
     return next(s.replicas for s in timeline.steps if s.t == t)
 
 
