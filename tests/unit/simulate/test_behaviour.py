@@ -12,7 +12,7 @@ import pytest
 
 from gitops.diff import DiffOptions, diff_command
 from gitops.simulate.behaviour import touches_behaviour
-from tests.unit.test_diff import DEPLOYMENT, LAYOUT, _overlay, commit, git, write
+from tests.unit.diff.scratch import DEPLOYMENT, LAYOUT, commit, git, overlay_kustomization, write
 
 WITH_REQUESTS = DEPLOYMENT.replace(
     "          image: nginx:1.27\n",
@@ -45,7 +45,7 @@ def repo(tmp_path: Path) -> Path:
     git(root, "init", "-q", "-b", "main")
     files: dict[str, str | None] = dict(LAYOUT)
     files["base/web/deployment.yaml"] = WITH_REQUESTS
-    files["overlays/prod/web/kustomization.yaml"] = _overlay(
+    files["overlays/prod/web/kustomization.yaml"] = overlay_kustomization(
         "replicas.yaml", resources=("hpa.yaml", "pdb.yaml")
     )
     files["overlays/prod/web/hpa.yaml"] = hpa(10)
