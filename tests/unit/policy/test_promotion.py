@@ -3,12 +3,15 @@ like the HPA and PDB rules do."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from gitops.config import RepoConfig
 from gitops.model import Resource
 from gitops.policy import CheckContext, get_rule, run_rule
+from tests.conftest import FIXTURES
 from tests.unit.k8s.objects import deployment_doc, hpa_doc, pdb_doc, res
+from tests.unit.policy.findings import check_findings
 
 
 def _env_regression(resources: list[Resource]) -> list[str]:
@@ -51,3 +54,32 @@ def test_env_regression_pdb_coverage_matches_the_pdb_rules() -> None:
     assert not any("PodDisruptionBudget" in m for m in covered)
     broken = _env_regression([*dev, res(deployment_doc()), res(pdb_doc({"matchLabels": "x"}))])
     assert "no PodDisruptionBudget covers the pods in prod, but dev has web" in broken
+
+
+def test_env_regression_flags_the_later_env_only() -> None:
+    findings = [
+        f for f in check_findings(FIXTURES / "env-regression") if f.rule == "env-regression"
+    ]
+    assert {(f.env, f.resource) for f in findings} == {("prod", "apps/v1/Deployment/demo/web")}
+    assert sorted(f.message for f in findings) == [
+        "HPA web maxReplicas 3 in prod is lower than 6 in dev (web)",
+        "container web: no livenessProbe in prod, but dev has one",
+        "minimum replicas 1 in prod (HPA web minReplicas) is lower than 2 in dev "
+        "(HPA web minReplicas)",
+        "no PodDisruptionBudget covers the pods in prod, but dev has web",
+    ]
+
+
+def test_env_regression_missing_hpa(fixture_repo: Callable[[str], Path]) -> None:
+    repo = fixture_repo("env-regression")
+    (repo / "overlays/prod/web/hpa.yaml").write_text(
+        "$patch: delete\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n"
+        "metadata:\n  name: web\n"
+    )
+    messages = [f.message for f in check_findings(repo) if f.rule == "env-regression"]
+    assert "no HorizontalPodAutoscaler in prod, but dev has web (maxReplicas 6)" in messages
+    # Without the HPA, prod runs the Deployment's default of 1 replica.
+    assert (
+        "minimum replicas 1 in prod (replicas) is lower than 2 in dev (HPA web minReplicas)"
+        in messages
+    )
