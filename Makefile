@@ -57,7 +57,7 @@ ci: $(STAMP) ## what CI runs (.ci/run): lint, then test, then check; stops at th
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory check
 
-lint: $(STAMP) ## ruff + mypy + actionlint
+lint: $(STAMP) ## ruff, mypy strict (tools, apps, tests), actionlint (.github/workflows)
 	$(BIN)/ruff check tools tests apps
 	$(BIN)/ruff format --check tools tests apps
 	$(BIN)/mypy
