@@ -10,7 +10,13 @@ import pytest
 
 from gitops.diff import compare as diff_compare
 from gitops.diff import run_diff
-from gitops.gitworktree import GitRefError
+from gitops.gitworktree import (
+    GitRefError,
+    changed_files,
+    detached_checkout,
+    git_toplevel,
+    resolve_ref,
+)
 from tests.unit.diff.scratch import changed, commit, git, replicas_patch, write
 
 
@@ -56,3 +62,32 @@ def test_working_tree_untouched_when_rendering_fails_or_the_run_is_interrupted(
     with pytest.raises(KeyboardInterrupt):
         run_diff(scratch_repo, base="HEAD")
     assert seen and not seen[0].exists()  # the temporary base checkout is gone
+
+
+def test_resolve_ref_and_changed_files_on_the_module_itself(
+    scratch_repo: Path, untouched: Callable[[], None]
+) -> None:
+    head = git(scratch_repo, "rev-parse", "HEAD").strip()
+    assert resolve_ref(scratch_repo, "main") == head
+    with pytest.raises(GitRefError, match="unknown git ref '--output=x'"):
+        resolve_ref(scratch_repo, "--output=x")  # never read as an option
+    write(scratch_repo, {"overlays/dev/web/replicas.yaml": replicas_patch(9), "new.txt": "x"})
+    untouched()
+    # Against the working tree: modified and untracked files both count.
+    assert changed_files(scratch_repo, head, None) == {"overlays/dev/web/replicas.yaml", "new.txt"}
+    assert changed_files(scratch_repo, head, head) == set()
+    top, prefix = git_toplevel(scratch_repo / "overlays")
+    assert (top.resolve(), prefix) == (scratch_repo.resolve(), "overlays/")
+
+
+def test_detached_checkout_is_removed_afterwards_even_on_error(
+    scratch_repo: Path, untouched: Callable[[], None]
+) -> None:
+    untouched()
+    head = resolve_ref(scratch_repo, "HEAD")
+    with pytest.raises(RuntimeError), detached_checkout(scratch_repo, head, "base/") as tree:
+        assert (tree / "web" / "deployment.yaml").is_file()
+        kept = tree
+        raise RuntimeError("render failed")
+    assert not kept.exists()
+    assert git(scratch_repo, "worktree", "list", "--porcelain").count("worktree ") == 1
