@@ -10,7 +10,7 @@ BASE ?=
 DIFF_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup check render apps test test-e2e fmt lint bench diff probe clean fuzz loadtest sigterm-stress cluster-tools test-cluster
+.PHONY: help setup ci check render apps test test-e2e fmt lint bench diff probe clean fuzz loadtest sigterm-stress cluster-tools test-cluster
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -52,7 +52,12 @@ fmt: $(STAMP) ## format the Python code
 	$(BIN)/ruff format tools tests apps
 	$(BIN)/ruff check --fix tools tests apps
 
-lint: $(STAMP) ## ruff + mypy + actionlint
+ci: $(STAMP) ## what CI runs (.ci/run): lint, then test, then check; stops at the first failure
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory test
+	@$(MAKE) --no-print-directory check
+
+lint: $(STAMP) ## ruff, mypy strict (tools, apps, tests), actionlint (.github/workflows)
 	$(BIN)/ruff check tools tests apps
 	$(BIN)/ruff format --check tools tests apps
 	$(BIN)/mypy

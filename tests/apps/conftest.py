@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
-from apps_testing import (
+
+from tests.apps.apps_testing import (
     POSTGRES_MISSING_REASON,
     UNCHECKED_PASSWORD,
     ServiceProcess,

@@ -14,7 +14,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
-from apps_testing import (
+
+from healthz.app import HealthzApp
+from healthz.config import Settings
+from servicekit.serving import DrainState, ServeOptions, serve_until
+from tests.apps.apps_testing import (
     ServiceProcess,
     base_env,
     free_tcp_port,
@@ -22,11 +26,7 @@ from apps_testing import (
     serving_in_thread,
     wait_until,
 )
-from http_load import LoadClients
-
-from healthz.app import HealthzApp
-from healthz.config import Settings
-from servicekit.serving import DrainState, ServeOptions, serve_until
+from tests.apps.http_load import LoadClients
 
 StartService = Callable[[Sequence[str], Mapping[str, str]], ServiceProcess]
 

@@ -10,7 +10,15 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 
 import pytest
-from apps_testing import HttpResponse, ServiceProcess, base_env, free_tcp_port, http_get, wait_until
+
+from tests.apps.apps_testing import (
+    HttpResponse,
+    ServiceProcess,
+    base_env,
+    free_tcp_port,
+    http_get,
+    wait_until,
+)
 
 StartService = Callable[[Sequence[str], Mapping[str, str]], ServiceProcess]
 

@@ -7,11 +7,17 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from apps_testing import free_tcp_port, http_get, http_request, metric_value, serving_in_thread
 
 from healthz.app import HealthzApp
 from healthz.config import Settings
 from servicekit.serving import DrainState, ServeOptions, serve_until
+from tests.apps.apps_testing import (
+    free_tcp_port,
+    http_get,
+    http_request,
+    metric_value,
+    serving_in_thread,
+)
 
 FIXED_NOW = datetime(2025, 1, 15, 10, 0, 0, 987654, tzinfo=UTC)
 

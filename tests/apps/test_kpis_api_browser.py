@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kpis_dataset import EXPECTED_SUMMARY, load_dataset
-from test_kpis_api_http import running_kpis_server
 
 from kpis_api.db import connect_once
 from kpis_api.migrations import apply_migrations
+from tests.apps.kpis_dataset import EXPECTED_SUMMARY, load_dataset
+from tests.apps.test_kpis_api_http import running_kpis_server
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "artifacts"
 MISSING_BROWSER = (

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 import pytest
-from apps_testing import ServiceProcess, base_env
 
 from kpis_api.config import Settings
 from kpis_api.errors import ConfigError
+from tests.apps.apps_testing import ServiceProcess, base_env
 
 StartService = Callable[[Sequence[str], Mapping[str, str]], ServiceProcess]
 

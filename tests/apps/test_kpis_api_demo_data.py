@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from apps_testing import ServiceProcess, base_env
-from kpis_dataset import NOW
-
 from kpis_api.db import connect_once
 from kpis_api.demo_data import DEMO_CUSTOMER_NAMES, DEMO_ORDER_COUNT, seed_demo
 from kpis_api.kpis import compute_summary
 from kpis_api.migrations import apply_migrations
+from tests.apps.apps_testing import ServiceProcess, base_env
+from tests.apps.kpis_dataset import NOW
 
 StartService = Callable[[Sequence[str], Mapping[str, str]], ServiceProcess]
 

@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from apps_testing import (
+
+from kpis_api.config import DatabaseSettings
+from kpis_api.db import connect_once
+from kpis_api.demo_data import seed_demo
+from kpis_api.migrations import apply_migrations
+from tests.apps.apps_testing import (
     HttpResponse,
     ServiceProcess,
     free_tcp_port,
@@ -23,13 +28,8 @@ from apps_testing import (
     metric_value,
     wait_until,
 )
-from http_load import LoadClients
-from kpis_dataset import load_dataset
-
-from kpis_api.config import DatabaseSettings
-from kpis_api.db import connect_once
-from kpis_api.demo_data import seed_demo
-from kpis_api.migrations import apply_migrations
+from tests.apps.http_load import LoadClients
+from tests.apps.kpis_dataset import load_dataset
 
 StartService = Callable[[Sequence[str], Mapping[str, str]], ServiceProcess]
 

@@ -10,8 +10,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from apps_testing import free_tcp_port, http_get, http_request, metric_value, serving_in_thread
-from kpis_dataset import EXPECTED_SUMMARY, NOW, load_dataset
 
 from kpis_api.app import KpisApp, KpisService
 from kpis_api.config import Settings
@@ -19,6 +17,14 @@ from kpis_api.db import Database, connect_once
 from kpis_api.metrics import KpisMetrics
 from kpis_api.migrations import apply_migrations
 from servicekit.serving import DrainState, ServeOptions, serve_until
+from tests.apps.apps_testing import (
+    free_tcp_port,
+    http_get,
+    http_request,
+    metric_value,
+    serving_in_thread,
+)
+from tests.apps.kpis_dataset import EXPECTED_SUMMARY, NOW, load_dataset
 
 
 @contextmanager

@@ -8,11 +8,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from kpis_dataset import EXPECTED_SUMMARY, NOW, load_dataset
 
 from kpis_api.db import connect_once
 from kpis_api.kpis import DailyRevenue, compute_summary
 from kpis_api.migrations import apply_migrations
+from tests.apps.kpis_dataset import EXPECTED_SUMMARY, NOW, load_dataset
 
 
 @pytest.fixture

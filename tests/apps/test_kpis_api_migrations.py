@@ -7,10 +7,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from apps_testing import ServiceProcess, base_env
 
 from kpis_api.db import connect_once
 from kpis_api.migrations import MIGRATIONS, apply_migrations, current_schema_version
+from tests.apps.apps_testing import ServiceProcess, base_env
 
 StartService = Callable[[Sequence[str], Mapping[str, str]], ServiceProcess]
 

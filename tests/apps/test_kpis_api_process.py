@@ -7,16 +7,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from apps_testing import (
+from kpis_api.db import connect_once
+from kpis_api.migrations import apply_migrations
+from tests.apps.apps_testing import (
     ServiceProcess,
     free_tcp_port,
     http_get,
     kpis_env_for,
     wait_until,
 )
-
-from kpis_api.db import connect_once
-from kpis_api.migrations import apply_migrations
 
 StartService = Callable[[Sequence[str], Mapping[str, str]], ServiceProcess]
 

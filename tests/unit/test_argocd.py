@@ -3,6 +3,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,7 +59,10 @@ def test_go_path_match_semantics(pattern: str, name: str, expected: bool) -> Non
 
 
 def test_exclude_wins_over_include() -> None:
-    items = [{"path": "overlays/*/*"}, {"path": "overlays/prod/*", "exclude": True}]
+    items: list[dict[str, Any]] = [
+        {"path": "overlays/*/*"},
+        {"path": "overlays/prod/*", "exclude": True},
+    ]
     dirs = ["overlays/dev/web", "overlays/prod/web", "overlays/dev"]
     assert filter_directories(items, dirs) == ["overlays/dev/web"]
 

@@ -43,3 +43,13 @@ def test_parse_image_splits_like_kustomize(
     assert (ref.name, ref.tag, ref.digest) == (name, tag, digest)
     assert ref.name == image_name(image)
     assert str(ref) == image
+
+
+def test_resource_key_of_reads_missing_and_mistyped_fields_as_empty() -> None:
+    assert ResourceKey.of({"kind": "Pod", "metadata": "garbage"}) == ResourceKey("", "Pod", "", "")
+    web = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "demo"},
+    }
+    assert str(ResourceKey.of(web)) == "apps/v1/Deployment/demo/web"

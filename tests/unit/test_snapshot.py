@@ -19,7 +19,7 @@ from gitops.runner import Command, CommandResult, run
 from gitops.snapshot import take_snapshot
 from gitops.workspace import Workspace
 from tests.conftest import FIXTURES
-from tests.unit.test_diff import LAYOUT, _replicas, commit, git, write
+from tests.unit.diff.scratch import LAYOUT, commit, git, replicas_patch, write
 
 
 class CountingRunner:
@@ -60,7 +60,7 @@ def _wrapped(wrapper: Path) -> list[str]:
 
 @pytest.fixture
 def scratch_repo(tmp_path: Path) -> Path:
-    """test_diff's three-env layout, committed on main."""
+    """The diff tests' three-env layout (tests.unit.diff.scratch), committed on main."""
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
@@ -103,8 +103,8 @@ def test_check_builds_each_overlay_once_and_argocd_once(
 def test_diff_builds_each_overlay_once_per_side_and_argocd_once_per_side(
     scratch_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The layout of test_diff: web in dev, staging and prod, argocd/ with an ApplicationSet.
-    write(scratch_repo, {"overlays/prod/web/replicas.yaml": _replicas(5)})
+    # The diff tests' layout: web in dev, staging and prod, argocd/ with an ApplicationSet.
+    write(scratch_repo, {"overlays/prod/web/replicas.yaml": replicas_patch(5)})
     runner = CountingRunner()
     workspace = Workspace.open(
         scratch_repo, load_config(scratch_repo), use_cache=False, runner=runner

@@ -9,12 +9,13 @@ from pathlib import Path
 
 from gitops.config import load_config
 from gitops.discovery import discover_overlays
+from gitops.model import Resource
 from gitops.render import render_overlays
 from gitops.tracing import ORIGIN, TRANSFORMATIONS, resources_from_render
 from tests.conftest import FIXTURES
 
 
-def _traced(repo: Path) -> dict[str, object]:
+def _traced(repo: Path) -> dict[str, Resource]:
     config = load_config(repo)
     (result,) = render_overlays(repo, discover_overlays(repo, config).overlays, config, trace=True)
     assert result.ok, result.error

@@ -8,12 +8,13 @@ from gitops.argocd import expand_application_set, list_repo_directories, load_ar
 from gitops.config import load_config
 from tests.conftest import REPO_ROOT
 from tests.e2e.harness import argocd as argo
+from tests.e2e.harness.argocd import Document
 from tests.e2e.harness.deploy import overlay_paths
 from tests.e2e.harness.gitserver import GIT_URL
 
 
 @pytest.fixture(scope="module")
-def test_objects() -> list[dict]:
+def test_objects() -> list[Document]:
     config = load_config(REPO_ROOT)
     assert config.repo_url
     return argo.objects_for_test(
@@ -21,7 +22,9 @@ def test_objects() -> list[dict]:
     )
 
 
-def test_repo_url_points_at_the_in_cluster_git_daemon_everywhere(test_objects: list[dict]) -> None:
+def test_repo_url_points_at_the_in_cluster_git_daemon_everywhere(
+    test_objects: list[Document],
+) -> None:
     text = json.dumps(test_objects)
     assert "github.com/example-org" not in text
     for project in (o for o in test_objects if o["kind"] == "AppProject"):
@@ -31,11 +34,13 @@ def test_repo_url_points_at_the_in_cluster_git_daemon_everywhere(test_objects: l
     assert appset["spec"]["template"]["spec"]["source"]["repoURL"] == GIT_URL
 
 
-def test_root_app_is_left_out(test_objects: list[dict]) -> None:
+def test_root_app_is_left_out(test_objects: list[Document]) -> None:
     assert not [o for o in test_objects if o["kind"] == "Application"]
 
 
-def test_restricted_applicationset_generates_exactly_the_dev_apps(test_objects: list[dict]) -> None:
+def test_restricted_applicationset_generates_exactly_the_dev_apps(
+    test_objects: list[Document],
+) -> None:
     config = load_config(REPO_ROOT)
     original = next(
         o for o in load_argocd_objects(REPO_ROOT, config) if o["kind"] == "ApplicationSet"
@@ -47,6 +52,7 @@ def test_restricted_applicationset_generates_exactly_the_dev_apps(test_objects: 
     assert {a.destination["name"] for a in apps} == {"dev"}
     # the object applied differs from the expanded one only in the repo URL
     applied = next(o for o in test_objects if o["kind"] == "ApplicationSet")
+    assert config.repo_url
     assert argo.replace_strings(applied, GIT_URL, config.repo_url)[0] == restricted
 
 
@@ -63,7 +69,7 @@ def test_an_object_not_mentioning_the_repo_is_an_error() -> None:
 
 
 def test_replace_strings_counts_and_does_not_mutate() -> None:
-    source = {"a": ["x", {"b": "x"}], "c": "y", "d": 1}
+    source: Document = {"a": ["x", {"b": "x"}], "c": "y", "d": 1}
     replaced, count = argo.replace_strings(source, "x", "z")
     assert replaced == {"a": ["z", {"b": "z"}], "c": "y", "d": 1}
     assert count == 2 and source["a"][0] == "x"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
@@ -13,6 +14,7 @@ from gitops.kustomize import find_kustomize
 from tests.conftest import REPO_ROOT
 from tests.e2e.harness.deploy import (
     COMPONENT_DIR,
+    Document,
     argo_hooks,
     container_images,
     find,
@@ -28,6 +30,15 @@ from tests.e2e.harness.deploy import (
 from tests.e2e.harness.images import LocalImage
 
 
+class Rendered(TypedDict):
+    """The dev overlays rendered plain and through the e2e kustomization."""
+
+    plain: list[Document]
+    stack: list[Document]
+    overlay_images: dict[str, tuple[str, str]]  # {app: (image name, tag)}
+    untouched: bool  # the real overlays' files are byte for byte the same afterwards
+
+
 def _tree_digest(root: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*")):
@@ -37,7 +48,7 @@ def _tree_digest(root: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def rendered() -> dict[str, object]:
+def rendered() -> Rendered:
     config = load_config(REPO_ROOT)
     kustomize = find_kustomize(config)
     plain = render_kustomization(REPO_ROOT, config, kustomize, overlay_paths())
@@ -64,7 +75,7 @@ def rendered() -> dict[str, object]:
     }
 
 
-def test_overlay_images_are_read_from_the_rendered_overlays(rendered: dict) -> None:
+def test_overlay_images_are_read_from_the_rendered_overlays(rendered: Rendered) -> None:
     names = {app: name for app, (name, _tag) in rendered["overlay_images"].items()}
     assert names == {
         "healthz": "ghcr.io/example-org/healthz",
@@ -73,7 +84,7 @@ def test_overlay_images_are_read_from_the_rendered_overlays(rendered: dict) -> N
     assert all(tag for _name, tag in rendered["overlay_images"].values())
 
 
-def test_every_image_is_swapped_to_the_local_tag(rendered: dict) -> None:
+def test_every_image_is_swapped_to_the_local_tag(rendered: Rendered) -> None:
     images = container_images(rendered["stack"])
     ours = [i for i in images if "postgres" not in i]
     assert ours and set(ours) == {
@@ -86,7 +97,7 @@ def test_every_image_is_swapped_to_the_local_tag(rendered: dict) -> None:
     assert container_images([job]) == ["e2e.local/kpis-api:e2e-0123456789ab"]
 
 
-def test_postgres_secret_and_load_generator_are_added_as_test_only(rendered: dict) -> None:
+def test_postgres_secret_and_load_generator_are_added_as_test_only(rendered: Rendered) -> None:
     stack = rendered["stack"]
     secret = find_one(stack, "Secret", "kpis-db-credentials")
     assert {"KPIS_PG_HOST", "KPIS_PG_DB", "KPIS_PG_USER", "KPIS_PG_PASSWORD"} <= set(
@@ -116,7 +127,7 @@ def test_postgres_secret_and_load_generator_are_added_as_test_only(rendered: dic
     }
 
 
-def test_hpa_scale_down_window_is_shortened_only_in_the_e2e_render(rendered: dict) -> None:
+def test_hpa_scale_down_window_is_shortened_only_in_the_e2e_render(rendered: Rendered) -> None:
     hpa = find_one(rendered["stack"], "HorizontalPodAutoscaler", "healthz-hpa")
     assert hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 30
     plain = find_one(rendered["plain"], "HorizontalPodAutoscaler", "healthz-hpa")
@@ -128,11 +139,11 @@ def test_hpa_scale_down_window_is_shortened_only_in_the_e2e_render(rendered: dic
     )
 
 
-def test_real_overlay_files_are_untouched(rendered: dict) -> None:
+def test_real_overlay_files_are_untouched(rendered: Rendered) -> None:
     assert rendered["untouched"]
 
 
-def test_presync_hook_is_found(rendered: dict) -> None:
+def test_presync_hook_is_found(rendered: Rendered) -> None:
     assert [h["metadata"]["name"] for h in argo_hooks(rendered["stack"])] == ["kpis-api-migrate"]
 
 

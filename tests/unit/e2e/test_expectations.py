@@ -132,7 +132,7 @@ def test_hpa_bounds_and_budgets() -> None:
 def test_explicit_zero_probe_timings_budget_like_the_api_server_defaults() -> None:
     # A rendered `periodSeconds: 0` is stored as 10 by the API server: the budget must not
     # come out as 0 x failureThreshold (too short to ever pass on a real cluster).
-    zeroed = {
+    zeroed: dict[str, Any] = {
         "name": "app",
         "readinessProbe": {
             "httpGet": {"path": "/"},

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from tests.e2e.harness.wait import Backoff, Sampler, WaitTimeout, holds_for, wait_until
@@ -49,7 +51,7 @@ def test_timeout_names_what_and_the_last_value_and_respects_the_budget() -> None
 
 def test_listed_exceptions_mean_not_yet_others_propagate() -> None:
     clock = FakeClock()
-    calls = iter([ConnectionError("api restarting"), True])
+    calls: Iterator[ConnectionError | bool] = iter([ConnectionError("api restarting"), True])
 
     def check() -> bool:
         value = next(calls)
@@ -58,9 +60,10 @@ def test_listed_exceptions_mean_not_yet_others_propagate() -> None:
         return value
 
     assert wait_until(check, 5, "x", retry_on=(ConnectionError,), clock=clock, sleep=clock.sleep)
+    empty: dict[str, bool] = {}
     with pytest.raises(KeyError):
         wait_until(
-            lambda: {}["missing"],
+            lambda: empty["missing"],
             5,
             "x",
             retry_on=(ConnectionError,),
@@ -102,7 +105,7 @@ def test_holds_for_fails_at_the_first_violation() -> None:
 
 
 def test_sampler_records_values_and_errors_without_raising() -> None:
-    values = iter([1, ValueError("api"), 3])
+    values: Iterator[int | ValueError] = iter([1, ValueError("api"), 3])
 
     def read() -> int:
         value = next(values)

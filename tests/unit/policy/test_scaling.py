@@ -35,7 +35,7 @@ def _scenario(name: str) -> tuple[Finding, ...]:
     return run_check(repo, load_config(repo)).findings
 
 
-def _of(rule: str, findings: tuple[Finding, ...]) -> dict[tuple[str, str], str]:
+def findings_of(rule: str, findings: tuple[Finding, ...]) -> dict[tuple[str, str], str]:
     """{(env, resource): message} of one rule's findings (each resource at most once)."""
     selected = [f for f in findings if f.rule == rule]
     by_resource = {(f.env, f.resource): f.message for f in selected}
@@ -55,7 +55,7 @@ DEPLOYMENT = "apps/v1/Deployment/demo/"
 
 
 def test_hpa_target_missing() -> None:
-    found = _of("hpa-target-missing", _scenario("hpa-target-missing"))
+    found = findings_of("hpa-target-missing", _scenario("hpa-target-missing"))
     # web-hpa (apps/v1beta1: same group) and the other service's HPA on web are fine.
     assert sorted(found) == [("dev", HPA + "kind-hpa"), ("dev", HPA + "typo-hpa")]
     assert found[("dev", HPA + "typo-hpa")] == (
@@ -68,7 +68,7 @@ def test_hpa_target_missing() -> None:
 
 
 def test_hpa_missing_requests() -> None:
-    found = _of("hpa-missing-requests", _scenario("hpa-missing-requests"))
+    found = findings_of("hpa-missing-requests", _scenario("hpa-missing-requests"))
     # worker (limits only: requests default to them) and prod's batch (LimitRange default)
     # are fine; so are api's memory AverageValue metric and web's container "web".
     assert sorted(found) == [
@@ -131,7 +131,7 @@ def _of_all(rule: str, findings: tuple[Finding, ...]) -> list[tuple[str, str]]:
 
 
 def test_hpa_replicas_conflict() -> None:
-    found = _of("hpa-replicas-conflict", _scenario("hpa-replicas-conflict"))
+    found = findings_of("hpa-replicas-conflict", _scenario("hpa-replicas-conflict"))
     # omitted (no spec.replicas), ignored (jsonPointers + RespectIgnoreDifferences) and
     # field-manager (managedFieldsManagers kube-controller-manager) are fine.
     # overlays/dev/orphan is synced by no Application: argocd/ is the authoritative list of
@@ -155,7 +155,7 @@ def test_hpa_replicas_conflict() -> None:
 
 
 def test_pdb_missing_in_required_envs_only() -> None:
-    found = _of("pdb-missing", _scenario("pdb-missing"))
+    found = findings_of("pdb-missing", _scenario("pdb-missing"))
     # dev is not a required env; single (1 replica), covered (own PDB) and the StatefulSet db
     # (PDB in another service of the env) are fine.
     assert sorted(found) == [("prod", DEPLOYMENT + "api"), ("prod", DEPLOYMENT + "web")]
@@ -173,7 +173,7 @@ def test_pdb_missing_envs_come_from_gitops_yaml(fixture_repo: Callable[[str], Pa
     config_file = repo / "gitops.yaml"
     config_file.write_text(config_file.read_text() + "policy:\n  pdbRequiredEnvs: [dev]\n")
     findings = run_check(repo, load_config(repo)).findings
-    assert sorted(_of("pdb-missing", findings)) == [
+    assert sorted(findings_of("pdb-missing", findings)) == [
         ("dev", DEPLOYMENT + "api"),
         ("dev", DEPLOYMENT + "web"),
     ]
@@ -182,14 +182,12 @@ def test_pdb_missing_envs_come_from_gitops_yaml(fixture_repo: Callable[[str], Pa
 def test_pdb_missing_rejects_a_malformed_env_list() -> None:
     config = RepoConfig(envs=("prod",), policy={"pdbRequiredEnvs": "prod"})
     ctx = CheckContext(repo=Path("."), config=config, overlays=(), resources=[])
-    rule_func = get_rule("pdb-missing").func
-    assert rule_func is not None
     with pytest.raises(ConfigError, match=r"policy\.pdbRequiredEnvs must be a list"):
-        list(rule_func(ctx))
+        list(run_rule(ctx, get_rule("pdb-missing")))
 
 
 def test_pdb_blocks_drain() -> None:
-    found = _of("pdb-blocks-drain", _scenario("pdb-blocks-drain"))
+    found = findings_of("pdb-blocks-drain", _scenario("pdb-blocks-drain"))
     # spare (minAvailable 1 of 2), solo (maxUnavailable 1 of 1), half (50% of 3 -> 2) and
     # tenth (10% of 3 rounds the unavailable count up to 1) allow a disruption.
     assert sorted(r.removeprefix(PDB) for _, r in found) == [
@@ -221,7 +219,7 @@ def test_pdb_blocks_drain() -> None:
 
 
 def test_pdb_selector_unmatched() -> None:
-    found = _of("pdb-selector-unmatched", _scenario("pdb-selector-unmatched"))
+    found = findings_of("pdb-selector-unmatched", _scenario("pdb-selector-unmatched"))
     # expression-pdb (matchExpressions, another service) and prod's empty selector {} match.
     assert sorted(found) == [("dev", PDB + "no-selector-pdb"), ("dev", PDB + "typo-pdb")]
     assert found[("dev", PDB + "typo-pdb")] == (
@@ -236,7 +234,7 @@ def test_pdb_selector_unmatched() -> None:
 def test_pdb_overlap_is_reported_once_on_the_later_budget() -> None:
     findings = _scenario("pdb-overlap")
     assert _of_all("pdb-overlap", findings) == [("dev", PDB + "front-tier-pdb")]
-    assert _of("pdb-overlap", findings)[("dev", PDB + "front-tier-pdb")] == (
+    assert findings_of("pdb-overlap", findings)[("dev", PDB + "front-tier-pdb")] == (
         "selects the pods of Deployment/web like PodDisruptionBudget/web-pdb (service web) "
         'does: evicting them fails with HTTP 500 "more than one PodDisruptionBudget" and '
         "kubectl drain stops"

@@ -4,12 +4,15 @@ rollback across several files, and --commit (one commit, nothing else staged or 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 
-from gitops.config import load_config
+from gitops.check import DocumentValidator
+from gitops.config import RepoConfig, load_config
+from gitops.kustomize import Kustomize
+from gitops.model import Finding
 from gitops.release import apply as apply_module
 from gitops.release.apply import (
     CommitError,
@@ -131,12 +134,19 @@ def test_an_error_during_the_check_restores_the_files(
     calls: list[int] = []
     real = apply_module.check_services
 
-    def check_then_interrupt(*args: object, **kwargs: object) -> list[object]:
+    def check_then_interrupt(
+        repo_: Path,
+        config_: RepoConfig,
+        services: Sequence[str],
+        validator: DocumentValidator | None,
+        kustomize: Kustomize,
+        use_cache: bool = True,
+    ) -> list[Finding]:
         calls.append(1)
         if len(calls) == 2:  # the check after the write
             assert _snapshot(repo) != before
             raise KeyboardInterrupt
-        return real(*args, **kwargs)  # type: ignore[arg-type]
+        return real(repo_, config_, services, validator, kustomize, use_cache)
 
     monkeypatch.setattr(apply_module, "check_services", check_then_interrupt)
     with pytest.raises(KeyboardInterrupt):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 import yaml
@@ -21,6 +22,14 @@ from gitops.release.plan import (
 from gitops.release.refs import ReleaseError, Version
 from gitops.render import SelectionError
 from tests.conftest import FIXTURES
+
+
+class ImageChoice(TypedDict, total=False):
+    """How ``gitops release set-image`` names the image to pin (``--image``/``--container``)."""
+
+    image: str
+    container: str
+
 
 REPO = FIXTURES / "release-edits"
 CONFIG = load_config(REPO)
@@ -100,7 +109,7 @@ def test_set_image_to_what_already_runs_changes_nothing() -> None:
     ],
 )
 def test_set_image_refuses_an_image_the_overlay_does_not_run(
-    kwargs: dict[str, str], message: str
+    kwargs: ImageChoice, message: str
 ) -> None:
     with pytest.raises(ReleaseError) as caught:
         plan_set_image(REPO, CONFIG, "staging", "api", Version("9.9.9"), **kwargs)

@@ -25,13 +25,13 @@ def _changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
     """(lines removed, lines added) between two texts, byte for byte (endings included)."""
     removed: list[str] = []
     added: list[str] = []
-    matcher = difflib.SequenceMatcher(
-        a=before.splitlines(keepends=True), b=after.splitlines(keepends=True), autojunk=False
-    )
+    old_lines = before.splitlines(keepends=True)
+    new_lines = after.splitlines(keepends=True)
+    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag != "equal":
-            removed += matcher.a[i1:i2]
-            added += matcher.b[j1:j2]
+            removed += old_lines[i1:i2]
+            added += new_lines[j1:j2]
     return removed, added
 
 

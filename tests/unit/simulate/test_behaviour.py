@@ -6,12 +6,13 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gitops.diff import DiffOptions, diff_command
 from gitops.simulate.behaviour import touches_behaviour
-from tests.unit.test_diff import DEPLOYMENT, LAYOUT, _overlay, commit, git, write
+from tests.unit.diff.scratch import DEPLOYMENT, LAYOUT, commit, git, overlay_kustomization, write
 
 WITH_REQUESTS = DEPLOYMENT.replace(
     "          image: nginx:1.27\n",
@@ -44,7 +45,7 @@ def repo(tmp_path: Path) -> Path:
     git(root, "init", "-q", "-b", "main")
     files: dict[str, str | None] = dict(LAYOUT)
     files["base/web/deployment.yaml"] = WITH_REQUESTS
-    files["overlays/prod/web/kustomization.yaml"] = _overlay(
+    files["overlays/prod/web/kustomization.yaml"] = overlay_kustomization(
         "replicas.yaml", resources=("hpa.yaml", "pdb.yaml")
     )
     files["overlays/prod/web/hpa.yaml"] = hpa(10)
@@ -100,7 +101,7 @@ def test_unrelated_change_has_no_section(repo: Path) -> None:
 
 
 def test_touches_behaviour_watches_scaling_inputs() -> None:
-    deployment = {
+    deployment: dict[str, Any] = {
         "kind": "Deployment",
         "metadata": {"name": "w"},
         "spec": {
@@ -108,7 +109,7 @@ def test_touches_behaviour_watches_scaling_inputs() -> None:
             "template": {"spec": {"containers": [{"resources": {"requests": {"cpu": "1"}}}]}},
         },
     }
-    other = {"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1"}}
+    other: dict[str, Any] = {"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1"}}
     assert not touches_behaviour([deployment, other], [deployment, dict(other, data={"a": "2"})])
     cheaper = json.loads(json.dumps(deployment).replace('"1"', '"500m"'))
     assert touches_behaviour([deployment], [cheaper])

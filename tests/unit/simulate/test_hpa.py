@@ -15,6 +15,7 @@ counts. Two harness facts matter when reading them:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import pytest
 
@@ -609,25 +610,30 @@ SCALING_WITH_RULES = [
 ]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class RulesCase:
+    """One row of TestScalingWithRules: past scale events (replica changes, 120 s apart), the
+    HPA's bounds and behavior rules, and the rate-limited result with its condition."""
+
+    name: str
+    up: list[int] | None
+    down: list[int] | None
+    lo: int
+    hi: int
+    up_rules: ScalingRules | None
+    down_rules: ScalingRules | None
+    current: int
+    desired: int
+    expected: int
+    condition: str
+
+
 @pytest.mark.parametrize(
-    ("name", "up", "down", "lo", "hi", "up_rules", "down_rules", "current", "desired", "expected",
-     "condition"),
-    SCALING_WITH_RULES,
+    "case",
+    [RulesCase(*row) for row in SCALING_WITH_RULES],
     ids=[row[0] for row in SCALING_WITH_RULES],
-)  # fmt: skip
-def test_rate_limits__mirrors_TestScalingWithRules(
-    name: str,
-    up: list[int] | None,
-    down: list[int] | None,
-    lo: int,
-    hi: int,
-    up_rules: ScalingRules | None,
-    down_rules: ScalingRules | None,
-    current: int,
-    desired: int,
-    expected: int,
-    condition: str,
-) -> None:
+)
+def test_rate_limits__mirrors_TestScalingWithRules(case: RulesCase) -> None:
     def fill(default: ScalingRules, given: ScalingRules | None) -> ScalingRules:
         if given is None:
             return default
@@ -637,17 +643,15 @@ def test_rate_limits__mirrors_TestScalingWithRules(
         )  # fmt: skip
 
     behavior = Behavior(
-        fill(DEFAULT_SCALE_UP_RULES, up_rules), fill(DEFAULT_SCALE_DOWN_RULES, down_rules)
+        fill(DEFAULT_SCALE_UP_RULES, case.up_rules), fill(DEFAULT_SCALE_DOWN_RULES, case.down_rules)
     )
     controller = HPAController(
-        HPASpec(lo, hi, behavior=behavior),
-        scale_up_events=uniform_events(up, 120) if up else [],
-        scale_down_events=uniform_events(down, 120) if down else [],
+        HPASpec(case.lo, case.hi, behavior=behavior),
+        scale_up_events=uniform_events(case.up, 120) if case.up else [],
+        scale_down_events=uniform_events(case.down, 120) if case.down else [],
     )
-    assert controller.convert_desired_replicas_with_behavior_rate(NOW, current, desired) == (
-        expected,
-        condition,
-    )
+    got = controller.convert_desired_replicas_with_behavior_rate(NOW, case.current, case.desired)
+    assert got == (case.expected, case.condition)
 
 
 def test_select_min__mirrors_TestCalculateScaleUpLimitWithScalingRules() -> None:
@@ -684,41 +688,51 @@ def test_event_exactly_one_period_old_is_outside() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("history", "current", "prenormalized", "expected", "log", "up_window", "down_window"),
-    [
-        ([], 100, 5, 5, [5], 0, 0),  # "empty recommendations for scaling down"
-        ([(4, -120), (5, -60)], 100, 3, 5, [4, 5, 3], 0, 180),  # simple scale down
-        ([(4, -120), (5, -60)], 1, 7, 4, [4, 5, 7], 300, 0),  # simple scale up
-        ([(1, -120), (2, -60)], 100, 3, 3, [1, 2, 3], 300, 0),  # no scale down stabilization
-        ([(4, -120), (5, -60)], 1, 3, 3, [4, 5, 3], 0, 300),  # no scale up stabilization
-        ([(10, -600), (9, -540)], 100, 3, 3, [10, 3], 0, 0),  # reuse element (down)
-        ([(10, -600), (9, -540)], 1, 100, 100, [10, 100], 0, 0),  # reuse element (up)
-        ([(10, -600), (4, -60), (5, -120), (9, -540)], 100, 3, 5, [10, 4, 5, 3], 0, 180),
-        ([(10, -6000), (6, -60), (5, -120), (9, -180)], 1, 100, 5, [100, 6, 5, 9], 300, 300),
-        ([(2, -6000), (3, -180)], 2, 1, 2, None, 300, 300),  # do not scale up when rec goes down
-        ([(2, -6000), (1, -180)], 2, 3, 2, None, 300, 300),  # do not scale down when rec goes up
-    ],
-)
-def test_windows__mirrors_TestNormalizeDesiredReplicasWithBehavior(
-    history: list[tuple[int, float]],
-    current: int,
-    prenormalized: int,
-    expected: int,
-    log: list[int] | None,
-    up_window: int,
-    down_window: int,
-) -> None:
-    behavior = Behavior(ScalingRules(up_window, "Max", ()), ScalingRules(down_window, "Max", ()))
+@dataclass(frozen=True)
+class WindowCase:
+    """One row of TestNormalizeDesiredReplicasWithBehavior: past recommendations (value, age),
+    the sync's input, the stabilised result, the recommendations kept, and the two windows."""
+
+    history: list[tuple[int, int]]  # (recommendation, seconds relative to now)
+    current: int
+    prenormalized: int
+    expected: int
+    log: list[int] | None
+    up_window: int
+    down_window: int
+
+
+WINDOW_CASES = [
+    ([], 100, 5, 5, [5], 0, 0),  # "empty recommendations for scaling down"
+    ([(4, -120), (5, -60)], 100, 3, 5, [4, 5, 3], 0, 180),  # simple scale down
+    ([(4, -120), (5, -60)], 1, 7, 4, [4, 5, 7], 300, 0),  # simple scale up
+    ([(1, -120), (2, -60)], 100, 3, 3, [1, 2, 3], 300, 0),  # no scale down stabilization
+    ([(4, -120), (5, -60)], 1, 3, 3, [4, 5, 3], 0, 300),  # no scale up stabilization
+    ([(10, -600), (9, -540)], 100, 3, 3, [10, 3], 0, 0),  # reuse element (down)
+    ([(10, -600), (9, -540)], 1, 100, 100, [10, 100], 0, 0),  # reuse element (up)
+    ([(10, -600), (4, -60), (5, -120), (9, -540)], 100, 3, 5, [10, 4, 5, 3], 0, 180),
+    ([(10, -6000), (6, -60), (5, -120), (9, -180)], 1, 100, 5, [100, 6, 5, 9], 300, 300),
+    ([(2, -6000), (3, -180)], 2, 1, 2, None, 300, 300),  # do not scale up when rec goes down
+    ([(2, -6000), (1, -180)], 2, 3, 2, None, 300, 300),  # do not scale down when rec goes up
+]
+
+
+@pytest.mark.parametrize("case", [WindowCase(*row) for row in WINDOW_CASES])
+def test_windows__mirrors_TestNormalizeDesiredReplicasWithBehavior(case: WindowCase) -> None:
+    behavior = Behavior(
+        ScalingRules(case.up_window, "Max", ()), ScalingRules(case.down_window, "Max", ())
+    )
     controller = HPAController(
         HPASpec(1, 1000, behavior=behavior),
-        recommendations=[_Recommendation(r, NOW + dt) for r, dt in history],
+        recommendations=[_Recommendation(r, NOW + dt) for r, dt in case.history],
     )
-    got, _ = controller.stabilize_recommendation_with_behaviors(NOW, current, prenormalized)
-    assert got == expected
-    if log is not None:
+    got, _ = controller.stabilize_recommendation_with_behaviors(
+        NOW, case.current, case.prenormalized
+    )
+    assert got == case.expected
+    if case.log is not None:
         assert controller.recommendations is not None
-        assert [r.recommendation for r in controller.recommendations] == log
+        assert [r.recommendation for r in controller.recommendations] == case.log
 
 
 def test_behavior_entry_exactly_one_window_old_is_outside() -> None:

@@ -1,0 +1,80 @@
+"""``gitops.diff.compare``: both sides rendered and compared, resource by resource and for the
+expanded Argo CD objects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from gitops.diff import format_text, run_diff
+from tests.unit.diff.scratch import LAYOUT, changed, overlay_kustomization, write
+
+
+def test_base_change_fans_out_to_three_envs(
+    scratch_repo: Path, untouched: Callable[[], None]
+) -> None:
+    write(
+        scratch_repo,
+        {"base/web/configmap.yaml": LAYOUT["base/web/configmap.yaml"].replace("info", "warn")},
+    )
+    untouched()
+    result = run_diff(scratch_repo, base="HEAD")  # head: the uncommitted working tree
+    assert result.rendered_base == result.rendered_head == ("dev/web", "staging/web", "prod/web")
+    assert changed(result) == [
+        ("changed", "dev/web", "ConfigMap/web"),
+        ("changed", "staging/web", "ConfigMap/web"),
+        ("changed", "prod/web", "ConfigMap/web"),
+    ]
+    assert "-  LOG_LEVEL: info\n+  LOG_LEVEL: warn\n" in result.changes[0].diff
+    assert not result.argocd_compared
+
+
+def test_added_and_removed_resources(scratch_repo: Path, untouched: Callable[[], None]) -> None:
+    write(
+        scratch_repo,
+        {
+            "overlays/dev/web/kustomization.yaml": overlay_kustomization(
+                "replicas.yaml", resources=("extra.yaml",)
+            ),
+            "overlays/dev/web/extra.yaml": (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n"
+            ),
+            "base/web/kustomization.yaml": LAYOUT["base/web/kustomization.yaml"].replace(
+                "  - configmap.yaml\n", ""
+            ),
+        },
+    )
+    untouched()
+    result = run_diff(scratch_repo, base="HEAD")
+    dev = [c for c in changed(result) if c[1] == "dev/web"]
+    assert dev == [("removed", "dev/web", "ConfigMap/web"), ("added", "dev/web", "ConfigMap/extra")]
+    assert ("removed", "prod/web", "ConfigMap/web") in changed(result)
+    rows = {(r["env"], r["service"]): r for r in result.summary_rows()}
+    assert (rows["dev", "web"]["added"], rows["dev", "web"]["removed"]) == (1, 1)
+    text = format_text(result)
+    assert "=== dev/web: added ConfigMap/extra" in text
+    assert "+  name: extra" in text
+
+
+def test_argocd_change_diffs_the_expanded_applications(
+    scratch_repo: Path, untouched: Callable[[], None]
+) -> None:
+    write(
+        scratch_repo,
+        {
+            "argocd/applicationset.yaml": LAYOUT["argocd/applicationset.yaml"].replace(
+                "namespace: demo", "namespace: demo-apps"
+            )
+        },
+    )
+    untouched()
+    result = run_diff(scratch_repo, base="HEAD")
+    assert result.argocd_compared
+    assert result.rendered_head == ()
+    assert [c[2] for c in changed(result)] == [
+        "Application/dev-web",
+        "Application/prod-web",
+        "Application/staging-web",
+        "ApplicationSet/demo",
+    ]
+    assert "+    namespace: demo-apps" in result.changes[0].diff

@@ -1,0 +1,103 @@
+"""``gitops.diff.resources``: parse a render, normalise it, and compare two sides."""
+
+from __future__ import annotations
+
+import base64
+
+from gitops.diff.resources import (
+    compare_resources,
+    normalise,
+    parse_manifest,
+    strip_build_metadata,
+)
+from gitops.diff.secrets import REDACTED_CHANGED
+from gitops.model import ResourceKey
+from gitops.tracing import ORIGIN
+
+MANIFEST = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: app-config-5g8h2m9b7k, namespace: demo}
+data: {LEVEL: info}
+---
+# kustomize may print an empty document; it is not a resource
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: demo}
+spec: {replicas: 2}
+"""
+
+
+def test_parse_keys_each_document_by_env_service_and_resource() -> None:
+    resources = parse_manifest("prod", "web", MANIFEST)
+    assert list(resources) == [
+        ("prod", "web", ResourceKey("v1", "ConfigMap", "demo", "app-config-5g8h2m9b7k")),
+        ("prod", "web", ResourceKey("apps/v1", "Deployment", "demo", "web")),
+    ]
+    # A document without metadata still gets a key instead of failing the whole diff.
+    assert ResourceKey.of({"kind": "List", "metadata": "oops"}) == ResourceKey("", "List", "", "")
+
+
+def test_normalise_is_independent_of_key_order_and_never_folds() -> None:
+    long = "x" * 300
+    assert normalise({"b": 1, "a": {"d": [1], "c": long}}) == normalise(
+        {"a": {"c": long, "d": [1]}, "b": 1}
+    )
+    assert f"c: {long}\n" in normalise({"a": {"c": long}})
+    shared = {"k": "v"}
+    assert "&" not in normalise({"x": shared, "y": shared})  # no YAML anchors in a diff
+
+
+def test_strip_build_metadata_leaves_what_the_plain_build_prints() -> None:
+    traced = parse_manifest("dev", "web", MANIFEST)
+    key = next(iter(traced))
+    traced[key]["metadata"]["annotations"] = {ORIGIN: "path: base/web/cm.yaml\n"}
+    other = list(traced)[1]
+    traced[other]["metadata"]["annotations"] = {ORIGIN: "x", "team": "a"}
+    stripped = strip_build_metadata(traced)
+    assert "annotations" not in stripped[key]["metadata"]
+    assert stripped[other]["metadata"]["annotations"] == {"team": "a"}
+
+
+def test_compare_reports_added_removed_and_changed_with_a_unified_diff() -> None:
+    base = parse_manifest("prod", "web", MANIFEST)
+    head = parse_manifest("prod", "web", MANIFEST.replace("replicas: 2", "replicas: 3"))
+    head.update(parse_manifest("prod", "web", "kind: Service\napiVersion: v1\nmetadata: {name: s}"))
+    changes = compare_resources(base, head, context=0)
+    assert [(c.action, c.title()) for c in changes] == [
+        ("changed", "prod/web: changed Deployment/web"),
+        ("added", "prod/web: added Service/s"),
+    ]
+    assert changes[0].diff == (
+        "--- base/prod/web/Deployment/web\n+++ head/prod/web/Deployment/web\n"
+        "@@ -7 +7 @@\n-  replicas: 2\n+  replicas: 3\n"
+    )
+    assert compare_resources(base, base, context=3) == []
+
+
+def test_a_rehashed_generated_config_map_is_one_change_not_an_add_and_a_remove() -> None:
+    base = parse_manifest("prod", "web", MANIFEST)
+    head = parse_manifest(
+        "prod", "web", MANIFEST.replace("5g8h2m9b7k", "tk2c4f8d9h").replace("info", "debug")
+    )
+    changes = compare_resources(base, head, context=1)
+    assert [c.action for c in changes] == ["changed"]
+    assert changes[0].key is not None and changes[0].key.name == "app-config-tk2c4f8d9h"
+    assert "-  LEVEL: info\n+  LEVEL: debug\n" in changes[0].diff
+
+
+def test_a_changed_secret_value_is_named_not_shown() -> None:
+    def secret(value: str) -> str:
+        encoded = base64.b64encode(value.encode()).decode()
+        return f"apiVersion: v1\nkind: Secret\nmetadata: {{name: db}}\ndata: {{pw: {encoded}}}\n"
+
+    [change] = compare_resources(
+        parse_manifest("dev", "db", secret("old-value")),
+        parse_manifest("dev", "db", secret("new-value")),
+        context=3,
+    )
+    assert change.secret is not None and change.secret.changed == ("pw",)
+    assert f"+  pw: {REDACTED_CHANGED}" in change.diff
+    assert base64.b64encode(b"new-value").decode() not in change.diff
+    assert change.to_json()["secretKeys"] == {"added": [], "removed": [], "changed": ["pw"]}

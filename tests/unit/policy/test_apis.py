@@ -1,0 +1,116 @@
+"""``gitops.policy.apis``: removed and deprecated API versions at the target Kubernetes version;
+the lifecycle table is package data with its sources, and is read strictly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitops.model import Severity
+from gitops.policy.apis import api_lifecycles, parse_lifecycles
+from tests.conftest import FIXTURES
+from tests.unit.policy.findings import check_findings, findings_of
+
+
+def test_the_packaged_table_names_its_sources_and_covers_known_removals() -> None:
+    table = {(a.api_version, a.kind): a for a in api_lifecycles()}
+    pdb = table[("policy/v1beta1", "PodDisruptionBudget")]
+    assert (pdb.deprecated_in, pdb.removed_in) == (21, 25)
+    endpoints = table[("v1", "Endpoints")]
+    assert (endpoints.deprecated_in, endpoints.removed_in) == (33, None)
+    assert len(table) == len(api_lifecycles())  # no apiVersion x kind listed twice
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"apis": []}, "expected sources:"),
+        ({"sources": ["x"], "apis": {}}, "expected a mapping with an apis: list"),
+        (
+            {
+                "sources": ["x"],
+                "apis": [
+                    {"apiVersions": ["a/v1"], "kinds": ["K"], "deprecated": "1.2", "removed": 3}
+                ],
+            },
+            "apis[0]",
+        ),
+    ],
+)
+def test_a_malformed_table_is_one_clear_error(data: Any, expected: str) -> None:
+    with pytest.raises(ValueError, match=r"api-lifecycles\.yaml: ") as caught:
+        parse_lifecycles(data, "gitops/data/api-lifecycles.yaml")
+    assert expected in str(caught.value)
+
+
+def test_api_removed_and_deprecated_at_the_target_version() -> None:
+    findings = check_findings(FIXTURES / "api-removed-deprecated")
+    assert findings_of(findings, "api-removed") == [
+        (
+            "flowcontrol.apiserver.k8s.io/v1beta3/FlowSchema/demo/web",
+            "flowcontrol.apiserver.k8s.io/v1beta3 FlowSchema was removed in Kubernetes 1.32 "
+            "(target 1.33): use flowcontrol.apiserver.k8s.io/v1",
+        ),
+        (
+            "policy/v1beta1/PodDisruptionBudget/demo/web-legacy",
+            "policy/v1beta1 PodDisruptionBudget was removed in Kubernetes 1.25 (target 1.33): "
+            "use policy/v1 (note: an empty selector now matches every pod)",
+        ),
+    ]
+    assert findings_of(findings, "api-deprecated") == [
+        (
+            "v1/Endpoints/demo/external-db",
+            "v1 Endpoints is deprecated since Kubernetes 1.33, no removal scheduled "
+            "(target 1.33): use discovery.k8s.io/v1 EndpointSlice",
+        )
+    ]
+    assert {f.severity for f in findings if f.rule == "api-deprecated"} == {Severity.WARNING}
+
+
+def test_api_lifecycle_follows_the_target_version(fixture_repo: Callable[[str], Path]) -> None:
+    repo = fixture_repo("api-removed-deprecated")
+    (repo / "gitops.yaml").write_text('kubernetesVersion: "1.30"\nenvs: [dev]\n')
+    findings = check_findings(repo)
+    assert [r for r, _ in findings_of(findings, "api-removed")] == [
+        "policy/v1beta1/PodDisruptionBudget/demo/web-legacy"
+    ]
+    # Served until 1.32; Endpoints are only deprecated from 1.33 on.
+    assert findings_of(findings, "api-deprecated") == [
+        (
+            "flowcontrol.apiserver.k8s.io/v1beta3/FlowSchema/demo/web",
+            "flowcontrol.apiserver.k8s.io/v1beta3 FlowSchema is deprecated since Kubernetes "
+            "1.29, removed in 1.32 (target 1.30): use flowcontrol.apiserver.k8s.io/v1",
+        )
+    ]
+
+
+def test_api_lifecycle_knows_the_betas_of_1_34_to_1_36(
+    fixture_repo: Callable[[str], Path],
+) -> None:
+    """k8s.io/api v0.36.3's prerelease-lifecycle data: VAP v1beta1 gone in 1.34, DRA v1beta1
+    deprecated in 1.35 (removal 1.38)."""
+    repo = fixture_repo("api-removed-deprecated")
+    (repo / "gitops.yaml").write_text('kubernetesVersion: "1.36"\nenvs: [dev]\n')
+    (repo / "overlays" / "dev" / "web" / "apis.yaml").write_text(
+        "apiVersion: admissionregistration.k8s.io/v1beta1\n"
+        "kind: ValidatingAdmissionPolicy\nmetadata: {name: vap}\n---\n"
+        "apiVersion: resource.k8s.io/v1beta1\nkind: ResourceClaim\nmetadata: {name: claim}\n"
+    )
+    findings = check_findings(repo)
+    assert findings_of(findings, "api-removed") == [
+        (
+            "admissionregistration.k8s.io/v1beta1/ValidatingAdmissionPolicy/demo/vap",
+            "admissionregistration.k8s.io/v1beta1 ValidatingAdmissionPolicy was removed in "
+            "Kubernetes 1.34 (target 1.36): use admissionregistration.k8s.io/v1",
+        )
+    ]
+    assert findings_of(findings, "api-deprecated") == [
+        (
+            "resource.k8s.io/v1beta1/ResourceClaim/demo/claim",
+            "resource.k8s.io/v1beta1 ResourceClaim is deprecated since Kubernetes 1.35, "
+            "removed in 1.38 (target 1.36): use resource.k8s.io/v1",
+        )
+    ]

@@ -1,0 +1,86 @@
+"""``gitops.simulate.sources``: the HPA a simulation starts from, found in a rendered overlay,
+with its target workload's pod CPU request."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitops.config import load_config
+from gitops.render import SelectionError
+from gitops.simulate.scenario import ScenarioError
+from gitops.simulate.sources import find_hpa, rendered_objects, repo_hpa_resolver, target_workload
+from tests.conftest import REPO_ROOT
+
+
+def _hpa(name: str, target_kind: str = "Deployment", api: str = "apps/v1") -> dict[str, Any]:
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": name},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": api, "kind": target_kind, "name": "web"},
+            "minReplicas": 2,
+            "maxReplicas": 6,
+        },
+    }
+
+
+WEB: dict[str, Any] = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "web"},
+    "spec": {
+        "template": {
+            "spec": {
+                "containers": [
+                    {"name": "web", "resources": {"requests": {"cpu": "150m"}}},
+                    {"name": "log", "resources": {"requests": {"cpu": "50m"}}},
+                ]
+            }
+        }
+    },
+}
+
+
+def test_find_hpa_returns_it_with_the_targets_pod_cpu_request() -> None:
+    hpa, request, origin = find_hpa([WEB, _hpa("web")], "overlays/prod/web", None)
+    assert hpa["metadata"]["name"] == "web"
+    assert request == 200  # every container's request adds up
+    assert origin == "overlays/prod/web (HorizontalPodAutoscaler web)"
+
+
+def test_find_hpa_names_what_is_missing_or_ambiguous() -> None:
+    with pytest.raises(ScenarioError, match=r"overlays/x: no HorizontalPodAutoscaler in the"):
+        find_hpa([WEB], "overlays/x", None)
+    with pytest.raises(ScenarioError, match=r"several HPAs \(a, b\); set hpa.name"):
+        find_hpa([WEB, _hpa("a"), _hpa("b")], "overlays/x", None)
+    assert find_hpa([WEB, _hpa("a"), _hpa("b")], "overlays/x", "b")[0]["metadata"]["name"] == "b"
+    with pytest.raises(ScenarioError, match="no HorizontalPodAutoscaler named 'c'"):
+        find_hpa([WEB, _hpa("a")], "overlays/x", "c")
+
+
+def test_the_target_is_matched_by_group_kind_and_name() -> None:
+    assert target_workload([WEB], _hpa("web")) is WEB
+    assert target_workload([WEB], _hpa("web", api="extensions/v1beta1")) is None
+    assert target_workload([WEB], _hpa("web", target_kind="StatefulSet")) is None
+    # No target in the overlay: the HPA still comes back, without a request.
+    assert find_hpa([_hpa("web", target_kind="StatefulSet")], "o", None)[1] is None
+
+
+def test_the_resolver_renders_the_real_overlay() -> None:
+    config = load_config(REPO_ROOT)
+    hpa, request, origin = repo_hpa_resolver(REPO_ROOT, config)("prod", "healthz", None)
+    assert hpa["kind"] == "HorizontalPodAutoscaler"
+    assert request is not None and request > 0
+    assert origin.startswith("overlays/prod/healthz (HorizontalPodAutoscaler ")
+
+
+def test_rendering_outside_a_repo_or_an_unknown_overlay_is_one_error(tmp_path: Path) -> None:
+    config = load_config(REPO_ROOT)
+    with pytest.raises(ScenarioError, match="no overlays/ here to render prod/web"):
+        rendered_objects(tmp_path, config, "prod", "web")
+    with pytest.raises(SelectionError, match="unknown service 'nope': overlays exist for"):
+        rendered_objects(REPO_ROOT, config, "prod", "nope")

@@ -1,0 +1,65 @@
+"""``gitops.runner``: the one subprocess boundary. argv lists, timeouts, accepted exit codes,
+a one-line error naming the command, and background processes stopped like kubelet does."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gitops.errors import CommandError
+from gitops.runner import Command, first_error_line, run, spawn
+
+PY = sys.executable
+
+
+def test_run_returns_the_output_of_an_argv_never_a_shell() -> None:
+    result = run(Command((PY, "-c", "import sys; print(sys.argv[1])", "$HOME; echo hi")))
+    assert (result.returncode, result.stdout) == (0, "$HOME; echo hi\n")
+
+
+def test_failures_are_one_command_error_naming_the_command() -> None:
+    failing = (PY, "-c", "import sys; print('warning: x\\nError: bad input', file=sys.stderr); "
+               "sys.exit(3)")  # fmt: skip
+    with pytest.raises(CommandError, match=r"exited 3: bad input$") as caught:
+        run(Command(failing))
+    assert str(caught.value).startswith(f"{PY} -c ")
+    assert run(Command(failing, ok_codes=frozenset({3}))).returncode == 3
+    with pytest.raises(CommandError, match=r"no-such-tool-xyz: command not found"):
+        run(Command(("no-such-tool-xyz",)))
+    with pytest.raises(CommandError, match=r"timed out after 0\.5s"):
+        run(Command((PY, "-c", "import time; time.sleep(30)"), timeout=0.5))
+
+
+def test_a_memory_limit_turns_an_allocation_failure_into_a_clear_error() -> None:
+    hog = (PY, "-c", "b = bytearray(1 << 30)")
+    with pytest.raises(CommandError) as caught:
+        run(Command(hog, memory_limit=256 * 2**20))
+    assert "exited 1" in str(caught.value)
+    assert "MemoryError" in str(caught.value)
+
+
+def test_first_error_line_prefers_the_error_line() -> None:
+    assert first_error_line("W1 warning\nError: accumulating resources\n") == (
+        "accumulating resources"
+    )
+    assert first_error_line("\n  first\n second \n") == "first second"
+    assert first_error_line("") == "(no output on stderr)"
+
+
+def test_spawn_logs_to_a_file_and_stop_terminates(tmp_path: Path) -> None:
+    script = "import time; print('up', flush=True); time.sleep(60)"
+    process = spawn(Command((PY, "-c", script)), tmp_path / "log")
+    try:
+        for _ in range(100):
+            if process.log_tail():
+                break
+            time.sleep(0.05)
+        assert process.alive() and process.log_tail() == "up"
+    finally:
+        code = process.stop(grace=5)
+    assert code == -15 and not process.alive()  # SIGTERM within the grace period
+    with pytest.raises(CommandError, match="command not found"):
+        spawn(Command(("no-such-tool-xyz",)), tmp_path / "log2")
