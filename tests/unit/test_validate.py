@@ -108,11 +108,11 @@ def test_cli_exit_codes_and_stdin(
     valid = str(FIXTURES / "validate-valid-workloads")
     invalid = str(FIXTURES / "validate-invalid-deployment")
     assert main(["validate", valid, "--repo", valid]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "5 documents, 0 invalid (Kubernetes 1.33)"
+    assert capsys.readouterr().out.splitlines()[-1] == "5 documents, 0 invalid (Kubernetes 1.36)"
     assert main(["validate", invalid, "--repo", invalid]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0].endswith("Deployment/web: spec.replicas: expected integer, got string '2'")
-    assert out[-1] == "1 documents, 1 invalid (Kubernetes 1.33)"
+    assert out[-1] == "1 documents, 1 invalid (Kubernetes 1.36)"
     monkeypatch.setattr(
         "sys.stdin",
         io.StringIO("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata: {a: b}\n"),
