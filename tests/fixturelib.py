@@ -42,7 +42,17 @@ EXPECTED_FILE = "expected.yaml"
 COMMANDS = ("check", "render", "validate")
 # Row fields per command, in the order expected.yaml lists them. ``message`` is a substring
 # match, every other field must be equal; a field left out of an expected row is not compared.
-ROW_FIELDS = ("overlay", "resource", "file", "line", "object", "severity", "source", "message")
+ROW_FIELDS = (
+    "overlay",
+    "resource",
+    "file",
+    "line",
+    "object",
+    "severity",
+    "source",
+    "patches",
+    "message",
+)
 
 Row = dict[str, Any]
 
@@ -179,6 +189,8 @@ def _check_row(item: dict[str, Any], fixture: Path) -> Row:
     row["severity"] = item["severity"]
     if item["source"]:
         row["source"] = item["source"]
+    if item["patches"]:
+        row["patches"] = list(item["patches"])
     row["message"] = _rel(item["message"], fixture)
     return row
 
