@@ -34,10 +34,10 @@ from gitops.errors import GitopsError
 from gitops.model import Finding
 from gitops.schema import SchemaValidator
 from gitops.validate import run_validate
+from tests.conftest import FIXTURES as FIXTURES
+from tests.conftest import REPO_ROOT as REPO_ROOT
 
 TESTS = Path(__file__).resolve().parent
-REPO_ROOT = TESTS.parent
-FIXTURES = TESTS / "fixtures"
 EXPECTED_FILE = "expected.yaml"
 COMMANDS = ("check", "render", "validate")
 # Row fields per command, in the order expected.yaml lists them. ``message`` is a substring
@@ -60,8 +60,12 @@ Row = dict[str, Any]
 @cache
 def check_fixture(name: str, env: str | None = None, service: str | None = None) -> CheckReport:
     """``gitops check`` of ``tests/fixtures/<name>`` as the CLI runs it (schema validation
-    included), once per session and selection."""
-    repo = FIXTURES / name
+    included), once per session and selection. Never modify what it returns."""
+    return check_repo(FIXTURES / name, env, service)
+
+
+def check_repo(repo: Path, env: str | None = None, service: str | None = None) -> CheckReport:
+    """``gitops check`` of any repository (a modified copy of a fixture), not cached."""
     config = load_config(repo)
     validator = SchemaValidator.for_repo(repo, config)
     return run_check(
@@ -113,7 +117,7 @@ def load_cases(fixture: Path) -> list[Case]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(raw, dict):
         raise TableError(f"{path.name}: expected a mapping")
-    entries = raw["cases"] if "cases" in raw else [raw]
+    entries = raw.get("cases", [raw])
     return [_case(entry, path) for entry in entries]
 
 

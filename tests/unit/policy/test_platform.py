@@ -5,42 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from gitops.check import run_check
-from gitops.config import load_config
-from gitops.model import Finding, Severity
+from gitops.model import Finding
 from tests.conftest import FIXTURES
+from tests.fixturelib import check_fixture, check_repo
+
+# The exact findings of each rule on its fixture are in tests/fixtures/<rule>/expected.yaml
+# (tests/unit/test_fixture_tables.py); these tests vary the fixtures and check what a table
+# cannot: that a value never appears in any message, the service selection.
 
 
 def _report(repo: Path, service: str | None = None) -> list[Finding]:
-    return list(run_check(repo, load_config(repo), service=service).findings)
+    if repo.parent == FIXTURES:
+        return list(check_fixture(repo.name, service=service).findings)
+    return list(check_repo(repo, service=service).findings)
 
 
 def _of(findings: list[Finding], rule_id: str) -> list[tuple[str, str]]:
     return sorted((f.resource, f.message) for f in findings if f.rule == rule_id)
-
-
-def test_api_removed_and_deprecated_at_the_target_version() -> None:
-    findings = _report(FIXTURES / "api-removed-deprecated")
-    assert _of(findings, "api-removed") == [
-        (
-            "flowcontrol.apiserver.k8s.io/v1beta3/FlowSchema/demo/web",
-            "flowcontrol.apiserver.k8s.io/v1beta3 FlowSchema was removed in Kubernetes 1.32 "
-            "(target 1.33): use flowcontrol.apiserver.k8s.io/v1",
-        ),
-        (
-            "policy/v1beta1/PodDisruptionBudget/demo/web-legacy",
-            "policy/v1beta1 PodDisruptionBudget was removed in Kubernetes 1.25 (target 1.33): "
-            "use policy/v1 (note: an empty selector now matches every pod)",
-        ),
-    ]
-    assert _of(findings, "api-deprecated") == [
-        (
-            "v1/Endpoints/demo/external-db",
-            "v1 Endpoints is deprecated since Kubernetes 1.33, no removal scheduled "
-            "(target 1.33): use discovery.k8s.io/v1 EndpointSlice",
-        )
-    ]
-    assert {f.severity for f in findings if f.rule == "api-deprecated"} == {Severity.WARNING}
 
 
 def test_api_lifecycle_follows_the_target_version(fixture_repo: Callable[[str], Path]) -> None:
@@ -80,89 +61,9 @@ def test_secret_plaintext_names_keys_never_values() -> None:
     assert not any("do-not-print-me" in f.message for f in findings)
 
 
-def test_remote_base_walks_bases_and_components_even_when_render_fails() -> None:
-    findings = _report(FIXTURES / "remote-base-unpinned")
-    assert [f.rule for f in findings if f.rule == "render-failed"] == ["render-failed"]
-    remote = sorted(
-        (f.env, f.service, f.source, f.message) for f in findings if f.rule == "remote-base"
-    )
-    assert remote == [
-        (
-            "dev",
-            "web",
-            "base/web/kustomization.yaml",
-            "remote git@git.invalid:example-org/platform.git//base/queue is not pinned "
-            "(no ?ref= or ?version=): pin it with ?ref=<tag or commit>",
-        ),
-        (
-            "dev",
-            "web",
-            "base/web/kustomization.yaml",
-            "remote https://git.invalid/example-org/platform//base/cache?ref=main is not pinned "
-            "(ref=main is a branch or moving name, not a semver tag or commit SHA): pin it with "
-            "?ref=<tag or commit>",
-        ),
-        (
-            "dev",
-            "web",
-            "components/metrics/kustomization.yaml",
-            "remote https://raw.invalid/example-org/metrics/master/servicemonitor.yaml is not "
-            "pinned (the file URL names no tag or commit): pin it with ?ref=<tag or commit>",
-        ),
-    ]
-
-
-def test_argocd_path_missing_and_uncovered_overlay() -> None:
-    findings = [
-        f for f in _report(FIXTURES / "argocd-path-missing") if f.rule == "argocd-path-missing"
-    ]
-    assert sorted((f.env, f.service, f.source, f.message) for f in findings) == [
-        (
-            "dev",
-            "api",
-            "overlays/dev/api",
-            "Application dev-api: source path 'overlays/dev/api' does not exist",
-        ),
-        (
-            "dev",
-            "worker",
-            "overlays/dev/worker",
-            "overlays/dev/worker: no Argo CD Application deploys this overlay",
-        ),
-    ]
-
-
 def test_argocd_path_missing_respects_the_service_selection() -> None:
     findings = _report(FIXTURES / "argocd-path-missing", service="web")
     assert _of(findings, "argocd-path-missing") == []
-
-
-def test_argocd_project_denied() -> None:
-    findings = _report(FIXTURES / "argocd-project-denied")
-    # ConfigMap web (whitelisted kind, namespace from the destination) is permitted.
-    assert _of(findings, "argocd-project-denied") == [
-        (
-            "",
-            "Application dev-worker: AppProject demo-devv is not defined in argocd/ "
-            "(projects: demo-dev)",
-        ),
-        (
-            "rbac.authorization.k8s.io/v1/ClusterRole//web-reader",
-            "AppProject demo-dev does not permit cluster-scoped kind "
-            "rbac.authorization.k8s.io/ClusterRole (clusterResourceWhitelist is empty, which "
-            "permits no cluster-scoped kind)",
-        ),
-        (
-            "v1/ConfigMap/monitoring/web-monitoring",
-            "AppProject demo-dev does not permit namespace monitoring on cluster dev "
-            "(destinations: dev/demo)",
-        ),
-        (
-            "v1/Service//web",
-            "AppProject demo-dev does not permit namespaced kind core/Service (not in "
-            "namespaceResourceWhitelist)",
-        ),
-    ]
 
 
 def _rewrite_project(repo: Path, old: str, new: str) -> None:
@@ -215,18 +116,6 @@ def test_argocd_project_source_repos_and_blacklist(fixture_repo: Callable[[str],
         "v1/Service//web",
         "AppProject demo-dev denies namespaced kind core/Service (namespaceResourceBlacklist)",
     ) in messages
-
-
-def test_env_regression_flags_the_later_env_only() -> None:
-    findings = [f for f in _report(FIXTURES / "env-regression") if f.rule == "env-regression"]
-    assert {(f.env, f.resource) for f in findings} == {("prod", "apps/v1/Deployment/demo/web")}
-    assert sorted(f.message for f in findings) == [
-        "HPA web maxReplicas 3 in prod is lower than 6 in dev (web)",
-        "container web: no livenessProbe in prod, but dev has one",
-        "minimum replicas 1 in prod (HPA web minReplicas) is lower than 2 in dev "
-        "(HPA web minReplicas)",
-        "no PodDisruptionBudget covers the pods in prod, but dev has web",
-    ]
 
 
 def test_env_regression_missing_hpa(fixture_repo: Callable[[str], Path]) -> None:
