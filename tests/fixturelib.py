@@ -51,6 +51,7 @@ ROW_FIELDS = (
     "severity",
     "source",
     "patches",
+    "waiver",
     "message",
 )
 
@@ -164,7 +165,8 @@ def observe(fixture: Path, case: Case) -> Observed:
         for item in document["findings"]:
             findings.setdefault(item["rule"], []).append(_check_row(item, fixture))
         for item in document["waived"]:
-            waived.setdefault(item["rule"], []).append(_check_row(item, fixture))
+            row = _check_row(item, fixture)
+            waived.setdefault(item["rule"], []).append({**row, "waiver": item["waiver"]})
     error_rows = [
         {"message": _rel(line[len("error: ") :], fixture)}
         for line in err.splitlines()
