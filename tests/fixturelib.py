@@ -18,6 +18,7 @@ import contextlib
 import io
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -77,6 +78,27 @@ def check_repo(repo: Path, env: str | None = None, service: str | None = None) -
         validator=validator.validate,
         learn_crd=validator.add_crd_object,
     )
+
+
+def git(repo: Path, *args: str) -> str:
+    """``git <args>`` in ``repo`` with a fixed identity and no global config; stdout."""
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.test",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.test",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+    }
+    return subprocess.run(
+        ["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def commit(repo: Path, message: str) -> None:
+    """Stage everything in ``repo`` and commit it."""
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
 
 
 def of_rule(findings: Iterable[Finding], rule: str) -> list[Finding]:

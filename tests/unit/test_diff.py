@@ -10,8 +10,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -31,6 +29,7 @@ from gitops.diff import compare as diff_compare
 from gitops.errors import GitopsError
 from gitops.gitworktree import GitRefError
 from gitops.inputs import InputResolver
+from tests.fixturelib import commit, git
 
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -139,20 +138,6 @@ spec:
 }
 
 
-def git(repo: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.test",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.test",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-    }
-    return subprocess.run(
-        ["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True
-    ).stdout
-
-
 def write(repo: Path, files: dict[str, str | None]) -> None:
     for rel, text in files.items():
         path = repo / rel
@@ -161,11 +146,6 @@ def write(repo: Path, files: dict[str, str | None]) -> None:
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-
-
-def commit(repo: Path, message: str) -> None:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
 
 
 @pytest.fixture

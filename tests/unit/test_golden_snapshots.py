@@ -11,15 +11,13 @@ the files, and the diff of the commit is the review.
 from __future__ import annotations
 
 import difflib
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from gitops import __version__
-from tests.fixturelib import FIXTURES, TESTS, run_cli
+from tests.fixturelib import FIXTURES, TESTS, commit, git, run_cli
 
 SNAPSHOTS = TESTS / "snapshots"
 CHECK_FIXTURE = FIXTURES / "check-pipeline"  # errors, a warning, patches, a failed render
@@ -73,20 +71,6 @@ def test_check_report_with_waivers(fmt: str, update_snapshots: bool) -> None:
     assert_snapshot(name, normalise(out, WAIVER_FIXTURE), update_snapshots)
 
 
-def _git(repo: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.test",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.test",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-    }
-    return subprocess.run(
-        ["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True
-    ).stdout
-
-
 # The head commit of the diff scenario, one edit per env: a generated Secret in dev (its values
 # are masked), a mutable tag in staging and prod api down to one replica (each a new finding).
 HEAD_EDITS = {
@@ -104,18 +88,17 @@ def diff_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     """release-edits committed twice, (repo, {sha: placeholder}) for the normalisation."""
     repo = tmp_path_factory.mktemp("golden") / "repo"
     shutil.copytree(RELEASE_FIXTURE, repo)
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "base")
+    git(repo, "init", "-q", "-b", "main")
+    commit(repo, "base")
     for rel, (old, new) in HEAD_EDITS.items():
         path = repo / rel
         text = path.read_text(encoding="utf-8")
         assert old in text, f"{rel}: the scenario expects {old!r} in the fixture"
         path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    _git(repo, "commit", "-q", "-am", "head")
+    commit(repo, "head")
     shas: dict[str, str] = {}
     for ref, label in (("HEAD~1", "<base-sha>"), ("HEAD", "<head-sha>")):
-        full = _git(repo, "rev-parse", ref).strip()
+        full = git(repo, "rev-parse", ref).strip()
         shas[full] = label
         for length in (12, 7):
             shas.setdefault(full[:length], label)

@@ -19,7 +19,8 @@ from gitops.runner import Command, CommandResult, run
 from gitops.snapshot import take_snapshot
 from gitops.workspace import Workspace
 from tests.conftest import FIXTURES
-from tests.unit.test_diff import LAYOUT, _replicas, commit, git, write
+from tests.fixturelib import commit, git
+from tests.unit.test_diff import LAYOUT, _replicas, write
 
 
 class CountingRunner:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gitops.diff import DiffOptions, diff_command
 from gitops.simulate.behaviour import touches_behaviour
-from tests.unit.test_diff import DEPLOYMENT, LAYOUT, _overlay, commit, git, write
+from tests.fixturelib import commit, git
+from tests.unit.test_diff import DEPLOYMENT, LAYOUT, _overlay, write
 
 WITH_REQUESTS = DEPLOYMENT.replace(
     "          image: nginx:1.27\n",
@@ -100,7 +102,7 @@ def test_unrelated_change_has_no_section(repo: Path) -> None:
 
 
 def test_touches_behaviour_watches_scaling_inputs() -> None:
-    deployment = {
+    deployment: dict[str, Any] = {
         "kind": "Deployment",
         "metadata": {"name": "w"},
         "spec": {
