@@ -33,7 +33,9 @@ def test_there_are_fixtures_to_run() -> None:
 
 @pytest.mark.parametrize("fixture", FIXTURE_DIRS, ids=[p.name for p in FIXTURE_DIRS])
 def test_fixture_reports_exactly_its_table(fixture: Path) -> None:
-    assert (fixture / "README.md").is_file(), f"{fixture.name}: no README.md saying what it is for"
+    readme = fixture / "README.md"
+    assert readme.is_file(), f"{fixture.name}: no README.md saying what it exercises"
+    assert len(readme.read_text(encoding="utf-8").strip().splitlines()) == 1, readme
     problems: list[str] = []
     for number, case in enumerate(load_cases(fixture)):
         label = f"case {number} (gitops {case.command} {' '.join(case.args)})".replace(" )", ")")
