@@ -40,11 +40,13 @@ def test_fixture_reports_exactly_its_table(fixture: Path) -> None:
     for number, case in enumerate(load_cases(fixture)):
         label = f"case {number} (gitops {case.command} {' '.join(case.args)})".replace(" )", ")")
         problems += [f"{label}: {p}" for p in compare(case, observe(fixture, case))]
-    assert not problems, (
-        f"{fixture.name}: the output differs from {EXPECTED_FILE} (if the change is intended, "
-        f"run `.venv/bin/python -m tests.fixturelib {fixture.name}` and review the diff):\n"
-        + "\n".join(problems)
-    )
+    if problems:
+        pytest.fail(
+            f"{fixture.name}: the output differs from {EXPECTED_FILE} (if the change is "
+            f"intended, run `.venv/bin/python -m tests.fixturelib {fixture.name}` and review "
+            "the diff):\n" + "\n".join(problems),
+            pytrace=False,
+        )
 
 
 def test_a_fixture_without_a_table_fails(tmp_path: Path) -> None:
