@@ -89,7 +89,7 @@ def test_skip_kinds_from_gitops_yaml_and_unknown_kind() -> None:
     assert gadget.skipped and gadget.ok
     assert not gizmo.ok and gizmo.messages[0].startswith("no schema for example.com/v1/Gizmo")
     assert format_text(result).splitlines()[-1] == (
-        "2 documents, 1 invalid, 1 skipped (schemas.skipKinds) (Kubernetes 1.33)"
+        "2 documents, 1 invalid, 1 skipped (schemas.skipKinds) (Kubernetes 1.36)"
     )
 
 
