@@ -1,5 +1,5 @@
-"""Golden snapshots: every report format of ``check``, ``diff`` and ``simulate drain``, byte
-for byte.
+"""Golden snapshots: every report format of ``check``, ``diff`` and ``simulate`` (a scenario
+file and ``drain``), byte for byte.
 
 Each output comes from a fixed fixture and is compared with its file under
 ``tests/snapshots/``; only what truly varies between machines is normalised (the checkout's
@@ -17,12 +17,14 @@ from pathlib import Path
 import pytest
 
 from gitops import __version__
-from tests.fixturelib import FIXTURES, TESTS, commit, git, run_cli
+from tests.fixturelib import FIXTURES, REPO_ROOT, TESTS, commit, git, run_cli
 
 SNAPSHOTS = TESTS / "snapshots"
 CHECK_FIXTURE = FIXTURES / "check-pipeline"  # errors, a warning, patches, a failed render
 WAIVER_FIXTURE = FIXTURES / "waivers"  # waived, expired and unused waivers
 RELEASE_FIXTURE = FIXTURES / "release-edits"  # three envs: the base of the diff scenario
+# An inline HPA with behavior policies: the scenario needs no repository.
+SCENARIO = REPO_ROOT / "examples" / "simulate" / "behavior-ramp.yaml"
 
 
 def assert_snapshot(name: str, text: str, update: bool) -> None:
@@ -128,3 +130,12 @@ def test_simulate_drain_formats(fmt: str, update_snapshots: bool) -> None:
     suffix = {"text": "txt", "markdown": "md"}.get(fmt, fmt)
     name = f"simulate-drain-{fmt}.{suffix}"
     assert_snapshot(name, normalise(out, RELEASE_FIXTURE), update_snapshots)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+def test_simulate_scenario_formats(fmt: str, update_snapshots: bool) -> None:
+    code, out, err = run_cli(["simulate", str(SCENARIO), "--format", fmt])
+    assert (code, err) == (0, "")
+    suffix = {"text": "txt", "markdown": "md"}.get(fmt, fmt)
+    name = f"simulate-scenario-{fmt}.{suffix}"
+    assert_snapshot(name, normalise(out, REPO_ROOT), update_snapshots)
