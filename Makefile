@@ -10,7 +10,7 @@ BASE ?=
 DIFF_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup ci check render apps test test-e2e fmt lint bench diff probe clean fuzz loadtest sigterm-stress cluster-tools test-cluster
+.PHONY: help setup ci check render apps test snapshots test-e2e fmt lint bench diff probe clean fuzz loadtest sigterm-stress cluster-tools test-cluster
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ apps: $(STAMP) ## list the Argo CD Applications the ApplicationSets generate
 
 test: $(STAMP) ## unit tests, fixture-repo tests and tests over the real repo (no cluster)
 	$(PYTEST) -q
+
+snapshots: $(STAMP) ## rewrite tests/snapshots/ (golden report, diff, simulate output) from the current output
+	$(PYTEST) -q -p no:cacheprovider tests/unit/test_golden_snapshots.py --update-snapshots
 
 test-e2e: $(STAMP) ## end-to-end tests on a kind cluster (needs docker or podman, kind, kubectl)
 	$(BIN)/python -m tests.e2e.preflight

@@ -14,6 +14,20 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-snapshots",
+        action="store_true",
+        help="rewrite the golden files under tests/snapshots/ from the current output",
+    )
+
+
+@pytest.fixture
+def update_snapshots(request: pytest.FixtureRequest) -> bool:
+    """Whether this run rewrites the golden snapshots instead of comparing them."""
+    return bool(request.config.getoption("--update-snapshots"))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Keep the render and schema caches of a test run away from the user's own cache."""
     os.environ["GITOPS_CACHE_DIR"] = tempfile.mkdtemp(prefix="gitops-test-cache-")

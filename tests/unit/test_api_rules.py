@@ -3,12 +3,9 @@ semantics behind pdb-blocks-drain, hpa-target-missing, resource-conflict and sel
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from gitops.apivalidation import api_problems
-from gitops.cli import main
 from gitops.config import RepoConfig
 from gitops.model import Resource, ResourceKey
 from gitops.policy import controller_labels, selector_matches
@@ -16,7 +13,6 @@ from gitops.validate import run_validate
 from tests.conftest import FIXTURES
 
 PLANTED = FIXTURES / "validate-api-rules" / "planted.yaml"
-SEMANTICS = FIXTURES / "check-api-semantics"
 
 
 def _messages(kind: str) -> list[str]:
@@ -91,50 +87,6 @@ def test_service_pdb_and_hpa_rules() -> None:
 )
 def test_valid_or_out_of_scope_objects_have_no_problems(body: dict[str, object]) -> None:
     assert api_problems(body) == []
-
-
-def _check_findings(capsys: pytest.CaptureFixture[str]) -> list[tuple[str, str, str]]:
-    assert main(["check", "--repo", str(SEMANTICS), "--format", "json"]) == 1
-    report = json.loads(capsys.readouterr().out)
-    return [(f["rule"], f["resource"], f["message"]) for f in report["findings"]]
-
-
-def test_check_reports_api_rules_and_controller_semantics(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    findings = _check_findings(capsys)
-    by_rule: dict[str, list[tuple[str, str]]] = {}
-    for rule, resource, message in findings:
-        by_rule.setdefault(rule, []).append((resource, message))
-    assert by_rule["schema-api"] == [
-        (
-            "apps/v1/Deployment/demo/web",
-            'spec.template.metadata.labels: {"app": "wbe"} does not match spec.selector (the '
-            "API server rejects it)",
-        )
-    ]
-    # The CRD rendered in the same overlay validates the Widget next to it.
-    assert by_rule["schema"] == [
-        ("demo.example.test/v1/Widget/demo/small", "spec.size: 0 is less than the minimum of 1")
-    ]
-    (hpa,) = by_rule["hpa-target-missing"]
-    assert 'scaleTargetRef Deployment "web" (no apiVersion: the core group, v1)' in hpa[1]
-    assert by_rule["pdb-blocks-drain"] == [
-        (
-            "policy/v1/PodDisruptionBudget/demo/agent",
-            "selects pods of DaemonSet/agent, which have no scale subresource: with "
-            "maxUnavailable 1 the disruption controller cannot count the expected pods and "
-            "allows 0 disruptions (use an integer minAvailable for such pods)",
-        )
-    ]
-    assert sorted(m for _r, m in by_rule["resource-conflict"]) == [
-        "ConfigMap/shared in namespace demo is also rendered by overlays/dev/jobs: two "
-        "Applications would fight over it (Argo CD SharedResourceWarning)",
-        "ConfigMap/shared in namespace demo is also rendered by overlays/dev/web: two "
-        "Applications would fight over it (Argo CD SharedResourceWarning)",
-    ]
-    # The per-pod Service db-0 selects a label only the StatefulSet controller adds.
-    assert not [f for f in findings if f[1].endswith("Service/demo/db-0")]
 
 
 def _workload(kind: str, name: str, replicas: int = 1) -> Resource:

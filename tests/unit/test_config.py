@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from gitops.config import load_config
+from gitops.config import DEFAULT_KUBERNETES_VERSION, load_config
 from gitops.errors import ConfigError
 from tests.conftest import FIXTURES
 
@@ -25,7 +25,7 @@ def test_without_gitops_yaml_envs_come_from_overlays_in_promotion_order(tmp_path
     config = load_config(tmp_path)
     assert config.envs == ("dev", "qa", "staging", "prod", "zeta")
     assert config.source is None
-    assert config.kubernetes_version == "1.33"
+    assert config.kubernetes_version == DEFAULT_KUBERNETES_VERSION == "1.36"
 
 
 def test_build_options_as_one_string_like_argocd_cm(tmp_path: Path) -> None:

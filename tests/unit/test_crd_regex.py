@@ -24,7 +24,7 @@ def test_inline_flags_mid_pattern_validate_instead_of_exit_2(
         "'^[a-z](?i)[a-z0-9-]*$'",
         f"{REPO}/rules.yaml:6: AlertRule/bad: spec.severity: 'fatal' does not match "
         "'^(?i)(critical|warning|info)$'",
-        "2 documents, 1 invalid (Kubernetes 1.33)",
+        "2 documents, 1 invalid (Kubernetes 1.36)",
     ]
 
 

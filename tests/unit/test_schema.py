@@ -84,7 +84,7 @@ def test_validation_does_not_modify_the_document(validator: SchemaValidator) -> 
 
 
 def test_int_or_string_ports_and_quantities_are_accepted(validator: SchemaValidator) -> None:
-    path = FIXTURES / "validate-valid-workloads" / "web.yaml"
+    path = FIXTURES / "validate-valid-workloads" / "manifests" / "web.yaml"
     documents = load_documents(path.read_text(), "web.yaml")
     assert len(documents) == 5
     assert [validator.validate(d.body) for d in documents] == [[]] * 5

@@ -12,10 +12,12 @@ from gitops.validate import ValidateUsageError, format_text, run_validate
 from tests.conftest import FIXTURES
 
 CONFIG = RepoConfig(kubernetes_version="1.33")
+# A folder of manifests (the fixture root also holds its expected.yaml, not a manifest).
+VALID = FIXTURES / "validate-valid-workloads" / "manifests"
 
 
 def test_directory_of_valid_documents() -> None:
-    result = run_validate([str(FIXTURES / "validate-valid-workloads")], None, CONFIG, None)
+    result = run_validate([str(VALID)], None, CONFIG, None)
     assert result.ok
     assert [(d.kind, d.name, d.namespace, d.line) for d in result.documents] == [
         ("ConfigMap", "web-config", "integration", 2),
@@ -39,7 +41,7 @@ def test_text_report_lists_each_problem_with_file_line_and_object() -> None:
 
 def test_stdin_and_files_together_and_unparseable_stdin() -> None:
     stdin = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\nkind: [\n"
-    path = FIXTURES / "validate-valid-workloads" / "web.yaml"
+    path = VALID / "web.yaml"
     result = run_validate(["-", str(path)], stdin, CONFIG, None)
     assert [d.source for d in result.documents][:2] == ["-", str(path)]
     assert result.file_errors == (
@@ -53,7 +55,7 @@ def test_stdin_and_files_together_and_unparseable_stdin() -> None:
 
 
 def test_version_flag_overrides_gitops_yaml() -> None:
-    path = FIXTURES / "validate-valid-workloads"
+    path = VALID
     assert run_validate([str(path)], None, CONFIG, "1.30").kubernetes_version == "1.30"
     with pytest.raises(SchemaError, match=r"no schemas for Kubernetes 1\.99"):
         run_validate([str(path)], None, CONFIG, "1.99")
@@ -87,7 +89,7 @@ def test_skip_kinds_from_gitops_yaml_and_unknown_kind() -> None:
     assert gadget.skipped and gadget.ok
     assert not gizmo.ok and gizmo.messages[0].startswith("no schema for example.com/v1/Gizmo")
     assert format_text(result).splitlines()[-1] == (
-        "2 documents, 1 invalid, 1 skipped (schemas.skipKinds) (Kubernetes 1.33)"
+        "2 documents, 1 invalid, 1 skipped (schemas.skipKinds) (Kubernetes 1.36)"
     )
 
 
@@ -105,14 +107,14 @@ def test_cli_exit_codes_and_stdin(
 
     from gitops.cli import main
 
-    valid = str(FIXTURES / "validate-valid-workloads")
-    invalid = str(FIXTURES / "validate-invalid-deployment")
+    valid = str(VALID)
+    invalid = str(FIXTURES / "validate-invalid-deployment" / "web.yaml")
     assert main(["validate", valid, "--repo", valid]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "5 documents, 0 invalid (Kubernetes 1.33)"
-    assert main(["validate", invalid, "--repo", invalid]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == "5 documents, 0 invalid (Kubernetes 1.36)"
+    assert main(["validate", invalid]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0].endswith("Deployment/web: spec.replicas: expected integer, got string '2'")
-    assert out[-1] == "1 documents, 1 invalid (Kubernetes 1.33)"
+    assert out[-1] == "1 documents, 1 invalid (Kubernetes 1.36)"
     monkeypatch.setattr(
         "sys.stdin",
         io.StringIO("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata: {a: b}\n"),

@@ -11,10 +11,12 @@ from tests.conftest import FIXTURES
 
 CONFIG = RepoConfig(kubernetes_version="1.33")
 MIXED = FIXTURES / "validate-mixed-folder"
+# Its folders (the fixture root also holds its expected.yaml, not a manifest).
+MIXED_INPUTS = [str(MIXED / name) for name in ("app", "setup", "chart")]
 
 
 def test_crd_in_the_same_input_validates_its_resources() -> None:
-    result = run_validate([str(MIXED)], None, CONFIG, None, validator=None, repo=MIXED)
+    result = run_validate(MIXED_INPUTS, None, CONFIG, None, validator=None, repo=MIXED)
     widgets = {d.name: d.messages for d in result.documents if d.kind == "Widget"}
     assert widgets == {
         "good": (),
@@ -33,7 +35,7 @@ def test_list_kinds_are_validated_item_by_item() -> None:
 
 
 def test_kustomization_helm_and_patch_files_are_skipped_with_a_note() -> None:
-    result = run_validate([str(MIXED)], None, CONFIG, None, repo=MIXED)
+    result = run_validate(MIXED_INPUTS, None, CONFIG, None, repo=MIXED)
     assert [n.removeprefix(str(MIXED) + "/") for n in result.notes] == [
         "app/kustomization.yaml: a kustomization file, not a Kubernetes object, skipped",
         "app/replicas-patch.yaml: a kustomize patch (validated as part of its kustomization's "

@@ -20,7 +20,7 @@ import yaml
 from gitops.errors import ConfigError
 
 CONFIG_FILE = "gitops.yaml"
-DEFAULT_KUBERNETES_VERSION = "1.33"
+DEFAULT_KUBERNETES_VERSION = "1.36"
 DEFAULT_KUSTOMIZE_TIMEOUT = 120.0
 # Address space per kustomize process (RLIMIT_AS). kubectl's Go runtime reserves ~1.3 GiB of
 # address space before rendering anything (VmPeak of a one-ConfigMap build; ~100 MiB resident);

@@ -5,11 +5,11 @@ kustomize. Shared by the diff, gitworktree, snapshot and simulate tests."""
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
 from pathlib import Path
 
 from gitops.diff import DiffResult, format_json, format_markdown, format_text
+from tests.fixturelib import commit as commit
+from tests.fixturelib import git as git
 
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -121,20 +121,6 @@ spec:
 }
 
 
-def git(repo: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.test",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.test",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-    }
-    return subprocess.run(
-        ["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True
-    ).stdout
-
-
 def write(repo: Path, files: dict[str, str | None]) -> None:
     for rel, text in files.items():
         path = repo / rel
@@ -143,11 +129,6 @@ def write(repo: Path, files: dict[str, str | None]) -> None:
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-
-
-def commit(repo: Path, message: str) -> None:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
 
 
 def user_state(repo: Path) -> tuple[str, str, str]:

@@ -9,9 +9,7 @@ from typing import Any
 
 import pytest
 
-from gitops.model import Severity
 from gitops.policy.apis import api_lifecycles, parse_lifecycles
-from tests.conftest import FIXTURES
 from tests.unit.policy.findings import check_findings, findings_of
 
 
@@ -44,30 +42,6 @@ def test_a_malformed_table_is_one_clear_error(data: Any, expected: str) -> None:
     with pytest.raises(ValueError, match=r"api-lifecycles\.yaml: ") as caught:
         parse_lifecycles(data, "gitops/data/api-lifecycles.yaml")
     assert expected in str(caught.value)
-
-
-def test_api_removed_and_deprecated_at_the_target_version() -> None:
-    findings = check_findings(FIXTURES / "api-removed-deprecated")
-    assert findings_of(findings, "api-removed") == [
-        (
-            "flowcontrol.apiserver.k8s.io/v1beta3/FlowSchema/demo/web",
-            "flowcontrol.apiserver.k8s.io/v1beta3 FlowSchema was removed in Kubernetes 1.32 "
-            "(target 1.33): use flowcontrol.apiserver.k8s.io/v1",
-        ),
-        (
-            "policy/v1beta1/PodDisruptionBudget/demo/web-legacy",
-            "policy/v1beta1 PodDisruptionBudget was removed in Kubernetes 1.25 (target 1.33): "
-            "use policy/v1 (note: an empty selector now matches every pod)",
-        ),
-    ]
-    assert findings_of(findings, "api-deprecated") == [
-        (
-            "v1/Endpoints/demo/external-db",
-            "v1 Endpoints is deprecated since Kubernetes 1.33, no removal scheduled "
-            "(target 1.33): use discovery.k8s.io/v1 EndpointSlice",
-        )
-    ]
-    assert {f.severity for f in findings if f.rule == "api-deprecated"} == {Severity.WARNING}
 
 
 def test_api_lifecycle_follows_the_target_version(fixture_repo: Callable[[str], Path]) -> None:

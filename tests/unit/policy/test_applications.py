@@ -10,59 +10,9 @@ from tests.conftest import FIXTURES
 from tests.unit.policy.findings import check_findings, findings_of
 
 
-def test_argocd_path_missing_and_uncovered_overlay() -> None:
-    findings = [
-        f
-        for f in check_findings(FIXTURES / "argocd-path-missing")
-        if f.rule == "argocd-path-missing"
-    ]
-    assert sorted((f.env, f.service, f.source, f.message) for f in findings) == [
-        (
-            "dev",
-            "api",
-            "overlays/dev/api",
-            "Application dev-api: source path 'overlays/dev/api' does not exist",
-        ),
-        (
-            "dev",
-            "worker",
-            "overlays/dev/worker",
-            "overlays/dev/worker: no Argo CD Application deploys this overlay",
-        ),
-    ]
-
-
 def test_argocd_path_missing_respects_the_service_selection() -> None:
     findings = check_findings(FIXTURES / "argocd-path-missing", service="web")
     assert findings_of(findings, "argocd-path-missing") == []
-
-
-def test_argocd_project_denied() -> None:
-    findings = check_findings(FIXTURES / "argocd-project-denied")
-    # ConfigMap web (whitelisted kind, namespace from the destination) is permitted.
-    assert findings_of(findings, "argocd-project-denied") == [
-        (
-            "",
-            "Application dev-worker: AppProject demo-devv is not defined in argocd/ "
-            "(projects: demo-dev)",
-        ),
-        (
-            "rbac.authorization.k8s.io/v1/ClusterRole//web-reader",
-            "AppProject demo-dev does not permit cluster-scoped kind "
-            "rbac.authorization.k8s.io/ClusterRole (clusterResourceWhitelist is empty, which "
-            "permits no cluster-scoped kind)",
-        ),
-        (
-            "v1/ConfigMap/monitoring/web-monitoring",
-            "AppProject demo-dev does not permit namespace monitoring on cluster dev "
-            "(destinations: dev/demo)",
-        ),
-        (
-            "v1/Service//web",
-            "AppProject demo-dev does not permit namespaced kind core/Service (not in "
-            "namespaceResourceWhitelist)",
-        ),
-    ]
 
 
 def _rewrite_project(repo: Path, old: str, new: str) -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 from gitops.config import RepoConfig
 from gitops.model import Resource
 from gitops.policy import CheckContext, get_rule, run_rule
-from tests.conftest import FIXTURES
 from tests.unit.k8s.objects import deployment_doc, hpa_doc, pdb_doc, res
 from tests.unit.policy.findings import check_findings
 
@@ -54,20 +53,6 @@ def test_env_regression_pdb_coverage_matches_the_pdb_rules() -> None:
     assert not any("PodDisruptionBudget" in m for m in covered)
     broken = _env_regression([*dev, res(deployment_doc()), res(pdb_doc({"matchLabels": "x"}))])
     assert "no PodDisruptionBudget covers the pods in prod, but dev has web" in broken
-
-
-def test_env_regression_flags_the_later_env_only() -> None:
-    findings = [
-        f for f in check_findings(FIXTURES / "env-regression") if f.rule == "env-regression"
-    ]
-    assert {(f.env, f.resource) for f in findings} == {("prod", "apps/v1/Deployment/demo/web")}
-    assert sorted(f.message for f in findings) == [
-        "HPA web maxReplicas 3 in prod is lower than 6 in dev (web)",
-        "container web: no livenessProbe in prod, but dev has one",
-        "minimum replicas 1 in prod (HPA web minReplicas) is lower than 2 in dev "
-        "(HPA web minReplicas)",
-        "no PodDisruptionBudget covers the pods in prod, but dev has web",
-    ]
 
 
 def test_env_regression_missing_hpa(fixture_repo: Callable[[str], Path]) -> None:

@@ -1,21 +1,20 @@
 """The workload rules (probes, resources, images, security context) on fixture mini-repos.
 
-Each fixture holds a failing overlay (``web`` and friends) and a correct one (``api``): the tests
-assert the exact findings of the rule on the first and none on the second, with the real
-kustomize. Findings of other modules' rules on the same fixtures are ignored.
+Each fixture holds a failing overlay (``web`` and friends) and a correct one (``api``); the exact
+findings of each rule on its fixture are in the fixture's expected.yaml
+(tests/unit/test_fixture_tables.py). The tests here call the rules directly on documents the
+fixtures cannot express.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
-from functools import cache
 from typing import Any
 
 import pytest
 
-from gitops.check import run_check
 from gitops.config import load_config
-from gitops.model import Finding, Resource, ResourceKey, Severity
+from gitops.model import Resource, ResourceKey, Severity
 from gitops.policy import CheckContext, all_rules, get_rule, run_rule
 from gitops.policy.workloads import (
     image_tag_mutable,
@@ -30,227 +29,7 @@ from gitops.policy.workloads import (
 from gitops.quantity import parse_quantity
 from tests.conftest import FIXTURES
 
-
-@cache
-def _findings(scenario: str) -> tuple[Finding, ...]:
-    repo = FIXTURES / scenario
-    return run_check(repo, load_config(repo)).findings
-
-
-def _of_rule(scenario: str, rule_id: str) -> set[tuple[str, str, str]]:
-    """(overlay, resource, message) of every finding of one rule."""
-    return {
-        (f"{f.env}/{f.service}", f.resource, f.message)
-        for f in _findings(scenario)
-        if f.rule == rule_id
-    }
-
-
 DEPLOYMENT_WEB = "apps/v1/Deployment/demo/web"
-
-
-def test_probe_missing_only_for_pods_a_service_routes_to() -> None:
-    expected_suffix = "routes to this pod (expected a readinessProbe and a livenessProbe)"
-    assert _of_rule("probe-missing-behind-service", "probe-missing") == {
-        # A startupProbe replaces neither probe.
-        (
-            "dev/web",
-            DEPLOYMENT_WEB,
-            f"container web: no readinessProbe, but Service web {expected_suffix}",
-        ),
-        (
-            "dev/web",
-            DEPLOYMENT_WEB,
-            f"container web: no livenessProbe, but Service web {expected_suffix}",
-        ),
-        (
-            "dev/web",
-            DEPLOYMENT_WEB,
-            f"container proxy: no livenessProbe, but Service web {expected_suffix}",
-        ),
-        # A bare Pod in another overlay of the same env and namespace, labelled app: web.
-        (
-            "dev/debug",
-            "v1/Pod/demo/debug",
-            f"container shell: no readinessProbe, but Service web {expected_suffix}",
-        ),
-        (
-            "dev/debug",
-            "v1/Pod/demo/debug",
-            f"container shell: no livenessProbe, but Service web {expected_suffix}",
-        ),
-    }
-    # Not reported: the worker Deployment and the CronJob (no Service selects them: an empty
-    # selector selects nothing, a selector with an extra label is no subset), and api (both probes).
-
-
-def test_probe_missing_severity_is_error() -> None:
-    assert {
-        f.severity for f in _findings("probe-missing-behind-service") if f.rule == "probe-missing"
-    } == {Severity.ERROR}
-
-
-def test_probe_port_unknown_names_the_port_and_the_declared_ones() -> None:
-    assert _of_rule("probe-port-unknown", "probe-port-unknown") == {
-        (
-            "dev/web",
-            DEPLOYMENT_WEB,
-            'container web: readinessProbe port "metrics" is not declared by the container '
-            "(declared: http)",
-        ),
-        (
-            "dev/web",
-            "apps/v1/DaemonSet/demo/agent",
-            'container agent: livenessProbe port "admin" is not declared by the container '
-            "(declared: none)",
-        ),
-    }
-    # Not reported: the numeric startupProbe port, the declared liveness port, overlay api.
-
-
-def test_probe_invalid_reports_what_the_api_rejects() -> None:
-    assert _of_rule("probe-invalid", "probe-invalid") == {
-        ("dev/web", DEPLOYMENT_WEB, message)
-        for message in (
-            "init container migrate: readinessProbe is set on an init container without "
-            "restartPolicy Always (the API rejects it; expected no probes on init containers)",
-            "container web: livenessProbe has 2 handlers (exec, httpGet); expected exactly one "
-            "of exec, httpGet, tcpSocket, grpc",
-            "container web: livenessProbe successThreshold is 2 (expected 1: the API rejects "
-            "any other value for a livenessProbe)",
-            "container web: readinessProbe periodSeconds is -5 (expected >= 0; unset or 0 means "
-            "the default 10)",
-            "container web: readinessProbe sets terminationGracePeriodSeconds (expected unset: "
-            "the API rejects it on readiness probes)",
-            "container web: startupProbe has no handler (expected exactly one of exec, httpGet, "
-            "tcpSocket, grpc)",
-            'container rpc: livenessProbe grpc.port is "grpc" (expected a number: gRPC probes '
-            "take no port names)",
-            "container rpc: livenessProbe terminationGracePeriodSeconds is 0 (expected > 0)",
-            "container rpc: readinessProbe tcpSocket.port is 70000 (expected 1..65535)",
-        )
-    }
-    # Overlay api is valid: periodSeconds 0 (the default), timeoutSeconds 10 >= periodSeconds 5,
-    # readiness successThreshold 2, probes on a sidecar, a liveness grace period.
-
-
-def test_probe_identical_compares_after_defaults_and_named_ports() -> None:
-    findings = [f for f in _findings("probe-identical") if f.rule == "probe-identical"]
-    assert [(f.env, f.service, f.resource, f.severity) for f in findings] == [
-        ("dev", "web", DEPLOYMENT_WEB, Severity.WARNING)
-    ]
-    assert findings[0].message.startswith(
-        "container web: livenessProbe and readinessProbe are identical (httpGet /health on port "
-        "8080, periodSeconds 10, timeoutSeconds 1, failureThreshold 3); expected liveness to "
-        "tolerate more"
-    )
-
-
-def test_resources_missing_requires_requests_and_a_memory_limit() -> None:
-    expected = "(expected cpu and memory requests and a memory limit)"
-    assert _of_rule("resources-missing", "resources-missing") == {
-        ("dev/web", DEPLOYMENT_WEB, f"container web: no resources.requests.memory {expected}"),
-        ("dev/web", DEPLOYMENT_WEB, f"init container setup: no resources.requests.cpu {expected}"),
-        (
-            "dev/web",
-            DEPLOYMENT_WEB,
-            f"init container setup: no resources.requests.memory {expected}",
-        ),
-        ("dev/web", DEPLOYMENT_WEB, f"init container setup: no resources.limits.memory {expected}"),
-        (
-            "dev/web",
-            "batch/v1/Job/demo/migrate",
-            f"container migrate: no resources.limits.memory {expected}",
-        ),
-    }
-    # Overlay api has no cpu limit: optional, not reported.
-
-
-def test_requests_exceed_limits_after_an_overlay_patch() -> None:
-    findings = [
-        f
-        for f in _findings("requests-exceed-limits-after-patch")
-        if f.rule == "requests-exceed-limits"
-    ]
-    assert {(f.env, f.resource, f.message) for f in findings} == {
-        (
-            "dev",
-            DEPLOYMENT_WEB,
-            "container web: resources.requests.cpu 500m is greater than resources.limits.cpu 0.25 "
-            "(expected request <= limit)",
-        ),
-        (
-            "dev",
-            DEPLOYMENT_WEB,
-            "container web: resources.requests.ephemeral-storage 1Gi is greater than "
-            "resources.limits.ephemeral-storage 1e9 (expected request <= limit)",
-        ),
-    }
-    # memory 256Mi == "268435456" is allowed; prod (the base alone) is fine.
-    assert {(f.source, f.patches) for f in findings} == {
-        ("base/web/deployment.yaml", ("overlays/dev/web/resources.yaml",))
-    }
-
-
-def test_image_tag_mutable_without_tag_or_latest() -> None:
-    expected = "(expected a version tag or an @sha256: digest)"
-    assert _of_rule("image-tag-mutable", "image-tag-mutable") == {
-        (
-            "dev/web",
-            DEPLOYMENT_WEB,
-            f'container web: image "registry.example.test:5000/web" has no tag, so it means '
-            f":latest {expected}",
-        ),
-        (
-            "dev/web",
-            DEPLOYMENT_WEB,
-            f'container proxy: image "envoyproxy/envoy:latest" uses the mutable tag "latest" '
-            f"{expected}",
-        ),
-        (
-            "dev/web",
-            DEPLOYMENT_WEB,
-            f'init container setup: image "busybox" has no tag, so it means :latest {expected}',
-        ),
-        (
-            "dev/web",
-            "batch/v1/CronJob/demo/report",
-            f'container report: image "ghcr.io/example-org/report:latest" uses the mutable tag '
-            f'"latest" {expected}',
-        ),
-    }
-    # Overlay api: a tag behind a registry port, a digest, a tag pinned by a digest.
-
-
-def test_security_context_restricted_profile_one_finding_per_field() -> None:
-    assert _of_rule("security-context-restricted", "security-context") == {
-        ("dev/web", DEPLOYMENT_WEB, message)
-        for message in (
-            "pod: spec.hostNetwork is true (expected false or unset)",
-            "pod: volume docker-sock uses hostPath (expected one of configMap, csi, "
-            "downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected, secret)",
-            "container web: securityContext.runAsNonRoot is unset and the pod does not set it "
-            "(expected true on the pod or the container)",
-            "container web: securityContext.runAsUser is 0 (expected a non-zero uid)",
-            "container web: securityContext.privileged is true (expected false or unset)",
-            "container web: securityContext.allowPrivilegeEscalation is unset (expected false)",
-            'container web: securityContext.capabilities.drop does not include "ALL" '
-            "(expected [ALL])",
-            "container web: securityContext.capabilities.add has NET_ADMIN (expected only "
-            "NET_BIND_SERVICE)",
-            "container web: securityContext.seccompProfile is unset and the pod sets no valid "
-            "one (expected type RuntimeDefault or Localhost on the pod or the container)",
-            "container web: securityContext.readOnlyRootFilesystem is unset (expected true; "
-            "mount an emptyDir for paths the process writes)",
-            "container web: ports[http].hostPort is 8080 (expected unset or 0)",
-            "init container setup: securityContext.allowPrivilegeEscalation is true "
-            "(expected false)",
-            "init container setup: securityContext.readOnlyRootFilesystem is false (expected "
-            "true; mount an emptyDir for paths the process writes)",
-        )
-    }
-    # The compliant StatefulSet api (seccomp Localhost per container, NET_BIND_SERVICE,
-    # configMap/projected/default-emptyDir volumes) yields nothing.
 
 
 # --- direct calls: documents the fixtures cannot express -----------------------------------
