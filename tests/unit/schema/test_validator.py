@@ -149,3 +149,31 @@ def test_compiled_validators_are_reused_from_the_disk_cache(tmp_path: Path) -> N
     assert second.validate(deployment()) == []
     assert len(cached[0].read_bytes()) > 100  # rebuilt and republished whole
     assert not list(tmp_path.glob("*.tmp"))
+
+
+@pytest.mark.parametrize(
+    ("api_version", "kind", "served"),
+    [
+        ("policy/v1beta1", "PodDisruptionBudget", "policy/v1"),
+        ("autoscaling/v2beta2", "HorizontalPodAutoscaler", "autoscaling/v1, autoscaling/v2"),
+        ("v2", "Pod", "v1"),
+    ],
+)
+def test_a_built_in_kind_at_an_unserved_version_names_the_served_ones(
+    validator: SchemaValidator, api_version: str, kind: str, served: str
+) -> None:
+    """No CRD advice for a built-in kind: the message names the versions this release serves."""
+    body = {"apiVersion": api_version, "kind": kind, "metadata": {"name": "x"}}
+    assert validator.validate(body) == [
+        f"{api_version} {kind} is not served by Kubernetes {validator.kubernetes_version}, "
+        f"which serves {kind} as {served}"
+    ]
+
+
+def test_same_first_group_label_is_not_a_built_in_kind(validator: SchemaValidator) -> None:
+    """networking.example.com/v1 Ingress shares the schema file prefix of networking.k8s.io
+    but is a different group: the CRD advice stands."""
+    body = {"apiVersion": "networking.example.com/v1", "kind": "Ingress", "metadata": {"name": "x"}}
+    (problem,) = validator.validate(body)
+    assert problem.startswith("no schema for networking.example.com/v1/Ingress")
+    assert "schemas.crdDirs" in problem

@@ -130,11 +130,34 @@ class SchemaValidator:
             return []
         compiled = self._compiled_kind(api_version, kind)
         if compiled is None:
+            served = self.served_versions(api_version, kind)
+            if served:
+                # A built-in kind at a version this release does not serve (e.g. a removed beta,
+                # which api-removed also reports): CRD advice would mislead.
+                return [
+                    f"{api_version} {kind} is not served by Kubernetes "
+                    f"{self.kubernetes_version}, which serves {kind} as {', '.join(served)}"
+                ]
             return [
                 f"no schema for {api_version}/{kind} (Kubernetes {self.kubernetes_version}); "
                 "add its CRD to a schemas.crdDirs folder or list it in schemas.skipKinds"
             ]
         return compiled.errors(body)
+
+    def served_versions(self, api_version: str, kind: str) -> list[str]:
+        """The apiVersions of the same group under which this Kubernetes version has a
+        built-in schema for ``kind`` (kubernetes-validate's file naming), sorted."""
+        group = api_version.rpartition("/")[0]
+        stem = builtin_schema_file(api_version, kind).rsplit("-", 1)[0]
+        found = []
+        for path in self.package.directory.glob(f"{stem}-*.json"):
+            # The file name keeps only the group's first label: the schema says the group.
+            schema = json.loads(path.read_text(encoding="utf-8"))
+            for gvk in schema.get("x-kubernetes-group-version-kind") or []:
+                if gvk.get("group") == group and gvk.get("kind") == kind:
+                    version = str(gvk.get("version"))
+                    found.append(f"{group}/{version}" if group else version)
+        return sorted(set(found))
 
     # -- compilation ---------------------------------------------------------------------
 

@@ -191,7 +191,8 @@ def _seconds(value: float | None) -> str:
 def _rows(section: BehaviourSection) -> list[tuple[str, str, str]]:
     def step(side: Side, field: str) -> str:
         if side.summary is None or side.timeline is None:
-            return side.note or "no HPA"
+            # Why there is no step scenario is said once, on the HPA row.
+            return (side.note or "no HPA") if field == "bounds" else "-"
         s, hpa = side.summary, side.timeline.scenario.hpa
         return {
             "bounds": f"{hpa.min_replicas}..{hpa.max_replicas} at {s.target_utilization} %",
@@ -237,7 +238,12 @@ def _rows(section: BehaviourSection) -> list[tuple[str, str, str]]:
                 )
         return ", ".join(parts) or "-"
 
-    out = [(label, step(section.base, f), step(section.head, f)) for label, f in rows]
+    simulated = section.base.summary is not None or section.head.summary is not None
+    out = [
+        (label, step(section.base, f), step(section.head, f))
+        for label, f in rows
+        if simulated or f == "bounds"  # neither side has an HPA: no step rows at all
+    ]
     out += [
         ("drain: completes", drain(section.base, "completes"), drain(section.head, "completes")),
         ("drain: waited on PDBs", drain(section.base, "waited"), drain(section.head, "waited")),
