@@ -188,21 +188,23 @@ def _seconds(value: float | None) -> str:
     return "never" if value is None else f"{value:.0f} s"
 
 
-def _rows(section: BehaviourSection) -> list[tuple[str, str, str]]:
-    def step(side: Side, field: str) -> str:
-        if side.summary is None or side.timeline is None:
-            # Why there is no step scenario is said once, on the HPA row.
-            return (side.note or "no HPA") if field == "bounds" else "-"
-        s, hpa = side.summary, side.timeline.scenario.hpa
-        return {
-            "bounds": f"{hpa.min_replicas}..{hpa.max_replicas} at {s.target_utilization} %",
-            "peak": f"{s.peak_replicas}",
-            "scale": _seconds(s.time_to_scale),
-            "max": _seconds(s.time_at_max),
-            "settle": _seconds(s.time_to_settle),
-            "saturated": _seconds(s.saturated),
-        }[field]
+def _step_cell(side: Side, field: str) -> str:
+    """One side's cell of a step-scenario row (``field``: bounds, peak, scale...)."""
+    if side.summary is None or side.timeline is None:
+        # Why there is no step scenario is said once, on the HPA row.
+        return (side.note or "no HPA") if field == "bounds" else "-"
+    s, hpa = side.summary, side.timeline.scenario.hpa
+    return {
+        "bounds": f"{hpa.min_replicas}..{hpa.max_replicas} at {s.target_utilization} %",
+        "peak": f"{s.peak_replicas}",
+        "scale": _seconds(s.time_to_scale),
+        "max": _seconds(s.time_at_max),
+        "settle": _seconds(s.time_to_settle),
+        "saturated": _seconds(s.saturated),
+    }[field]
 
+
+def _rows(section: BehaviourSection) -> list[tuple[str, str, str]]:
     def drain(side: Side, field: str) -> str:
         if side.drain is None:
             return "-"
@@ -240,7 +242,7 @@ def _rows(section: BehaviourSection) -> list[tuple[str, str, str]]:
 
     simulated = section.base.summary is not None or section.head.summary is not None
     out = [
-        (label, step(section.base, f), step(section.head, f))
+        (label, _step_cell(section.base, f), _step_cell(section.head, f))
         for label, f in rows
         if simulated or f == "bounds"  # neither side has an HPA: no step rows at all
     ]
