@@ -11,6 +11,7 @@ at tests/e2e/component, and its ``images:`` swap the registry images for the loc
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -23,6 +24,7 @@ from gitops.config import RepoConfig
 from gitops.k8s import pod_spec_of, spec_containers
 from gitops.kustomize import Kustomize
 from gitops.runner import Command, CommandResult, run
+from tests.e2e.harness.expectations import simulated_ready_delay
 from tests.e2e.harness.images import LocalImage
 
 Runner = Callable[[Command], CommandResult]
@@ -36,6 +38,9 @@ DEV_SERVICES = ("healthz", "kpis-api")
 # Label on every object that exists only for the test (manifests/*/kustomization.yaml).
 TEST_ONLY_LABEL = ("app.kubernetes.io/part-of", "integration-e2e")
 FIELD_MANAGER = "integration-e2e"
+# Read by the KWOK cluster tier's pod-ready stage (tests/cluster/harness.py): a simulated pod
+# turns Ready that long after it starts, as a real one does once its probes pass.
+READY_DELAY_ANNOTATION = "pod-ready.stage.kwok.x-k8s.io/delay"
 
 
 class RenderError(RuntimeError):
@@ -245,3 +250,21 @@ def delete_command(
         timeout=180,
         env=env,
     )
+
+
+def with_ready_delays(documents: Sequence[Document]) -> list[Document]:
+    """The documents with each Deployment's pods given the readiness delay of its slowest
+    container's probes (expectations.simulated_ready_delay), for a backend whose pods run no
+    containers: without it a KWOK pod is Ready the moment it starts, and a drain could never
+    outpace a replacement. Copies; the rendered stack itself is unchanged."""
+    out: list[Document] = []
+    for doc in documents:
+        if doc.get("kind") == "Deployment":
+            doc = copy.deepcopy(doc)
+            template = doc["spec"]["template"]
+            containers = template["spec"].get("containers") or []
+            delay = max((simulated_ready_delay(c) for c in containers), default=0)
+            annotations = template.setdefault("metadata", {}).setdefault("annotations", {})
+            annotations[READY_DELAY_ANNOTATION] = f"{delay}s"
+        out.append(doc)
+    return out

@@ -41,6 +41,7 @@ from tests.e2e.harness.deploy import (
     delete_command,
     dump_documents,
     find,
+    find_one,
     images_by_app,
     managed_namespace_labels,
     namespace_document,
@@ -48,6 +49,7 @@ from tests.e2e.harness.deploy import (
     parse_documents,
     partition_test_only,
     render_kustomization,
+    with_ready_delays,
 )
 from tests.e2e.harness.images import (
     LocalImage,
@@ -57,6 +59,7 @@ from tests.e2e.harness.images import (
     unpinned,
 )
 from tests.e2e.harness.kube import TRANSIENT, Kube
+from tests.e2e.harness.load import HttpLoad, LoadDriver, SimulatedCpuLoad
 from tests.e2e.harness.tools import Runner, Toolchain
 from tests.e2e.harness.wait import Backoff, wait_until
 
@@ -149,6 +152,10 @@ class E2EEnvironment:
         )
 
     def install_servicemonitor_crd(self) -> None:
+        if not self.backend.owns_cluster and self.servicemonitor_crd_established():
+            # An existing cluster brings its own (the cluster tier installs ours, written from
+            # the documented fields); fetching upstream's needs the network that tier lacks.
+            return
         self.kubectl(
             "apply",
             "--server-side",
@@ -160,10 +167,14 @@ class E2EEnvironment:
         self.kubectl(
             "wait",
             "--for=condition=Established",
-            "crd/servicemonitors.monitoring.coreos.com",
+            argo.SERVICEMONITOR_CRD,
             "--timeout=60s",
             timeout=90,
         )
+
+    def servicemonitor_crd_established(self) -> bool:
+        found = self.kubectl(*argo.servicemonitor_crd_probe_args(), timeout=30).stdout
+        return "True" in found.split()
 
     # --- 4. images ----------------------------------------------------------------------
 
@@ -232,7 +243,7 @@ class E2EEnvironment:
         plain = self.render_dev_overlays()
         self.overlay_images = images_by_app(plain, list(self.images))
         swaps = {self.overlay_images[app][0]: image for app, image in self.images.items()}
-        return render_kustomization(
+        documents = render_kustomization(
             self.repo,
             self.config,
             self.kustomize,
@@ -241,6 +252,18 @@ class E2EEnvironment:
             swaps,
             self.runner,
         )
+        # Simulated pods are Ready at once unless told when: give them the probes' delay.
+        return documents if self.backend.runs_containers else with_ready_delays(documents)
+
+    def hpa_load(self, target: str) -> LoadDriver:
+        """How the HPA test loads ``target`` on this backend (harness/load.py)."""
+        if self.backend.runs_containers:
+            return HttpLoad(self.k, NAMESPACE)
+        deployment = find_one(self.stack, "Deployment", target)
+        labels = deployment["spec"]["selector"]["matchLabels"]
+        selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+        containers = deployment["spec"]["template"]["spec"]["containers"]
+        return SimulatedCpuLoad(self.k, NAMESPACE, selector, containers)
 
     def ensure_namespace(self) -> None:
         labels = managed_namespace_labels(load_argocd_objects(self.repo, self.config))

@@ -17,6 +17,7 @@ from typing import Any
 
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import ProtocolError
 
 from tests.e2e.harness.watchers import ReadyPodTracker, is_pod_ready, restart_counts
 
@@ -77,6 +78,12 @@ class Kube:
         except ApiException as exc:
             return int(exc.status), str(exc.body or exc.reason)
         return 201, "evicted"
+
+    def annotate_pod(self, namespace: str, pod: str, annotations: Mapping[str, str | None]) -> None:
+        """Merge-patch the pod's annotations (None removes one)."""
+        self.core.patch_namespaced_pod(
+            pod, namespace, {"metadata": {"annotations": dict(annotations)}}
+        )
 
     # --- nodes ----------------------------------------------------------------------------
 
@@ -194,6 +201,7 @@ class ReadyPodWatcher:
     selector: str
     tracker: ReadyPodTracker = field(default_factory=ReadyPodTracker)
     errors: list[str] = field(default_factory=list)
+    reconnects: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _watch: watch.Watch | None = None
@@ -204,28 +212,37 @@ class ReadyPodWatcher:
         self.tracker.seed([self.kube.to_dict(pod) for pod in listed.items])
         return str(listed.metadata.resource_version)
 
+    def _watch_from(self, version: str) -> str:
+        """Apply events from ``version`` on until the watch ends; the last version seen."""
+        self._watch = watch.Watch()
+        for event in self._watch.stream(
+            self.kube.core.list_namespaced_pod,
+            self.namespace,
+            label_selector=self.selector,
+            resource_version=version,
+            timeout_seconds=30,
+        ):
+            pod = self.kube.to_dict(event["object"])
+            version = pod["metadata"].get("resourceVersion", version)
+            self.tracker.apply(str(event["type"]), pod)
+            if self._stop.is_set():
+                break
+        return version
+
     def _run(self) -> None:
         try:
             version = self._list()
             while not self._stop.is_set():
-                self._watch = watch.Watch()
                 try:
-                    for event in self._watch.stream(
-                        self.kube.core.list_namespaced_pod,
-                        self.namespace,
-                        label_selector=self.selector,
-                        resource_version=version,
-                        timeout_seconds=30,
-                    ):
-                        pod = self.kube.to_dict(event["object"])
-                        version = pod["metadata"].get("resourceVersion", version)
-                        self.tracker.apply(str(event["type"]), pod)
-                        if self._stop.is_set():
-                            break
+                    version = self._watch_from(version)
                 except ApiException as exc:
                     if exc.status != 410:
                         raise
                     version = self._list()
+                except ProtocolError:
+                    # The server closed the stream mid-response (an API server busy on a loaded
+                    # machine does): resuming from the last version loses no event.
+                    self.reconnects += 1
         except Exception as exc:  # reported by the test through .errors
             self.errors.append(f"{type(exc).__name__}: {exc}")
 
