@@ -15,6 +15,7 @@ import copy
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -80,16 +81,24 @@ def kustomization_text(
     return header + yaml.safe_dump(document, sort_keys=False)
 
 
+@dataclass(frozen=True)
+class Renderer:
+    """The repository's own kustomize settings (gitops.yaml buildOptions, the pinned binary)."""
+
+    repo: Path
+    config: RepoConfig
+    kustomize: Kustomize
+    runner: Runner = run
+
+
 def render_kustomization(
-    repo: Path,
-    config: RepoConfig,
-    kustomize: Kustomize,
+    renderer: Renderer,
     resources: Sequence[str],
     components: Sequence[Path] = (),
     images: Mapping[str, LocalImage] | None = None,
-    runner: Runner = run,
 ) -> list[Document]:
     """Render resources (+ components, + image swaps) through a temp kustomization."""
+    repo, config = renderer.repo, renderer.config
     with tempfile.TemporaryDirectory(prefix="gitops-e2e-") as temp:
         directory = Path(temp)
         (directory / "kustomization.yaml").write_text(
@@ -97,12 +106,12 @@ def render_kustomization(
             encoding="utf-8",
         )
         command = Command(
-            kustomize.build_argv(str(directory), config.kustomize.build_options),
+            renderer.kustomize.build_argv(str(directory), config.kustomize.build_options),
             cwd=repo,
             timeout=config.kustomize.timeout,
         )
         try:
-            result = runner(command)
+            result = renderer.runner(command)
         except Exception as exc:
             raise RenderError(f"rendering {', '.join(resources)} for e2e failed: {exc}") from exc
     return parse_documents(result.stdout)
@@ -143,7 +152,7 @@ def pod_spec(document: Document) -> Mapping[str, Any]:
 
 
 def container_images(documents: Iterable[Document]) -> list[str]:
-    images = []
+    images: list[str] = []
     for document in documents:
         spec = pod_spec(document)
         images.extend(str(c.get("image", "")) for c in spec_containers(spec, _IMAGE_LISTS))

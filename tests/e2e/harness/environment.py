@@ -15,6 +15,7 @@ idempotent so a kept cluster (--keep-cluster) is brought up to date rather than 
 from __future__ import annotations
 
 import datetime
+import functools
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from tests.e2e.harness.deploy import (
     MANIFESTS_DIR,
     NAMESPACE,
     Document,
+    Renderer,
     apply_command,
     argo_hooks,
     delete_command,
@@ -80,6 +82,10 @@ class E2EEnvironment:
     # app -> (image name, tag) as the real dev overlays deploy it
     overlay_images: dict[str, tuple[str, str]] = field(default_factory=dict)
     stack: list[Document] = field(default_factory=list)
+
+    @property
+    def renderer(self) -> Renderer:
+        return Renderer(self.repo, self.config, self.kustomize, self.runner)
 
     @property
     def k(self) -> Kube:
@@ -243,15 +249,7 @@ class E2EEnvironment:
         plain = self.render_dev_overlays()
         self.overlay_images = images_by_app(plain, list(self.images))
         swaps = {self.overlay_images[app][0]: image for app, image in self.images.items()}
-        documents = render_kustomization(
-            self.repo,
-            self.config,
-            self.kustomize,
-            overlay_paths(),
-            [COMPONENT_DIR],
-            swaps,
-            self.runner,
-        )
+        documents = render_kustomization(self.renderer, overlay_paths(), [COMPONENT_DIR], swaps)
         # Simulated pods are Ready at once unless told when: give them the probes' delay.
         return documents if self.backend.runs_containers else with_ready_delays(documents)
 
@@ -305,7 +303,7 @@ class E2EEnvironment:
             name = hook["metadata"]["name"]
             deadline = float(hook["spec"].get("activeDeadlineSeconds", 600))
             wait_until(
-                lambda n=name: self.k.job_succeeded(NAMESPACE, n),
+                functools.partial(self.k.job_succeeded, NAMESPACE, name),
                 timeout=deadline,
                 what=f"PreSync Job {NAMESPACE}/{name} to succeed",
                 retry_on=TRANSIENT,
@@ -313,7 +311,7 @@ class E2EEnvironment:
         for deployment in find(workloads, "Deployment"):
             name = deployment["metadata"]["name"]
             wait_until(
-                lambda n=name: self.k.deployment_rolled_out(NAMESPACE, n),
+                functools.partial(self.k.deployment_rolled_out, NAMESPACE, name),
                 timeout=300,
                 what=f"Deployment {NAMESPACE}/{name} rolled out",
                 retry_on=TRANSIENT,

@@ -1,7 +1,7 @@
 """Polling with a deadline and backoff, and a sampler that watches a value in the background.
 
 Every wait names what it waited for and shows the last thing it saw, so a timeout in CI reads
-as a diagnosis, not as "timed out". Clock and sleep are injectable for the unit tests.
+as a diagnosis, not as "timed out". The clock (time and sleep) is injectable for the unit tests.
 
     >>> wait_until(lambda: deployment_ready(), timeout=120, what="healthz Ready")
 """
@@ -12,9 +12,28 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 T = TypeVar("T")
+
+
+class Clock(Protocol):
+    """Where waits read the time and sleep: the real monotonic clock, or a test's fake."""
+
+    def __call__(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class _MonotonicClock:
+    def __call__(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+MONOTONIC = _MonotonicClock()
 
 
 class WaitTimeout(AssertionError):
@@ -40,15 +59,14 @@ class Backoff:
         return next_delay
 
 
-def wait_until(
+def wait_until(  # noqa: PLR0913 (keyword-only knobs with defaults; every caller names them)
     check: Callable[[], T],
     timeout: float,
     what: str,
     *,
     backoff: Backoff = Backoff(),
     retry_on: tuple[type[BaseException], ...] = (),
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    clock: Clock = MONOTONIC,
     describe: Callable[[T], str] = repr,
 ) -> T:
     """Call ``check`` until it returns a truthy value and return that value.
@@ -79,7 +97,7 @@ def wait_until(
                 f"timed out after {timeout:g}s ({attempts} checks) waiting for {what}; "
                 f"last seen: {last}"
             )
-        sleep(min(next_delay(), remaining))
+        clock.sleep(min(next_delay(), remaining))
 
 
 @dataclass
@@ -135,8 +153,7 @@ def holds_for(
     *,
     interval: float = 2.0,
     retry_on: tuple[type[BaseException], ...] = (),
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    clock: Clock = MONOTONIC,
 ) -> int:
     """Assert ``check`` stays truthy for ``duration`` seconds (checked every ``interval``,
     and at the end); return how many checks ran. The opposite of :func:`wait_until`: for
@@ -154,4 +171,4 @@ def holds_for(
         remaining = deadline - clock()
         if remaining <= 0:
             return checks
-        sleep(min(interval, remaining))
+        clock.sleep(min(interval, remaining))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from gitops.kustomize import find_kustomize
 from tests.conftest import REPO_ROOT
 from tests.e2e.harness.deploy import (
     COMPONENT_DIR,
+    Renderer,
     argo_hooks,
     container_images,
     find,
@@ -40,7 +42,8 @@ def _tree_digest(root: Path) -> str:
 def rendered() -> dict[str, object]:
     config = load_config(REPO_ROOT)
     kustomize = find_kustomize(config)
-    plain = render_kustomization(REPO_ROOT, config, kustomize, overlay_paths())
+    renderer = Renderer(REPO_ROOT, config, kustomize)
+    plain = render_kustomization(renderer, overlay_paths())
     overlay_images = images_by_app(plain, ["healthz", "kpis-api"])
     local = {
         app: LocalImage(app, REPO_ROOT / "apps" / app, "e2e-0123456789ab")
@@ -48,9 +51,7 @@ def rendered() -> dict[str, object]:
     }
     before = _tree_digest(REPO_ROOT / "overlays")
     stack = render_kustomization(
-        REPO_ROOT,
-        config,
-        kustomize,
+        renderer,
         overlay_paths(),
         [COMPONENT_DIR],
         {overlay_images[app][0]: image for app, image in local.items()},
@@ -64,7 +65,7 @@ def rendered() -> dict[str, object]:
     }
 
 
-def test_overlay_images_are_read_from_the_rendered_overlays(rendered: dict) -> None:
+def test_overlay_images_are_read_from_the_rendered_overlays(rendered: dict[str, Any]) -> None:
     names = {app: name for app, (name, _tag) in rendered["overlay_images"].items()}
     assert names == {
         "healthz": "ghcr.io/example-org/healthz",
@@ -73,7 +74,7 @@ def test_overlay_images_are_read_from_the_rendered_overlays(rendered: dict) -> N
     assert all(tag for _name, tag in rendered["overlay_images"].values())
 
 
-def test_every_image_is_swapped_to_the_local_tag(rendered: dict) -> None:
+def test_every_image_is_swapped_to_the_local_tag(rendered: dict[str, Any]) -> None:
     images = container_images(rendered["stack"])
     ours = [i for i in images if "postgres" not in i]
     assert ours and set(ours) == {
@@ -86,7 +87,9 @@ def test_every_image_is_swapped_to_the_local_tag(rendered: dict) -> None:
     assert container_images([job]) == ["e2e.local/kpis-api:e2e-0123456789ab"]
 
 
-def test_postgres_secret_and_load_generator_are_added_as_test_only(rendered: dict) -> None:
+def test_postgres_secret_and_load_generator_are_added_as_test_only(
+    rendered: dict[str, Any],
+) -> None:
     stack = rendered["stack"]
     secret = find_one(stack, "Secret", "kpis-db-credentials")
     assert {"KPIS_PG_HOST", "KPIS_PG_DB", "KPIS_PG_USER", "KPIS_PG_PASSWORD"} <= set(
@@ -116,7 +119,9 @@ def test_postgres_secret_and_load_generator_are_added_as_test_only(rendered: dic
     }
 
 
-def test_hpa_scale_down_window_is_shortened_only_in_the_e2e_render(rendered: dict) -> None:
+def test_hpa_scale_down_window_is_shortened_only_in_the_e2e_render(
+    rendered: dict[str, Any],
+) -> None:
     hpa = find_one(rendered["stack"], "HorizontalPodAutoscaler", "healthz-hpa")
     assert hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 30
     plain = find_one(rendered["plain"], "HorizontalPodAutoscaler", "healthz-hpa")
@@ -128,11 +133,11 @@ def test_hpa_scale_down_window_is_shortened_only_in_the_e2e_render(rendered: dic
     )
 
 
-def test_real_overlay_files_are_untouched(rendered: dict) -> None:
+def test_real_overlay_files_are_untouched(rendered: dict[str, Any]) -> None:
     assert rendered["untouched"]
 
 
-def test_presync_hook_is_found(rendered: dict) -> None:
+def test_presync_hook_is_found(rendered: dict[str, Any]) -> None:
     assert [h["metadata"]["name"] for h in argo_hooks(rendered["stack"])] == ["kpis-api-migrate"]
 
 
