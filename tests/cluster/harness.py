@@ -262,7 +262,8 @@ class KwokCluster:
         API is Available."""
         from kubernetes import client, config
 
-        api = client.ApiregistrationV1Api(config.new_client_from_config(str(self.kubeconfig)))
+        api_client = config.new_client_from_config(str(self.kubeconfig))  # type: ignore[no-untyped-call]
+        api = client.ApiregistrationV1Api(api_client)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._kwokctl(binaries, "start", "cluster", "--name", self.name, timeout=60)
@@ -303,10 +304,12 @@ class KwokCluster:
     def add_nodes(self, timeout: float) -> None:
         from kubernetes import client, config
 
-        api = client.CoreV1Api(config.new_client_from_config(str(self.kubeconfig)))
+        api_client = config.new_client_from_config(str(self.kubeconfig))  # type: ignore[no-untyped-call]
+        api = client.CoreV1Api(api_client)
         for name, zone in zip(NODE_NAMES, ZONES, strict=True):
             try:
-                api.create_node(node_manifest(name, zone))
+                body: Any = node_manifest(name, zone)  # the client sends a dict as it is
+                api.create_node(body)
             except client.ApiException as error:
                 if error.status != 409:
                     raise
@@ -316,7 +319,9 @@ class KwokCluster:
             ready = [
                 n.metadata.name
                 for n in nodes
-                if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])
+                if n.metadata is not None
+                and n.status is not None
+                and any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])
             ]
             if set(NODE_NAMES) <= set(ready):
                 return

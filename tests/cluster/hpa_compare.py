@@ -123,7 +123,8 @@ def controller_clock(record: HpaRecord, period: float) -> tuple[float, float]:
     re-adds it one sync period after each sync *ends*, so the clock runs a little slow; its
     period is measured from the first to the last scale. The offset puts the simulation's
     t = 0 one period before the first sync of that clock."""
-    scaled = sorted({s.last_scale for s in record.samples if (s.last_scale or -1.0) >= 0})
+    scaled = sorted({s.last_scale for s in record.samples if s.last_scale is not None})
+    scaled = [t for t in scaled if t >= 0]
     if not scaled:
         return 0.0, period
     first, last = scaled[0] + TIMESTAMP_RESOLUTION / 2, scaled[-1] + TIMESTAMP_RESOLUTION / 2

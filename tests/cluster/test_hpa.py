@@ -136,8 +136,8 @@ def _sample(
     served, served_at = _record_pods(kube, selector, record, t)
     sample = Sample(
         t=round(t, 2),
-        spec_replicas=d.spec.replicas,
-        ready_replicas=d.status.ready_replicas or 0,
+        spec_replicas=(d.spec.replicas if d.spec else None) or 0,
+        ready_replicas=(d.status.ready_replicas if d.status else None) or 0,
         desired_replicas=status.get("desiredReplicas", 0),
         utilization=utilization,
         scaling_limited=limited,
@@ -156,7 +156,7 @@ def test_hpa_scales_up_to_max_and_back_down_after_the_window(cluster: Kube) -> N
     patch = yaml.safe_load(E2E_COMPONENT_PATCH.read_text())
     hpa["spec"].setdefault("behavior", {}).update(patch["spec"]["behavior"])
     window = hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"]
-    low, high = hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]
+    low, high = int(hpa["spec"]["minReplicas"]), int(hpa["spec"]["maxReplicas"])
     assert low == k8s_math.min_replicas(deployment, [hpa]) and low < high
     hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"]
     containers = deployment["spec"]["template"]["spec"]["containers"]

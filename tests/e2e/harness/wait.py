@@ -47,6 +47,7 @@ class Backoff:
     initial: float = 0.5
     factor: float = 1.5
     maximum: float = 5.0
+    clock: Clock = MONOTONIC  # what the waits read the time from and sleep on
 
     def delays(self) -> Callable[[], float]:
         current = [self.initial]
@@ -59,14 +60,13 @@ class Backoff:
         return next_delay
 
 
-def wait_until(  # noqa: PLR0913 (keyword-only knobs with defaults; every caller names them)
+def wait_until(
     check: Callable[[], T],
     timeout: float,
     what: str,
     *,
     backoff: Backoff = Backoff(),
     retry_on: tuple[type[BaseException], ...] = (),
-    clock: Clock = MONOTONIC,
     describe: Callable[[T], str] = repr,
 ) -> T:
     """Call ``check`` until it returns a truthy value and return that value.
@@ -77,6 +77,7 @@ def wait_until(  # noqa: PLR0913 (keyword-only knobs with defaults; every caller
     """
     if timeout < 0:
         raise ValueError(f"timeout must be >= 0, got {timeout}")
+    clock = backoff.clock
     deadline = clock() + timeout
     next_delay = backoff.delays()
     last: str = "never checked"

@@ -21,7 +21,7 @@ class FakeClock:
 def test_returns_the_first_truthy_value_without_sleeping_more_than_needed() -> None:
     clock = FakeClock()
     values = iter([None, 0, "ready"])
-    result = wait_until(lambda: next(values), 60, "x", clock=clock)
+    result = wait_until(lambda: next(values), 60, "x", backoff=Backoff(clock=clock))
     assert result == "ready"
     assert clock.sleeps == [0.5, 0.75]
 
@@ -40,7 +40,7 @@ def test_timeout_names_what_and_the_last_value_and_respects_the_budget() -> None
             lambda: "",
             10,
             "healthz Ready",
-            clock=clock,
+            backoff=Backoff(clock=clock),
             describe=lambda _: "'no'",
         )
     assert sum(clock.sleeps) == pytest.approx(10)  # last sleep cut at the deadline
@@ -57,14 +57,14 @@ def test_listed_exceptions_mean_not_yet_others_propagate() -> None:
             raise value
         return value
 
-    assert wait_until(check, 5, "x", retry_on=(ConnectionError,), clock=clock)
+    assert wait_until(check, 5, "x", retry_on=(ConnectionError,), backoff=Backoff(clock=clock))
     with pytest.raises(KeyError):
         wait_until(
             lambda: dict[str, bool]()["missing"],
             5,
             "x",
             retry_on=(ConnectionError,),
-            clock=clock,
+            backoff=Backoff(clock=clock),
         )
 
 
@@ -75,13 +75,13 @@ def test_timeout_reports_the_last_exception() -> None:
         raise ConnectionError("refused")
 
     with pytest.raises(WaitTimeout, match="ConnectionError: refused"):
-        wait_until(check, 3, "api", retry_on=(ConnectionError,), clock=clock)
+        wait_until(check, 3, "api", retry_on=(ConnectionError,), backoff=Backoff(clock=clock))
 
 
 def test_zero_timeout_checks_once() -> None:
     clock = FakeClock()
     with pytest.raises(WaitTimeout, match="1 checks"):
-        wait_until(lambda: False, 0, "x", clock=clock)
+        wait_until(lambda: False, 0, "x", backoff=Backoff(clock=clock))
     assert clock.sleeps == []
 
 
