@@ -120,7 +120,9 @@ def scrape_phase(record: HpaRecord) -> float:
 def controller_clock(record: HpaRecord, period: float) -> tuple[float, float]:
     """The real controller's sync clock as (offset, period). Its syncs happened at each
     ``lastScaleTime`` (whole seconds, truncated: the middle is taken). The HPA's work queue
-    re-adds it one sync period after each sync *ends*, so the clock runs a little slow; its
+    re-adds it one sync period after each sync *ends* (upstream horizontal.go
+    processNextWorkItem / enqueueHPA: AddRateLimited with a fixed resyncPeriod interval), so
+    the clock runs a little slow; its
     period is measured from the first to the last scale. The offset puts the simulation's
     t = 0 one period before the first sync of that clock."""
     scaled = sorted({s.last_scale for s in record.samples if s.last_scale is not None})
