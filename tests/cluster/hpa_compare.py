@@ -39,8 +39,6 @@ from gitops.simulate.scenario import Scenario, parse_scenario
 from tests.cluster.hpa_record import HpaRecord
 
 TIMESTAMP_RESOLUTION = 1.0  # metav1.Time serialises whole seconds
-# metrics-server's --metric-resolution as kwokctl v0.8.0 starts it (the cluster's kwok.yaml)
-METRICS_RESOLUTION = 15.0
 FLAG_SETTINGS = {  # kube-controller-manager flag -> scenario `controller:` key
     "horizontal-pod-autoscaler-sync-period": "syncPeriodSeconds",
     "horizontal-pod-autoscaler-tolerance": "tolerance",
@@ -100,7 +98,8 @@ def pod_timing(record: HpaRecord) -> dict[str, float]:
         for p in new
         if p.first_metrics is not None and p.started is not None
     ]
-    window = statistics.median(served) - METRICS_RESOLUTION / 2 if served else 15.0
+    resolution = record.metrics_resolution
+    window = statistics.median(served) - resolution / 2 if served else resolution
     return {
         "startupSeconds": max(0.0, statistics.median(startup)),
         "readinessSeconds": max(0.0, statistics.median(ready)) if ready else 0.0,
@@ -114,7 +113,7 @@ def scrape_phase(record: HpaRecord) -> float:
     stamps = [s.served_at for s in record.samples if s.served_at is not None]
     if not stamps:
         return 0.0
-    return (stamps[-1] + TIMESTAMP_RESOLUTION / 2) % METRICS_RESOLUTION
+    return (stamps[-1] + TIMESTAMP_RESOLUTION / 2) % record.metrics_resolution
 
 
 def controller_clock(record: HpaRecord, period: float) -> tuple[float, float]:
@@ -167,8 +166,8 @@ def scenario_from_record(record: HpaRecord, offset: float, period: float) -> Sce
     scenario = parse_scenario(data, "cluster-artifacts/hpa-timeline.json")
     scrapes = dataclasses.replace(
         scenario.template,
-        metric_resolution_seconds=METRICS_RESOLUTION,
-        metric_phase_seconds=(scrape_phase(record) - offset) % METRICS_RESOLUTION,
+        metric_resolution_seconds=record.metrics_resolution,
+        metric_phase_seconds=(scrape_phase(record) - offset) % record.metrics_resolution,
     )
     return dataclasses.replace(scenario, template=scrapes)
 

@@ -54,6 +54,7 @@ class HpaRecord:
     samples: list[Sample] = field(default_factory=list)
     pods: dict[str, PodTimes] = field(default_factory=dict)
     start_unix: float = 0.0  # wall-clock time of t = 0 (API timestamps are wall-clock)
+    metrics_resolution: float = 15.0  # metrics-server --metric-resolution, seconds
 
     def replicas_at(self, t: float) -> int:
         """spec.replicas as last sampled at or before ``t`` (the first sample before that)."""
@@ -87,4 +88,5 @@ class HpaRecord:
             samples=[Sample(**sample) for sample in raw["samples"]],
             pods={name: PodTimes(**times) for name, times in raw.get("pods", {}).items()},
             start_unix=float(raw.get("start_unix", 0.0)),
+            metrics_resolution=float(raw.get("metrics_resolution", 15.0)),
         )

@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from gitops import k8s_math
-from gitops.simulate.compare import api_time
-from tests.cluster.harness import CONTROLLER_MANAGER_ARGS, REPO_ROOT
+from gitops.simulate.compare import api_time, go_duration
+from tests.cluster.harness import CONTROLLER_MANAGER_ARGS, METRICS_SERVER_ARGS, REPO_ROOT
 from tests.cluster.hpa_compare import compare_record, side_by_side
 from tests.cluster.hpa_record import HpaRecord, LoadStep, PodTimes, Sample
 from tests.cluster.kube import Kube, is_ready, wait_for
@@ -167,6 +167,7 @@ def test_hpa_scales_up_to_max_and_back_down_after_the_window(cluster: Kube) -> N
     name, selector = deployment["metadata"]["name"], match_labels(deployment)
     names = (hpa["metadata"]["name"], name)
     record = HpaRecord(hpa["spec"], request, dict(CONTROLLER_MANAGER_ARGS))
+    record.metrics_resolution = go_duration(METRICS_SERVER_ARGS["metric-resolution"])
 
     create_namespace(cluster, NAMESPACE)
     load = LoadGenerator(cluster, selector, IDLE)
