@@ -123,36 +123,36 @@ def _rename(doc: dict[str, Any], path: Path, new: str) -> dict[str, Any]:
     return out
 
 
-def mutate(doc: dict[str, Any]) -> list[Mutant]:
-    base = f"{doc['kind']}/{doc['metadata']['name']}"
-    out: list[Mutant] = []
+Add = Callable[[str, Path, dict[str, Any]], None]
 
-    def add(mutation: str, path: Path, changed: dict[str, Any]) -> None:
-        out.append(Mutant(base, mutation, _dotted(path), changed))
 
-    add("unchanged", (), copy.deepcopy(doc))
+def _is_int(p: Path, v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_named_string(p: Path, v: Any) -> bool:
+    names = ("image", "name", "path", "project", "repoURL", "verbs")
+    return isinstance(v, str) and isinstance(p[-1], str) and p[-1] in names
+
+
+def _structure_mutations(doc: dict[str, Any], add: Add) -> None:
+    """An unknown field next to the body's fields, and the first body field misspelt."""
     body_key = next((k for k in ("spec", "data", "rules", "roleRef") if k in doc), None)
     container: Path = (body_key,) if body_key and isinstance(doc[body_key], dict) else ()
     add("unknown-field", (*container, "unknownField"), _set(doc, (*container, "unknownField"), 1))
-
     mapping = _get(doc, container) if container else doc
     keys = sorted(k for k in mapping if not (container == () and k in SKIP_TOP))
     if keys:
         path = (*container, keys[0])
         add("misspelt-field", path, _rename(doc, path, keys[0] + "s"))
 
-    path = _first(doc, lambda p, v: isinstance(v, int) and not isinstance(v, bool))
+
+def _type_mutations(doc: dict[str, Any], add: Add) -> None:
+    path = _first(doc, _is_int)
     if path:
         add("wrong-type-int", path, _set(doc, path, "not-a-number"))
         add("negative-int", path, _set(doc, path, -5))
-    path = _first(
-        doc,
-        lambda p, v: (
-            isinstance(v, str)
-            and isinstance(p[-1], str)
-            and p[-1] in ("image", "name", "path", "project", "repoURL", "verbs")
-        ),
-    )
+    path = _first(doc, _is_named_string)
     if path:
         add("wrong-type-string", path, _set(doc, path, 12345))
     path = _first(doc, lambda p, v: isinstance(v, bool))
@@ -162,10 +162,16 @@ def mutate(doc: dict[str, Any]) -> list[Mutant]:
     if path:
         add("wrong-type-list", path, _set(doc, path, {"not": "a list"}))
 
+
+def _enum_path(doc: dict[str, Any], key: str) -> Path | None:
+    path = _first(doc, lambda p, v: p[-1] == key and isinstance(v, str))
+    return path if path is not None else _first(doc, lambda p, v: len(p) > 1 and p[-2] == key)
+
+
+def _value_mutations(doc: dict[str, Any], add: Add) -> None:
+    """Bad enum values and quantities."""
     for key in ENUM_KEYS:
-        path = _first(doc, lambda p, v, key=key: p[-1] == key and isinstance(v, str))
-        if path is None:
-            path = _first(doc, lambda p, v, key=key: len(p) > 1 and p[-2] == key)
+        path = _enum_path(doc, key)
         if path:
             add("bad-enum", path, _set(doc, path, "Bogus"))
     path = _first(doc, lambda p, v: isinstance(p[-1], str) and p[-1] in QUANTITY_KEYS)
@@ -174,6 +180,8 @@ def mutate(doc: dict[str, Any]) -> list[Mutant]:
         add("negative-quantity", path, _set(doc, path, "-100m"))
         add("bad-quantity-suffix", path, _set(doc, path, "1.5.Gi"))
 
+
+def _label_mutations(doc: dict[str, Any], add: Add) -> None:
     labels = ("metadata", "labels", "gitops-test")
     labelled = copy.deepcopy(doc)
     labelled["metadata"].setdefault("labels", {})
@@ -185,14 +193,33 @@ def mutate(doc: dict[str, Any]) -> list[Mutant]:
     if path:
         add("bad-selector-value", (*path, "x"), _set(doc, (*path, "x"), "not valid!"))
 
+
+def _required_mutations(doc: dict[str, Any], add: Add) -> None:
     for required in REQUIRED.get(doc["kind"], ()):
         if _exists(doc, required):
             add("missing-required", required, _delete(doc, required))
-    path = _first(doc, lambda p, v: p[-1] == "containers" and isinstance(v, list) and v)
+    path = _first(doc, lambda p, v: p[-1] == "containers" and isinstance(v, list) and bool(v))
     if path:
         add("missing-required", (*path, 0, "name"), _delete(doc, (*path, 0, "name")))
         add("missing-required", (*path, 0, "image"), _delete(doc, (*path, 0, "image")))
 
+
+def mutate(doc: dict[str, Any]) -> list[Mutant]:
+    base = f"{doc['kind']}/{doc['metadata']['name']}"
+    out: list[Mutant] = []
+
+    def add(mutation: str, path: Path, changed: dict[str, Any]) -> None:
+        out.append(Mutant(base, mutation, _dotted(path), changed))
+
+    add("unchanged", (), copy.deepcopy(doc))
+    for mutations in (
+        _structure_mutations,
+        _type_mutations,
+        _value_mutations,
+        _label_mutations,
+        _required_mutations,
+    ):
+        mutations(doc, add)
     name = ("metadata", "name")
     add("name-64", name, _set(doc, name, "n" * 64))
     add("name-254", name, _set(doc, name, "n" * 254))

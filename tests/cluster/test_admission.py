@@ -5,6 +5,7 @@ the real ReplicaSet and Job controllers create pass Pod Security admission too."
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from tests.cluster.workloads import (
     rendered,
     repo_config,
     services,
+    spec_replicas_are,
     wait_deployment_ready,
 )
 
@@ -67,9 +69,7 @@ def test_env_is_admitted_and_every_deployment_becomes_ready(crds: Kube, env: str
             floor = k8s_math.min_replicas(deployment, hpas)
             wait_for(
                 f"{name} scaled to {floor}",
-                lambda name=name, floor=floor: (
-                    crds.apps.read_namespaced_deployment(name, NAMESPACE).spec.replicas == floor
-                ),
+                functools.partial(spec_replicas_are, crds, NAMESPACE, name, floor),
                 timeout=60,
             )
             live = wait_deployment_ready(crds, NAMESPACE, name)

@@ -10,13 +10,17 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from datetime import datetime
+from typing import Any
 
 import pytest
 import yaml
 
 from gitops import k8s_math
-from tests.cluster.harness import CONTROLLER_MANAGER_ARGS, REPO_ROOT
-from tests.cluster.hpa_record import HpaRecord, LoadStep, Sample
+from gitops.simulate.compare import api_time, go_duration
+from tests.cluster.harness import CONTROLLER_MANAGER_ARGS, METRICS_SERVER_ARGS, REPO_ROOT
+from tests.cluster.hpa_compare import compare_record, side_by_side
+from tests.cluster.hpa_record import HpaRecord, LoadStep, PodTimes, Sample
 from tests.cluster.kube import Kube, is_ready, wait_for
 from tests.cluster.workloads import (
     apply_all,
@@ -60,7 +64,58 @@ class LoadGenerator(threading.Thread):
             time.sleep(0.5)
 
 
-def _sample(kube: Kube, hpa_name: str, deployment: str, t: float) -> Sample:
+def _since(record: HpaRecord, value: Any) -> float | None:
+    """A timestamp of the API (datetime or RFC 3339) as seconds since the load started."""
+    if value is None:
+        return None
+    unix = value.timestamp() if isinstance(value, datetime) else api_time(value)
+    return None if unix is None else round(unix - record.start_unix, 2)
+
+
+def _served_cpu(kube: Kube, selector: dict[str, str]) -> dict[str, tuple[int, str]]:
+    """Each pod's CPU (milli, all containers) as the metrics API serves it to the HPA, with
+    the PodMetrics timestamp (the scrape that measured it)."""
+    query = {"labelSelector": ",".join(f"{k}={v}" for k, v in selector.items())}
+    path = f"/apis/metrics.k8s.io/v1beta1/namespaces/{NAMESPACE}/pods"
+    items = kube.request("GET", path, query=query).body.get("items", [])
+    return {
+        m["metadata"]["name"]: (
+            sum(k8s_math.milli_value(c["usage"]["cpu"]) for c in m["containers"]),
+            str(m["timestamp"]),
+        )
+        for m in items
+        if m.get("containers")
+    }
+
+
+def _record_pods(
+    kube: Kube, selector: dict[str, str], record: HpaRecord, t: float
+) -> tuple[dict[str, int], float | None]:
+    served = _served_cpu(kube, selector)
+    for pod in kube.pods(NAMESPACE, selector):
+        name = pod.metadata.name
+        ready = next(
+            (c for c in pod.status.conditions or [] if c.type == "Ready" and c.status == "True"),
+            None,
+        )
+        created = _since(record, pod.metadata.creation_timestamp)
+        record.seen_pod(
+            name,
+            PodTimes(
+                created if created is not None else t,
+                _since(record, pod.status.start_time),
+                _since(record, ready.last_transition_time) if ready is not None else None,
+                _since(record, served[name][1]) if name in served else None,
+            ),
+        )
+    newest = max((stamp for _, stamp in served.values()), default=None)
+    return {name: milli for name, (milli, _) in served.items()}, _since(record, newest)
+
+
+def _sample(
+    kube: Kube, names: tuple[str, str], selector: dict[str, str], record: HpaRecord, t: float
+) -> Sample:
+    hpa_name, deployment = names
     hpa = kube.request(
         "GET", f"/apis/autoscaling/v2/namespaces/{NAMESPACE}/horizontalpodautoscalers/{hpa_name}"
     ).body
@@ -78,14 +133,20 @@ def _sample(kube: Kube, hpa_name: str, deployment: str, t: float) -> Sample:
         None,
     )
     d = kube.apps.read_namespaced_deployment(deployment, NAMESPACE)
-    return Sample(
+    served, served_at = _record_pods(kube, selector, record, t)
+    sample = Sample(
         t=round(t, 2),
-        spec_replicas=d.spec.replicas,
-        ready_replicas=d.status.ready_replicas or 0,
+        spec_replicas=(d.spec.replicas if d.spec else None) or 0,
+        ready_replicas=(d.status.ready_replicas if d.status else None) or 0,
         desired_replicas=status.get("desiredReplicas", 0),
         utilization=utilization,
         scaling_limited=limited,
+        last_scale=_since(record, status.get("lastScaleTime")),
+        served_cpu=served,
+        served_at=served_at,
     )
+    record.samples.append(sample)
+    return sample
 
 
 def test_hpa_scales_up_to_max_and_back_down_after_the_window(cluster: Kube) -> None:
@@ -95,7 +156,7 @@ def test_hpa_scales_up_to_max_and_back_down_after_the_window(cluster: Kube) -> N
     patch = yaml.safe_load(E2E_COMPONENT_PATCH.read_text())
     hpa["spec"].setdefault("behavior", {}).update(patch["spec"]["behavior"])
     window = hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"]
-    low, high = hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]
+    low, high = int(hpa["spec"]["minReplicas"]), int(hpa["spec"]["maxReplicas"])
     assert low == k8s_math.min_replicas(deployment, [hpa]) and low < high
     hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"]
     containers = deployment["spec"]["template"]["spec"]["containers"]
@@ -104,7 +165,9 @@ def test_hpa_scales_up_to_max_and_back_down_after_the_window(cluster: Kube) -> N
     # far above the target, so the HPA wants more than maxReplicas.
     busy_per_container = f"{3 * request // len(containers)}m"
     name, selector = deployment["metadata"]["name"], match_labels(deployment)
+    names = (hpa["metadata"]["name"], name)
     record = HpaRecord(hpa["spec"], request, dict(CONTROLLER_MANAGER_ARGS))
+    record.metrics_resolution = go_duration(METRICS_SERVER_ARGS["metric-resolution"])
 
     create_namespace(cluster, NAMESPACE)
     load = LoadGenerator(cluster, selector, IDLE)
@@ -118,13 +181,21 @@ def test_hpa_scales_up_to_max_and_back_down_after_the_window(cluster: Kube) -> N
         )
         wait_deployment_ready(cluster, NAMESPACE, name)
         load.start()
-        start = time.monotonic()
+        # Steady state first, as the model's starting pods are: every pod's idle CPU served.
+        # Otherwise a pod still without metrics counts as 0 % in the first scale-up (upstream
+        # replica calculator), and the comparison would need each pod's own history.
+        wait_for(
+            f"the metrics API serving all {low} pods",
+            lambda: len(_served_cpu(cluster, selector)) == low,
+            timeout=90,
+            interval=1,
+        )
+        start, record.start_unix = time.monotonic(), time.time()
         load.usage = busy_per_container
         record.load.append(LoadStep(0.0, busy_per_container))
 
         def at_max_and_limited() -> bool:
-            s = _sample(cluster, hpa["metadata"]["name"], name, time.monotonic() - start)
-            record.samples.append(s)
+            s = _sample(cluster, names, selector, record, time.monotonic() - start)
             return s.spec_replicas == high and s.scaling_limited == "TooManyReplicas"
 
         wait_for("scale-up to maxReplicas, limited", at_max_and_limited, timeout=180, interval=1)
@@ -133,8 +204,7 @@ def test_hpa_scales_up_to_max_and_back_down_after_the_window(cluster: Kube) -> N
         record.load.append(LoadStep(round(stopped, 2), IDLE))
 
         def back_at_min() -> bool:
-            s = _sample(cluster, hpa["metadata"]["name"], name, time.monotonic() - start)
-            record.samples.append(s)
+            s = _sample(cluster, names, selector, record, time.monotonic() - start)
             return s.spec_replicas == low
 
         wait_for("scale-down to minReplicas", back_at_min, timeout=240, interval=1)
@@ -160,4 +230,9 @@ def test_hpa_scales_up_to_max_and_back_down_after_the_window(cluster: Kube) -> N
     first_down = next(s for s in samples if s.t > stopped and s.spec_replicas < high)
     assert first_down.t - stopped >= window, (
         f"scaled down {first_down.t - stopped:.0f}s after the load stopped, window {window}s"
+    )
+    # Issue 13: the same inputs through `gitops simulate`'s model (hpa_compare.py).
+    comparison = compare_record(record)
+    assert comparison.matches, (
+        "the real HPA controller and gitops.simulate disagree:\n" + side_by_side(record, comparison)
     )

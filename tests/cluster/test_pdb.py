@@ -4,6 +4,7 @@ succeed while budget remains and answer 429 once it is spent."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from tests.cluster.workloads import (
     rendered,
     repo_config,
     set_unschedulable,
+    spec_replicas_are,
     wait_deployment_ready,
 )
 
@@ -52,9 +54,7 @@ def test_disruption_controller_matches_k8s_math_and_eviction_honours_it(
             name = deployment["metadata"]["name"]
             wait_for(
                 f"{name} at the HPA floor {scale}",
-                lambda name=name, scale=scale: (
-                    cluster.apps.read_namespaced_deployment(name, namespace).spec.replicas == scale
-                ),
+                functools.partial(spec_replicas_are, cluster, namespace, name, scale),
                 timeout=60,
             )
             wait_deployment_ready(cluster, namespace, name)

@@ -109,7 +109,8 @@ def test_image_rollout_stays_within_rendered_surge_and_unavailability(cluster: K
 
 def _rolled_out(kube: Kube, name: str, image: str, replicas: int) -> bool:
     d = kube.apps.read_namespaced_deployment(name, NAMESPACE)
-    pods = kube.pods(NAMESPACE, dict(d.spec.selector.match_labels))
+    assert d.spec is not None and d.status is not None
+    pods = kube.pods(NAMESPACE, dict(d.spec.selector.match_labels or {}))
     live = [p for p in pods if p.metadata.deletion_timestamp is None]
     return (
         d.status.updated_replicas == replicas

@@ -150,19 +150,26 @@ def apply_all(
     return rejected
 
 
-def of_kind(docs: Iterable[Mapping[str, Any]], kind: str) -> list[Mapping[str, Any]]:
+def of_kind(docs: Iterable[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [d for d in docs if d.get("kind") == kind]
 
 
 def wait_deployment_ready(kube: Kube, namespace: str, name: str, timeout: float = 120) -> Any:
     def ready() -> Any:
         d = kube.apps.read_namespaced_deployment(name, namespace)
-        want = d.spec.replicas or 0
-        if want and (d.status.ready_replicas or 0) == want and d.status.updated_replicas == want:
+        want = (d.spec.replicas if d.spec else None) or 0
+        status = d.status
+        if want and status and (status.ready_replicas or 0) == want == status.updated_replicas:
             return d
         return None
 
     return wait_for(f"Deployment {namespace}/{name} ready", ready, timeout=timeout)
+
+
+def spec_replicas_are(kube: Kube, namespace: str, name: str, replicas: int) -> bool:
+    """The Deployment's spec.replicas is ``replicas`` (what its HPA last set)."""
+    spec = kube.apps.read_namespaced_deployment(name, namespace).spec
+    return spec is not None and spec.replicas == replicas
 
 
 def ready_pods(kube: Kube, namespace: str, selector: Mapping[str, str]) -> list[Any]:

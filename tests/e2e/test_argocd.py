@@ -79,10 +79,7 @@ def install_argocd(env: E2EEnvironment) -> None:
 
 def serve_working_tree(env: E2EEnvironment) -> None:
     documents = render_kustomization(
-        env.repo,
-        env.config,
-        env.kustomize,
-        [str((MANIFESTS_DIR / "git-daemon").relative_to(env.repo))],
+        env.renderer, [str((MANIFESTS_DIR / "git-daemon").relative_to(env.repo))]
     )
     env.apply(documents, "git-daemon")
     env.kubectl(
@@ -221,7 +218,7 @@ def _sync_and_become_healthy(synced: tuple[E2EEnvironment, list[str]]) -> None:
         retry_on=TRANSIENT,
         describe=lambda _: str(last[0]),
     )
-    assert set(states) == set(names)
+    assert states is not None and set(states) == set(names)
     # The PreSync hook ran under Argo CD too: the migrate Job exists and succeeded.
     for hook in find(env.render_dev_overlays(), "Job"):
         assert env.k.job_succeeded(NAMESPACE, hook["metadata"]["name"])

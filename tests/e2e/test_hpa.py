@@ -2,7 +2,8 @@
 scales up above minReplicas (to maxReplicas when the load asks for more), and back to the
 minimum once the load stops (scale-down window shortened by the e2e component only).
 
-The load is sized from the rendered HPA and container (expectations.load_plan): enough
+The load is sized from the rendered HPA and container (expectations.load_plan) and applied by
+the backend (harness/load.py: HTTP clients on kind, KWOK's emulated CPU usage on KWOK): enough
 blocking clients to hold every pod at its CPU limit, few enough that a readiness probe never
 waits out its timeout behind them. When that load asks for more than maxReplicas, the HPA
 must report ScalingLimited/TooManyReplicas: the cap is shown to act, not assumed.
@@ -28,9 +29,6 @@ from tests.e2e.harness.wait import Backoff, Sampler, wait_until
 
 pytestmark = pytest.mark.e2e
 
-LOAD_DEPLOYMENT = "healthz-load"
-LOAD_CONTAINER = "load"
-
 
 @dataclass(frozen=True)
 class Observation:
@@ -51,6 +49,7 @@ def test_hpa_scales_healthz_up_under_load_and_back_down(stack: E2EEnvironment) -
     target_container = container(find_one(stack.stack, "Deployment", target), target)
     pod_start = startup_budget(target_container)
     plan = load_plan(bounds, target_container)
+    load = stack.hpa_load(target)  # HTTP clients on kind, emulated CPU usage on KWOK
     assert bounds.scale_down_window < 300, "the e2e component should shorten the window"
 
     def metrics_flowing() -> bool:
@@ -88,7 +87,7 @@ def test_hpa_scales_healthz_up_under_load_and_back_down(stack: E2EEnvironment) -
 
     sampler = Sampler(observe, interval=2.0).start()
     try:
-        stack.k.run_load(NAMESPACE, LOAD_DEPLOYMENT, LOAD_CONTAINER, plan.clients)
+        load.start(plan)
         last: list[Observation] = []
 
         def scaled_up() -> bool:
@@ -117,7 +116,7 @@ def test_hpa_scales_healthz_up_under_load_and_back_down(stack: E2EEnvironment) -
                     describe=lambda _: f"last observation {last}",
                 )
         finally:
-            stack.k.scale_deployment(NAMESPACE, LOAD_DEPLOYMENT, 0)
+            load.stop()
         wait_until(
             lambda: observe().replicas == (bounds.min_replicas,) * 3,
             timeout=bounds.scale_down_budget(),

@@ -62,6 +62,7 @@ def _wait_steady(env: E2EEnvironment, expectation: PdbExpectation, timeout: floa
         what=f"{expectation.replicas} Ready healthz pods",
         retry_on=TRANSIENT,
     )
+    assert status is not None
     assert status["desiredHealthy"] == expectation.desired_healthy, status
     assert status["disruptionsAllowed"] == expectation.disruptions_allowed, status
 

@@ -63,8 +63,21 @@ SERVICEMONITOR_CRD_URL = (
     "monitoring.coreos.com_servicemonitors.yaml"
 )
 
+SERVICEMONITOR_CRD = "crd/servicemonitors.monitoring.coreos.com"
+
 IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
 APPLICATIONSET_CRD = "customresourcedefinitions.apiextensions.k8s.io/applicationsets.argoproj.io"
+
+
+def servicemonitor_crd_probe_args() -> tuple[str, ...]:
+    """kubectl args that print ``True`` when the ServiceMonitor CRD is Established, else
+    nothing (exit 0 either way)."""
+    return (
+        "get",
+        SERVICEMONITOR_CRD,
+        "--ignore-not-found",
+        "--output=jsonpath={.status.conditions[?(@.type=='Established')].status}",
+    )
 
 
 def leftover_apps_probe_args() -> tuple[str, ...]:

@@ -11,9 +11,11 @@ at tests/e2e/component, and its ``images:`` swap the registry images for the loc
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from gitops.config import RepoConfig
 from gitops.k8s import pod_spec_of, spec_containers
 from gitops.kustomize import Kustomize
 from gitops.runner import Command, CommandResult, run
+from tests.e2e.harness.expectations import simulated_ready_delay
 from tests.e2e.harness.images import LocalImage
 
 Runner = Callable[[Command], CommandResult]
@@ -36,6 +39,9 @@ DEV_SERVICES = ("healthz", "kpis-api")
 # Label on every object that exists only for the test (manifests/*/kustomization.yaml).
 TEST_ONLY_LABEL = ("app.kubernetes.io/part-of", "integration-e2e")
 FIELD_MANAGER = "integration-e2e"
+# Read by the KWOK cluster tier's pod-ready stage (tests/cluster/harness.py): a simulated pod
+# turns Ready that long after it starts, as a real one does once its probes pass.
+READY_DELAY_ANNOTATION = "pod-ready.stage.kwok.x-k8s.io/delay"
 
 
 class RenderError(RuntimeError):
@@ -75,16 +81,24 @@ def kustomization_text(
     return header + yaml.safe_dump(document, sort_keys=False)
 
 
+@dataclass(frozen=True)
+class Renderer:
+    """The repository's own kustomize settings (gitops.yaml buildOptions, the pinned binary)."""
+
+    repo: Path
+    config: RepoConfig
+    kustomize: Kustomize
+    runner: Runner = run
+
+
 def render_kustomization(
-    repo: Path,
-    config: RepoConfig,
-    kustomize: Kustomize,
+    renderer: Renderer,
     resources: Sequence[str],
     components: Sequence[Path] = (),
     images: Mapping[str, LocalImage] | None = None,
-    runner: Runner = run,
 ) -> list[Document]:
     """Render resources (+ components, + image swaps) through a temp kustomization."""
+    repo, config = renderer.repo, renderer.config
     with tempfile.TemporaryDirectory(prefix="gitops-e2e-") as temp:
         directory = Path(temp)
         (directory / "kustomization.yaml").write_text(
@@ -92,12 +106,12 @@ def render_kustomization(
             encoding="utf-8",
         )
         command = Command(
-            kustomize.build_argv(str(directory), config.kustomize.build_options),
+            renderer.kustomize.build_argv(str(directory), config.kustomize.build_options),
             cwd=repo,
             timeout=config.kustomize.timeout,
         )
         try:
-            result = runner(command)
+            result = renderer.runner(command)
         except Exception as exc:
             raise RenderError(f"rendering {', '.join(resources)} for e2e failed: {exc}") from exc
     return parse_documents(result.stdout)
@@ -138,7 +152,7 @@ def pod_spec(document: Document) -> Mapping[str, Any]:
 
 
 def container_images(documents: Iterable[Document]) -> list[str]:
-    images = []
+    images: list[str] = []
     for document in documents:
         spec = pod_spec(document)
         images.extend(str(c.get("image", "")) for c in spec_containers(spec, _IMAGE_LISTS))
@@ -245,3 +259,21 @@ def delete_command(
         timeout=180,
         env=env,
     )
+
+
+def with_ready_delays(documents: Sequence[Document]) -> list[Document]:
+    """The documents with each Deployment's pods given the readiness delay of its slowest
+    container's probes (expectations.simulated_ready_delay), for a backend whose pods run no
+    containers: without it a KWOK pod is Ready the moment it starts, and a drain could never
+    outpace a replacement. Copies; the rendered stack itself is unchanged."""
+    out: list[Document] = []
+    for doc in documents:
+        if doc.get("kind") == "Deployment":
+            doc = copy.deepcopy(doc)
+            template = doc["spec"]["template"]
+            containers = template["spec"].get("containers") or []
+            delay = max((simulated_ready_delay(c) for c in containers), default=0)
+            annotations = template.setdefault("metadata", {}).setdefault("annotations", {})
+            annotations[READY_DELAY_ANNOTATION] = f"{delay}s"
+        out.append(doc)
+    return out

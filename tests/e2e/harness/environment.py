@@ -15,6 +15,7 @@ idempotent so a kept cluster (--keep-cluster) is brought up to date rather than 
 from __future__ import annotations
 
 import datetime
+import functools
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,11 +37,13 @@ from tests.e2e.harness.deploy import (
     MANIFESTS_DIR,
     NAMESPACE,
     Document,
+    Renderer,
     apply_command,
     argo_hooks,
     delete_command,
     dump_documents,
     find,
+    find_one,
     images_by_app,
     managed_namespace_labels,
     namespace_document,
@@ -48,6 +51,7 @@ from tests.e2e.harness.deploy import (
     parse_documents,
     partition_test_only,
     render_kustomization,
+    with_ready_delays,
 )
 from tests.e2e.harness.images import (
     LocalImage,
@@ -57,6 +61,7 @@ from tests.e2e.harness.images import (
     unpinned,
 )
 from tests.e2e.harness.kube import TRANSIENT, Kube
+from tests.e2e.harness.load import HttpLoad, LoadDriver, SimulatedCpuLoad
 from tests.e2e.harness.tools import Runner, Toolchain
 from tests.e2e.harness.wait import Backoff, wait_until
 
@@ -77,6 +82,10 @@ class E2EEnvironment:
     # app -> (image name, tag) as the real dev overlays deploy it
     overlay_images: dict[str, tuple[str, str]] = field(default_factory=dict)
     stack: list[Document] = field(default_factory=list)
+
+    @property
+    def renderer(self) -> Renderer:
+        return Renderer(self.repo, self.config, self.kustomize, self.runner)
 
     @property
     def k(self) -> Kube:
@@ -149,6 +158,10 @@ class E2EEnvironment:
         )
 
     def install_servicemonitor_crd(self) -> None:
+        if not self.backend.owns_cluster and self.servicemonitor_crd_established():
+            # An existing cluster brings its own (the cluster tier installs ours, written from
+            # the documented fields); fetching upstream's needs the network that tier lacks.
+            return
         self.kubectl(
             "apply",
             "--server-side",
@@ -160,10 +173,14 @@ class E2EEnvironment:
         self.kubectl(
             "wait",
             "--for=condition=Established",
-            "crd/servicemonitors.monitoring.coreos.com",
+            argo.SERVICEMONITOR_CRD,
             "--timeout=60s",
             timeout=90,
         )
+
+    def servicemonitor_crd_established(self) -> bool:
+        found = self.kubectl(*argo.servicemonitor_crd_probe_args(), timeout=30).stdout
+        return "True" in found.split()
 
     # --- 4. images ----------------------------------------------------------------------
 
@@ -232,15 +249,19 @@ class E2EEnvironment:
         plain = self.render_dev_overlays()
         self.overlay_images = images_by_app(plain, list(self.images))
         swaps = {self.overlay_images[app][0]: image for app, image in self.images.items()}
-        return render_kustomization(
-            self.repo,
-            self.config,
-            self.kustomize,
-            overlay_paths(),
-            [COMPONENT_DIR],
-            swaps,
-            self.runner,
-        )
+        documents = render_kustomization(self.renderer, overlay_paths(), [COMPONENT_DIR], swaps)
+        # Simulated pods are Ready at once unless told when: give them the probes' delay.
+        return documents if self.backend.runs_containers else with_ready_delays(documents)
+
+    def hpa_load(self, target: str) -> LoadDriver:
+        """How the HPA test loads ``target`` on this backend (harness/load.py)."""
+        if self.backend.runs_containers:
+            return HttpLoad(self.k, NAMESPACE)
+        deployment = find_one(self.stack, "Deployment", target)
+        labels = deployment["spec"]["selector"]["matchLabels"]
+        selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+        containers = deployment["spec"]["template"]["spec"]["containers"]
+        return SimulatedCpuLoad(self.k, NAMESPACE, selector, containers)
 
     def ensure_namespace(self) -> None:
         labels = managed_namespace_labels(load_argocd_objects(self.repo, self.config))
@@ -282,7 +303,7 @@ class E2EEnvironment:
             name = hook["metadata"]["name"]
             deadline = float(hook["spec"].get("activeDeadlineSeconds", 600))
             wait_until(
-                lambda n=name: self.k.job_succeeded(NAMESPACE, n),
+                functools.partial(self.k.job_succeeded, NAMESPACE, name),
                 timeout=deadline,
                 what=f"PreSync Job {NAMESPACE}/{name} to succeed",
                 retry_on=TRANSIENT,
@@ -290,7 +311,7 @@ class E2EEnvironment:
         for deployment in find(workloads, "Deployment"):
             name = deployment["metadata"]["name"]
             wait_until(
-                lambda n=name: self.k.deployment_rolled_out(NAMESPACE, n),
+                functools.partial(self.k.deployment_rolled_out, NAMESPACE, name),
                 timeout=300,
                 what=f"Deployment {NAMESPACE}/{name} rolled out",
                 retry_on=TRANSIENT,

@@ -310,3 +310,22 @@ def scaling_limited_reason(hpa: Mapping[str, Any]) -> str | None:
         if entry.get("type") == "ScalingLimited" and entry.get("status") == "True":
             return str(entry.get("reason") or "")
     return None
+
+
+def simulated_ready_delay(spec: Mapping[str, Any]) -> int:
+    """Seconds after it starts that a container answering every probe at once turns Ready:
+    the kubelet probes readiness first after initialDelaySeconds and then every period, and
+    the startup probe must pass before that. The prober's first run lands anywhere within one
+    period, so a whole period is the real container's latest (and the KWOK pod's fixed) delay.
+
+    >>> simulated_ready_delay({"readinessProbe": {"periodSeconds": 5}})
+    5
+    """
+    delay = 0
+    startup = Probe.from_spec(spec.get("startupProbe"))
+    if startup is not None:
+        delay += startup.initial_delay + startup.success_threshold * startup.period
+    readiness = Probe.from_spec(spec.get("readinessProbe"))
+    if readiness is not None:
+        delay += readiness.initial_delay + readiness.success_threshold * readiness.period
+    return delay

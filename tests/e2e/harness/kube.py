@@ -13,10 +13,11 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import ProtocolError
 
 from tests.e2e.harness.watchers import ReadyPodTracker, is_pod_ready, restart_counts
 
@@ -46,10 +47,12 @@ class Kube:
 
     @classmethod
     def from_kubeconfig(cls, kubeconfig: Path) -> Kube:
-        return cls(config.new_client_from_config(config_file=str(kubeconfig)))
+        api = config.new_client_from_config(config_file=str(kubeconfig))  # type: ignore[no-untyped-call]
+        return cls(api)
 
     def to_dict(self, obj: Any) -> Document:
-        return dict(self.api.sanitize_for_serialization(obj))
+        serialized: Document = self.api.sanitize_for_serialization(obj)  # type: ignore[no-untyped-call]
+        return dict(serialized)
 
     # --- pods -----------------------------------------------------------------------------
 
@@ -78,6 +81,12 @@ class Kube:
             return int(exc.status), str(exc.body or exc.reason)
         return 201, "evicted"
 
+    def annotate_pod(self, namespace: str, pod: str, annotations: Mapping[str, str | None]) -> None:
+        """Merge-patch the pod's annotations (None removes one)."""
+        self.core.patch_namespaced_pod(
+            pod, namespace, {"metadata": {"annotations": dict(annotations)}}
+        )
+
     # --- nodes ----------------------------------------------------------------------------
 
     def nodes(self) -> list[Document]:
@@ -97,7 +106,7 @@ class Kube:
         deployment = self.deployment(namespace, name)
         spec_replicas = deployment["spec"].get("replicas", 1)
         status = deployment.get("status") or {}
-        return (
+        return bool(
             status.get("observedGeneration", 0) >= deployment["metadata"]["generation"]
             and status.get("updatedReplicas", 0) == spec_replicas
             and status.get("readyReplicas", 0) == spec_replicas
@@ -162,11 +171,10 @@ class Kube:
         return self.to_dict(self.policy.read_namespaced_pod_disruption_budget(name, namespace))
 
     def argo_application(self, namespace: str, name: str) -> Document:
-        return dict(
-            self.custom.get_namespaced_custom_object(
-                "argoproj.io", "v1alpha1", namespace, "applications", name
-            )
+        found = self.custom.get_namespaced_custom_object(
+            "argoproj.io", "v1alpha1", namespace, "applications", name
         )
+        return dict(cast(Document, found))
 
     def refresh_argo_application(self, namespace: str, name: str) -> None:
         """Ask Argo CD to compare again now rather than at its next 3-minute poll."""
@@ -194,6 +202,7 @@ class ReadyPodWatcher:
     selector: str
     tracker: ReadyPodTracker = field(default_factory=ReadyPodTracker)
     errors: list[str] = field(default_factory=list)
+    reconnects: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _watch: watch.Watch | None = None
@@ -202,30 +211,40 @@ class ReadyPodWatcher:
         listed = self.kube.core.list_namespaced_pod(self.namespace, label_selector=self.selector)
         # A fresh list replaces the state (also after the watch expired, HTTP 410).
         self.tracker.seed([self.kube.to_dict(pod) for pod in listed.items])
+        assert listed.metadata is not None
         return str(listed.metadata.resource_version)
+
+    def _watch_from(self, version: str) -> str:
+        """Apply events from ``version`` on until the watch ends; the last version seen."""
+        self._watch = watch.Watch()  # type: ignore[no-untyped-call]
+        for event in self._watch.stream(  # type: ignore[no-untyped-call]
+            self.kube.core.list_namespaced_pod,
+            self.namespace,
+            label_selector=self.selector,
+            resource_version=version,
+            timeout_seconds=30,
+        ):
+            pod = self.kube.to_dict(event["object"])
+            version = pod["metadata"].get("resourceVersion", version)
+            self.tracker.apply(str(event["type"]), pod)
+            if self._stop.is_set():
+                break
+        return version
 
     def _run(self) -> None:
         try:
             version = self._list()
             while not self._stop.is_set():
-                self._watch = watch.Watch()
                 try:
-                    for event in self._watch.stream(
-                        self.kube.core.list_namespaced_pod,
-                        self.namespace,
-                        label_selector=self.selector,
-                        resource_version=version,
-                        timeout_seconds=30,
-                    ):
-                        pod = self.kube.to_dict(event["object"])
-                        version = pod["metadata"].get("resourceVersion", version)
-                        self.tracker.apply(str(event["type"]), pod)
-                        if self._stop.is_set():
-                            break
+                    version = self._watch_from(version)
                 except ApiException as exc:
                     if exc.status != 410:
                         raise
                     version = self._list()
+                except ProtocolError:
+                    # The server closed the stream mid-response (an API server busy on a loaded
+                    # machine does): resuming from the last version loses no event.
+                    self.reconnects += 1
         except Exception as exc:  # reported by the test through .errors
             self.errors.append(f"{type(exc).__name__}: {exc}")
 
@@ -237,7 +256,7 @@ class ReadyPodWatcher:
     def stop(self) -> ReadyPodTracker:
         self._stop.set()
         if self._watch is not None:
-            self._watch.stop()
+            self._watch.stop()  # type: ignore[no-untyped-call]
         if self._thread is not None:
             self._thread.join(timeout=60)
         return self.tracker
@@ -246,5 +265,6 @@ class ReadyPodWatcher:
 def condition(obj: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
     for entry in (obj.get("status") or {}).get("conditions") or []:
         if entry.get("type") == kind:
-            return entry
+            found: Mapping[str, Any] = entry
+            return found
     return None

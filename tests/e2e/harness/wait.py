@@ -1,7 +1,7 @@
 """Polling with a deadline and backoff, and a sampler that watches a value in the background.
 
 Every wait names what it waited for and shows the last thing it saw, so a timeout in CI reads
-as a diagnosis, not as "timed out". Clock and sleep are injectable for the unit tests.
+as a diagnosis, not as "timed out". The clock (time and sleep) is injectable for the unit tests.
 
     >>> wait_until(lambda: deployment_ready(), timeout=120, what="healthz Ready")
 """
@@ -12,9 +12,28 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 T = TypeVar("T")
+
+
+class Clock(Protocol):
+    """Where waits read the time and sleep: the real monotonic clock, or a test's fake."""
+
+    def __call__(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class _MonotonicClock:
+    def __call__(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+MONOTONIC = _MonotonicClock()
 
 
 class WaitTimeout(AssertionError):
@@ -28,6 +47,7 @@ class Backoff:
     initial: float = 0.5
     factor: float = 1.5
     maximum: float = 5.0
+    clock: Clock = MONOTONIC  # what the waits read the time from and sleep on
 
     def delays(self) -> Callable[[], float]:
         current = [self.initial]
@@ -47,8 +67,6 @@ def wait_until(
     *,
     backoff: Backoff = Backoff(),
     retry_on: tuple[type[BaseException], ...] = (),
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
     describe: Callable[[T], str] = repr,
 ) -> T:
     """Call ``check`` until it returns a truthy value and return that value.
@@ -59,6 +77,7 @@ def wait_until(
     """
     if timeout < 0:
         raise ValueError(f"timeout must be >= 0, got {timeout}")
+    clock = backoff.clock
     deadline = clock() + timeout
     next_delay = backoff.delays()
     last: str = "never checked"
@@ -79,7 +98,7 @@ def wait_until(
                 f"timed out after {timeout:g}s ({attempts} checks) waiting for {what}; "
                 f"last seen: {last}"
             )
-        sleep(min(next_delay(), remaining))
+        clock.sleep(min(next_delay(), remaining))
 
 
 @dataclass
@@ -135,8 +154,7 @@ def holds_for(
     *,
     interval: float = 2.0,
     retry_on: tuple[type[BaseException], ...] = (),
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    clock: Clock = MONOTONIC,
 ) -> int:
     """Assert ``check`` stays truthy for ``duration`` seconds (checked every ``interval``,
     and at the end); return how many checks ran. The opposite of :func:`wait_until`: for
@@ -154,4 +172,4 @@ def holds_for(
         remaining = deadline - clock()
         if remaining <= 0:
             return checks
-        sleep(min(interval, remaining))
+        clock.sleep(min(interval, remaining))

@@ -15,6 +15,7 @@ from tests.conftest import REPO_ROOT
 from tests.e2e.harness.deploy import (
     COMPONENT_DIR,
     Document,
+    Renderer,
     argo_hooks,
     container_images,
     find,
@@ -51,7 +52,8 @@ def _tree_digest(root: Path) -> str:
 def rendered() -> Rendered:
     config = load_config(REPO_ROOT)
     kustomize = find_kustomize(config)
-    plain = render_kustomization(REPO_ROOT, config, kustomize, overlay_paths())
+    renderer = Renderer(REPO_ROOT, config, kustomize)
+    plain = render_kustomization(renderer, overlay_paths())
     overlay_images = images_by_app(plain, ["healthz", "kpis-api"])
     local = {
         app: LocalImage(app, REPO_ROOT / "apps" / app, "e2e-0123456789ab")
@@ -59,9 +61,7 @@ def rendered() -> Rendered:
     }
     before = _tree_digest(REPO_ROOT / "overlays")
     stack = render_kustomization(
-        REPO_ROOT,
-        config,
-        kustomize,
+        renderer,
         overlay_paths(),
         [COMPONENT_DIR],
         {overlay_images[app][0]: image for app, image in local.items()},

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.e2e.harness.wait import Backoff, Sampler, WaitTimeout, holds_for, wait_until
@@ -23,7 +21,7 @@ class FakeClock:
 def test_returns_the_first_truthy_value_without_sleeping_more_than_needed() -> None:
     clock = FakeClock()
     values = iter([None, 0, "ready"])
-    result = wait_until(lambda: next(values), 60, "x", clock=clock, sleep=clock.sleep)
+    result = wait_until(lambda: next(values), 60, "x", backoff=Backoff(clock=clock))
     assert result == "ready"
     assert clock.sleeps == [0.5, 0.75]
 
@@ -42,8 +40,7 @@ def test_timeout_names_what_and_the_last_value_and_respects_the_budget() -> None
             lambda: "",
             10,
             "healthz Ready",
-            clock=clock,
-            sleep=clock.sleep,
+            backoff=Backoff(clock=clock),
             describe=lambda _: "'no'",
         )
     assert sum(clock.sleeps) == pytest.approx(10)  # last sleep cut at the deadline
@@ -51,24 +48,23 @@ def test_timeout_names_what_and_the_last_value_and_respects_the_budget() -> None
 
 def test_listed_exceptions_mean_not_yet_others_propagate() -> None:
     clock = FakeClock()
-    calls: Iterator[ConnectionError | bool] = iter([ConnectionError("api restarting"), True])
+    calls: list[Exception | bool] = [ConnectionError("api restarting"), True]
+    calls.reverse()
 
     def check() -> bool:
-        value = next(calls)
+        value = calls.pop()
         if isinstance(value, Exception):
             raise value
         return value
 
-    assert wait_until(check, 5, "x", retry_on=(ConnectionError,), clock=clock, sleep=clock.sleep)
-    empty: dict[str, bool] = {}
+    assert wait_until(check, 5, "x", retry_on=(ConnectionError,), backoff=Backoff(clock=clock))
     with pytest.raises(KeyError):
         wait_until(
-            lambda: empty["missing"],
+            lambda: dict[str, bool]()["missing"],
             5,
             "x",
             retry_on=(ConnectionError,),
-            clock=clock,
-            sleep=clock.sleep,
+            backoff=Backoff(clock=clock),
         )
 
 
@@ -79,19 +75,19 @@ def test_timeout_reports_the_last_exception() -> None:
         raise ConnectionError("refused")
 
     with pytest.raises(WaitTimeout, match="ConnectionError: refused"):
-        wait_until(check, 3, "api", retry_on=(ConnectionError,), clock=clock, sleep=clock.sleep)
+        wait_until(check, 3, "api", retry_on=(ConnectionError,), backoff=Backoff(clock=clock))
 
 
 def test_zero_timeout_checks_once() -> None:
     clock = FakeClock()
     with pytest.raises(WaitTimeout, match="1 checks"):
-        wait_until(lambda: False, 0, "x", clock=clock, sleep=clock.sleep)
+        wait_until(lambda: False, 0, "x", backoff=Backoff(clock=clock))
     assert clock.sleeps == []
 
 
 def test_holds_for_runs_for_the_whole_duration() -> None:
     clock = FakeClock()
-    checks = holds_for(lambda: True, 10, "steady", interval=2, clock=clock, sleep=clock.sleep)
+    checks = holds_for(lambda: True, 10, "steady", interval=2, clock=clock)
     assert checks == 6 and sum(clock.sleeps) == pytest.approx(10)
 
 
@@ -99,16 +95,14 @@ def test_holds_for_fails_at_the_first_violation() -> None:
     clock = FakeClock()
     values = iter([True, True, False, True])
     with pytest.raises(WaitTimeout, match="no restart stopped holding after 3 checks"):
-        holds_for(
-            lambda: next(values), 60, "no restart", interval=1, clock=clock, sleep=clock.sleep
-        )
+        holds_for(lambda: next(values), 60, "no restart", interval=1, clock=clock)
 
 
 def test_sampler_records_values_and_errors_without_raising() -> None:
-    values: Iterator[int | ValueError] = iter([1, ValueError("api"), 3])
+    values: list[int | Exception] = [3, ValueError("api"), 1]
 
     def read() -> int:
-        value = next(values)
+        value = values.pop()
         if isinstance(value, Exception):
             raise value
         return value

@@ -132,3 +132,16 @@ def test_legacy_downscale_window_comes_from_the_controller_flag() -> None:
     # Load drops at 960: with a 60 s window the last high recommendation (945) ages out by
     # 1020 (945 + 60 = 1005 is still inside the legacy window, 1020 is not).
     assert replicas_at(timeline, 1005) == 6 and replicas_at(timeline, 1020) == 2
+
+
+def test_first_sample_is_one_window_after_start_or_the_next_scrape() -> None:
+    from gitops.simulate.engine import first_sample
+    from gitops.simulate.scenario import PodTemplate
+
+    continuous = PodTemplate(100, metric_window_seconds=15)
+    assert first_sample(continuous, 3.0) == 18.0
+    scraped = PodTemplate(
+        100, metric_window_seconds=30, metric_resolution_seconds=15, metric_phase_seconds=4.0
+    )
+    assert first_sample(scraped, 3.0) == 34.0  # 33 s old enough; next scrape at 4 + 2 x 15
+    assert first_sample(scraped, 4.0) == 34.0  # a scrape exactly at the window counts

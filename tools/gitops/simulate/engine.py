@@ -7,7 +7,8 @@ and documented (README "gitops simulate"):
 * a new pod is Pending for ``startupSeconds``, then Running (``status.startTime`` is its
   creation, as the kubelet sets it on admission) and Ready ``readinessSeconds`` later;
 * total CPU demand is shared evenly by the Ready pods; a pod that is not Ready uses
-  ``startupCPU``; a pod has a CPU sample once it has run for one metrics window;
+  ``startupCPU``; a pod has a CPU sample once it has run for one metrics window (with
+  ``metric_resolution_seconds``, from the first metrics-server scrape after that);
 * a scale-down deletes pods as the ReplicaSet controller ranks them (``getPodsToDelete`` /
   ``controller.ActivePods``): Pending before Running, not Ready before Ready, newest first.
 
@@ -18,6 +19,7 @@ and documented (README "gitops simulate"):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,7 +30,7 @@ from gitops.simulate.hpa import (
     PodState,
     SyncResult,
 )
-from gitops.simulate.scenario import ExplicitPod, Scenario
+from gitops.simulate.scenario import ExplicitPod, PodTemplate, Scenario
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ class _World:
                 continue
             is_ready = t >= pod.ready_at
             usage = (share or 0) if is_ready else template.startup_cpu_milli
-            sampled = t - pod.running_at >= template.metric_window_seconds
+            sampled = first_sample(template, pod.running_at) <= t
             states.append(
                 PodState(
                     pod.name,
@@ -170,6 +172,17 @@ class _World:
                 )
             )
         return states, len(ready), load
+
+
+def first_sample(template: PodTemplate, running_at: float) -> float:
+    """When a pod running from ``running_at`` first has a CPU sample: one metrics window
+    later, or at the first metrics-server scrape after that when scrapes are modelled."""
+    ready = running_at + template.metric_window_seconds
+    resolution = template.metric_resolution_seconds
+    if resolution <= 0:
+        return ready
+    scrapes = math.ceil((ready - template.metric_phase_seconds) / resolution - 1e-9)
+    return template.metric_phase_seconds + scrapes * resolution
 
 
 def _explicit_state(pod: ExplicitPod, share: int | None) -> PodState:

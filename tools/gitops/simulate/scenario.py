@@ -98,6 +98,11 @@ class PodTemplate:
     readiness_seconds: float = 10.0  # Running -> Ready (the readiness probe passing)
     startup_cpu_milli: int = 0  # usage while not Ready (a JVM warming up burns CPU here)
     metric_window_seconds: float = 15.0  # metrics-server's window (its release manifests: 15 s)
+    # metrics-server scrapes every --metric-resolution from its own start: with a resolution
+    # (> 0) a new pod's first sample waits for the first scrape once it has run one window.
+    # 0 (scenario files): a sample is there as soon as the pod has run one window.
+    metric_resolution_seconds: float = 0.0
+    metric_phase_seconds: float = 0.0  # a scrape happened at this time (mod the resolution)
 
 
 @dataclass(frozen=True)

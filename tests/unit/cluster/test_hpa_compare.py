@@ -1,0 +1,123 @@
+"""tests/cluster/hpa_compare.py without a cluster: a recording of the real HPA controller on the
+KWOK cluster (tests/cluster/test_hpa.py, kept in data/) matches `gitops simulate` run on its
+inputs, and recordings that differ from the model in value or timing are caught."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from gitops.simulate.engine import first_sample
+from tests.cluster.hpa_compare import (
+    compare_record,
+    controller_clock,
+    controller_settings,
+    served_load,
+    side_by_side,
+)
+from tests.cluster.hpa_record import HpaRecord, Sample
+
+RECORDING = Path(__file__).parent / "data" / "hpa-timeline-kwok.json"
+
+
+@pytest.fixture
+def record() -> HpaRecord:
+    return HpaRecord.read(RECORDING)
+
+
+def test_the_recorded_real_controller_matches_the_model(record: HpaRecord) -> None:
+    result = compare_record(record)
+    assert result.matches, side_by_side(record, result)
+    # prod healthz: minReplicas 2 -> +4 pods (default scale-up policy) -> 9 (pods without
+    # metrics count as 0 % on scale-up) -> maxReplicas 10 -> back to 2 after the 30 s window.
+    assert [r for _, r in result.real_changes] == [6, 9, 10, 2]
+    assert [r for _, r in result.simulated_changes] == [6, 9, 10, 2]
+
+
+def test_a_different_replica_value_is_reported_side_by_side(record: HpaRecord) -> None:
+    capped = dataclasses.replace(record, hpa={**record.hpa, "maxReplicas": 8})
+    result = compare_record(capped)
+    assert not result.matches
+    assert any("replica values differ" in p for p in result.change_problems)
+    table = side_by_side(capped, result)
+    assert "real" in table and "model" in table and "<-" in table
+
+
+def test_a_change_more_than_one_sync_period_late_is_caught(record: HpaRecord) -> None:
+    first_change = next(
+        s.t for s, n in zip(record.samples, record.samples[1:], strict=False)
+        if n.spec_replicas != s.spec_replicas
+    )  # fmt: skip
+    late = 3 * controller_settings(record.controller_flags)["syncPeriodSeconds"]
+
+    def delayed(sample: Sample) -> Sample:
+        if first_change < sample.t <= first_change + late:
+            return dataclasses.replace(sample, spec_replicas=record.samples[0].spec_replicas)
+        return sample
+
+    shifted = dataclasses.replace(record, samples=[delayed(s) for s in record.samples])
+    result = compare_record(shifted)
+    assert not result.matches
+    assert not result.samples.matches
+
+
+def test_controller_clock_follows_the_last_scale_times() -> None:
+    def sample(t: float, last_scale: float | None) -> Sample:
+        return Sample(t, 2, 2, 2, None, None, last_scale=last_scale)
+
+    record = HpaRecord({}, 50, {}, samples=[sample(1, None), sample(15, 14.3), sample(101, 100.3)])
+    offset, period = controller_clock(record, 5.0)
+    # 86 s over 17 syncs: the work queue re-adds the HPA a period after each sync ends.
+    assert period == pytest.approx(86 / 17)
+    assert offset == pytest.approx(14.8 % period - period)
+    no_scale = HpaRecord({}, 50, {}, samples=[sample(1, None)])
+    assert controller_clock(no_scale, 5.0) == (0.0, 5.0)
+
+
+def test_served_load_starts_at_the_scrape_not_at_the_sample() -> None:
+    samples = [
+        Sample(0.5, 2, 2, 2, None, None, served_cpu={"a": 1, "b": 1}, served_at=-3.0),
+        Sample(9.7, 2, 2, 2, None, None, served_cpu={"a": 150, "b": 151}, served_at=9.0),
+        Sample(10.7, 2, 2, 2, None, None, served_cpu={"a": 150, "b": 151}, served_at=9.0),
+    ]
+    record = HpaRecord({}, 50, {}, samples=samples)
+    assert served_load(record) == [(-3.0, 1), (9.0, 150)]
+
+
+def test_flags_override_upstream_defaults() -> None:
+    settings = controller_settings({"horizontal-pod-autoscaler-sync-period": "5s"})
+    assert settings["syncPeriodSeconds"] == 5.0
+    assert settings["downscaleStabilizationWindowSeconds"] == 300.0  # upstream default
+    assert settings["tolerance"] == 0.1
+
+
+def test_first_sample_waits_for_a_scrape_when_scrapes_are_modelled(record: HpaRecord) -> None:
+    template = compare_record(record).scenario.template
+    assert template.metric_resolution_seconds == 15.0
+    scrape = first_sample(template, 0.0)
+    assert scrape >= template.metric_window_seconds
+    assert (scrape - template.metric_phase_seconds) % 15.0 == pytest.approx(0.0, abs=1e-6)
+
+
+def test_junit_outcomes_reads_passes_skips_and_failures(tmp_path: Path) -> None:
+    from tests.cluster.test_e2e_shared import junit_outcomes
+
+    report = tmp_path / "junit.xml"
+    report.write_text(
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="tests.e2e.test_hpa" name="test_up"/>'
+        '<testcase classname="tests.e2e.test_probes" name="test_p">'
+        '<skipped type="pytest.skip" message="needs real containers (probes)"/></testcase>'
+        '<testcase classname="tests.e2e.test_pdb" name="test_d">'
+        '<failure message="AssertionError: no 429">trace</failure></testcase>'
+        "</testsuite></testsuites>"
+    )
+    outcomes = junit_outcomes(report)
+    assert [(o.nodeid, o.status) for o in outcomes] == [
+        ("tests/e2e/test_hpa.py::test_up", "passed"),
+        ("tests/e2e/test_probes.py::test_p", "skipped"),
+        ("tests/e2e/test_pdb.py::test_d", "failed"),
+    ]
+    assert outcomes[1].message == "needs real containers (probes)"
