@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from gitops import yamlio
 from gitops.errors import ConfigError
 
 CONFIG_FILE = "gitops.yaml"
@@ -94,7 +95,7 @@ def load_config(repo: Path) -> RepoConfig:
     if not path.is_file():
         return RepoConfig(envs=discover_env_names(repo))
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamlio.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from gitops import yamlio
 from gitops.kustomization import classify, find_kustomization
 
 
@@ -81,7 +82,7 @@ class InputResolver:
         rel_file = posixpath.join(rel_dir, path.name)
         found = InputSet(files=frozenset({rel_file}))
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            doc = yamlio.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             return found.union(InputSet(unresolved=(f"{rel_file}: cannot parse: {reason}",)))
@@ -138,7 +139,7 @@ class InputResolver:
         """Files a transformer/generator config names (PatchTransformer ``path``, generator
         ``files``/``envs``, Helm ``valuesFile``); relative to the kustomization directory."""
         try:
-            docs = list(yaml.safe_load_all((self.root / rel_file).read_text(encoding="utf-8")))
+            docs = list(yamlio.safe_load_all((self.root / rel_file).read_text(encoding="utf-8")))
         except (OSError, yaml.YAMLError, UnicodeDecodeError):
             return InputSet()  # kustomize reports it; the file itself is already an input
         found = InputSet()

@@ -23,6 +23,8 @@ from typing import Any
 
 import yaml
 
+from gitops import yamlio
+
 # The names kustomize looks for in a directory, in its order
 # (api/konfig: RecognizedKustomizationFileNames).
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -53,7 +55,7 @@ def load_kustomization(path: Path) -> dict[str, Any] | None:
     """The kustomization's mapping; None when it cannot be read or is not a mapping (the
     render reports why)."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yamlio.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, UnicodeDecodeError):
         return None
     return document if isinstance(document, dict) else None

@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from gitops import yamlio
 from gitops.config import RepoConfig
 from gitops.errors import ConfigError
 from gitops.model import Finding, Resource, Severity
@@ -65,7 +66,7 @@ def load_waivers(repo: Path, config: RepoConfig) -> list[Waiver]:
     if not path.is_file():
         return []
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yamlio.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{rel}: invalid YAML: {str(exc).splitlines()[0]}") from exc
     except UnicodeDecodeError as exc:

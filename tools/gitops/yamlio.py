@@ -15,6 +15,7 @@ strings, as they do when ``sigs.k8s.io/yaml`` turns YAML into JSON.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,17 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 # ALIAS_EXPANSION_FLOOR, so small documents may reuse anchors freely) is refused.
 MAX_ALIAS_EXPANSION = 10
 ALIAS_EXPANSION_FLOOR = 10_000
+
+
+def safe_load(text: str) -> Any:
+    """``yaml.safe_load`` through libyaml when PyYAML was built with it (the same safe YAML 1.1
+    types; several times faster on the kustomization and data files every command reads)."""
+    return yaml.load(text, Loader=_BaseLoader)
+
+
+def safe_load_all(text: str) -> Iterator[Any]:
+    """``yaml.safe_load_all`` through libyaml when available; see :func:`safe_load`."""
+    return yaml.load_all(text, Loader=_BaseLoader)
 
 
 class YamlError(GitopsError):

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from gitops import yamlio
 from gitops.diff.secrets import (
     SecretKeyChanges,
     _is_secret,
@@ -67,7 +68,7 @@ ResourceMap = dict[tuple[str, str, ResourceKey], dict[str, Any]]
 
 def parse_manifest(env: str, service: str, manifest: str) -> ResourceMap:
     resources: ResourceMap = {}
-    for body in yaml.safe_load_all(manifest):
+    for body in yamlio.safe_load_all(manifest):
         if isinstance(body, dict):
             resources[(env, service, ResourceKey.of(body))] = body
     return resources

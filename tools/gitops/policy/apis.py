@@ -14,8 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
+from gitops import yamlio
 from gitops.model import Resource, Severity
 from gitops.policy import CheckContext, Hit, Param, rule
 
@@ -72,7 +71,7 @@ def _minor(value: Any) -> int | None:
 def api_lifecycles() -> tuple[ApiLifecycle, ...]:
     """The packaged lifecycle table."""
     text = resources.files("gitops").joinpath("data", LIFECYCLES_FILE).read_text(encoding="utf-8")
-    return parse_lifecycles(yaml.safe_load(text), f"gitops/data/{LIFECYCLES_FILE}")
+    return parse_lifecycles(yamlio.safe_load(text), f"gitops/data/{LIFECYCLES_FILE}")
 
 
 @cache

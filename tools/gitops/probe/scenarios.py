@@ -13,8 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
+from gitops import yamlio
 from gitops.config import RepoConfig
 from gitops.discovery import discover_overlays
 from gitops.errors import CommandError, ConfigError
@@ -111,7 +110,7 @@ def _candidates(repo: Path, manifest: str) -> list[tuple[str, dict[str, Any], Ap
     """(workload name, container, app source) of every container built from ``apps/``."""
     workloads = [
         doc
-        for doc in yaml.safe_load_all(manifest)
+        for doc in yamlio.safe_load_all(manifest)
         if isinstance(doc, dict) and doc.get("kind") in ("Deployment", "StatefulSet", "DaemonSet")
     ]
     candidates: list[tuple[str, dict[str, Any], AppSource]] = []

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from gitops import yamlio
 from gitops.cache import RenderCache
 from gitops.config import RepoConfig
 from gitops.discovery import Overlay, discover_overlays
@@ -144,7 +143,7 @@ def container_images(manifest: str) -> list[ContainerImage]:
     """Every container image of a rendered stream, wherever a pod spec sits (Deployments,
     CronJobs, Pods...): kustomize's images transformer also looks in every container list."""
     found: list[ContainerImage] = []
-    for body in yaml.safe_load_all(manifest):
+    for body in yamlio.safe_load_all(manifest):
         if not isinstance(body, dict):
             continue
         metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
