@@ -35,6 +35,7 @@ from gitops.errors import GitopsError
 from gitops.model import Finding
 from gitops.schema import SchemaValidator
 from gitops.validate import run_validate
+from gitops.yamlio import load_documents
 from tests.conftest import FIXTURES as FIXTURES
 from tests.conftest import REPO_ROOT as REPO_ROOT
 
@@ -331,3 +332,9 @@ if __name__ == "__main__":
     for name in sys.argv[1:]:
         write_table(FIXTURES / name)
         print(f"wrote {FIXTURES.name}/{name}/{EXPECTED_FILE}")
+
+
+def fixture_bodies(scenario: str, name: str) -> dict[str, dict[str, Any]]:
+    """Documents of a fixture file by metadata.name."""
+    path = FIXTURES / scenario / name
+    return {d.body["metadata"]["name"]: d.body for d in load_documents(path.read_text(), name)}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from gitops.schema import SchemaValidator
 from tests.unit.diff.scratch import LAYOUT, commit, git, user_state, write
 
 
@@ -32,3 +33,8 @@ def untouched(scratch_repo: Path) -> Iterator[Callable[[], None]]:
     yield take
     if snapshot:  # empty only for a test skipped before it ran anything
         assert user_state(scratch_repo) == snapshot[0]
+
+
+@pytest.fixture(scope="module")
+def validator(tmp_path_factory: pytest.TempPathFactory) -> SchemaValidator:
+    return SchemaValidator("1.33", cache_dir=tmp_path_factory.mktemp("schema-cache"))

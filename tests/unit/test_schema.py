@@ -14,18 +14,7 @@ from gitops.schema import (
 )
 from gitops.yamlio import load_documents
 from tests.conftest import FIXTURES
-
-
-@pytest.fixture(scope="module")
-def validator(tmp_path_factory: pytest.TempPathFactory) -> SchemaValidator:
-    return SchemaValidator("1.33", cache_dir=tmp_path_factory.mktemp("schema-cache"))
-
-
-def fixture_bodies(scenario: str, name: str) -> dict[str, dict[str, Any]]:
-    """Documents of a fixture file by metadata.name."""
-    path = FIXTURES / scenario / name
-    return {d.body["metadata"]["name"]: d.body for d in load_documents(path.read_text(), name)}
-
+from tests.fixturelib import fixture_bodies
 
 DEPLOYMENT: dict[str, Any] = {
     "apiVersion": "apps/v1",

@@ -19,7 +19,7 @@ from gitops.runner import Command, CommandResult, run
 from gitops.snapshot import take_snapshot
 from gitops.workspace import Workspace
 from tests.conftest import FIXTURES
-from tests.unit.diff.scratch import LAYOUT, commit, git, replicas_patch, write
+from tests.unit.diff.scratch import replicas_patch, write
 
 
 class CountingRunner:
@@ -56,17 +56,6 @@ def _wrapped(wrapper: Path) -> list[str]:
         inside = target.is_relative_to(wrapper.resolve())
         found += _wrapped(target) if inside else [str(target)]
     return found
-
-
-@pytest.fixture
-def scratch_repo(tmp_path: Path) -> Path:
-    """The diff tests' three-env layout (tests.unit.diff.scratch), committed on main."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    write(repo, dict(LAYOUT))
-    commit(repo, "initial layout")
-    return repo
 
 
 def _no_rediscovery(monkeypatch: pytest.MonkeyPatch) -> None:
