@@ -93,18 +93,32 @@ def pod_timing(record: HpaRecord) -> dict[str, float]:
         raise AssertionError("the recording holds no pod the HPA created")
     startup = [p.started - p.created for p in new if p.started is not None]
     ready = [p.ready - p.started for p in new if p.ready is not None and p.started is not None]
-    served = [
-        p.first_metrics - p.started
+    resolution = record.metrics_resolution
+    scrapes = [
+        _scrapes_until_served(p.started, p.first_metrics, scrape_phase(record), resolution)
         for p in new
         if p.first_metrics is not None and p.started is not None
     ]
-    resolution = record.metrics_resolution
-    window = statistics.median(served) - resolution / 2 if served else resolution
+    # The engine serves a pod's first CPU at the first scrape at or after running +
+    # metricWindowSeconds (engine.first_sample). A window of (k - 1) scrape intervals gives
+    # the k-th scrape after the start whatever the start's phase in the interval; a fitted
+    # window (the median delay less half an interval) sits near a scrape boundary and flips
+    # to the next scrape when the simulated sync creates the pod a second later than the
+    # real one did (a whole scrape interval without metrics: a CI run disagreed that way).
+    k = statistics.median_low(scrapes) if scrapes else 1
+    window = (k - 1) * resolution if k >= 1 else resolution
     return {
         "startupSeconds": max(0.0, statistics.median(startup)),
         "readinessSeconds": max(0.0, statistics.median(ready)) if ready else 0.0,
         "metricWindowSeconds": max(0.0, window),
     }
+
+
+def _scrapes_until_served(started: float, served: float, phase: float, resolution: float) -> int:
+    """How many metrics-server scrapes happened after a pod started, up to the one that first
+    served its CPU (both times are whole seconds, truncated)."""
+    first = phase + math.ceil((started - phase) / resolution + 1e-9) * resolution
+    return math.floor((served + TIMESTAMP_RESOLUTION - first) / resolution + 1e-9) + 1
 
 
 def scrape_phase(record: HpaRecord) -> float:
