@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from gitops.simulate.compare import Comparison, compare_timelines, go_duration
 from gitops.simulate.engine import replica_series, simulate
-from gitops.simulate.hpa import ControllerSettings
+from gitops.simulate.replicas import ControllerSettings
 from gitops.simulate.scenario import Scenario, parse_scenario
 from tests.cluster.hpa_record import HpaRecord
 

@@ -10,7 +10,8 @@ from gitops.simulate.compare import (
     observation_from_api,
     replay,
 )
-from gitops.simulate.hpa import ControllerSettings, HPASpec, PodState, cpu
+from gitops.simulate.hpa import HPASpec, cpu
+from gitops.simulate.replicas import ControllerSettings, PodState
 
 
 def test_compare_allows_one_sync_period_of_phase_shift() -> None:

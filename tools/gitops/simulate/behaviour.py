@@ -26,7 +26,7 @@ from gitops import k8s_math
 from gitops.k8s import pod_spec_of, spec_containers
 from gitops.simulate.drain import DrainReport, drain_nodes, workloads_from_objects
 from gitops.simulate.engine import Timeline, simulate
-from gitops.simulate.hpa import ControllerSettings
+from gitops.simulate.replicas import ControllerSettings
 from gitops.simulate.report import Summary, summarize
 from gitops.simulate.rollout import RolloutPlan, deployment_rollout
 from gitops.simulate.scenario import (

@@ -24,7 +24,8 @@ from datetime import datetime
 from typing import Any
 
 from gitops import k8s_math
-from gitops.simulate.hpa import ZERO_TIME, ControllerSettings, HPAController, HPASpec, PodState
+from gitops.simulate.hpa import HPAController, HPASpec
+from gitops.simulate.replicas import ZERO_TIME, ControllerSettings, PodState
 from gitops.simulate.scenario import pod_cpu_request_milli
 
 

@@ -23,13 +23,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gitops.simulate.hpa import (
-    PENDING,
-    RUNNING,
-    HPAController,
-    PodState,
-    SyncResult,
-)
+from gitops.simulate.hpa import HPAController, SyncResult
+from gitops.simulate.replicas import PENDING, RUNNING, PodState
 from gitops.simulate.scenario import ExplicitPod, PodTemplate, Scenario
 
 

@@ -39,13 +39,13 @@ from gitops.simulate.hpa import (
     UTILIZATION,
     VALUE,
     Behavior,
-    ControllerSettings,
     HPASpec,
     MetricSpec,
     ScalingPolicy,
     ScalingRules,
     generate_rules,
 )
+from gitops.simulate.replicas import ControllerSettings
 
 # One sync per period, a day at most: 5,760 syncs at the default 15 s.
 MAX_DURATION_SECONDS = 7 * 24 * 3600
