@@ -25,6 +25,7 @@ from urllib.parse import parse_qs
 
 from healthz.config import Settings
 from healthz.metrics import METRICS_CONTENT_TYPE, HttpMetrics
+from servicekit.http import log_access, method_label
 from servicekit.serving import DrainState, Receive, Scope, Send
 
 logger = logging.getLogger("healthz.app")
@@ -34,9 +35,6 @@ access_logger = logging.getLogger("healthz.access")
 UNMATCHED_ROUTE_LABEL = "unmatched"
 MAX_DEBUG_SLEEP_SECONDS = 30.0
 _JSON = b"application/json"
-# Any other method string is counted as "other": clients choose it, so it must not become
-# an unbounded label value.
-_METHOD_LABELS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 
 
 def utc_timestamp(now: datetime) -> str:
@@ -106,23 +104,9 @@ class HealthzApp:
             self.state.in_flight -= 1
         seconds = time.perf_counter() - started
         self.metrics.observe_request(
-            path=route_label,
-            method=method if method in _METHOD_LABELS else "other",
-            status=response.status,
-            seconds=seconds,
+            path=route_label, method=method_label(method), status=response.status, seconds=seconds
         )
-        if access_logger.isEnabledFor(logging.INFO):
-            client = scope.get("client") or ("", 0)
-            access_logger.info(
-                f"{method} {path} {response.status}",
-                extra={
-                    "method": method,
-                    "path": path,
-                    "status": response.status,
-                    "duration_ms": round(seconds * 1000, 3),
-                    "client": client[0],
-                },
-            )
+        log_access(access_logger, scope, method, path, response.status, seconds)
 
     async def _send(self, send: Send, response: Response, head: bool) -> None:
         headers = [

@@ -12,18 +12,12 @@ Example::
 
 from __future__ import annotations
 
-from typing import Any
-
 from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    GCCollector,
-    Histogram,
-    PlatformCollector,
-    ProcessCollector,
     generate_latest,
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from servicekit.http import RequestMetrics, service_registry
 
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -35,40 +29,12 @@ class HttpMetrics:
     """Request counter and latency histogram, labelled by route, method and status."""
 
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-        ProcessCollector(registry=self.registry)
-        PlatformCollector(registry=self.registry)
-        GCCollector(registry=self.registry)
-        self._requests = Counter(
-            "http_requests_total",
-            "HTTP requests handled, by route path, method and status code.",
-            ["path", "method", "status"],
-            registry=self.registry,
-        )
-        self._latency = Histogram(
-            "http_request_duration_seconds",
-            "Time spent handling an HTTP request, by route path, method and status code.",
-            ["path", "method", "status"],
-            buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
-        )
+        self.registry = service_registry()
+        self._requests = RequestMetrics(self.registry, _LATENCY_BUCKETS)
 
     def observe_request(self, *, path: str, method: str, status: int, seconds: float) -> None:
         """Count one finished request; ``path`` must be a known route or a fixed placeholder."""
-        # labels() hashes and locks on every call; the label sets are few and bounded
-        # (routes x methods x statuses), so their children are looked up once and kept.
-        key = (path, method, status)
-        children = self._children.get(key)
-        if children is None:
-            code = str(status)
-            children = (
-                self._requests.labels(path=path, method=method, status=code),
-                self._latency.labels(path=path, method=method, status=code),
-            )
-            self._children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        self._requests.observe(path=path, method=method, status=status, seconds=seconds)
 
     def render(self) -> bytes:
         """The current values in Prometheus text format."""

@@ -33,6 +33,7 @@ from kpis_api.db import Database
 from kpis_api.errors import DatabaseUnavailable
 from kpis_api.kpis import KpiSummary, compute_summary_async
 from kpis_api.metrics import METRICS_CONTENT_TYPE, KpisMetrics
+from servicekit.http import log_access, method_label
 from servicekit.serving import DrainState, Receive, Scope, Send
 
 logger = logging.getLogger("kpis_api.http")
@@ -44,7 +45,6 @@ ROUTES = ("/", "/api/kpi/summary", "/metrics", "/health", "/ready", "/favicon.ic
 # Seconds a client (or an Ingress retry policy) should wait after a 503: about one pool
 # time-out, by which time a recovering database is usually back.
 RETRY_AFTER_SECONDS = 2
-_METHOD_LABELS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 _JSON = b"application/json"
 _HTML = b"text/html; charset=utf-8"
 
@@ -198,23 +198,9 @@ class KpisApp:
             self.state.in_flight -= 1
         seconds = time.perf_counter() - started
         self.service.metrics.observe_request(
-            path=route_label,
-            method=method if method in _METHOD_LABELS else "other",
-            status=response.status,
-            seconds=seconds,
+            path=route_label, method=method_label(method), status=response.status, seconds=seconds
         )
-        if access_logger.isEnabledFor(logging.INFO):
-            client = scope.get("client") or ("", 0)
-            access_logger.info(
-                f"{method} {path} {response.status}",
-                extra={
-                    "method": method,
-                    "path": path,
-                    "status": response.status,
-                    "duration_ms": round(seconds * 1000, 3),
-                    "client": client[0],
-                },
-            )
+        log_access(access_logger, scope, method, path, response.status, seconds)
 
     async def _send(self, send: Send, response: Response, head: bool) -> None:
         headers = [

@@ -15,16 +15,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
 
 from prometheus_client import (
-    CollectorRegistry,
     Counter,
     Gauge,
-    GCCollector,
     Histogram,
-    PlatformCollector,
-    ProcessCollector,
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
@@ -32,6 +27,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
 from kpis_api.kpis import KpiSummary
+from servicekit.http import RequestMetrics, service_registry
 
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -67,24 +63,8 @@ class KpisMetrics:
     """All metrics kpis-api exports, registered in one private registry."""
 
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-        ProcessCollector(registry=self.registry)
-        PlatformCollector(registry=self.registry)
-        GCCollector(registry=self.registry)
-        self._requests = Counter(
-            "http_requests_total",
-            "HTTP requests handled, by route path, method and status code.",
-            ["path", "method", "status"],
-            registry=self.registry,
-        )
-        self._request_latency = Histogram(
-            "http_request_duration_seconds",
-            "Time spent handling an HTTP request, by route path, method and status code.",
-            ["path", "method", "status"],
-            buckets=_HTTP_BUCKETS,
-            registry=self.registry,
-        )
+        self.registry = service_registry()
+        self._requests = RequestMetrics(self.registry, _HTTP_BUCKETS)
         self._query_latency = Histogram(
             "kpis_db_query_duration_seconds",
             "Time spent on one database query, including waiting for a pooled connection.",
@@ -133,19 +113,7 @@ class KpisMetrics:
 
     def observe_request(self, *, path: str, method: str, status: int, seconds: float) -> None:
         """Count one finished HTTP request; ``path`` must be a route, not the raw URL."""
-        # labels() hashes and locks on every call; the label sets are few and bounded
-        # (routes x methods x statuses), so their children are looked up once and kept.
-        key = (path, method, status)
-        children = self._children.get(key)
-        if children is None:
-            code = str(status)
-            children = (
-                self._requests.labels(path=path, method=method, status=code),
-                self._request_latency.labels(path=path, method=method, status=code),
-            )
-            self._children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        self._requests.observe(path=path, method=method, status=status, seconds=seconds)
 
     def observe_query(self, query: str, seconds: float) -> None:
         """Record how long the named query took."""
