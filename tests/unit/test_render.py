@@ -84,6 +84,7 @@ def test_argv_cwd_timeout_and_options_come_from_config() -> None:
     assert {c.cwd for c in seen} == {repo}
     assert {c.timeout for c in seen} == {120.0}
     assert all(c.env is not None and c.env["GIT_TERMINAL_PROMPT"] == "0" for c in seen)
+    assert all(c.env is not None and c.env["GOMEMLIMIT"] == "1536MiB" for c in seen)
 
 
 def test_timeout_is_reported_per_overlay() -> None:

@@ -105,12 +105,7 @@ def load_argocd_objects(
         if hit is not None:
             return _parse_documents(hit.manifest, config.argocd_path)
         kustomize = kustomize or find_kustomize(config)
-        command = Command(
-            kustomize.build_argv(config.argocd_path, config.kustomize.build_options),
-            cwd=repo,
-            timeout=config.kustomize.timeout,
-            memory_limit=config.kustomize.memory_limit,
-        )
+        command = kustomize.build_command(config.argocd_path, config.kustomize, repo)
         try:
             text = runner(command).stdout
         except CommandError as exc:

@@ -37,7 +37,6 @@ from gitops.errors import CommandError
 from gitops.inputs import InputResolver
 from gitops.kustomize import Kustomize
 from gitops.render import RenderedOverlay, Runner, render_overlay
-from gitops.runner import Command
 
 BATCH_KUSTOMIZATION = """\
 # Written by gitops in a temporary directory, never in the repository: one build for several
@@ -154,15 +153,9 @@ def _render_batch(
         Path(root, "kustomization.yaml").write_text(
             BATCH_KUSTOMIZATION.format(resources=listed), encoding="utf-8"
         )
-        command = Command(
-            argv=kustomize.build_argv(root, config.kustomize.build_options),
-            cwd=repo,
-            # One overlay's budget: a batch that needs more (a hanging remote, a huge chart)
-            # is abandoned for per-overlay builds, so at worst the env takes twice its budget.
-            timeout=config.kustomize.timeout,
-            memory_limit=config.kustomize.memory_limit,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
-        )
+        # One overlay's budget: a batch that needs more (a hanging remote, a huge chart) is
+        # abandoned for per-overlay builds, so at worst the env takes twice its budget.
+        command = kustomize.build_command(root, config.kustomize, repo)
         started = time.perf_counter()
         try:
             text = runner(command).stdout

@@ -151,14 +151,7 @@ def _render_directory(  # noqa: PLR0913
 ) -> RenderedOverlay:
     """One ``kustomize build`` of ``directory`` (the overlay or its trace wrapper) through
     ``runner``. Seven parameters: render_overlay's, with the directory and timeout resolved."""
-    command = Command(
-        argv=kustomize.build_argv(directory, config.kustomize.build_options),
-        cwd=repo,
-        timeout=config.kustomize.timeout if timeout is None else timeout,
-        memory_limit=config.kustomize.memory_limit,
-        # A remote base must fail, not wait for a password on a terminal nobody watches.
-        env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
-    )
+    command = kustomize.build_command(directory, config.kustomize, repo, timeout)
     started = time.perf_counter()
     try:
         result = runner(command)

@@ -45,11 +45,12 @@ def resources_from_render(repo: Path, rendered: RenderedOverlay) -> list[Resourc
     if rendered.manifest is None:
         return []
     overlay = rendered.overlay
+    root = str(repo.resolve())  # once per overlay: the traces below compare strings against it
     resources = []
     # The same YAML semantics as kubectl (dates stay strings) and as gitops validate.
     for document in read_documents(rendered.manifest, overlay.rel_path).documents:
         body = document.body
-        source, patches = _trace(repo, rendered.origin_root, body)
+        source, patches = _trace(root, rendered.origin_root, body)
         key = ResourceKey.of(body)
         resources.append(
             Resource(
@@ -71,7 +72,7 @@ def _loader() -> type[yaml.SafeLoader]:
 
 
 def _trace(
-    repo: Path, origin_root: str | None, body: dict[str, Any]
+    root: str, origin_root: str | None, body: dict[str, Any]
 ) -> tuple[str | None, tuple[str, ...]]:
     metadata = body.get("metadata")
     if not isinstance(metadata, dict):
@@ -85,21 +86,21 @@ def _trace(
         del metadata["annotations"]
     if origin_root is None:
         return None, ()
-    source = _origin_source(repo, origin_root, origin_text) if origin_text else None
-    return source, _patch_files(repo, origin_root, transformations_text, body)
+    source = _origin_source(root, origin_root, origin_text) if origin_text else None
+    return source, _patch_files(root, origin_root, transformations_text, body)
 
 
-def _origin_source(repo: Path, origin_root: str, origin_text: str) -> str | None:
+def _origin_source(root: str, origin_root: str, origin_text: str) -> str | None:
     """The file a resource comes from (repo-relative), or the remote URL it was fetched from."""
     origin = _parse_annotation(origin_text) or {}
     if origin.get("repo"):
         return f"{origin['repo']}//{origin.get('path', '')}?ref={origin.get('ref', '')}"
     local = origin.get("path") or origin.get("configuredIn")
-    return _repo_relative(repo, origin_root, local) if local else None
+    return _repo_relative(root, origin_root, local) if local else None
 
 
 def _patch_files(
-    repo: Path, origin_root: str, transformations_text: str | None, body: dict[str, Any]
+    root: str, origin_root: str, transformations_text: str | None, body: dict[str, Any]
 ) -> tuple[str, ...]:
     """The patch files (or kustomizations, for file-level transformers) that changed it."""
     patches: list[str] = []
@@ -108,13 +109,13 @@ def _patch_files(
         configured_in = step.get("configuredIn")
         if not configured_in:
             continue
-        kustomization = _repo_relative(repo, origin_root, configured_in)
+        kustomization = _repo_relative(root, origin_root, configured_in)
         if kustomization is None:
             continue
         if configured_by in _PATCH_KINDS:
-            patches.extend(_matching_patch_files(repo, kustomization, body))
+            patches.extend(_matching_patch_files(root, kustomization, body))
         elif configured_by in _FILE_LEVEL_KINDS and _file_level_applies(
-            str(repo.resolve()), kustomization, configured_by, body
+            root, kustomization, configured_by, body
         ):
             patches.append(kustomization)
     return tuple(dict.fromkeys(patches))
@@ -126,18 +127,23 @@ def _parse_annotation(text: str) -> Any:
     return yaml.load(text, Loader=_loader())
 
 
-def _repo_relative(repo: Path, origin_root: str, path: str) -> str | None:
+@lru_cache(maxsize=4096)
+def _repo_relative(root: str, origin_root: str, path: str) -> str | None:
+    """``path`` (relative to ``origin_root``) relative to the resolved repo ``root``; None
+    outside it. Pure string work: one overlay asks for the same few paths hundreds of times."""
     absolute = os.path.normpath(os.path.join(origin_root, path))
-    try:
-        return Path(absolute).relative_to(repo.resolve()).as_posix()
-    except ValueError:
+    if absolute == root:
+        return "."
+    prefix = root.rstrip(os.sep) + os.sep
+    if not absolute.startswith(prefix):
         return None
+    return Path(absolute[len(prefix) :]).as_posix()
 
 
-def _matching_patch_files(repo: Path, kustomization: str, body: dict[str, Any]) -> list[str]:
+def _matching_patch_files(root: str, kustomization: str, body: dict[str, Any]) -> list[str]:
     directory = Path(kustomization).parent
     matched = []
-    for entry in _patch_entries(str(repo.resolve()), kustomization):
+    for entry in _patch_entries(root, kustomization):
         path, target, patch_docs = entry
         if target is not None:
             hit = _selector_matches(target, body)
@@ -207,17 +213,13 @@ def _image_names(node: Any) -> set[str]:
 
 
 @lru_cache(maxsize=512)
-def _kustomization_cached(repo: str, kustomization: str) -> str:
-    try:
-        return Path(repo, kustomization).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return ""
-
-
 def _kustomization(repo: str, kustomization: str) -> dict[str, Any]:
+    """The parsed kustomization (shared between callers: read it, never change it); empty when
+    it cannot be read or parsed."""
     try:
-        data = yaml.load(_kustomization_cached(repo, kustomization), Loader=_loader()) or {}
-    except yaml.YAMLError:
+        text = Path(repo, kustomization).read_text(encoding="utf-8")
+        data = yaml.load(text, Loader=_loader()) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return {}
     return data if isinstance(data, dict) else {}
 
