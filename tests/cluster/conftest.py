@@ -3,6 +3,10 @@
 * One KWOK cluster per session (tests/cluster/harness.py), started only when cluster tests are
   selected, deleted at the end also when tests fail. ``CLUSTER_KUBECONFIG=<path>`` runs the
   tests against a cluster started by hand (`python -m tests.cluster up`) and leaves it running.
+* The HPA scenario (hpa_scenario.py), mostly waiting on controller periods, runs in a
+  background thread from the first test on when test_hpa.py is selected; test_hpa.py joins it
+  and asserts. Collection orders test_hpa.py and then test_e2e_shared.py last: the e2e modules
+  drain whole nodes, which would evict the scenario's pods.
 * When a test fails, every component's log and the kwokctl configuration are copied to
   cluster-artifacts/ (and the cluster's events to cluster-artifacts/events.txt).
 """
@@ -23,6 +27,21 @@ from tests.cluster.harness import REPO_ROOT, ClusterError, KwokCluster
 
 ARTIFACTS = REPO_ROOT / "cluster-artifacts"
 FAILED_KEY = pytest.StashKey[bool]()
+# Run last, in this order: the HPA test (joins the background scenario), then the e2e modules.
+LAST = ("test_hpa.py", "test_e2e_shared.py")
+HERE = Path(__file__).parent
+
+
+def _here(item: pytest.Item, name: str) -> bool:
+    # Hooks of a conftest see the whole session's items: tests/unit has a test_hpa.py too.
+    return item.path.parent == HERE and item.path.name == name
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next((i + 1 for i, name in enumerate(LAST) if _here(item, name)), 0)
+
+    items.sort(key=rank)  # stable: the other tests keep their order
 
 
 @pytest.hookimpl(wrapper=True)
@@ -67,6 +86,22 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
                 kwok.delete()
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def hpa_scenario(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The HPA scenario, started with the session's first test when test_hpa.py is among the
+    selected tests (None otherwise). A daemon thread: if the session ends without joining it
+    (``-x``), it dies with the process after the cluster is gone."""
+    if not any(_here(item, "test_hpa.py") for item in request.session.items):
+        yield None
+        return
+    from tests.cluster.hpa_scenario import BackgroundScenario
+
+    kube = request.getfixturevalue("cluster")
+    scenario = BackgroundScenario(kube.kubeconfig)
+    scenario.start()
+    yield scenario
 
 
 @pytest.fixture(scope="session")

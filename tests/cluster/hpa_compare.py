@@ -150,9 +150,12 @@ def controller_clock(record: HpaRecord, period: float) -> tuple[float, float]:
     return first % measured - measured, measured
 
 
-def scenario_from_record(record: HpaRecord, offset: float, period: float) -> Scenario:
+def scenario_from_record(
+    record: HpaRecord, offset: float, period: float, scrape_shift: float = 0.0
+) -> Scenario:
     """The recorded inputs as a `gitops simulate` scenario, on the controller's clock:
-    simulation time = recording time - ``offset``, one sync every ``period``."""
+    simulation time = recording time - ``offset``, one sync every ``period``; metrics-server's
+    scrapes at :func:`scrape_phase` + ``scrape_shift``."""
     hpa = {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
@@ -181,7 +184,8 @@ def scenario_from_record(record: HpaRecord, offset: float, period: float) -> Sce
     scrapes = dataclasses.replace(
         scenario.template,
         metric_resolution_seconds=record.metrics_resolution,
-        metric_phase_seconds=(scrape_phase(record) - offset) % record.metrics_resolution,
+        metric_phase_seconds=(scrape_phase(record) + scrape_shift - offset)
+        % record.metrics_resolution,
     )
     return dataclasses.replace(scenario, template=scrapes)
 
@@ -217,6 +221,8 @@ class LiveComparison:
     samples: Comparison
     real_changes: list[tuple[float, int]]
     simulated_changes: list[tuple[float, int]]
+    # (sync, scrape) phase shifts from the estimates, in seconds, within the timestamps' second
+    shifts: tuple[float, float] = (0.0, 0.0)
 
     @property
     def change_problems(self) -> list[str]:
@@ -237,10 +243,36 @@ class LiveComparison:
         return self.samples.matches and not self.change_problems
 
 
+# The phases the API's whole-second timestamps leave open: the controller's syncs and
+# metrics-server's scrapes each happened somewhere in the second their stamps name; the
+# estimates take its middle, and the comparison also tries every tenth of a second across it.
+PHASE_SHIFTS = tuple(sorted((round(tenths / 10, 1) for tenths in range(-5, 6)), key=abs))
+
+
 def compare_record(record: HpaRecord) -> LiveComparison:
+    """The recording against the model, at the estimated phases; when they disagree, at the
+    nearest phases (sync, scrape) the timestamps allow that reproduce the real timeline. A
+    different replica value, or a change more than a sync period away, is not reproduced by
+    any: the whole grid is 11 x 11 short simulations."""
+    grid = sorted(
+        ((sync, scrape) for sync in PHASE_SHIFTS for scrape in PHASE_SHIFTS),
+        key=lambda shifts: (abs(shifts[0]) + abs(shifts[1]), shifts),
+    )
+    estimated = _compare_at(record, 0.0, 0.0)
+    if estimated.matches:
+        return estimated
+    for sync, scrape in grid[1:]:
+        shifted = _compare_at(record, sync, scrape)
+        if shifted.matches:
+            return shifted
+    return estimated
+
+
+def _compare_at(record: HpaRecord, sync_shift: float, scrape_shift: float) -> LiveComparison:
     period = controller_settings(record.controller_flags)["syncPeriodSeconds"]
     offset, clock = controller_clock(record, period)
-    scenario = scenario_from_record(record, offset, clock)
+    offset += sync_shift
+    scenario = scenario_from_record(record, offset, clock, scrape_shift)
     simulated = [(t + offset, replicas) for t, replicas in replica_series(simulate(scenario))]
     recorded = [(s.t, s.spec_replicas) for s in record.samples]
     return LiveComparison(
@@ -251,6 +283,7 @@ def compare_record(record: HpaRecord) -> LiveComparison:
         compare_timelines(recorded, simulated, period),
         recorded_changes(record),
         changes(simulated),
+        (sync_shift, scrape_shift),
     )
 
 
@@ -260,7 +293,8 @@ def side_by_side(record: HpaRecord, result: LiveComparison) -> str:
     rows = [
         f"sync period {result.period:g} s (the controller's clock: "
         f"{result.scenario.settings.sync_period:.3f} s); "
-        f"simulation t = 0 at {result.offset:+.1f} s",
+        f"simulation t = 0 at {result.offset:+.1f} s; phases shifted from the estimates by "
+        f"{result.shifts[0]:+.1f} s (syncs) and {result.shifts[1]:+.1f} s (scrapes)",
         f"{'t (s)':>7} {'real':>5} {'model':>5} {'served cpu/pod':>15}",
     ]
     for t, simulated in result.simulated:

@@ -11,6 +11,8 @@ import pytest
 
 from gitops.simulate.engine import first_sample
 from tests.cluster.hpa_compare import (
+    TIMESTAMP_RESOLUTION,
+    _compare_at,
     _scrapes_until_served,
     compare_record,
     controller_clock,
@@ -24,6 +26,11 @@ RECORDING = Path(__file__).parent / "data" / "hpa-timeline-kwok.json"
 # A CI run in which new pods' first metrics came 0.7 s after a scrape boundary of the fitted
 # metric window: the model then served them one scrape later and scaled down 10 -> 6, not 2.
 BOUNDARY_RECORDING = Path(__file__).parent / "data" / "hpa-timeline-kwok-scrape-boundary.json"
+# A CI run in which a controller sync and the scrape that first served the load fell in the
+# same second: whole-second timestamps cannot order them, and the middle-of-the-second estimate
+# put the simulated sync after the scrape (the model scaled up one period early and reached
+# 10 at 29.8 s, not 44.3 s).
+SAME_SECOND_RECORDING = Path(__file__).parent / "data" / "hpa-timeline-kwok-same-second.json"
 
 
 @pytest.fixture
@@ -31,7 +38,11 @@ def record() -> HpaRecord:
     return HpaRecord.read(RECORDING)
 
 
-@pytest.mark.parametrize("path", [RECORDING, BOUNDARY_RECORDING], ids=["first", "scrape-boundary"])
+@pytest.mark.parametrize(
+    "path",
+    [RECORDING, BOUNDARY_RECORDING, SAME_SECOND_RECORDING],
+    ids=["first", "scrape-boundary", "same-second"],
+)
 def test_the_recorded_real_controller_matches_the_model(path: Path) -> None:
     record = HpaRecord.read(path)
     result = compare_record(record)
@@ -144,3 +155,15 @@ def test_scrapes_are_counted_from_the_first_one_after_the_start(
     started: float, served: float, scrapes: int
 ) -> None:
     assert _scrapes_until_served(started, served, phase=9.5, resolution=10.0) == scrapes
+
+
+def test_phases_are_shifted_only_within_the_timestamps_second() -> None:
+    record = HpaRecord.read(SAME_SECOND_RECORDING)
+    estimated = _compare_at(record, 0.0, 0.0)
+    assert not estimated.matches  # the estimate sits on the wrong side of the scrape
+    result = compare_record(record)
+    assert result.matches and result.shifts != (0.0, 0.0)
+    assert all(abs(shift) <= TIMESTAMP_RESOLUTION / 2 for shift in result.shifts)
+    assert "phases shifted from the estimates by" in side_by_side(record, result)
+    # A recording the estimate already reproduces is compared there, unshifted.
+    assert compare_record(HpaRecord.read(RECORDING)).shifts == (0.0, 0.0)
