@@ -65,7 +65,7 @@ def test_hpa_scales_healthz_up_under_load_and_back_down(stack: E2EEnvironment) -
         metrics_flowing,
         timeout=180,
         what="healthz-hpa reading CPU metrics",
-        backoff=Backoff(initial=5, maximum=10),
+        backoff=Backoff(initial=1, maximum=2),
         retry_on=TRANSIENT,
     )
     wait_until(
@@ -100,7 +100,7 @@ def test_hpa_scales_healthz_up_under_load_and_back_down(stack: E2EEnvironment) -
                 scaled_up,
                 timeout=bounds.scale_up_budget(pod_start),
                 what=f"{target}: HPA desired and Ready replicas above {bounds.min_replicas}",
-                backoff=Backoff(initial=5, maximum=5),
+                backoff=Backoff(initial=1, maximum=2),
                 retry_on=TRANSIENT,
                 describe=lambda _: f"last observation {last} with {plan}",
             )
@@ -111,7 +111,7 @@ def test_hpa_scales_healthz_up_under_load_and_back_down(stack: E2EEnvironment) -
                     lambda: observe().limited == "TooManyReplicas",
                     timeout=bounds.scale_up_budget(pod_start),
                     what=f"healthz-hpa ScalingLimited=True reason TooManyReplicas under {plan}",
-                    backoff=Backoff(initial=2, maximum=5),
+                    backoff=Backoff(initial=1, maximum=2),
                     retry_on=TRANSIENT,
                     describe=lambda _: f"last observation {last}",
                 )
@@ -121,7 +121,7 @@ def test_hpa_scales_healthz_up_under_load_and_back_down(stack: E2EEnvironment) -
             lambda: observe().replicas == (bounds.min_replicas,) * 3,
             timeout=bounds.scale_down_budget(),
             what=f"{target} back to minReplicas {bounds.min_replicas} after the load stopped",
-            backoff=Backoff(initial=5, maximum=5),
+            backoff=Backoff(initial=1, maximum=2),
             retry_on=TRANSIENT,
         )
     finally:

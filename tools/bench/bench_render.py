@@ -19,7 +19,7 @@ from pathlib import Path
 
 from gitops.config import load_config
 from gitops.discovery import discover_overlays
-from gitops.kustomize import find_kustomize
+from gitops.kustomize import build_environment, find_kustomize
 
 TARGET_RATIO = 1.2
 
@@ -40,12 +40,15 @@ def main() -> int:
     overlays = discover_overlays(repo, config).overlays
     kustomize = find_kustomize(config)
     argvs = [kustomize.build_argv(o.rel_path, config.kustomize.build_options) for o in overlays]
+    # The environment gitops gives kustomize (its Go collector settings): the ratio measures
+    # the pipeline's overhead, not a tuning the bare calls could have too.
+    bare_env = build_environment(config.kustomize)
     workers = min(len(argvs), (os.cpu_count() or 1) * 2)
     gitops = str(Path(sys.executable).parent / "gitops")
 
     def bare_sequential() -> None:
         for argv in argvs:
-            subprocess.run(argv, cwd=repo, stdout=subprocess.DEVNULL, check=True)
+            subprocess.run(argv, cwd=repo, env=bare_env, stdout=subprocess.DEVNULL, check=True)
 
     def bare_parallel() -> None:
         # Same concurrency as gitops render: at most `workers` kustomize processes at once.
@@ -54,7 +57,9 @@ def main() -> int:
         while pending or running:
             while pending and len(running) < workers:
                 running.append(
-                    subprocess.Popen(pending.pop(0), cwd=repo, stdout=subprocess.DEVNULL)
+                    subprocess.Popen(
+                        pending.pop(0), cwd=repo, env=bare_env, stdout=subprocess.DEVNULL
+                    )
                 )
             running[0].wait()
             running = [p for p in running if p.poll() is None]

@@ -46,7 +46,10 @@ class Backoff:
 
     initial: float = 0.5
     factor: float = 1.5
-    maximum: float = 5.0
+    # Capped at 2 s: a wait on a controller (a rollout, a PDB's status) ends up to one delay
+    # after the condition holds, and the e2e modules run a few dozen of them (a 5 s cap cost
+    # the KWOK run of the HPA and PDB modules about 20 s).
+    maximum: float = 2.0
     clock: Clock = MONOTONIC  # what the waits read the time from and sleep on
 
     def delays(self) -> Callable[[], float]:
