@@ -69,13 +69,12 @@ lint: $(STAMP) ## ruff, mypy strict (tools, apps, tests), actionlint (.github/wo
 diff: $(STAMP) ## rendered diff and findings of this branch (BASE=ref, DIFF_ARGS=...)
 	@$(GITOPS) diff $(if $(BASE),--base $(BASE)) $(DIFF_ARGS)
 
-bench: $(STAMP) ## performance targets measured side by side (several minutes)
-	$(BIN)/python tools/bench/bench_render.py
-	$(BIN)/python tools/bench/bench_diff.py
-	$(BIN)/python tools/bench/bench_validate.py
-	$(BIN)/python tools/bench/bench_check.py
-	$(BIN)/python tools/bench/bench_simulate.py
-	$(BIN)/python tools/bench/bench_hostile.py
+BENCHMARKS := render diff validate check simulate hostile
+bench: $(STAMP) ## performance targets measured side by side (several minutes); fails if any target is missed
+	@failed=""; for name in $(BENCHMARKS); do \
+		$(BIN)/python tools/bench/bench_$$name.py || failed="$$failed $$name"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "bench: target missed by:$$failed"; exit 1; fi
 
 FUZZ_EXAMPLES ?= 3000
 fuzz: $(STAMP) ## property-based fuzzing of the parsers, FUZZ_EXAMPLES inputs per target (~1-2 min)

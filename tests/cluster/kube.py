@@ -135,6 +135,11 @@ def is_ready(pod: Any) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
 
 
+def ready_count(kube: Kube, namespace: str, selector: Mapping[str, str]) -> int:
+    """Ready, not-terminating pods matching ``selector``: what a PDB counts as healthy."""
+    return sum(1 for p in kube.pods(namespace, selector) if is_ready(p))
+
+
 def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: float = 0.5) -> Any:
     """Poll ``check`` until it returns something truthy; AssertionError naming ``what``."""
     deadline = time.monotonic() + timeout

@@ -7,7 +7,6 @@ every replacement (none left Pending)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 from typing import Any
@@ -16,7 +15,7 @@ import pytest
 
 from gitops import k8s_math
 from tests.cluster.harness import NODE_NAMES
-from tests.cluster.kube import Kube, is_ready, wait_for
+from tests.cluster.kube import Kube, is_ready, ready_count, wait_for
 from tests.cluster.workloads import (
     apply_all,
     create_namespace,
@@ -30,6 +29,7 @@ from tests.cluster.workloads import (
     wait_deployment_ready,
     with_ready_delay,
 )
+from tests.e2e.harness.wait import Sampler
 
 pytestmark = pytest.mark.cluster
 NAMESPACE = "drain-prod"
@@ -37,22 +37,7 @@ READY_DELAY = "3s"  # replacements take this long to become Ready, like a readin
 RETRY_SECONDS = 0.5  # kubectl drain retries every 5 s; faster here, same semantics
 
 
-class ReadyWatcher(threading.Thread):
-    """Counts Ready, not-terminating pods every 50 ms; keeps the minimum seen."""
-
-    def __init__(self, kube: Kube, selector: dict[str, str]) -> None:
-        super().__init__(daemon=True)
-        self.kube, self.selector = kube, selector
-        self.minimum: int | None = None
-        self.samples = 0
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            ready = sum(1 for p in self.kube.pods(NAMESPACE, self.selector) if is_ready(p))
-            self.minimum = ready if self.minimum is None else min(self.minimum, ready)
-            self.samples += 1
-            time.sleep(0.05)
+SAMPLE_SECONDS = 0.05  # how often the Ready pods are counted during the drain
 
 
 def test_drain_respects_the_budget_and_replacements_are_scheduled(cluster: Kube) -> None:
@@ -68,7 +53,8 @@ def test_drain_respects_the_budget_and_replacements_are_scheduled(cluster: Kube)
     name, selector = deployment["metadata"]["name"], match_labels(deployment)
 
     create_namespace(cluster, NAMESPACE)
-    watcher = ReadyWatcher(cluster, selector)
+    # Ready, not-terminating pods, counted continuously from another thread.
+    watcher = Sampler(lambda: ready_count(cluster, NAMESPACE, selector), SAMPLE_SECONDS)
     try:
         assert apply_all(cluster, [d for d in docs if d is not hpa], NAMESPACE) == []
         wait_deployment_ready(cluster, NAMESPACE, name)
@@ -113,14 +99,14 @@ def test_drain_respects_the_budget_and_replacements_are_scheduled(cluster: Kube)
             for p in after
         )
     finally:
-        watcher.stop.set()
+        samples = watcher.stop()
         for each in NODE_NAMES:
             set_unschedulable(cluster, each, False)
         delete_namespace(cluster, NAMESPACE, wait=False)
-    assert watcher.samples > 20
-    assert watcher.minimum is not None and watcher.minimum >= desired, (
-        f"Ready pods dropped to {watcher.minimum} < desiredHealthy {desired}"
-    )
+    assert not watcher.errors, watcher.errors
+    assert len(samples) > 20
+    minimum = min(ready for _, ready in samples)
+    assert minimum >= desired, f"Ready pods dropped to {minimum} < desiredHealthy {desired}"
 
 
 def _drain(kube: Kube, pods: list[str], timeout: float) -> int:

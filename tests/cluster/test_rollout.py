@@ -15,8 +15,7 @@ delay). Observed every 50 ms, with the surge/unavailable the rendered strategy i
 
 from __future__ import annotations
 
-import threading
-import time
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -34,6 +33,7 @@ from tests.cluster.workloads import (
     wait_deployment_ready,
     with_ready_delay,
 )
+from tests.e2e.harness.wait import Sampler
 
 pytestmark = pytest.mark.cluster
 NAMESPACE = "rollout-prod"
@@ -56,46 +56,44 @@ def rolling_bounds(deployment: dict[str, Any], replicas: int) -> tuple[int, int]
     return max_surge, max_unavailable
 
 
-class PodWatcher(threading.Thread):
-    """Samples live pods, Ready pods and the ReplicaSets' summed spec.replicas every 50 ms,
-    and the longest stretch during which live pods stood above ``bound``."""
+SAMPLE_SECONDS = 0.05
 
-    def __init__(self, kube: Kube, selector: dict[str, str], bound: int) -> None:
-        super().__init__(daemon=True)
-        self.kube, self.selector, self.bound = kube, selector, bound
-        self.max_pods = 0
-        self.max_replica_sets = 0
-        self.min_ready: int | None = None
-        self.samples = 0
-        self.longest_overshoot = 0.0
-        self.stop = threading.Event()
 
-    def run(self) -> None:
-        label_selector = ",".join(f"{k}={v}" for k, v in sorted(self.selector.items()))
-        over_since: float | None = None
-        while not self.stop.is_set():
-            now = time.monotonic()
-            pods = [
-                p
-                for p in self.kube.pods(NAMESPACE, self.selector)
-                if p.metadata.deletion_timestamp is None
-                and p.status.phase not in ("Succeeded", "Failed")
-            ]
-            sets = self.kube.apps.list_namespaced_replica_set(
-                NAMESPACE, label_selector=label_selector
-            ).items
-            ready = sum(1 for p in pods if is_ready(p))
-            self.max_pods = max(self.max_pods, len(pods))
-            spec_sum = sum(rs.spec.replicas or 0 for rs in sets)
-            self.max_replica_sets = max(self.max_replica_sets, spec_sum)
-            self.min_ready = ready if self.min_ready is None else min(self.min_ready, ready)
-            if len(pods) > self.bound:
-                over_since = now if over_since is None else over_since
-                self.longest_overshoot = max(self.longest_overshoot, now - over_since)
-            else:
-                over_since = None
-            self.samples += 1
-            time.sleep(0.05)
+@dataclass(frozen=True)
+class Look:
+    """One observation of the rollout."""
+
+    pods: int  # live pods: not terminating, not finished
+    ready: int
+    replica_sets: int  # the ReplicaSets' spec.replicas, summed
+
+
+def look(kube: Kube, selector: dict[str, str]) -> Look:
+    pods = [
+        p
+        for p in kube.pods(NAMESPACE, selector)
+        if p.metadata.deletion_timestamp is None and p.status.phase not in ("Succeeded", "Failed")
+    ]
+    label_selector = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+    sets = kube.apps.list_namespaced_replica_set(NAMESPACE, label_selector=label_selector).items
+    return Look(
+        pods=len(pods),
+        ready=sum(1 for p in pods if is_ready(p)),
+        replica_sets=sum(rs.spec.replicas or 0 for rs in sets),
+    )
+
+
+def longest_above(samples: list[tuple[float, Look]], bound: int) -> float:
+    """The longest stretch, in seconds, from the first of consecutive samples with more live
+    pods than ``bound`` to the last of them."""
+    longest, since = 0.0, None
+    for t, seen in samples:
+        if seen.pods > bound:
+            since = t if since is None else since
+            longest = max(longest, t - since)
+        else:
+            since = None
+    return longest
 
 
 def test_image_rollout_stays_within_rendered_surge_and_unavailability(cluster: Kube) -> None:
@@ -110,7 +108,7 @@ def test_image_rollout_stays_within_rendered_surge_and_unavailability(cluster: K
     assert max_surge + max_unavailable > 0
 
     create_namespace(cluster, NAMESPACE)
-    watcher = PodWatcher(cluster, selector, replicas + max_surge)
+    watcher = Sampler(lambda: look(cluster, selector), SAMPLE_SECONDS)
     try:
         assert apply_all(cluster, [d for d in docs if d is not hpa], NAMESPACE) == []
         wait_deployment_ready(cluster, NAMESPACE, name)
@@ -127,20 +125,23 @@ def test_image_rollout_stays_within_rendered_surge_and_unavailability(cluster: K
             timeout=120,
         )
     finally:
-        watcher.stop.set()
+        samples = watcher.stop()
         delete_namespace(cluster, NAMESPACE, wait=False)
-    assert watcher.samples > 20
+    assert not watcher.errors, watcher.errors
+    assert len(samples) > 20
     bound = replicas + max_surge
-    assert watcher.max_replica_sets <= bound, (watcher.max_replica_sets, replicas, max_surge)
-    assert watcher.longest_overshoot < OVERSHOOT_SECONDS, (
-        f"{watcher.max_pods} live pods against a bound of {bound} for "
-        f"{watcher.longest_overshoot:.2f} s"
+    most_pods = max(seen.pods for _, seen in samples)
+    most_specs = max(seen.replica_sets for _, seen in samples)
+    least_ready = min(seen.ready for _, seen in samples)
+    assert most_specs <= bound, (most_specs, replicas, max_surge)
+    overshoot = longest_above(samples, bound)
+    assert overshoot < OVERSHOOT_SECONDS, (
+        f"{most_pods} live pods against a bound of {bound} for {overshoot:.2f} s"
     )
-    assert watcher.min_ready is not None
-    assert watcher.min_ready >= replicas - max_unavailable, (watcher.min_ready, max_unavailable)
+    assert least_ready >= replicas - max_unavailable, (least_ready, max_unavailable)
     # The rollout really used its room: more than replicas, in specs and in pods.
-    assert watcher.max_replica_sets > replicas
-    assert watcher.max_pods > replicas
+    assert most_specs > replicas
+    assert most_pods > replicas
 
 
 def _rolled_out(kube: Kube, name: str, image: str, replicas: int) -> bool:
