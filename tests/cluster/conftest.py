@@ -91,8 +91,8 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
 @pytest.fixture(scope="session", autouse=True)
 def hpa_scenario(request: pytest.FixtureRequest) -> Iterator[Any]:
     """The HPA scenario, started with the session's first test when test_hpa.py is among the
-    selected tests (None otherwise). A daemon thread: if the session ends without joining it
-    (``-x``), it dies with the process after the cluster is gone."""
+    selected tests (None otherwise). If the session ends before test_hpa.py joined it (``-x``,
+    Ctrl-C), it is cancelled and deletes its namespace before the cluster goes."""
     if not any(_here(item, "test_hpa.py") for item in request.session.items):
         yield None
         return
@@ -101,7 +101,10 @@ def hpa_scenario(request: pytest.FixtureRequest) -> Iterator[Any]:
     kube = request.getfixturevalue("cluster")
     scenario = BackgroundScenario(kube.kubeconfig)
     scenario.start()
-    yield scenario
+    try:
+        yield scenario
+    finally:
+        scenario.stop()  # a no-op once test_hpa.py joined it
 
 
 @pytest.fixture(scope="session")

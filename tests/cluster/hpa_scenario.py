@@ -13,19 +13,20 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from gitops import k8s_math
 from gitops.simulate.compare import api_time, go_duration
 from tests.cluster.harness import CONTROLLER_MANAGER_ARGS, METRICS_SERVER_ARGS, REPO_ROOT
 from tests.cluster.hpa_record import HpaRecord, LoadStep, PodTimes, Sample
-from tests.cluster.kube import Kube, is_ready, wait_for
+from tests.cluster.kube import Kube, is_ready
+from tests.cluster.kube import wait_for as kube_wait_for
 from tests.cluster.workloads import (
     apply_all,
     create_namespace,
@@ -37,14 +38,19 @@ from tests.cluster.workloads import (
     wait_deployment_ready,
 )
 
-pytestmark = pytest.mark.cluster
 NAMESPACE = "hpa-prod"
 USAGE_ANNOTATION = "kwok.x-k8s.io/usage-cpu"  # kwok's default ClusterResourceUsage reads it
 E2E_COMPONENT_PATCH = REPO_ROOT / "tests" / "e2e" / "component" / "hpa-scale-down.yaml"
 IDLE = "1m"
 # The default scale-up behavior (autoscaling/v2 defaults): per 15 s, +4 pods or +100 %.
 SCALE_UP_PERIOD, SCALE_UP_PODS, SCALE_UP_PERCENT = 15.0, 4, 100
-JOIN_TIMEOUT_SECONDS = 600.0  # the scenario's own waits add up to less
+# Longer than the scenario ever took (~105 s alone, ~140 s beside the other tests); its own
+# waits' timeouts add up to more, and a cancel() ends it at the next poll.
+JOIN_TIMEOUT_SECONDS = 600.0
+
+
+class Cancelled(Exception):
+    """The session ended before the scenario did (``-x``, Ctrl-C)."""
 
 
 class LoadGenerator(threading.Thread):
@@ -165,11 +171,22 @@ class HpaRun:
     high: int  # maxReplicas
 
 
-def run_scenario(cluster: Kube) -> HpaRun:
+def run_scenario(cluster: Kube, cancel: threading.Event | None = None) -> HpaRun:
     """Apply prod healthz with the e2e Component's scale-down behavior into its own namespace,
     wait for the steady state at minReplicas, load every pod at 3x its request until the HPA
     is at maxReplicas and limited, then idle until it is back at minReplicas; sampled once a
-    second into the record. Raises AssertionError when a wait times out."""
+    second into the record. Raises AssertionError when a wait times out, Cancelled at the
+    first poll after ``cancel`` is set (the namespace is deleted either way)."""
+    cancel = cancel or threading.Event()
+
+    def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: float = 0.5) -> Any:
+        def step() -> Any:
+            if cancel.is_set():
+                raise Cancelled(what)
+            return check()
+
+        return kube_wait_for(what, step, timeout, interval)
+
     docs = in_namespace(rendered("prod", "healthz"), NAMESPACE)
     deployment = of_kind(docs, "Deployment")[0]
     hpa = of_kind(docs, "HorizontalPodAutoscaler")[0]
@@ -178,7 +195,6 @@ def run_scenario(cluster: Kube) -> HpaRun:
     window = hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"]
     low, high = int(hpa["spec"]["minReplicas"]), int(hpa["spec"]["maxReplicas"])
     assert low == k8s_math.min_replicas(deployment, [hpa]) and low < high
-    hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"]
     containers = deployment["spec"]["template"]["spec"]["containers"]
     request = sum(k8s_math.milli_value(c["resources"]["requests"]["cpu"]) for c in containers)
     # kwok applies the annotation's usage to each container: 3x the request is 300 % load,
@@ -189,6 +205,8 @@ def run_scenario(cluster: Kube) -> HpaRun:
     record = HpaRecord(hpa["spec"], request, dict(CONTROLLER_MANAGER_ARGS))
     record.metrics_resolution = go_duration(METRICS_SERVER_ARGS["metric-resolution"])
 
+    # A run interrupted on a reused cluster (CLUSTER_KUBECONFIG) may have left it behind.
+    delete_namespace(cluster, NAMESPACE)
     create_namespace(cluster, NAMESPACE)
     load = LoadGenerator(cluster, selector, IDLE)
     start = time.monotonic()
@@ -236,7 +254,8 @@ def run_scenario(cluster: Kube) -> HpaRun:
         )
     finally:
         load.stop.set()
-        record.dump(REPO_ROOT / "cluster-artifacts" / "hpa-timeline.json")
+        if not cancel.is_set():  # a cancelled run's partial record would only mislead
+            record.dump(REPO_ROOT / "cluster-artifacts" / "hpa-timeline.json")
         delete_namespace(cluster, NAMESPACE, wait=False)
 
     return HpaRun(record, stopped, window, low, high)
@@ -250,12 +269,18 @@ class BackgroundScenario(threading.Thread):
         self.kubeconfig = kubeconfig
         self.run_result: HpaRun | None = None
         self.error: BaseException | None = None
+        self.cancel = threading.Event()
 
     def run(self) -> None:
         try:
-            self.run_result = run_scenario(Kube(self.kubeconfig))
+            self.run_result = run_scenario(Kube(self.kubeconfig), self.cancel)
         except BaseException as error:  # handed to the test that joins
             self.error = error
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Cancel a scenario still running and wait for it to clean up its namespace."""
+        self.cancel.set()
+        self.join(timeout)
 
     def outcome(self, timeout: float = JOIN_TIMEOUT_SECONDS) -> HpaRun:
         self.join(timeout)

@@ -1,6 +1,11 @@
 """PodDisruptionBudgets: the real disruption controller's status equals gitops.k8s_math's
 prediction for healthz and kpis-api in every env, and the Eviction API honours it: evictions
-succeed while budget remains and answer 429 once it is spent."""
+succeed while budget remains and answer 429 once it is spent.
+
+Replacements must not refill the budget while it is spent: the pods take READY_DELAY to become
+Ready (KWOK's readiness delay, like a readiness probe), far longer than the burst of evictions.
+Cordoning every node would do it too, but the HPA scenario runs beside this test
+(conftest.py) and its new pods must be scheduled."""
 
 from __future__ import annotations
 
@@ -10,7 +15,6 @@ from typing import Any
 import pytest
 
 from gitops import k8s_math
-from tests.cluster.harness import NODE_NAMES
 from tests.cluster.kube import Kube, wait_for
 from tests.cluster.workloads import (
     apply_all,
@@ -23,13 +27,14 @@ from tests.cluster.workloads import (
     ready_pods,
     rendered,
     repo_config,
-    set_unschedulable,
     spec_replicas_are,
     wait_deployment_ready,
+    with_ready_delay,
 )
 
 pytestmark = pytest.mark.cluster
 SERVICES = ("healthz", "kpis-api")
+READY_DELAY = "2s"
 
 
 @pytest.mark.parametrize("env", repo_config().envs)
@@ -38,6 +43,8 @@ def test_disruption_controller_matches_k8s_math_and_eviction_honours_it(
 ) -> None:
     namespace = f"pdb-{env}"
     docs = in_namespace([d for s in SERVICES for d in rendered(env, s)], namespace)
+    for deployment in of_kind(docs, "Deployment"):
+        with_ready_delay(deployment, READY_DELAY)
     create_namespace(cluster, namespace)
     try:
         assert apply_all(cluster, docs, namespace) == []
@@ -60,8 +67,6 @@ def test_disruption_controller_matches_k8s_math_and_eviction_honours_it(
             wait_deployment_ready(cluster, namespace, name)
             _check_budget(cluster, namespace, pdb, scale)
     finally:
-        for node in NODE_NAMES:
-            set_unschedulable(cluster, node, False)
         delete_namespace(cluster, namespace, wait=False)
 
 
@@ -87,22 +92,14 @@ def _check_budget(kube: Kube, namespace: str, pdb: dict[str, Any], scale: int) -
 
     wait_for(f"PDB {name} status {predicted}", observed, timeout=60)
 
-    # Replacements must not refill the budget while we spend it: nothing can be scheduled.
-    for node in NODE_NAMES:
-        set_unschedulable(kube, node, True)
-    try:
-        pods = sorted(p.metadata.name for p in ready_pods(kube, namespace, selector))
-        allowed = predicted["disruptionsAllowed"]
-        for pod in pods[:allowed]:
-            response = kube.evict(namespace, pod)
-            assert response.status == 201, f"evicting {pod}: {response.status} {response.message}"
-        assert pdb_status(kube, namespace, name)["status"]["disruptionsAllowed"] == 0
-        if allowed < len(
-            pods
-        ):  # a budget of every pod (1 replica, maxUnavailable 1) is never spent
-            refused = kube.evict(namespace, pods[allowed])
-            assert refused.status == 429, f"{pods[allowed]}: {refused.status} {refused.message}"
-            assert "disruption budget" in refused.message
-    finally:
-        for node in NODE_NAMES:
-            set_unschedulable(kube, node, False)
+    # Back to back, well inside READY_DELAY: no replacement is Ready before the last call.
+    pods = sorted(p.metadata.name for p in ready_pods(kube, namespace, selector))
+    allowed = predicted["disruptionsAllowed"]
+    for pod in pods[:allowed]:
+        response = kube.evict(namespace, pod)
+        assert response.status == 201, f"evicting {pod}: {response.status} {response.message}"
+    assert pdb_status(kube, namespace, name)["status"]["disruptionsAllowed"] == 0
+    if allowed < len(pods):  # a budget of every pod (1 replica, maxUnavailable 1) is never spent
+        refused = kube.evict(namespace, pods[allowed])
+        assert refused.status == 429, f"{pods[allowed]}: {refused.status} {refused.message}"
+        assert "disruption budget" in refused.message

@@ -145,3 +145,22 @@ def test_first_sample_is_one_window_after_start_or_the_next_scrape() -> None:
     )
     assert first_sample(scraped, 3.0) == 34.0  # 33 s old enough; next scrape at 4 + 2 x 15
     assert first_sample(scraped, 4.0) == 34.0  # a scrape exactly at the window counts
+
+
+def test_startup_replay_gives_the_nth_created_pod_the_nth_startup() -> None:
+    import dataclasses
+
+    plain = step_scenario()
+    first_up = next(s for s in simulate(plain).steps if s.replicas > 2)
+    # The first scale-up's pods: ready 15 s later (10 s startup + 5 s readiness) as modelled...
+    ready_after = next(s for s in simulate(plain).steps if s.t == first_up.t + 15)
+    assert ready_after.ready > 2
+    # ...and not at all within 15 s when a replay says they took 100 s to start.
+    created = first_up.replicas - 2
+    replay = dataclasses.replace(
+        plain, template=dataclasses.replace(plain.template, startup_replay=(100.0,) * created)
+    )
+    steps = {s.t: s for s in simulate(replay).steps}
+    assert steps[first_up.t].replicas == first_up.replicas  # same decision at the same sync
+    assert steps[first_up.t + 15].ready == 2
+    assert steps[first_up.t + 120].ready > 2  # running at +100, Ready at +105

@@ -85,6 +85,7 @@ class _World:
         self.scenario = scenario
         self.pods: list[_Pod] = []
         self.counter = 0
+        self.created = 0  # pods the simulation has created (the replay index)
         for pod in scenario.explicit_pods:
             ready_at = pod.ready_time if pod.ready else float("inf")
             self.pods.append(
@@ -96,12 +97,17 @@ class _World:
         )
         for _ in range(max(0, missing)):
             # Pods that were there before the scenario: Running and Ready for a long while.
-            self._add(-3600.0)
+            self._add(-3600.0, created=False)
 
-    def _add(self, t: float) -> None:
+    def _add(self, t: float, created: bool = True) -> None:
         template = self.scenario.template
         self.counter += 1
-        running = t + template.startup_seconds
+        startup = template.startup_seconds
+        if created:
+            replay = template.startup_replay
+            startup = replay[self.created] if self.created < len(replay) else startup
+            self.created += 1
+        running = t + startup
         ready = running + template.readiness_seconds
         self.pods.append(_Pod(f"pod-{self.counter}", t, running, ready, template.cpu_request_milli))
 

@@ -103,6 +103,10 @@ class PodTemplate:
     # 0 (scenario files): a sample is there as soon as the pod has run one window.
     metric_resolution_seconds: float = 0.0
     metric_phase_seconds: float = 0.0  # a scrape happened at this time (mod the resolution)
+    # Replays of a recorded run (not in scenario files): the n-th pod the simulation creates
+    # takes the n-th of these as its startup, later ones ``startup_seconds``. A second of
+    # start delay can move a pod's first sample a whole scrape later.
+    startup_replay: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
