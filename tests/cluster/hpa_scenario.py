@@ -5,9 +5,10 @@ The replica timeline and its inputs are recorded (hpa_record.py) and written to
 cluster-artifacts/hpa-timeline.json; test_hpa.py asserts on them.
 
 It is mostly waiting (a 15 s scale-up period three times, a 30 s scale-down window, 10 s
-scrapes), so the session runs it in the background from its start (conftest.py) while the
-tests that touch only their own namespaces run; the one that drains whole nodes (the e2e
-modules' `kubectl drain`) is ordered after it."""
+scrapes), so the session runs it in the background from its start (conftest.py) beside the
+tests that neither evict its pods nor leave it without a schedulable node (the PDB test lets
+a readiness delay, not cordons, hold its budget; the drain test cordons one node of three);
+the e2e modules, whose `kubectl drain` empties whole nodes, are ordered after it."""
 
 from __future__ import annotations
 
