@@ -11,6 +11,7 @@ with the ``base/`` + ``overlays/<env>/<service>/`` layout: envs are discovered f
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,13 +121,22 @@ def parse_kubernetes_version(value: str) -> str:
     return match.group(1)
 
 
-def _parse(raw: dict[str, Any], repo: Path) -> RepoConfig:
-    unknown = sorted(str(k) for k in set(raw) - _KNOWN_KEYS)
+def reject_unknown_keys(
+    raw: Mapping[Any, Any], known: frozenset[str], where: str, section: str = ""
+) -> None:
+    """ConfigError naming every key of ``raw`` not in ``known`` and what is expected, e.g.
+    ``gitops.yaml: policy: unknown key(s) severty; expected some of ...``."""
+    unknown = sorted(str(k) for k in set(raw) - known)
     if unknown:
+        under = f" under {section}:" if section else ""
         raise ConfigError(
-            f"{CONFIG_FILE}: unknown key(s) {', '.join(unknown)}; "
-            f"expected some of {', '.join(sorted(_KNOWN_KEYS))}"
+            f"{where}: unknown key(s){under} {', '.join(unknown)}; "
+            f"expected some of {', '.join(sorted(known))}"
         )
+
+
+def _parse(raw: dict[str, Any], repo: Path) -> RepoConfig:
+    reject_unknown_keys(raw, _KNOWN_KEYS, CONFIG_FILE)
     version = str(raw.get("kubernetesVersion", DEFAULT_KUBERNETES_VERSION))
     if not _VERSION_RE.match(version):
         raise ConfigError(
@@ -178,12 +188,7 @@ def parse_policy_section(raw: dict[str, Any], envs: tuple[str, ...]) -> dict[str
     only when the misspelt rule fires. Returns the section with severities normalised: YAML 1.1
     reads a bare ``off`` as ``false`` (PyYAML does), which means ``off`` here."""
     where = f"{CONFIG_FILE}: policy"
-    unknown = sorted(str(k) for k in set(raw) - _POLICY_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; "
-            f"expected some of {', '.join(sorted(_POLICY_KEYS))}"
-        )
+    reject_unknown_keys(raw, _POLICY_KEYS, where)
     required = raw.get("pdbRequiredEnvs")
     if required is not None and not (
         isinstance(required, list) and all(isinstance(e, str) for e in required)
@@ -253,12 +258,7 @@ def _parse_kustomize(raw: Any) -> KustomizeSettings:
         return KustomizeSettings()
     if not isinstance(raw, dict):
         raise ConfigError(f"{CONFIG_FILE}: kustomize must be a mapping")
-    unknown = sorted(str(k) for k in set(raw) - _KNOWN_KUSTOMIZE_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"{CONFIG_FILE}: unknown key(s) under kustomize: {', '.join(unknown)}; "
-            f"expected some of {', '.join(sorted(_KNOWN_KUSTOMIZE_KEYS))}"
-        )
+    reject_unknown_keys(raw, _KNOWN_KUSTOMIZE_KEYS, CONFIG_FILE, section="kustomize")
     options = raw.get("buildOptions", [])
     if isinstance(options, str):  # Argo CD's argocd-cm holds them as one string
         options = options.split()

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gitops.config import reject_unknown_keys
 from gitops.errors import ConfigError, GitopsError
 
 DEFAULT_CRD_DIRS = ("crds",)
@@ -32,12 +33,7 @@ class SchemaSettings:
 def parse_schema_settings(raw: Mapping[str, Any]) -> SchemaSettings:
     """Validate ``schemas: {crdDirs: [...], skipKinds: [...]}``; a mistake is a ConfigError."""
     where = "gitops.yaml: schemas"
-    unknown = sorted(str(k) for k in set(raw) - _SCHEMAS_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; "
-            f"expected some of {', '.join(sorted(_SCHEMAS_KEYS))}"
-        )
+    reject_unknown_keys(raw, _SCHEMAS_KEYS, where)
     crd_dirs = raw.get("crdDirs")
     if crd_dirs is not None and not (
         isinstance(crd_dirs, list)
