@@ -99,9 +99,9 @@ def pod_timing(record: HpaRecord) -> dict[str, float]:
         raise AssertionError("the recording holds no pod the HPA created")
     startup = [p.started - p.created for p in new if p.started is not None]
     ready = [p.ready - p.started for p in new if p.ready is not None and p.started is not None]
-    resolution = record.metrics_resolution
+    resolution, phase = record.metrics_resolution, scrape_phase(record)
     scrapes = [
-        _scrapes_until_served(p.started, p.first_metrics, scrape_phase(record), resolution)
+        _scrapes_until_served(p.started, p.first_metrics, phase, resolution)
         for p in new
         if p.first_metrics is not None and p.started is not None
     ]

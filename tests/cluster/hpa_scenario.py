@@ -26,7 +26,7 @@ from gitops import k8s_math
 from gitops.simulate.compare import api_time, go_duration
 from tests.cluster.harness import CONTROLLER_MANAGER_ARGS, METRICS_SERVER_ARGS, REPO_ROOT
 from tests.cluster.hpa_record import HpaRecord, LoadStep, PodTimes, Sample
-from tests.cluster.kube import Kube, is_ready
+from tests.cluster.kube import Kube, is_ready, label_selector
 from tests.cluster.kube import wait_for as kube_wait_for
 from tests.cluster.workloads import (
     apply_all,
@@ -87,7 +87,7 @@ def _since(record: HpaRecord, value: Any) -> float | None:
 def _served_cpu(kube: Kube, selector: dict[str, str]) -> dict[str, tuple[int, str]]:
     """Each pod's CPU (milli, all containers) as the metrics API serves it to the HPA, with
     the PodMetrics timestamp (the scrape that measured it)."""
-    query = {"labelSelector": ",".join(f"{k}={v}" for k, v in selector.items())}
+    query = {"labelSelector": label_selector(selector)}
     path = f"/apis/metrics.k8s.io/v1beta1/namespaces/{NAMESPACE}/pods"
     items = kube.request("GET", path, query=query).body.get("items", [])
     return {

@@ -125,19 +125,24 @@ class Kube:
 
     # -- reads -------------------------------------------------------------------------------
     def pods(self, namespace: str, selector: Mapping[str, str]) -> list[Any]:
-        text = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
-        return list(self.core.list_namespaced_pod(namespace, label_selector=text).items)
+        return list(
+            self.core.list_namespaced_pod(namespace, label_selector=label_selector(selector)).items
+        )
+
+    def replica_sets(self, namespace: str, selector: Mapping[str, str]) -> list[Any]:
+        text = label_selector(selector)
+        return list(self.apps.list_namespaced_replica_set(namespace, label_selector=text).items)
+
+
+def label_selector(selector: Mapping[str, str]) -> str:
+    """``matchLabels`` as the API's ``labelSelector`` query (``a=1,b=2``)."""
+    return ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
 
 
 def is_ready(pod: Any) -> bool:
     if pod.metadata.deletion_timestamp is not None:
         return False
     return any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
-
-
-def ready_count(kube: Kube, namespace: str, selector: Mapping[str, str]) -> int:
-    """Ready, not-terminating pods matching ``selector``: what a PDB counts as healthy."""
-    return sum(1 for p in kube.pods(namespace, selector) if is_ready(p))
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: float = 0.5) -> Any:

@@ -15,7 +15,7 @@ import pytest
 
 from gitops import k8s_math
 from tests.cluster.harness import NODE_NAMES
-from tests.cluster.kube import Kube, is_ready, ready_count, wait_for
+from tests.cluster.kube import Kube, is_ready, wait_for
 from tests.cluster.workloads import (
     apply_all,
     create_namespace,
@@ -24,6 +24,7 @@ from tests.cluster.workloads import (
     match_labels,
     of_kind,
     pdb_status,
+    ready_pods,
     rendered,
     set_unschedulable,
     wait_deployment_ready,
@@ -54,7 +55,7 @@ def test_drain_respects_the_budget_and_replacements_are_scheduled(cluster: Kube)
 
     create_namespace(cluster, NAMESPACE)
     # Ready, not-terminating pods, counted continuously from another thread.
-    watcher = Sampler(lambda: ready_count(cluster, NAMESPACE, selector), SAMPLE_SECONDS)
+    watcher = Sampler(lambda: len(ready_pods(cluster, NAMESPACE, selector)), SAMPLE_SECONDS)
     try:
         assert apply_all(cluster, [d for d in docs if d is not hpa], NAMESPACE) == []
         wait_deployment_ready(cluster, NAMESPACE, name)

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from gitops import k8s_math
+from gitops.simulate.rollout import deployment_rollout
 from tests.cluster.kube import Kube, is_ready, wait_for
 from tests.cluster.workloads import (
     apply_all,
@@ -37,23 +37,16 @@ from tests.e2e.harness.wait import Sampler
 
 pytestmark = pytest.mark.cluster
 NAMESPACE = "rollout-prod"
-DEFAULT_PERCENT = "25%"  # apps/v1 defaults of maxSurge and maxUnavailable
 # How long live pods may stay above the bound while the old ReplicaSet's deletions land.
 OVERSHOOT_SECONDS = 3.0
 
 
 def rolling_bounds(deployment: dict[str, Any], replicas: int) -> tuple[int, int]:
-    """(maxSurge, maxUnavailable) as pods: surge rounds up, unavailable down; both 0 -> 1
-    unavailable (k/k pkg/controller/deployment/util ResolveFenceposts)."""
-    strategy = deployment["spec"].get("strategy") or {}
-    rolling = strategy.get("rollingUpdate") or {}
-    surge = k8s_math.parse_int_or_percent(rolling.get("maxSurge", DEFAULT_PERCENT))
-    unavailable = k8s_math.parse_int_or_percent(rolling.get("maxUnavailable", DEFAULT_PERCENT))
-    max_surge = surge.scaled(replicas, round_up=True)
-    max_unavailable = unavailable.scaled(replicas, round_up=False)
-    if max_surge == 0 and max_unavailable == 0:
-        max_unavailable = 1
-    return max_surge, max_unavailable
+    """(maxSurge, maxUnavailable) in pods as `gitops simulate rollout` reads them from the
+    strategy (defaults, rounding, both 0 -> 1 unavailable: ResolveFenceposts), so the real
+    controller below checks the model's numbers."""
+    plan = deployment_rollout(deployment, replicas, ready_seconds=0.0, source="rollout test")
+    return plan.surge, plan.unavailable
 
 
 SAMPLE_SECONDS = 0.05
@@ -74,8 +67,7 @@ def look(kube: Kube, selector: dict[str, str]) -> Look:
         for p in kube.pods(NAMESPACE, selector)
         if p.metadata.deletion_timestamp is None and p.status.phase not in ("Succeeded", "Failed")
     ]
-    label_selector = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
-    sets = kube.apps.list_namespaced_replica_set(NAMESPACE, label_selector=label_selector).items
+    sets = kube.replica_sets(NAMESPACE, selector)
     return Look(
         pods=len(pods),
         ready=sum(1 for p in pods if is_ready(p)),
