@@ -1,18 +1,22 @@
 #!/usr/bin/env python3
-"""Build the upstream components of the cluster test tier from Go modules (`make cluster-tools`).
+"""Build the upstream Go components from Go modules: the cluster test tier's control plane
+(`make cluster-tools`) and gitops' upstream validator (`make validator`, tools/validator).
 
 Every binary is built from the Go module proxy at a pinned version into a cache outside the
-repository, one folder per component and version:
+repository, one folder per component and version, under one folder per group:
 
     ${XDG_CACHE_HOME:-~/.cache}/integration-gitops/cluster-tools/<component>-<version>/
+    ${XDG_CACHE_HOME:-~/.cache}/integration-gitops/validator/<component>-<version>/
 
 A folder that holds every binary of its component (and the `.complete` stamp written last) is
 reused as is; anything else is rebuilt. Go's own module and build caches (GOMODCACHE, GOCACHE)
-are used unchanged, so a rebuild after a version bump only compiles what changed.
+are used unchanged and shared by every build, so a rebuild after a version bump only compiles
+what changed, and the validator compiles little once kube-apiserver is built (and vice versa).
 
-    python3 tools/cluster/build.py            build what is missing, print progress
-    python3 tools/cluster/build.py --json     the same, then print {"binary": "path"} on stdout
-    python3 tools/cluster/build.py --check    exit 1 (one line) when something is not built yet
+    python3 tools/cluster/build.py                    build the cluster group, print progress
+    python3 tools/cluster/build.py --group validator  build the validator instead
+    python3 tools/cluster/build.py --json             the same, then print {"binary": "path"}
+    python3 tools/cluster/build.py --check            exit 1 (one line) when something is missing
 
 Exit codes: 0 built or reused; 1 a build failed or (--check) a binary is missing; 2 no Go.
 Only the standard library is used: this runs before (and without) the project's .venv.
@@ -81,9 +85,18 @@ class Component:
     binaries: dict[str, str]  # binary name -> Go package
     module_dir: str | None = None
     ldflags: tuple[str, ...] = field(default_factory=tuple)
+    group: str = "cluster"
 
 
-def components() -> tuple[Component, ...]:
+# Group -> the cache folder its components live in and the make target that builds it.
+GROUPS = {"cluster": ("cluster-tools", "cluster-tools"), "validator": ("validator", "validator")}
+
+
+def components(group: str = "cluster") -> tuple[Component, ...]:
+    return tuple(c for c in all_components() if c.group == group)
+
+
+def all_components() -> tuple[Component, ...]:
     kube = tuple(_kube_version_ldflags(KUBERNETES_VERSION))
     return (
         Component(
@@ -116,16 +129,26 @@ def components() -> tuple[Component, ...]:
             {"metrics-server": "sigs.k8s.io/metrics-server/cmd/metrics-server"},
             ldflags=(f"-X 'k8s.io/client-go/pkg/version.gitVersion={METRICS_SERVER_VERSION}'",),
         ),
+        # gitops' upstream validator: our main over k8s.io/kubernetes' registry, in its own
+        # module whose requirements equal tools/cluster/k8s's (the build cache is shared). Its
+        # version is the Kubernetes release it judges as; gitops finds it by that folder name.
+        Component(
+            "gitops-validator",
+            KUBERNETES_VERSION,
+            {"gitops-validator": "."},
+            module_dir="../validator",
+            group="validator",
+        ),
     )
 
 
-def cache_root() -> Path:
+def cache_root(group: str = "cluster") -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "integration-gitops" / "cluster-tools"
+    return Path(base) / "integration-gitops" / GROUPS[group][0]
 
 
 def component_dir(component: Component) -> Path:
-    return cache_root() / f"{component.name}-{component.version}"
+    return cache_root(component.group) / f"{component.name}-{component.version}"
 
 
 def is_complete(component: Component) -> bool:
@@ -135,10 +158,10 @@ def is_complete(component: Component) -> bool:
     )
 
 
-def binary_paths() -> dict[str, str]:
+def binary_paths(group: str = "cluster") -> dict[str, str]:
     return {
         binary: str(component_dir(component) / binary)
-        for component in components()
+        for component in components(group)
         for binary in component.binaries
     }
 
@@ -147,11 +170,11 @@ class BuildError(Exception):
     """A step failed: the message is the one line to print."""
 
 
-def find_go() -> str:
+def find_go(label: str = "cluster-tools") -> str:
     go = shutil.which("go") or next((str(p) for p in GO_FALLBACKS if os.access(p, os.X_OK)), None)
     if go is None:
         raise BuildError(
-            "cluster-tools: Go is missing: install Go >= "
+            f"{label}: Go is missing: install Go >= "
             f"{'.'.join(map(str, MIN_GO))} (https://go.dev/dl) and put `go` on PATH"
         )
     out = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, check=False)
@@ -162,7 +185,7 @@ def find_go() -> str:
         found = (0, 0)
     if found < MIN_GO:
         raise BuildError(
-            f"cluster-tools: {go} is Go {raw or '?'}; the pinned modules need Go >= "
+            f"{label}: {go} is Go {raw or '?'}; the pinned modules need Go >= "
             f"{'.'.join(map(str, MIN_GO))}"
         )
     return go
@@ -212,7 +235,7 @@ def build_component(go: str, component: Component, log: Path) -> None:
             if done.returncode != 0:
                 tail = log.read_text().strip().splitlines()[-1:] or ["?"]
                 raise BuildError(
-                    f"cluster-tools: building {binary} {component.version} failed "
+                    f"{component.name}: building {binary} {component.version} failed "
                     f"(exit {done.returncode}): {tail[0]} (full log: {log})"
                 )
             _progress(f"  built {binary} in {time.monotonic() - started:.0f}s")
@@ -233,41 +256,47 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print binary paths as JSON")
     parser.add_argument("--check", action="store_true", help="only check that all are built")
+    parser.add_argument("--group", choices=sorted(GROUPS), default="cluster", help="what to build")
     args = parser.parse_args(argv)
 
-    missing = [c for c in components() if not is_complete(c)]
+    label, target = GROUPS[args.group][0], GROUPS[args.group][1]
+    missing = [c for c in components(args.group) if not is_complete(c)]
     if args.check:
         if missing:
             names = ", ".join(f"{c.name} {c.version}" for c in missing)
-            print(f"cluster-tools: not built yet: {names} (run `make cluster-tools`)")
+            print(f"{label}: not built yet: {names} (run `make {target}`)")
             return 1
     else:
-        for component in components():
+        for component in components(args.group):
             if component not in missing:
                 _progress(
-                    f"cluster-tools: {component.name} {component.version}: reusing "
+                    f"{label}: {component.name} {component.version}: reusing "
                     f"{component_dir(component)}"
                 )
         try:
-            go = find_go() if missing else ""
-            log = cache_root() / "build.log"
-            for index, component in enumerate(missing, 1):
-                _progress(
-                    f"cluster-tools: [{index}/{len(missing)}] {component.name} "
-                    f"{component.version} -> {component_dir(component)} (log: {log})"
-                )
-                started = time.monotonic()
-                build_component(go, component, log)
-                _progress(
-                    f"cluster-tools: {component.name} {component.version} done in "
-                    f"{time.monotonic() - started:.0f}s"
-                )
+            _build_all(missing, label)
         except BuildError as error:
             print(error, file=sys.stderr)
             return 2 if "Go is missing" in str(error) or "need Go" in str(error) else 1
     if args.json:
-        print(json.dumps(binary_paths(), indent=2))
+        print(json.dumps(binary_paths(args.group), indent=2))
     return 0
+
+
+def _build_all(missing: list[Component], label: str) -> None:
+    go = find_go(label) if missing else ""
+    for index, component in enumerate(missing, 1):
+        log = cache_root(component.group) / "build.log"
+        _progress(
+            f"{label}: [{index}/{len(missing)}] {component.name} "
+            f"{component.version} -> {component_dir(component)} (log: {log})"
+        )
+        started = time.monotonic()
+        build_component(go, component, log)
+        _progress(
+            f"{label}: {component.name} {component.version} done in "
+            f"{time.monotonic() - started:.0f}s"
+        )
 
 
 if __name__ == "__main__":

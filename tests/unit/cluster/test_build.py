@@ -81,3 +81,43 @@ def test_check_names_what_is_not_built(
         f"cluster-tools: not built yet: kubernetes {build.KUBERNETES_VERSION} "
         "(run `make cluster-tools`)"
     )
+
+
+def test_the_validator_is_its_own_group_with_its_own_make_target(
+    build: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert [c.name for c in build.components("validator")] == ["gitops-validator"]
+    assert "gitops-validator" not in build.binary_paths()  # not a cluster-tools binary
+    path = Path(build.binary_paths("validator")["gitops-validator"])
+    assert path.parent == (
+        tmp_path / "integration-gitops" / "validator" / f"gitops-validator-{build.KUBERNETES_VERSION}"
+    )
+    assert build.main(["--group", "validator", "--check"]) == 1
+    assert capsys.readouterr().out.strip() == (
+        f"validator: not built yet: gitops-validator {build.KUBERNETES_VERSION} "
+        "(run `make validator`)"
+    )
+
+
+def _requirements(go_mod: Path) -> dict[str, str]:
+    """module -> version of every require and replace target line of a go.mod."""
+    found: dict[str, str] = {}
+    for line in go_mod.read_text().splitlines():
+        words = line.split("//")[0].split()
+        if len(words) == 2 and "." in words[0] and words[1].startswith("v"):
+            found[words[0]] = words[1]
+        elif len(words) == 4 and words[1] == "=>":
+            found[f"{words[0]} =>"] = words[3]
+    return found
+
+
+def test_the_validator_builds_against_exactly_the_cluster_tiers_module_versions() -> None:
+    """Same versions, module for module: the validator judges with the code kube-apiserver of
+    the cluster tier runs, and both builds share Go's build cache."""
+    root = Path(__file__).resolve().parents[3] / "tools"
+    cluster = _requirements(root / "cluster" / "k8s" / "go.mod")
+    validator = _requirements(root / "validator" / "go.mod")
+    assert validator["k8s.io/kubernetes"] == cluster["k8s.io/kubernetes"]
+    assert len([k for k in validator if k.endswith("=>")]) == 33
+    different = {m: (v, cluster.get(m)) for m, v in validator.items() if cluster.get(m) != v}
+    assert not different
