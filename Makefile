@@ -10,7 +10,7 @@ BASE ?=
 DIFF_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup ci check render apps test snapshots test-e2e fmt lint bench diff probe clean fuzz loadtest sigterm-stress cluster-tools test-cluster
+.PHONY: help setup ci check render apps test snapshots test-e2e fmt lint bench diff probe clean fuzz loadtest sigterm-stress cluster-tools test-cluster validator validator-if-go
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml $(wildcard apps/*/pyproject.toml)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]' $(foreach app,$(wildcard apps/*/pyproject.toml),-e $(dir $(app)))
+	@$(MAKE) --no-print-directory validator-if-go
 	@touch $@
 
 setup: ## create .venv with the gitops CLI, the apps and the dev tools
@@ -44,6 +45,17 @@ snapshots: $(STAMP) ## rewrite tests/snapshots/ (golden report, diff, simulate o
 test-e2e: $(STAMP) ## end-to-end tests on a kind cluster (needs docker or podman, kind, kubectl)
 	$(BIN)/python -m tests.e2e.preflight
 	$(PYTEST) -m e2e tests/e2e $(E2E_ARGS)
+
+validator: ## build the upstream validator gitops judges with (kube-apiserver's own code; cached)
+	$(PYTHON) tools/cluster/build.py --group validator
+
+# `make setup` builds the validator when Go is present; without Go, gitops uses its Python fallback.
+validator-if-go:
+	@if command -v go >/dev/null 2>&1 || test -x /usr/local/go/bin/go; then \
+		$(PYTHON) tools/cluster/build.py --group validator; \
+	else \
+		echo "setup: no Go found: gitops will validate with its Python fallback (install Go >= 1.26, then make validator)"; \
+	fi
 
 cluster-tools: ## build kube-apiserver, etcd, kwok, metrics-server... from Go modules (cached)
 	$(PYTHON) tools/cluster/build.py

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,24 @@ def test_malformed_config_names_the_file_and_the_problem(
         load_config(tmp_path)
     assert expected in str(excinfo.value)
     assert str(excinfo.value).startswith("gitops.yaml")
+
+
+def test_api_server_settings_are_checked_as_kube_apiserver_checks_its_flags(tmp_path: Path) -> None:
+    (tmp_path / "gitops.yaml").write_text(
+        "envs: [dev]\napiServer:\n  featureGates: {PodLevelResources: false}\n"
+        "  serviceClusterIPRange: 10.100.0.0/16\n  serviceNodePortRange: 30000-30100\n"
+    )
+    settings = load_config(tmp_path).api_server
+    assert settings.feature_gates == (("PodLevelResources", False),)
+    assert settings.service_cluster_ip_range == "10.100.0.0/16"
+    assert settings.service_node_port_range == "30000-30100"
+    assert load_config(tmp_path / "nowhere").api_server.service_cluster_ip_range == "10.96.0.0/12"
+    for bad, expected in (
+        ("serviceClusterIPRange: 10.100.0.1/16", "serviceClusterIPRange: '10.100.0.1/16' is not"),
+        ("serviceNodePortRange: 30100-30000", "expected FIRST-LAST"),
+        ("featureGates: {A: yes please}", "featureGates must map gate names to true or false"),
+        ("serviceCIDR: 10.0.0.0/8", "unknown key(s) serviceCIDR"),
+    ):
+        (tmp_path / "gitops.yaml").write_text(f"envs: [dev]\napiServer:\n  {bad}\n")
+        with pytest.raises(ConfigError, match=re.escape(expected)):
+            load_config(tmp_path)

@@ -63,3 +63,10 @@ def test_spawn_logs_to_a_file_and_stop_terminates(tmp_path: Path) -> None:
     assert code == -15 and not process.alive()  # SIGTERM within the grace period
     with pytest.raises(CommandError, match="command not found"):
         spawn(Command(("no-such-tool-xyz",)), tmp_path / "log2")
+
+
+def test_stdin_text_reaches_the_child_and_is_closed() -> None:
+    result = run(Command(argv=("cat",), timeout=10, stdin="one\ntwo\n"))
+    assert result.stdout == "one\ntwo\n"
+    # Without stdin text the child reads /dev/null: an immediate end of input, never a hang.
+    assert run(Command(argv=("cat",), timeout=10)).stdout == ""

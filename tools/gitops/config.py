@@ -10,6 +10,7 @@ with the ``base/`` + ``overlays/<env>/<service>/`` layout: envs are discovered f
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ _KNOWN_KEYS = frozenset(
         "policy",
         "schemas",
         "probe",
+        "apiServer",
     }
 )
 _KNOWN_KUSTOMIZE_KEYS = frozenset({"buildOptions", "binary", "timeoutSeconds", "memoryLimitMiB"})
@@ -69,6 +71,23 @@ class KustomizeSettings:
 
 
 @dataclass(frozen=True)
+class ApiServerSettings:
+    """The target clusters' kube-apiserver settings that a create's verdict depends on
+    (gitops.yaml ``apiServer``; kube-apiserver's defaults otherwise): the upstream validator
+    runs with them (gitops.upstream)."""
+
+    feature_gates: tuple[tuple[str, bool], ...] = ()  # --feature-gates, over the version's
+    service_cluster_ip_range: str = "10.96.0.0/12"  # --service-cluster-ip-range
+    service_node_port_range: str = "30000-32767"  # --service-node-port-range
+    validator: str | None = None  # a gitops-validator binary instead of `make validator`'s
+
+
+_API_SERVER_KEYS = frozenset(
+    {"featureGates", "serviceClusterIPRange", "serviceNodePortRange", "validator"}
+)
+
+
+@dataclass(frozen=True)
 class RepoConfig:
     """What ``gitops.yaml`` says, with defaults filled in."""
 
@@ -82,6 +101,7 @@ class RepoConfig:
     schemas: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     probe: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     source: str | None = None  # repo-relative path of the file, None when defaults are used
+    api_server: ApiServerSettings = ApiServerSettings()
 
     @property
     def minor_version(self) -> int:
@@ -176,7 +196,42 @@ def _parse(raw: dict[str, Any], repo: Path) -> RepoConfig:
         schemas=dict(raw.get("schemas") or {}),
         probe=dict(raw.get("probe") or {}),
         source=CONFIG_FILE,
+        api_server=parse_api_server(raw.get("apiServer")),
     )
+
+
+def parse_api_server(raw: Any) -> ApiServerSettings:
+    """``apiServer:``: the kube-apiserver flags of the target clusters that verdicts depend on,
+    checked as kube-apiserver checks them (a CIDR, a FIRST-LAST port range, gate: bool)."""
+    where = f"{CONFIG_FILE}: apiServer"
+    if raw is None:
+        return ApiServerSettings()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a mapping")
+    reject_unknown_keys(raw, _API_SERVER_KEYS, where)
+    defaults = ApiServerSettings()
+    cidr = str(raw.get("serviceClusterIPRange", defaults.service_cluster_ip_range))
+    try:
+        ipaddress.ip_network(cidr, strict=True)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{where}.serviceClusterIPRange: {cidr!r} is not a CIDR such as 10.96.0.0/12 ({exc})"
+        ) from exc
+    ports = str(raw.get("serviceNodePortRange", defaults.service_node_port_range))
+    match = re.fullmatch(r"(\d+)-(\d+)", ports)
+    if not match or not 0 < int(match.group(1)) <= int(match.group(2)) <= 65535:
+        raise ConfigError(
+            f"{where}.serviceNodePortRange: expected FIRST-LAST such as 30000-32767, got {ports!r}"
+        )
+    gates = raw.get("featureGates") or {}
+    if not isinstance(gates, dict) or not all(
+        isinstance(k, str) and isinstance(v, bool) for k, v in gates.items()
+    ):
+        raise ConfigError(f"{where}.featureGates must map gate names to true or false")
+    validator = raw.get("validator")
+    if validator is not None and not (isinstance(validator, str) and validator):
+        raise ConfigError(f"{where}.validator must be the path of a gitops-validator binary")
+    return ApiServerSettings(tuple(sorted(gates.items())), cidr, ports, validator)
 
 
 _POLICY_KEYS = frozenset({"severity", "pdbRequiredEnvs", "waivers"})

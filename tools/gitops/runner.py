@@ -34,6 +34,8 @@ class Command:
     # Address-space limit (RLIMIT_AS) in bytes for the child and what it starts (kustomize's
     # helm): a YAML alias bomb then ends in "out of memory" instead of taking the machine.
     memory_limit: int | None = None
+    # Text written to the child's stdin (then closed); None: stdin is /dev/null.
+    stdin: str | None = field(default=None, repr=False)
 
     def quoted(self) -> str:
         return shlex.join(self.argv)
@@ -55,7 +57,7 @@ def run(command: Command) -> CommandResult:
             list(command.argv),
             cwd=command.cwd,
             env=dict(command.env) if command.env is not None else None,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL if command.stdin is None else subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -68,7 +70,7 @@ def run(command: Command) -> CommandResult:
         # threads): it has barely started, and every later allocation counts.
         _limit_memory(popen, command.memory_limit)
     try:
-        stdout, stderr = popen.communicate(timeout=command.timeout)
+        stdout, stderr = popen.communicate(input=command.stdin, timeout=command.timeout)
     except subprocess.TimeoutExpired as exc:
         popen.kill()
         popen.communicate()

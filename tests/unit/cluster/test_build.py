@@ -89,9 +89,8 @@ def test_the_validator_is_its_own_group_with_its_own_make_target(
     assert [c.name for c in build.components("validator")] == ["gitops-validator"]
     assert "gitops-validator" not in build.binary_paths()  # not a cluster-tools binary
     path = Path(build.binary_paths("validator")["gitops-validator"])
-    assert path.parent == (
-        tmp_path / "integration-gitops" / "validator" / f"gitops-validator-{build.KUBERNETES_VERSION}"
-    )
+    folder = f"gitops-validator-{build.KUBERNETES_VERSION}"
+    assert path.parent == tmp_path / "integration-gitops" / "validator" / folder
     assert build.main(["--group", "validator", "--check"]) == 1
     assert capsys.readouterr().out.strip() == (
         f"validator: not built yet: gitops-validator {build.KUBERNETES_VERSION} "

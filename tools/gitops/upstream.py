@@ -1,0 +1,215 @@
+"""The upstream validator: kube-apiserver's own create path, judging documents without a server.
+
+``make validator`` (or ``make setup`` where Go is installed) builds ``gitops-validator`` from
+tools/validator, a small Go main over k8s.io/kubernetes' registry and apiextensions-apiserver
+at the pinned release, into the user's cache. One process judges a whole run: every CRD is
+taught first, then each document gets the verdict a create would: strict decoding, defaulting,
+the registry strategy's validation and warnings, the Service allocators, CRD schemas and CEL.
+
+    >>> judge = UpstreamValidator.find(config)           # None: not built for this version
+    >>> verdicts = judge.judge([deployment], crds=[])   # one Verdict per document, in order
+    >>> verdicts[0].problems()
+    ['spec.replicas: Invalid value: -1: must be greater than or equal to 0']
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitops.config import ApiServerSettings, RepoConfig
+from gitops.errors import GitopsError
+from gitops.runner import Command, CommandResult, run
+
+BINARY = "gitops-validator"
+# `make validator` builds into ${XDG_CACHE_HOME:-~/.cache}/integration-gitops/validator/
+# gitops-validator-v1.M.P/ (tools/cluster/build.py); `.complete` is written last.
+_FOLDER = re.compile(r"^gitops-validator-v1\.(\d+)\.(\d+)$")
+# kube-apiserver emulates up to three minors back (--emulated-version, KEP-4330).
+EMULATED_MINORS = 3
+# Per-document time budget on top of the start-up one: a few ms each in practice.
+_START_SECONDS = 60.0
+_SECONDS_PER_DOCUMENT = 0.05
+
+# What the Python fallback checks of the API server's validation, and what it leaves out: the
+# one line `validate` and `check` print when the upstream validator is not built.
+FALLBACK_NOTE = (
+    "API-server rules checked by the Python fallback only (schemas, names, labels, selectors, "
+    "ports, enums, PDB/HPA bounds); not checked: most cross-field rules of pods (probes, "
+    "security context, volumes, env), Jobs/CronJobs, Ingress, Secrets, RBAC, NetworkPolicy, "
+    "Service allocation ranges and CRD CEL rules. Run `make validator` (needs Go >= 1.26) to "
+    "judge with kube-apiserver's own code"
+)
+
+Runner = Callable[[Command], CommandResult]
+
+
+class UpstreamValidatorError(GitopsError):
+    """The validator could not judge: it failed to start, or answered out of protocol."""
+
+
+@dataclass(frozen=True)
+class Cause:
+    field: str
+    type: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """kube-apiserver's answer to one create, as the Status it would send."""
+
+    allowed: bool
+    reason: str = ""  # Invalid, BadRequest, NotFound (not served), InternalError...
+    message: str = ""
+    causes: tuple[Cause, ...] = ()
+    warnings: tuple[str, ...] = ()
+    not_served: bool = False  # no API of the version serves this apiVersion/kind
+
+    @property
+    def decoding(self) -> bool:
+        """Rejected before validation: unknown field, wrong type, unparsable document."""
+        return not self.allowed and self.reason == "BadRequest"
+
+    def problems(self) -> list[str]:
+        """One line per problem, as kubectl prints a rejected apply's causes."""
+        if self.allowed:
+            return []
+        if self.causes:
+            return [f"{c.field}: {c.message}" if c.field else c.message for c in self.causes]
+        return [self.message]
+
+
+@dataclass(frozen=True)
+class UpstreamValidator:
+    binary: Path
+    release: str  # "v1.36.3": the Kubernetes release whose code judges
+    kubernetes_version: str  # the minor it judges as ("1.36"; older minors are emulated)
+    settings: ApiServerSettings = field(default_factory=ApiServerSettings)
+    runner: Runner = run
+
+    @classmethod
+    def find(
+        cls,
+        config: RepoConfig,
+        kubernetes_version: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        runner: Runner = run,
+    ) -> UpstreamValidator | None:
+        """The validator for the configured (or given) version: gitops.yaml's
+        ``apiServer.validator``, else the newest build in the cache that judges that minor."""
+        version = kubernetes_version or config.kubernetes_version
+        minor = int(version.split(".")[1])
+        settings = config.api_server
+        if settings.validator is not None:
+            path = Path(settings.validator).expanduser()
+            if not os.access(path, os.X_OK):
+                raise UpstreamValidatorError(
+                    f"gitops.yaml: apiServer.validator: {path} is not an executable file"
+                )
+            return cls(path, "(configured)", version, settings, runner)
+        for release_minor, patch, binary in sorted(_built(environ), reverse=True):
+            if release_minor - EMULATED_MINORS <= minor <= release_minor:
+                return cls(binary, f"v1.{release_minor}.{patch}", version, settings, runner)
+        return None
+
+    def describe(self) -> str:
+        """For report headers and ``--version``."""
+        release = f"kube-apiserver {self.release}"
+        if self.release.startswith(f"v{self.kubernetes_version}."):
+            return f"{release} validation"
+        return f"{release} validation emulating {self.kubernetes_version}"
+
+    def judge(
+        self,
+        documents: Sequence[Mapping[str, Any]],
+        crds: Sequence[Mapping[str, Any]] = (),
+        namespace: str | None = None,
+    ) -> tuple[list[Verdict], list[Verdict]]:
+        """(the CRDs' verdicts, the documents' verdicts), in order. CRDs are taught first, so
+        a custom resource may come before its definition. ``namespace``: where documents that
+        name none would be created (kubectl's default is ``default``)."""
+        lines = [_line(f"crd-{i}", "learn", crd, None) for i, crd in enumerate(crds)]
+        lines += [_line(f"doc-{i}", "", doc, namespace) for i, doc in enumerate(documents)]
+        command = Command(
+            argv=(str(self.binary), *self._flags()),
+            timeout=_START_SECONDS + _SECONDS_PER_DOCUMENT * len(lines),
+            stdin="".join(lines),
+        )
+        answers = _parse_answers(self.runner(command).stdout, len(lines))
+        return answers[: len(crds)], answers[len(crds) :]
+
+    def _flags(self) -> list[str]:
+        flags = [
+            f"--kubernetes-version={self.kubernetes_version}",
+            f"--service-cluster-ip-range={self.settings.service_cluster_ip_range}",
+            f"--service-node-port-range={self.settings.service_node_port_range}",
+        ]
+        if self.settings.feature_gates:
+            gates = ",".join(
+                f"{name}={'true' if on else 'false'}" for name, on in self.settings.feature_gates
+            )
+            flags.append(f"--feature-gates={gates}")
+        return flags
+
+
+def validator_cache_root(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "integration-gitops" / "validator"
+
+
+def _built(environ: Mapping[str, str] | None) -> list[tuple[int, int, Path]]:
+    """(minor, patch, binary) of every complete build in the cache."""
+    root = validator_cache_root(environ)
+    found = []
+    for folder in root.glob("gitops-validator-v1.*") if root.is_dir() else []:
+        match = _FOLDER.match(folder.name)
+        binary = folder / BINARY
+        if match and (folder / ".complete").is_file() and os.access(binary, os.X_OK):
+            found.append((int(match.group(1)), int(match.group(2)), binary))
+    return found
+
+
+def _line(ident: str, op: str, body: Mapping[str, Any], namespace: str | None) -> str:
+    request: dict[str, Any] = {"id": ident, "object": body}
+    if op:
+        request["op"] = op
+    if namespace:
+        request["namespace"] = namespace
+    # Rendered YAML can hold dates and other non-JSON scalars: as strings, as the API sees them.
+    return json.dumps(request, default=str, ensure_ascii=False) + "\n"
+
+
+def _parse_answers(stdout: str, expected: int) -> list[Verdict]:
+    verdicts = []
+    for number, line in enumerate(stdout.splitlines(), 1):
+        try:
+            answer = json.loads(line)
+            verdicts.append(_verdict(answer))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise UpstreamValidatorError(
+                f"{BINARY}: answer {number} is not a verdict ({exc}): {line[:200]!r}"
+            ) from exc
+    if len(verdicts) != expected:
+        raise UpstreamValidatorError(f"{BINARY}: answered {len(verdicts)} of {expected} documents")
+    return verdicts
+
+
+def _verdict(answer: dict[str, Any]) -> Verdict:
+    return Verdict(
+        allowed=bool(answer["allowed"]),
+        reason=str(answer.get("reason", "")),
+        message=str(answer.get("message", "")),
+        causes=tuple(
+            Cause(str(c.get("field", "")), str(c.get("type", "")), str(c["message"]))
+            for c in answer.get("causes") or ()
+        ),
+        warnings=tuple(str(w) for w in answer.get("warnings") or ()),
+        not_served=bool(answer.get("notServed", False)),
+    )
