@@ -85,14 +85,18 @@ class Kube:
                 raise LookupError(f"the API server serves no {kind} in {api_version}")
         return self._resources[key]
 
-    def object_path(self, obj: Mapping[str, Any], namespace: str | None) -> str:
+    def collection_path(self, obj: Mapping[str, Any], namespace: str | None) -> str:
         api_version, kind = obj["apiVersion"], obj["kind"]
         resource = self.resource(api_version, kind)
         base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
         if resource.namespaced:
-            ns = obj.get("metadata", {}).get("namespace") or namespace or "default"
-            base += f"/namespaces/{ns}"
-        return f"{base}/{resource.plural}/{obj['metadata']['name']}"
+            metadata = obj.get("metadata")
+            ns = (metadata.get("namespace") if isinstance(metadata, dict) else None) or namespace
+            base += f"/namespaces/{ns or 'default'}"
+        return f"{base}/{resource.plural}"
+
+    def object_path(self, obj: Mapping[str, Any], namespace: str | None) -> str:
+        return f"{self.collection_path(obj, namespace)}/{obj['metadata']['name']}"
 
     def apply(
         self, obj: Mapping[str, Any], namespace: str | None = None, dry_run: bool = False
@@ -114,6 +118,24 @@ class Kube:
             query,
             content_type="application/apply-patch+yaml",
         )
+
+    def create(
+        self, obj: Mapping[str, Any], namespace: str | None = None, dry_run: bool = False
+    ) -> Response:
+        """POST with strict field validation, as `kubectl create` or the first `kubectl apply`
+        of an object (Argo CD's default sync) sends it. A kind the server does not serve is
+        the 404 kubectl reports as "no matches for kind"."""
+        try:
+            path = self.collection_path(obj, namespace)
+        except LookupError as error:
+            return Response(404, {"reason": "NotFound", "message": str(error)})
+        query = {"fieldManager": FIELD_MANAGER, "fieldValidation": "Strict"}
+        if dry_run:
+            query["dryRun"] = "All"
+        return self.request("POST", path, dict(obj), query)
+
+    def delete(self, obj: Mapping[str, Any], namespace: str | None = None) -> Response:
+        return self.request("DELETE", self.object_path(obj, namespace))
 
     def evict(self, namespace: str, pod: str) -> Response:
         body = {

@@ -112,6 +112,7 @@ def test_judge_teaches_crds_first_and_passes_the_cluster_settings(tmp_path: Path
         "--kubernetes-version=1.36",
         "--service-cluster-ip-range=10.96.0.0/12",
         "--service-node-port-range=30000-30100",
+        "--allow-privileged=true",
         "--feature-gates=PodLevelResources=false",
     )
     requests = [json.loads(line) for line in (command.stdin or "").splitlines()]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import shutil
@@ -151,10 +152,28 @@ def component_dir(component: Component) -> Path:
     return cache_root(component.group) / f"{component.name}-{component.version}"
 
 
+def stamp(component: Component) -> str:
+    """What `.complete` records: the version, and for a component built through a module of
+    ours, a digest of that module's files (go.mod, go.sum, our Go sources), so an edit to them
+    rebuilds it although the version is the same."""
+    lines = [component.version]
+    if component.module_dir is not None:
+        digest = hashlib.sha256()
+        folder = (HERE / component.module_dir).resolve()
+        for path in sorted(folder.iterdir()):
+            if path.name in ("go.mod", "go.sum") or path.suffix == ".go":
+                digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        lines.append(f"sources {digest.hexdigest()}")
+    return "\n".join(lines) + "\n"
+
+
 def is_complete(component: Component) -> bool:
     folder = component_dir(component)
-    return (folder / ".complete").is_file() and all(
-        os.access(folder / binary, os.X_OK) for binary in component.binaries
+    marker = folder / ".complete"
+    return (
+        marker.is_file()
+        and marker.read_text() == stamp(component)
+        and all(os.access(folder / binary, os.X_OK) for binary in component.binaries)
     )
 
 
@@ -239,7 +258,7 @@ def build_component(go: str, component: Component, log: Path) -> None:
                     f"(exit {done.returncode}): {tail[0]} (full log: {log})"
                 )
             _progress(f"  built {binary} in {time.monotonic() - started:.0f}s")
-        (staging / ".complete").write_text(component.version + "\n")
+        (staging / ".complete").write_text(stamp(component))
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)

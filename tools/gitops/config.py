@@ -79,11 +79,20 @@ class ApiServerSettings:
     feature_gates: tuple[tuple[str, bool], ...] = ()  # --feature-gates, over the version's
     service_cluster_ip_range: str = "10.96.0.0/12"  # --service-cluster-ip-range
     service_node_port_range: str = "30000-32767"  # --service-node-port-range
+    # --allow-privileged: kube-apiserver defaults to false, kubeadm, kind and managed clusters
+    # run it with true (privileged pods are then a Pod Security matter, not a rejection).
+    allow_privileged: bool = True
     validator: str | None = None  # a gitops-validator binary instead of `make validator`'s
 
 
 _API_SERVER_KEYS = frozenset(
-    {"featureGates", "serviceClusterIPRange", "serviceNodePortRange", "validator"}
+    {
+        "featureGates",
+        "serviceClusterIPRange",
+        "serviceNodePortRange",
+        "allowPrivileged",
+        "validator",
+    }
 )
 
 
@@ -228,10 +237,13 @@ def parse_api_server(raw: Any) -> ApiServerSettings:
         isinstance(k, str) and isinstance(v, bool) for k, v in gates.items()
     ):
         raise ConfigError(f"{where}.featureGates must map gate names to true or false")
+    privileged = raw.get("allowPrivileged", defaults.allow_privileged)
+    if not isinstance(privileged, bool):
+        raise ConfigError(f"{where}.allowPrivileged must be true or false")
     validator = raw.get("validator")
     if validator is not None and not (isinstance(validator, str) and validator):
         raise ConfigError(f"{where}.validator must be the path of a gitops-validator binary")
-    return ApiServerSettings(tuple(sorted(gates.items())), cidr, ports, validator)
+    return ApiServerSettings(tuple(sorted(gates.items())), cidr, ports, privileged, validator)
 
 
 _POLICY_KEYS = frozenset({"severity", "pdbRequiredEnvs", "waivers"})

@@ -144,11 +144,24 @@ class UpstreamValidator:
         answers = _parse_answers(self.runner(command).stdout, len(lines))
         return answers[: len(crds)], answers[len(crds) :]
 
+    def served_kinds(self) -> list[tuple[str, str, bool]]:
+        """(apiVersion, kind, namespaced) of every built-in kind a manifest can create at the
+        version, as the API server's discovery lists them."""
+        command = Command(
+            (str(self.binary), *self._flags(), "--list-kinds"), timeout=_START_SECONDS
+        )
+        kinds = []
+        for line in self.runner(command).stdout.splitlines():
+            api_version, kind, scope = line.split()
+            kinds.append((api_version, kind, scope == "Namespaced"))
+        return kinds
+
     def _flags(self) -> list[str]:
         flags = [
             f"--kubernetes-version={self.kubernetes_version}",
             f"--service-cluster-ip-range={self.settings.service_cluster_ip_range}",
             f"--service-node-port-range={self.settings.service_node_port_range}",
+            f"--allow-privileged={'true' if self.settings.allow_privileged else 'false'}",
         ]
         if self.settings.feature_gates:
             gates = ",".join(

@@ -31,6 +31,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/version"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/klog/v2"
+	"k8s.io/kubernetes/pkg/capabilities"
 )
 
 // The Kubernetes release this binary's code comes from; the Go module pins it (go.mod).
@@ -44,6 +45,7 @@ type options struct {
 	featureGates      string
 	serviceCIDR       string
 	nodePortRange     string
+	allowPrivileged   bool
 	printVersion      bool
 	listKinds         bool
 }
@@ -56,6 +58,8 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.featureGates, "feature-gates", "", "overrides, as kube-apiserver takes them: A=true,B=false")
 	fs.StringVar(&o.serviceCIDR, "service-cluster-ip-range", "10.96.0.0/12", "kube-apiserver --service-cluster-ip-range")
 	fs.StringVar(&o.nodePortRange, "service-node-port-range", "30000-32767", "kube-apiserver --service-node-port-range")
+	// kube-apiserver's own default is false; kubeadm, kind and kwokctl all start it with true.
+	fs.BoolVar(&o.allowPrivileged, "allow-privileged", true, "kube-apiserver --allow-privileged")
 	fs.BoolVar(&o.printVersion, "version", false, "print the upstream version and exit")
 	fs.BoolVar(&o.listKinds, "list-kinds", false, "print every served apiVersion/kind and exit")
 	if err := fs.Parse(args); err != nil {
@@ -75,6 +79,8 @@ func main() {
 		fmt.Println(upstreamVersion())
 		return
 	}
+	// What kube-apiserver's Run does with the flag (cmd/kube-apiserver/app/server.go).
+	capabilities.Setup(opts.allowPrivileged, 0)
 	if err := configureFeatureGates(opts); err != nil {
 		fmt.Fprintf(os.Stderr, "gitops-validator: %v\n", err)
 		os.Exit(2)

@@ -19,13 +19,13 @@ def build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
 
 def _fake_complete(build: ModuleType) -> None:
-    for component in build.components():
+    for component in build.all_components():
         folder = build.component_dir(component)
         folder.mkdir(parents=True)
         for binary in component.binaries:
             (folder / binary).write_text("#!/bin/sh\n")
             (folder / binary).chmod(0o755)
-        (folder / ".complete").write_text(component.version)
+        (folder / ".complete").write_text(build.stamp(component))
 
 
 def test_cache_is_keyed_by_component_and_version_outside_the_repo(
@@ -81,6 +81,22 @@ def test_check_names_what_is_not_built(
         f"cluster-tools: not built yet: kubernetes {build.KUBERNETES_VERSION} "
         "(run `make cluster-tools`)"
     )
+
+
+def test_a_build_from_our_module_is_redone_when_its_sources_change(
+    build: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _fake_complete(build)
+    validator = build.components("validator")[0]
+    assert build.is_complete(validator)
+    module = tmp_path / "module"
+    module.mkdir()
+    (module / "main.go").write_text("package main\n")
+    edited = build.Component(
+        validator.name, validator.version, validator.binaries, str(module), group="validator"
+    )
+    assert not build.is_complete(edited)  # same version, other sources
+    assert build.stamp(edited) != build.stamp(validator)
 
 
 def test_the_validator_is_its_own_group_with_its_own_make_target(
