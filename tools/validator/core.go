@@ -52,6 +52,7 @@ type coreProvider struct {
 	nodePorts  *portallocator.PortAllocator
 	// released: ClusterIPs given back whose release the allocator may not have seen yet.
 	released map[string]bool
+	ready    bool // the ClusterIP allocator has been seen to allocate
 }
 
 func (p *coreProvider) GroupName() string { return api.GroupName }
@@ -168,10 +169,10 @@ func (p *coreProvider) clusterIPAllocator() (ipallocator.Interface, error) {
 	if err != nil {
 		return nil, err
 	}
-	stop := make(chan struct{})
-	factory.Start(stop)
-	factory.WaitForCacheSync(stop)
-	return allocator, waitReady(allocator, cidr)
+	// Its informers sync and its controller picks the ServiceCIDR up in the background (about
+	// 0.15 s); the first Service waits for that (awaitAllocator), documents before it do not.
+	factory.Start(make(chan struct{}))
+	return allocator, nil
 }
 
 // release gives back what a Service create allocated (a failed create has already rolled its
@@ -206,8 +207,15 @@ func (p *coreProvider) release(created runtime.Object) error {
 	return nil
 }
 
-// awaitReleased waits until the ClusterIPs a Service asks for, if released before, are free.
-func (p *coreProvider) awaitReleased(obj runtime.Object) error {
+// awaitAllocator waits until the ClusterIP allocator is ready and the ClusterIPs the Service
+// asks for, if released before, are free again.
+func (p *coreProvider) awaitAllocator(obj runtime.Object) error {
+	if !p.ready {
+		if err := waitReady(p.clusterIPs, p.services.clusterIPRange); err != nil {
+			return err
+		}
+		p.ready = true
+	}
 	service, ok := obj.(*api.Service)
 	if !ok || len(p.released) == 0 {
 		return nil

@@ -128,7 +128,7 @@ func (s *server) create(target *resource, obj runtime.Object, namespace string) 
 	})
 	ctx = warning.WithWarningRecorder(ctx, warnings)
 	if target.gvr == servicesResource {
-		if err := s.core.awaitReleased(obj); err != nil {
+		if err := s.core.awaitAllocator(obj); err != nil {
 			return fromError(err, warnings)
 		}
 	}
