@@ -49,6 +49,9 @@ def test_build_options_as_one_string_like_argocd_cm(tmp_path: Path) -> None:
         ("envs: [Dev]\n", "envs must be a non-empty list of lower-case names"),
         ("kustomize:\n  options: []\n", "unknown key(s) under kustomize: options"),
         ("kustomize:\n  timeoutSeconds: 0\n", "timeoutSeconds must be a positive number"),
+        ("featureGates: [HPAScaleToZero]\n", "featureGates must be a mapping"),
+        ("featureGates:\n  HPAScaleToZer0: true\n", "'HPAScaleToZer0' is not a feature gate"),
+        ("featureGates:\n  HPAScaleToZero: 'yes'\n", "HPAScaleToZero must be true or false"),
     ],
 )
 def test_malformed_config_names_the_file_and_the_problem(
@@ -59,3 +62,20 @@ def test_malformed_config_names_the_file_and_the_problem(
         load_config(tmp_path)
     assert expected in str(excinfo.value)
     assert str(excinfo.value).startswith("gitops.yaml")
+
+
+def test_feature_gates_override_the_version_defaults(tmp_path: Path) -> None:
+    (tmp_path / "gitops.yaml").write_text(
+        'kubernetesVersion: "1.35"\nfeatureGates:\n  HPAScaleToZero: true\n'
+        "  RelaxedServiceNameValidation: true\n"
+    )
+    config = load_config(tmp_path)
+    assert config.feature_gates == (
+        ("HPAScaleToZero", True),
+        ("RelaxedServiceNameValidation", True),
+    )
+    gates = config.gates()
+    assert gates.kubernetes_version == "1.35"
+    assert gates.enabled("HPAScaleToZero") and gates.enabled("RelaxedServiceNameValidation")
+    assert gates.enabled("ContainerRestartRules")  # not overridden: the 1.35 default
+    assert not config.gates("1.33").enabled("ContainerRestartRules")

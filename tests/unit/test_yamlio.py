@@ -67,7 +67,6 @@ def test_load_documents_raises_with_every_problem() -> None:
     )
 
 
-
 def test_the_alias_pre_check_reads_the_stream_once_not_once_per_document(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitops.apivalidation import CHECK_PROBE_HANDLERS, api_problems
+from gitops.apivalidation import CHECK_HPA_BOUNDS, CHECK_PROBE_HANDLERS, api_problems
 from gitops.config import RepoConfig
 from gitops.discovery import NothingFoundError, nothing_found_message
 from gitops.errors import EXIT_OK, EXIT_PROBLEMS, ConfigError
@@ -247,9 +247,11 @@ def _schema_findings(
         for message in validator(resource.body):
             findings.append(to_finding_for(schema_rule, resource, message, config))
     api_rule = get_rule("schema-api")
+    gates = config.gates()
+    # probe-invalid and hpa-bounds report those rules with more context.
+    reported_elsewhere = frozenset({CHECK_PROBE_HANDLERS, CHECK_HPA_BOUNDS})
     for resource in context.resources:
-        # probe-invalid reports a probe's handler count with more context.
-        for message in api_problems(resource.body, skip=frozenset({CHECK_PROBE_HANDLERS})):
+        for message in api_problems(resource.body, gates, skip=reported_elsewhere):
             finding = to_finding_for(api_rule, resource, message, config)
             if severity_for(api_rule, resource.env, config) is not None:
                 findings.append(finding)

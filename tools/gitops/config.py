@@ -20,6 +20,7 @@ import yaml
 
 from gitops import yamlio
 from gitops.errors import ConfigError
+from gitops.k8s.features import FeatureGates, UnknownFeatureGateError, check_gate_name
 
 CONFIG_FILE = "gitops.yaml"
 DEFAULT_KUBERNETES_VERSION = "1.36"
@@ -51,6 +52,7 @@ _KNOWN_KEYS = frozenset(
         "policy",
         "schemas",
         "probe",
+        "featureGates",
     }
 )
 _KNOWN_KUSTOMIZE_KEYS = frozenset({"buildOptions", "binary", "timeoutSeconds", "memoryLimitMiB"})
@@ -82,6 +84,14 @@ class RepoConfig:
     schemas: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     probe: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     source: str | None = None  # repo-relative path of the file, None when defaults are used
+    # featureGates: the cluster's gates where they differ from the version's defaults.
+    feature_gates: tuple[tuple[str, bool], ...] = ()
+
+    def gates(self, kubernetes_version: str | None = None) -> FeatureGates:
+        """The feature gates the validation rules see: the defaults of ``kubernetes_version``
+        (default: kubernetesVersion) with gitops.yaml's ``featureGates`` applied."""
+        version = kubernetes_version or self.kubernetes_version
+        return FeatureGates.for_version(version, dict(self.feature_gates))
 
     @property
     def minor_version(self) -> int:
@@ -176,7 +186,26 @@ def _parse(raw: dict[str, Any], repo: Path) -> RepoConfig:
         schemas=dict(raw.get("schemas") or {}),
         probe=dict(raw.get("probe") or {}),
         source=CONFIG_FILE,
+        feature_gates=_parse_feature_gates(raw.get("featureGates")),
     )
+
+
+def _parse_feature_gates(raw: Any) -> tuple[tuple[str, bool], ...]:
+    """``featureGates: {HPAScaleToZero: true}``: gates the validation rules depend on, set as
+    the target cluster's ``--feature-gates`` sets them (default: the version's defaults)."""
+    if raw is None:
+        return ()
+    where = f"{CONFIG_FILE}: featureGates"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a mapping of gate name to true or false")
+    for name, value in raw.items():
+        try:
+            check_gate_name(str(name))
+        except UnknownFeatureGateError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}.{name} must be true or false, got {value!r}")
+    return tuple(sorted((str(k), v) for k, v in raw.items()))
 
 
 _POLICY_KEYS = frozenset({"severity", "pdbRequiredEnvs", "waivers"})

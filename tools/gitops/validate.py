@@ -21,6 +21,7 @@ from typing import Any
 from gitops.apivalidation import api_problems
 from gitops.config import RepoConfig
 from gitops.errors import GitopsError
+from gitops.k8s.features import FeatureGates
 from gitops.kustomization import KUSTOMIZATION_FILES, find_kustomization, load_kustomization
 from gitops.schema import SchemaValidator
 from gitops.yamlio import Document, read_documents
@@ -113,10 +114,13 @@ def run_validate(
     crds = [d for d in loaded if _is_crd(d.body)]
     for crd in crds:
         file_errors.extend(validator.add_crd_object(crd.body, f"{crd.source}:{crd.line}"))
+    gates = config.gates(validator.kubernetes_version)
     documents: list[DocumentResult] = []
     for document in loaded:
         for body, index_label, problems in _expand_list(document):
-            documents.append(_check_document(validator, document, body, index_label, problems))
+            documents.append(
+                _check_document(validator, gates, document, body, index_label, problems)
+            )
     if not documents and not file_errors:
         raise NothingToValidateError(
             f"no Kubernetes documents in {', '.join(paths)} (expected YAML or JSON manifests "
@@ -128,8 +132,27 @@ def run_validate(
     )
 
 
+def document_problems(
+    body: dict[str, Any], validator: SchemaValidator, gates: FeatureGates
+) -> list[str]:
+    """Every problem of one parsed object, ``<field path>: <problem>``: the schema's (types,
+    required and unknown fields) and then the API server's rules the schema cannot state
+    (:mod:`gitops.apivalidation`, at ``gates``' version). [] when it is valid; a kind listed
+    in schemas.skipKinds gets neither."""
+    problems = validator.validate(body)
+    api_version, kind = body.get("apiVersion"), body.get("kind")
+    if (
+        isinstance(api_version, str)
+        and isinstance(kind, str)
+        and validator.is_skipped(api_version, kind)
+    ):
+        return problems
+    return [*problems, *api_problems(body, gates)]
+
+
 def _check_document(
     validator: SchemaValidator,
+    gates: FeatureGates,
     document: Document,
     item_body: dict[str, Any] | None,
     item: str,
@@ -146,9 +169,7 @@ def _check_document(
     )
     messages = problems
     if item_body is not None:
-        messages = (*messages, *validator.validate(body))
-        if not skipped:
-            messages = (*messages, *api_problems(body))
+        messages = (*messages, *document_problems(body, validator, gates))
     return DocumentResult(
         source=document.source,
         index=document.index,
