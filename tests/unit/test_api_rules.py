@@ -124,7 +124,9 @@ def test_enumerated_fields_of_cronjobs_services_and_containers() -> None:
                     "template": {
                         "spec": {
                             "restartPolicy": "Always",
-                            "containers": [{"name": "a", "terminationMessagePolicy": "file"}],
+                            "containers": [
+                                {"name": "a", "image": "i", "terminationMessagePolicy": "file"}
+                            ],
                         }
                     }
                 }

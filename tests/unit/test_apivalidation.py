@@ -382,3 +382,11 @@ def test_a_statefulset_may_mount_its_volume_claim_templates() -> None:
         "spec.template.spec.containers[0].volumeMounts[0].name: volume 'data' is not defined "
         "in the pod's volumes"
     ]
+
+
+def test_every_container_needs_an_image_although_the_schema_makes_it_optional() -> None:
+    pod = _pod([{"name": "app"}, {"name": "b", "image": ""}], init=[{"name": "i", "image": "x"}])
+    assert api_problems(pod, _at("1.36")) == [
+        "spec.containers[0].image: required (every container needs an image)",
+        "spec.containers[1].image: required (every container needs an image)",
+    ]

@@ -156,6 +156,7 @@ MAX_PERIOD_SECONDS = 1800
 CHECK_PROBE_HANDLERS = "probe-handlers"  # probe-invalid: every probe rule below
 CHECK_HPA_BOUNDS = "hpa-bounds"  # hpa-bounds: every HPA rule below
 
+
 def api_problems(
     body: Mapping[str, Any], gates: FeatureGates, skip: frozenset[str] = frozenset()
 ) -> list[str]:
@@ -454,6 +455,9 @@ def _containers(
                 if name in seen:
                     yield f"{path}.name: duplicate container name {name!r}"
                 seen.add(name)
+            image = container.get("image")
+            if image is None or image == "":  # validateContainerCommon; optional in the schema
+                yield f"{path}.image: required (every container needs an image)"
             yield from _container_enums(path, container)
             yield from _restart_policy(path, container, field, gates)
             yield from _ports(path, container)
