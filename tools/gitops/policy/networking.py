@@ -16,13 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from gitops.k8s import service_selector
+from gitops.k8s import running_containers, service_selector
 from gitops.model import Resource
 from gitops.policy import (
     CheckContext,
     Hit,
-    containers,
     pod_labels,
+    pod_spec,
     rule,
     selector_matches,
     valid_label_selector,
@@ -274,9 +274,12 @@ def _env_complete(ctx: CheckContext, env: str) -> bool:
 
 
 def _declared_ports(workload: Resource) -> list[tuple[str, int]]:
-    """(name, containerPort) of every container port; name "" when unnamed."""
+    """(name, containerPort) of every port of the containers that serve traffic, native
+    sidecars included (the EndpointSlice controller resolves a named targetPort in the app
+    containers, then in the init containers with restartPolicy Always: k8s.io/endpointslice
+    FindPort); name "" when unnamed."""
     declared = []
-    for container in containers(workload):
+    for container in running_containers(pod_spec(workload)):
         for port in _list_of_dicts(container.get("ports")):
             number = port.get("containerPort")
             if isinstance(number, int) and not isinstance(number, bool):
