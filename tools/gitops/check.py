@@ -18,6 +18,7 @@ from gitops.apivalidation import CHECK_HPA_BOUNDS, CHECK_PROBE_HANDLERS, api_pro
 from gitops.config import RepoConfig
 from gitops.discovery import NothingFoundError, nothing_found_message
 from gitops.errors import EXIT_OK, EXIT_PROBLEMS, ConfigError
+from gitops.k8s.apis import removed_api
 from gitops.kustomize import Kustomize
 from gitops.model import Finding, Resource, ResourceKey, Severity
 from gitops.policy import CheckContext, Rule, all_rules, get_rule, run_rules, to_finding
@@ -234,16 +235,12 @@ def _schema_findings(
     learn_crd: Callable[[dict[str, Any], str], list[str]] | None,
 ) -> list[Finding]:
     config = context.config
-    findings: list[Finding] = []
     schema_rule = get_rule("schema")
-    if learn_crd is not None:
-        # CRDs rendered with the resources (operator overlays) define their schemas.
-        for resource in context.resources:
-            if resource.kind == "CustomResourceDefinition":
-                where = resource.source or resource.overlay_path
-                for message in learn_crd(resource.body, where):
-                    findings.append(to_finding_for(schema_rule, resource, message, config))
+    findings = _crd_findings(context, learn_crd) if learn_crd is not None else []
+    minor = config.minor_version
     for resource in [*context.resources, *context.argocd_resources]:
+        if removed_api(resource.key.api_version, resource.kind, minor) is not None:
+            continue  # api-removed reports it, with the replacement
         for message in validator(resource.body):
             findings.append(to_finding_for(schema_rule, resource, message, config))
     api_rule = get_rule("schema-api")
@@ -255,6 +252,21 @@ def _schema_findings(
             finding = to_finding_for(api_rule, resource, message, config)
             if severity_for(api_rule, resource.env, config) is not None:
                 findings.append(finding)
+    return findings
+
+
+def _crd_findings(
+    context: CheckContext, learn_crd: Callable[[dict[str, Any], str], list[str]]
+) -> list[Finding]:
+    """CRDs rendered with the resources (operator overlays) define their schemas; a CRD that
+    cannot be used is a schema finding."""
+    schema_rule = get_rule("schema")
+    findings: list[Finding] = []
+    for resource in context.resources:
+        if resource.kind == "CustomResourceDefinition":
+            where = resource.source or resource.overlay_path
+            for message in learn_crd(resource.body, where):
+                findings.append(to_finding_for(schema_rule, resource, message, context.config))
     return findings
 
 
