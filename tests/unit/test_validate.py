@@ -153,3 +153,12 @@ def test_help_says_which_rules_are_schema_and_which_are_api_server_checks(
     assert "Schema rules (the version's OpenAPI schemas, strict, and CRDs" in text
     assert "API-server rules (cross-field and value checks" in text
     assert "HPA bounds (1 <= minReplicas <= maxReplicas; minReplicas 0 only with the " in text
+
+
+@pytest.mark.parametrize("name", ["empty.json", "empty.yaml", "blank.json"])
+def test_an_empty_file_holds_no_document_whatever_its_suffix(tmp_path: Path, name: str) -> None:
+    # Issue 22: an empty .json exited 1 (a JSON syntax error) and an empty .yaml 2.
+    from gitops.cli import main
+
+    (tmp_path / name).write_text("  \n" if name.startswith("blank") else "")
+    assert main(["validate", str(tmp_path / name), "--repo", str(tmp_path)]) == 2

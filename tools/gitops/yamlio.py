@@ -242,6 +242,8 @@ def _yaml_type(value: object) -> str:
 
 
 def _read_json(text: str, source: str) -> LoadedStream:
+    if not text.strip():
+        return LoadedStream(source, (), ())  # no document, like an empty YAML stream
     duplicates: list[str] = []
 
     def reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
