@@ -96,8 +96,13 @@ container restartPolicy and restartPolicyRules per version; PDB minAvailable/max
 HPA bounds (1 <= minReplicas <= maxReplicas; minReplicas 0 only with the HPAScaleToZero gate
 and an Object or External metric), metric types and behavior ranges.
 
-Exit 0: all valid; 1: a document is invalid or a file unreadable; 2: usage error or no
-document at all.
+Inputs: every file named, and in a DIR every *.yaml, *.yml and *.json file (hidden files and
+folders excluded), except files that are not Kubernetes objects, skipped with a note:
+kustomization files and the files a kustomization uses as patches, replacements, transformer,
+generator or validator configs, generator inputs or Helm values; Helm Chart.yaml,
+values*.yaml and requirements.yaml (in a chart, or holding no object) and chart templates.
+An empty file holds no document. Exit 0: all valid; 1: a document is invalid or a file
+unreadable; 2: usage error or no document at all.
 """
 
 
