@@ -190,6 +190,8 @@ def observe(fixture: Path, case: Case) -> Observed:
         for item in document["waived"]:
             row = _check_row(item, fixture)
             waived.setdefault(item["rule"], []).append({**row, "waiver": item["waiver"]})
+        for note in document.get("notes", []):
+            findings.setdefault("note", []).append({"message": _rel(note, fixture)})
     error_rows = [
         {"message": _rel(line[len("error: ") :], fixture)}
         for line in err.splitlines()

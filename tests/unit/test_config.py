@@ -79,3 +79,33 @@ def test_feature_gates_override_the_version_defaults(tmp_path: Path) -> None:
     assert gates.enabled("HPAScaleToZero") and gates.enabled("RelaxedServiceNameValidation")
     assert gates.enabled("ContainerRestartRules")  # not overridden: the 1.35 default
     assert not config.gates("1.33").enabled("ContainerRestartRules")
+
+
+def test_without_envs_in_gitops_yaml_the_order_comes_from_common_names(tmp_path: Path) -> None:
+    # Issue 22: "stg" was not a known name and sorted after prod.
+    for env in ("prod", "stg", "dev", "sandbox", "uat", "qa"):
+        (tmp_path / "overlays" / env).mkdir(parents=True)
+    config = load_config(tmp_path)
+    assert config.envs == ("dev", "qa", "uat", "stg", "prod", "sandbox")
+    assert config.envs_assumed
+    assert [config.env_rank(e) for e in config.envs] == [0, 1, 1, 2, 3, None]
+    assert config.comes_before("stg", "prod") and not config.comes_before("prod", "stg")
+    assert not config.comes_before("qa", "uat") and not config.comes_before("uat", "qa")
+    assert not config.comes_before("dev", "sandbox")
+    assert config.env_order_notes() == (
+        "env order assumed from the env names (no envs in gitops.yaml): dev -> qa/uat -> stg "
+        "-> prod",
+        "env sandbox: promotion rank unknown, so rules that compare envs by order "
+        "(env-regression) skip it; list envs in gitops.yaml to order it",
+    )
+
+
+def test_envs_listed_in_gitops_yaml_are_the_order_whatever_their_names(tmp_path: Path) -> None:
+    (tmp_path / "gitops.yaml").write_text("envs: [sandbox, prod, canary]\n")
+    config = load_config(tmp_path)
+    assert not config.envs_assumed
+    assert [config.env_rank(e) for e in config.envs] == [0, 1, 2]
+    assert config.comes_before("prod", "canary")
+    assert config.env_order_notes() == ()
+    (tmp_path / "gitops.yaml").write_text('kubernetesVersion: "1.35"\n')
+    assert load_config(tmp_path).envs_assumed  # a gitops.yaml without envs assumes too

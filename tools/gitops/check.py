@@ -35,6 +35,9 @@ class CheckReport:
     rendered: tuple[str, ...]  # "<env>/<service>" of every overlay checked
     kubernetes_version: str
     rules: tuple[Rule, ...] = field(default=(), repr=False)
+    # What the reader must know to trust the findings: an assumed env order, relations to
+    # objects an operator creates; the text report prints them as its header.
+    notes: tuple[str, ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -226,6 +229,7 @@ def check_snapshot(
         rendered=tuple(r.overlay.name for r in results),
         kubernetes_version=config.kubernetes_version,
         rules=tuple(rules),
+        notes=(*config.env_order_notes(), *context.notes),
     )
 
 

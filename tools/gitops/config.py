@@ -1,7 +1,8 @@
 """The repository's one configuration file, ``gitops.yaml``, and the defaults used without it.
 
 Every command reads the file at the repository root. Without it the tools still work on any repo
-with the ``base/`` + ``overlays/<env>/<service>/`` layout: envs are discovered from ``overlays/``.
+with the ``base/`` + ``overlays/<env>/<service>/`` layout: envs are discovered from ``overlays/``
+and their promotion order is assumed from their names (``ENV_TIERS``).
 
     >>> config = load_config(Path("."))
     >>> config.envs
@@ -29,18 +30,16 @@ DEFAULT_KUSTOMIZE_TIMEOUT = 120.0
 # address space before rendering anything (VmPeak of a one-ConfigMap build; ~100 MiB resident);
 # a YAML alias bomb is stopped at the limit (about 1.5 GiB resident) instead of using 24 GB.
 DEFAULT_KUSTOMIZE_MEMORY_MIB = 3072
-# Without gitops.yaml, envs found under overlays/ are ordered by promotion convention first.
-CONVENTIONAL_ENV_ORDER = (
-    "dev",
-    "development",
-    "test",
-    "qa",
-    "staging",
-    "stage",
-    "preprod",
-    "prod",
-    "production",
+# Without envs in gitops.yaml, envs found under overlays/ are ranked by these common names, in
+# promotion tiers (earliest first). Envs of one tier are not ordered among themselves; an env
+# whose name is in no tier has no rank, and rules that compare envs by order skip it.
+ENV_TIERS = (
+    ("dev", "develop", "development"),
+    ("test", "qa", "int", "uat"),
+    ("stg", "stage", "staging", "preprod"),
+    ("prod", "prd", "production", "live"),
 )
+_TIER_OF = {name: tier for tier, names in enumerate(ENV_TIERS) for name in names}
 _VERSION_RE = re.compile(r"^1\.(\d+)$")
 _KNOWN_KEYS = frozenset(
     {
@@ -86,6 +85,42 @@ class RepoConfig:
     source: str | None = None  # repo-relative path of the file, None when defaults are used
     # featureGates: the cluster's gates where they differ from the version's defaults.
     feature_gates: tuple[tuple[str, bool], ...] = ()
+    # True when envs were found under overlays/ (no envs in gitops.yaml): their promotion
+    # order is then assumed from their names (ENV_TIERS), not stated.
+    envs_assumed: bool = False
+
+    def env_rank(self, env: str) -> int | None:
+        """The env's place in the promotion order: its index in gitops.yaml ``envs``, or, when
+        the order is assumed, its name's tier; None when unknown (order-dependent rules then
+        skip the env rather than guess)."""
+        if not self.envs_assumed:
+            return self.envs.index(env) if env in self.envs else None
+        return _TIER_OF.get(env)
+
+    def comes_before(self, earlier: str, later: str) -> bool:
+        """Whether ``earlier`` precedes ``later`` in the promotion order (known ranks only)."""
+        first, second = self.env_rank(earlier), self.env_rank(later)
+        return first is not None and second is not None and first < second
+
+    def env_order_notes(self) -> tuple[str, ...]:
+        """For a report's header: the assumed promotion order and the envs without a rank;
+        nothing when gitops.yaml states the order."""
+        if not self.envs_assumed or not self.envs:
+            return ()
+        tiers: dict[int, list[str]] = {}
+        for env in self.envs:
+            rank = self.env_rank(env)
+            if rank is not None:
+                tiers.setdefault(rank, []).append(env)
+        order = " -> ".join("/".join(tiers[rank]) for rank in sorted(tiers)) or "none"
+        notes = [f"env order assumed from the env names (no envs in gitops.yaml): {order}"]
+        unranked = [env for env in self.envs if self.env_rank(env) is None]
+        if unranked:
+            notes.append(
+                f"env {', '.join(unranked)}: promotion rank unknown, so rules that compare envs "
+                "by order (env-regression) skip it; list envs in gitops.yaml to order it"
+            )
+        return tuple(notes)
 
     def gates(self, kubernetes_version: str | None = None) -> FeatureGates:
         """The feature gates the validation rules see: the defaults of ``kubernetes_version``
@@ -104,7 +139,7 @@ def load_config(repo: Path) -> RepoConfig:
     """Read ``<repo>/gitops.yaml``; fall back to defaults (envs from ``overlays/``) if absent."""
     path = repo / CONFIG_FILE
     if not path.is_file():
-        return RepoConfig(envs=discover_env_names(repo))
+        return RepoConfig(envs=discover_env_names(repo), envs_assumed=True)
     try:
         raw = yamlio.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -187,6 +222,7 @@ def _parse(raw: dict[str, Any], repo: Path) -> RepoConfig:
         probe=dict(raw.get("probe") or {}),
         source=CONFIG_FILE,
         feature_gates=_parse_feature_gates(raw.get("featureGates")),
+        envs_assumed=envs_raw is None,
     )
 
 
@@ -311,10 +347,10 @@ def _parse_kustomize(raw: Any) -> KustomizeSettings:
 
 
 def discover_env_names(repo: Path) -> tuple[str, ...]:
-    """Env names from ``overlays/*/``, in conventional promotion order, then alphabetical."""
+    """Env names from ``overlays/*/``, in their assumed promotion order (ENV_TIERS), then
+    alphabetical; names without a tier come last."""
     overlays = repo / "overlays"
     if not overlays.is_dir():
         return ()
     names = [p.name for p in overlays.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    rank = {name: i for i, name in enumerate(CONVENTIONAL_ENV_ORDER)}
-    return tuple(sorted(names, key=lambda n: (rank.get(n, len(rank)), n)))
+    return tuple(sorted(names, key=lambda n: (_TIER_OF.get(n, len(ENV_TIERS)), n)))

@@ -224,6 +224,8 @@ class CheckContext:
     # Argo CD objects rendered from argocd/ (AppProjects, ApplicationSets, the root app).
     argocd_resources: list[Resource] = field(default_factory=list)
     service_filter: str | None = None  # --service: a partial env selection
+    # Notes for the report's header (not findings): what a rule could not judge and why.
+    notes: list[str] = field(default_factory=list)
     _by_env: dict[str, list[Resource]] = field(default_factory=dict, repr=False)
     _relations: Relations | None = field(default=None, repr=False)
 
@@ -247,6 +249,11 @@ class CheckContext:
             for resource in self.resources:
                 self._by_env.setdefault(resource.env, []).append(resource)
         return self._by_env.get(env, [])
+
+    def note(self, text: str) -> None:
+        """Add a note for the report's header, once."""
+        if text not in self.notes:
+            self.notes.append(text)
 
     def envs(self) -> list[str]:
         """The selected envs that rendered anything, in gitops.yaml order."""
