@@ -190,6 +190,8 @@ def observe(fixture: Path, case: Case) -> Observed:
         for item in document["waived"]:
             row = _check_row(item, fixture)
             waived.setdefault(item["rule"], []).append({**row, "waiver": item["waiver"]})
+        for note in document.get("notes", []):
+            findings.setdefault("note", []).append({"message": _rel(note, fixture)})
     error_rows = [
         {"message": _rel(line[len("error: ") :], fixture)}
         for line in err.splitlines()
@@ -225,9 +227,13 @@ def _check_row(item: dict[str, Any], fixture: Path) -> Row:
 
 
 def _observe_validate(fixture: Path, args: tuple[str, ...]) -> Observed:
+    version = None
+    if "--k8s-version" in args:  # as on the command line: --k8s-version X.Y
+        at = args.index("--k8s-version")
+        version, args = args[at + 1], args[:at] + args[at + 2 :]
     paths = [str(fixture / a) for a in args] or [str(fixture)]
     try:
-        result = run_validate(paths, None, load_config(fixture), None, repo=fixture)
+        result = run_validate(paths, None, load_config(fixture), version, repo=fixture)
     except GitopsError as exc:
         return Observed(exc.exit_code, {"error": [{"message": _rel(str(exc), fixture)}]}, {})
     findings: dict[str, list[Row]] = {}

@@ -7,12 +7,15 @@ import pytest
 
 from gitops.apivalidation import api_problems
 from gitops.config import RepoConfig
+from gitops.k8s.features import FeatureGates
 from gitops.model import Resource, ResourceKey
 from gitops.policy import controller_labels, selector_matches
 from gitops.validate import run_validate
 from tests.conftest import FIXTURES
 
 PLANTED = FIXTURES / "validate-api-rules" / "planted.yaml"
+
+GATES = FeatureGates.for_version("1.33")
 
 
 def _messages(kind: str) -> list[str]:
@@ -50,7 +53,8 @@ def test_every_planted_deployment_defect_is_reported() -> None:
 
 def test_service_pdb_and_hpa_rules() -> None:
     assert _messages("Service") == [
-        "metadata.name: '1web' is not a DNS-1035 label (lower-case letters, digits and '-')",
+        "metadata.name: '1web' is not a DNS-1035 label (lower-case letters, digits and '-', "
+        "starting with a letter)",
         "spec.type: 'Clusterip' is not one of ClusterIP, NodePort, LoadBalancer, ExternalName",
         "spec.ports[0].name: required when a Service has more than one port",
         "spec.ports[1].name: required when a Service has more than one port",
@@ -86,7 +90,7 @@ def test_service_pdb_and_hpa_rules() -> None:
     ],
 )
 def test_valid_or_out_of_scope_objects_have_no_problems(body: dict[str, object]) -> None:
-    assert api_problems(body) == []
+    assert api_problems(body, GATES) == []
 
 
 def _workload(kind: str, name: str, replicas: int = 1) -> Resource:
@@ -120,7 +124,9 @@ def test_enumerated_fields_of_cronjobs_services_and_containers() -> None:
                     "template": {
                         "spec": {
                             "restartPolicy": "Always",
-                            "containers": [{"name": "a", "terminationMessagePolicy": "file"}],
+                            "containers": [
+                                {"name": "a", "image": "i", "terminationMessagePolicy": "file"}
+                            ],
                         }
                     }
                 }
@@ -128,7 +134,7 @@ def test_enumerated_fields_of_cronjobs_services_and_containers() -> None:
         },
     }
     pod = "spec.jobTemplate.spec.template.spec"
-    assert api_problems(cronjob) == [
+    assert api_problems(cronjob, GATES) == [
         f"{pod}.restartPolicy: 'Always' is not supported for a CronJob (OnFailure or Never)",
         f"{pod}.containers[0].terminationMessagePolicy: 'file' is not one of File, "
         "FallbackToLogsOnError",
@@ -140,6 +146,6 @@ def test_enumerated_fields_of_cronjobs_services_and_containers() -> None:
         "metadata": {"name": "s"},
         "spec": {"externalTrafficPolicy": "local", "sessionAffinity": "None"},
     }
-    assert api_problems(service) == [
+    assert api_problems(service, GATES) == [
         "spec.externalTrafficPolicy: 'local' is not one of Cluster, Local"
     ]

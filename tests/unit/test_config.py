@@ -50,6 +50,9 @@ def test_build_options_as_one_string_like_argocd_cm(tmp_path: Path) -> None:
         ("envs: [Dev]\n", "envs must be a non-empty list of lower-case names"),
         ("kustomize:\n  options: []\n", "unknown key(s) under kustomize: options"),
         ("kustomize:\n  timeoutSeconds: 0\n", "timeoutSeconds must be a positive number"),
+        ("featureGates: [HPAScaleToZero]\n", "featureGates must be a mapping"),
+        ("featureGates:\n  HPAScaleToZer0: true\n", "'HPAScaleToZer0' is not a feature gate"),
+        ("featureGates:\n  HPAScaleToZero: 'yes'\n", "HPAScaleToZero must be true or false"),
     ],
 )
 def test_malformed_config_names_the_file_and_the_problem(
@@ -64,20 +67,67 @@ def test_malformed_config_names_the_file_and_the_problem(
 
 def test_api_server_settings_are_checked_as_kube_apiserver_checks_its_flags(tmp_path: Path) -> None:
     (tmp_path / "gitops.yaml").write_text(
-        "envs: [dev]\napiServer:\n  featureGates: {PodLevelResources: false}\n"
+        "envs: [dev]\napiServer:\n  allowPrivileged: false\n"
         "  serviceClusterIPRange: 10.100.0.0/16\n  serviceNodePortRange: 30000-30100\n"
     )
     settings = load_config(tmp_path).api_server
-    assert settings.feature_gates == (("PodLevelResources", False),)
+    assert not settings.allow_privileged
     assert settings.service_cluster_ip_range == "10.100.0.0/16"
     assert settings.service_node_port_range == "30000-30100"
     assert load_config(tmp_path / "nowhere").api_server.service_cluster_ip_range == "10.96.0.0/12"
     for bad, expected in (
         ("serviceClusterIPRange: 10.100.0.1/16", "serviceClusterIPRange: '10.100.0.1/16' is not"),
         ("serviceNodePortRange: 30100-30000", "expected FIRST-LAST"),
-        ("featureGates: {A: yes please}", "featureGates must map gate names to true or false"),
+        ("allowPrivileged: yes please", "allowPrivileged must be true or false"),
         ("serviceCIDR: 10.0.0.0/8", "unknown key(s) serviceCIDR"),
     ):
         (tmp_path / "gitops.yaml").write_text(f"envs: [dev]\napiServer:\n  {bad}\n")
         with pytest.raises(ConfigError, match=re.escape(expected)):
             load_config(tmp_path)
+
+
+def test_feature_gates_override_the_version_defaults(tmp_path: Path) -> None:
+    (tmp_path / "gitops.yaml").write_text(
+        'kubernetesVersion: "1.35"\nfeatureGates:\n  HPAScaleToZero: true\n'
+        "  RelaxedServiceNameValidation: true\n"
+    )
+    config = load_config(tmp_path)
+    assert config.feature_gates == (
+        ("HPAScaleToZero", True),
+        ("RelaxedServiceNameValidation", True),
+    )
+    gates = config.gates()
+    assert gates.kubernetes_version == "1.35"
+    assert gates.enabled("HPAScaleToZero") and gates.enabled("RelaxedServiceNameValidation")
+    assert gates.enabled("ContainerRestartRules")  # not overridden: the 1.35 default
+    assert not config.gates("1.33").enabled("ContainerRestartRules")
+
+
+def test_without_envs_in_gitops_yaml_the_order_comes_from_common_names(tmp_path: Path) -> None:
+    # Issue 22: "stg" was not a known name and sorted after prod.
+    for env in ("prod", "stg", "dev", "sandbox", "uat", "qa"):
+        (tmp_path / "overlays" / env).mkdir(parents=True)
+    config = load_config(tmp_path)
+    assert config.envs == ("dev", "qa", "uat", "stg", "prod", "sandbox")
+    assert config.envs_assumed
+    assert [config.env_rank(e) for e in config.envs] == [0, 1, 1, 2, 3, None]
+    assert config.comes_before("stg", "prod") and not config.comes_before("prod", "stg")
+    assert not config.comes_before("qa", "uat") and not config.comes_before("uat", "qa")
+    assert not config.comes_before("dev", "sandbox")
+    assert config.env_order_notes() == (
+        "env order assumed from the env names (no envs in gitops.yaml): dev -> qa/uat -> stg "
+        "-> prod",
+        "env sandbox: promotion rank unknown, so rules that compare envs by order "
+        "(env-regression) skip it; list envs in gitops.yaml to order it",
+    )
+
+
+def test_envs_listed_in_gitops_yaml_are_the_order_whatever_their_names(tmp_path: Path) -> None:
+    (tmp_path / "gitops.yaml").write_text("envs: [sandbox, prod, canary]\n")
+    config = load_config(tmp_path)
+    assert not config.envs_assumed
+    assert [config.env_rank(e) for e in config.envs] == [0, 1, 2]
+    assert config.comes_before("prod", "canary")
+    assert config.env_order_notes() == ()
+    (tmp_path / "gitops.yaml").write_text('kubernetesVersion: "1.35"\n')
+    assert load_config(tmp_path).envs_assumed  # a gitops.yaml without envs assumes too

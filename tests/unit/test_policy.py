@@ -23,6 +23,6 @@ def test_the_engine_hands_single_resource_rules_only_their_kinds() -> None:
     )
     registered = get_rule("hpa-bounds")
     assert registered.per_resource and registered.kinds == ("HorizontalPodAutoscaler",)
-    assert [h.resource.kind for h in run_rule(ctx, registered) if h.resource] == [
+    assert {h.resource.kind for h in run_rule(ctx, registered) if h.resource} == {
         "HorizontalPodAutoscaler"
-    ]
+    }

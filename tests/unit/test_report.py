@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -59,6 +60,14 @@ def test_text_groups_by_overlay_and_names_source_and_patches() -> None:
     )
     assert "\033[" not in text
     assert "\033[31m" in format_report(_report(), "text", REPO, color=True)
+
+
+def test_notes_head_the_text_report_and_are_listed_in_json() -> None:
+    notes = ("env order assumed from the env names (no envs in gitops.yaml): dev -> prod",)
+    report = dataclasses.replace(_report(), notes=notes)
+    lines = format_report(report, "text", REPO, color=False).splitlines()
+    assert lines[:3] == [f"note: {notes[0]}", "", "prod/web"]
+    assert json.loads(format_report(report, "json", REPO))["notes"] == list(notes)
 
 
 def test_json_has_the_documented_shape() -> None:

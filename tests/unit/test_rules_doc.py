@@ -30,6 +30,7 @@ ISSUE_RULE_IDS = {
     "ingress-backend-unknown",
     "servicemonitor-port-unknown",
     "image-tag-mutable",
+    "image-reference-invalid",
     "secret-plaintext",
     "security-context",
     "remote-base",

@@ -93,10 +93,9 @@ def test_judge_teaches_crds_first_and_passes_the_cluster_settings(tmp_path: Path
             },
         ]
     )
-    settings = ApiServerSettings(
-        feature_gates=(("PodLevelResources", False),), service_node_port_range="30000-30100"
-    )
-    judge = UpstreamValidator(tmp_path / "v", "v1.36.3", "1.36", settings, runner)
+    settings = ApiServerSettings(service_node_port_range="30000-30100")
+    gates = (("PodLevelResources", False),)
+    judge = UpstreamValidator(tmp_path / "v", "v1.36.3", "1.36", settings, runner, gates)
     crd_verdicts, verdicts = judge.judge(
         [{"kind": "Deployment", "when": __import__("datetime").date(2026, 1, 2)}, {"kind": "X"}],
         crds=[{"kind": "CustomResourceDefinition"}],

@@ -122,3 +122,43 @@ def test_cli_exit_codes_and_stdin(
     assert main(["validate", "-", "--repo", valid]) == 0
     assert main(["validate", str(FIXTURES / "does-not-exist"), "--repo", valid]) == 2
     assert main(["validate", valid, "--repo", valid, "--k8s-version", "1.9"]) == 2
+
+
+def test_cli_rejects_the_hpas_the_api_server_rejects(capsys: pytest.CaptureFixture[str]) -> None:
+    # Issue 21: `minReplicas: 5, maxReplicas: 2` and `minReplicas: 0` with a Resource metric
+    # gave "0 invalid", exit 0, although the API server (and check's hpa-bounds) rejects both.
+    from gitops.cli import main
+
+    fixture = FIXTURES / "validate-hpa-bounds"
+    assert main(["validate", str(fixture / "hpas.yaml"), "--repo", str(fixture)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "4 documents, 3 invalid (Kubernetes 1.36)"
+    assert any(
+        line.endswith(
+            "HorizontalPodAutoscaler/inverted: spec.maxReplicas: 2 must be "
+            "greater than or equal to minReplicas 5"
+        )
+        for line in out
+    )
+
+
+def test_help_says_which_rules_are_schema_and_which_are_api_server_checks(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from gitops.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["validate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Schema rules (the version's OpenAPI schemas, strict, and CRDs" in text
+    assert "API-server rules (cross-field and value checks" in text
+    assert "HPA bounds (1 <= minReplicas <= maxReplicas; minReplicas 0 only with the " in text
+
+
+@pytest.mark.parametrize("name", ["empty.json", "empty.yaml", "blank.json"])
+def test_an_empty_file_holds_no_document_whatever_its_suffix(tmp_path: Path, name: str) -> None:
+    # Issue 22: an empty .json exited 1 (a JSON syntax error) and an empty .yaml 2.
+    from gitops.cli import main
+
+    (tmp_path / name).write_text("  \n" if name.startswith("blank") else "")
+    assert main(["validate", str(tmp_path / name), "--repo", str(tmp_path)]) == 2

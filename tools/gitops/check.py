@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitops.apivalidation import CHECK_PROBE_HANDLERS, api_problems
+from gitops.apivalidation import CHECK_HPA_BOUNDS, CHECK_PROBE_HANDLERS, api_problems
 from gitops.config import RepoConfig
 from gitops.discovery import NothingFoundError, nothing_found_message
 from gitops.errors import EXIT_OK, EXIT_PROBLEMS, ConfigError
+from gitops.k8s.apis import removed_api
 from gitops.kustomize import Kustomize
 from gitops.model import Finding, Resource, ResourceKey, Severity
 from gitops.policy import CheckContext, Rule, all_rules, get_rule, run_rules, to_finding
@@ -34,6 +35,9 @@ class CheckReport:
     rendered: tuple[str, ...]  # "<env>/<service>" of every overlay checked
     kubernetes_version: str
     rules: tuple[Rule, ...] = field(default=(), repr=False)
+    # What the reader must know to trust the findings: an assumed env order, relations to
+    # objects an operator creates; the text report prints them as its header.
+    notes: tuple[str, ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -225,6 +229,7 @@ def check_snapshot(
         rendered=tuple(r.overlay.name for r in results),
         kubernetes_version=config.kubernetes_version,
         rules=tuple(rules),
+        notes=(*config.env_order_notes(), *context.notes),
     )
 
 
@@ -234,25 +239,38 @@ def _schema_findings(
     learn_crd: Callable[[dict[str, Any], str], list[str]] | None,
 ) -> list[Finding]:
     config = context.config
-    findings: list[Finding] = []
     schema_rule = get_rule("schema")
-    if learn_crd is not None:
-        # CRDs rendered with the resources (operator overlays) define their schemas.
-        for resource in context.resources:
-            if resource.kind == "CustomResourceDefinition":
-                where = resource.source or resource.overlay_path
-                for message in learn_crd(resource.body, where):
-                    findings.append(to_finding_for(schema_rule, resource, message, config))
+    findings = _crd_findings(context, learn_crd) if learn_crd is not None else []
+    minor = config.minor_version
     for resource in [*context.resources, *context.argocd_resources]:
+        if removed_api(resource.key.api_version, resource.kind, minor) is not None:
+            continue  # api-removed reports it, with the replacement
         for message in validator(resource.body):
             findings.append(to_finding_for(schema_rule, resource, message, config))
     api_rule = get_rule("schema-api")
+    gates = config.gates()
+    # probe-invalid and hpa-bounds report those rules with more context.
+    reported_elsewhere = frozenset({CHECK_PROBE_HANDLERS, CHECK_HPA_BOUNDS})
     for resource in context.resources:
-        # probe-invalid reports a probe's handler count with more context.
-        for message in api_problems(resource.body, skip=frozenset({CHECK_PROBE_HANDLERS})):
+        for message in api_problems(resource.body, gates, skip=reported_elsewhere):
             finding = to_finding_for(api_rule, resource, message, config)
             if severity_for(api_rule, resource.env, config) is not None:
                 findings.append(finding)
+    return findings
+
+
+def _crd_findings(
+    context: CheckContext, learn_crd: Callable[[dict[str, Any], str], list[str]]
+) -> list[Finding]:
+    """CRDs rendered with the resources (operator overlays) define their schemas; a CRD that
+    cannot be used is a schema finding."""
+    schema_rule = get_rule("schema")
+    findings: list[Finding] = []
+    for resource in context.resources:
+        if resource.kind == "CustomResourceDefinition":
+            where = resource.source or resource.overlay_path
+            for message in learn_crd(resource.body, where):
+                findings.append(to_finding_for(schema_rule, resource, message, context.config))
     return findings
 
 

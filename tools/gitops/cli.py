@@ -73,6 +73,39 @@ def _add_global_flags(parser: argparse.ArgumentParser, suppress: bool) -> None:
     )
 
 
+VALIDATE_DESCRIPTION = """\
+Validate FILEs, DIRs or - (stdin) as the API server of gitops.yaml's kubernetesVersion
+(--k8s-version) would, offline. Each problem is one line: file:line: Kind/name: field: problem.
+
+Schema rules (the version's OpenAPI schemas, strict, and CRDs found in schemas.crdDirs or in
+the input): unknown and duplicate fields, types, required fields, and the enums, formats and
+ranges a schema states.
+
+API-server rules (cross-field and value checks of the API server's validation that no schema
+states, applied at the target version and gitops.yaml featureGates): object names per kind
+(Service names: DNS-1123 labels from 1.36), label and annotation keys and values, selectors
+and selector-template match; enum values (imagePullPolicy, restartPolicy, protocol, dnsPolicy,
+strategy and Service types...); counts that must not be negative (replicas, minReadySeconds,
+revisionHistoryLimit, Job and CronJob counts); progressDeadlineSeconds > minReadySeconds;
+maxSurge/maxUnavailable; duplicate container, port and volume names; volumeMounts and
+volumeDevices naming no volume (StatefulSet claim templates count); container and Service
+ports (targetPort 0 defaults to port); env names and valueFrom (not with value, one source);
+probes (one handler, no negative timings, successThreshold 1 for liveness and startup,
+terminationGracePeriodSeconds) and no probes or lifecycle on plain init containers;
+container restartPolicy and restartPolicyRules per version; PDB minAvailable/maxUnavailable;
+HPA bounds (1 <= minReplicas <= maxReplicas; minReplicas 0 only with the HPAScaleToZero gate
+and an Object or External metric), metric types and behavior ranges.
+
+Inputs: every file named, and in a DIR every *.yaml, *.yml and *.json file (hidden files and
+folders excluded), except files that are not Kubernetes objects, skipped with a note:
+kustomization files and the files a kustomization uses as patches, replacements, transformer,
+generator or validator configs, generator inputs or Helm values; Helm Chart.yaml,
+values*.yaml and requirements.yaml (in a chart, or holding no object) and chart templates.
+An empty file holds no document. Exit 0: all valid; 1: a document is invalid or a file
+unreadable; 2: usage error or no document at all.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree. Long because it is a declaration, one block per subcommand, with no
     branches: splitting it would only scatter the options a reader looks for in one place."""
@@ -131,9 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser(
         "validate",
         parents=[common],
-        help="strictly schema-check rendered YAML, offline",
-        description="Validate FILEs, DIRs (recursively *.yaml, *.yml, *.json) or - (stdin) "
-        "against the schemas of gitops.yaml's kubernetesVersion, CRDs included.",
+        help="check rendered YAML offline: schemas and the API server's own rules",
+        description=VALIDATE_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     validate.add_argument("paths", nargs="+", metavar="FILE|DIR|-")
     validate.add_argument("--k8s-version", metavar="X.Y", help="override kubernetesVersion")

@@ -1,7 +1,8 @@
 """The repository's one configuration file, ``gitops.yaml``, and the defaults used without it.
 
 Every command reads the file at the repository root. Without it the tools still work on any repo
-with the ``base/`` + ``overlays/<env>/<service>/`` layout: envs are discovered from ``overlays/``.
+with the ``base/`` + ``overlays/<env>/<service>/`` layout: envs are discovered from ``overlays/``
+and their promotion order is assumed from their names (``ENV_TIERS``).
 
     >>> config = load_config(Path("."))
     >>> config.envs
@@ -21,6 +22,7 @@ import yaml
 
 from gitops import yamlio
 from gitops.errors import ConfigError
+from gitops.k8s.features import FeatureGates, UnknownFeatureGateError, check_gate_name
 
 CONFIG_FILE = "gitops.yaml"
 DEFAULT_KUBERNETES_VERSION = "1.36"
@@ -29,18 +31,16 @@ DEFAULT_KUSTOMIZE_TIMEOUT = 120.0
 # address space before rendering anything (VmPeak of a one-ConfigMap build; ~100 MiB resident);
 # a YAML alias bomb is stopped at the limit (about 1.5 GiB resident) instead of using 24 GB.
 DEFAULT_KUSTOMIZE_MEMORY_MIB = 3072
-# Without gitops.yaml, envs found under overlays/ are ordered by promotion convention first.
-CONVENTIONAL_ENV_ORDER = (
-    "dev",
-    "development",
-    "test",
-    "qa",
-    "staging",
-    "stage",
-    "preprod",
-    "prod",
-    "production",
+# Without envs in gitops.yaml, envs found under overlays/ are ranked by these common names, in
+# promotion tiers (earliest first). Envs of one tier are not ordered among themselves; an env
+# whose name is in no tier has no rank, and rules that compare envs by order skip it.
+ENV_TIERS = (
+    ("dev", "develop", "development"),
+    ("test", "qa", "int", "uat"),
+    ("stg", "stage", "staging", "preprod"),
+    ("prod", "prd", "production", "live"),
 )
+_TIER_OF = {name: tier for tier, names in enumerate(ENV_TIERS) for name in names}
 _VERSION_RE = re.compile(r"^1\.(\d+)$")
 _KNOWN_KEYS = frozenset(
     {
@@ -53,6 +53,7 @@ _KNOWN_KEYS = frozenset(
         "schemas",
         "probe",
         "apiServer",
+        "featureGates",
     }
 )
 _KNOWN_KUSTOMIZE_KEYS = frozenset({"buildOptions", "binary", "timeoutSeconds", "memoryLimitMiB"})
@@ -76,7 +77,6 @@ class ApiServerSettings:
     (gitops.yaml ``apiServer``; kube-apiserver's defaults otherwise): the upstream validator
     runs with them (gitops.upstream)."""
 
-    feature_gates: tuple[tuple[str, bool], ...] = ()  # --feature-gates, over the version's
     service_cluster_ip_range: str = "10.96.0.0/12"  # --service-cluster-ip-range
     service_node_port_range: str = "30000-32767"  # --service-node-port-range
     # --allow-privileged: kube-apiserver defaults to false, kubeadm, kind and managed clusters
@@ -110,7 +110,51 @@ class RepoConfig:
     schemas: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     probe: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     source: str | None = None  # repo-relative path of the file, None when defaults are used
-    api_server: ApiServerSettings = ApiServerSettings()
+    api_server: ApiServerSettings = field(default_factory=ApiServerSettings)
+    # featureGates: the cluster's gates where they differ from the version's defaults.
+    feature_gates: tuple[tuple[str, bool], ...] = ()
+    # True when envs were found under overlays/ (no envs in gitops.yaml): their promotion
+    # order is then assumed from their names (ENV_TIERS), not stated.
+    envs_assumed: bool = False
+
+    def env_rank(self, env: str) -> int | None:
+        """The env's place in the promotion order: its index in gitops.yaml ``envs``, or, when
+        the order is assumed, its name's tier; None when unknown (order-dependent rules then
+        skip the env rather than guess)."""
+        if not self.envs_assumed:
+            return self.envs.index(env) if env in self.envs else None
+        return _TIER_OF.get(env)
+
+    def comes_before(self, earlier: str, later: str) -> bool:
+        """Whether ``earlier`` precedes ``later`` in the promotion order (known ranks only)."""
+        first, second = self.env_rank(earlier), self.env_rank(later)
+        return first is not None and second is not None and first < second
+
+    def env_order_notes(self) -> tuple[str, ...]:
+        """For a report's header: the assumed promotion order and the envs without a rank;
+        nothing when gitops.yaml states the order."""
+        if not self.envs_assumed or not self.envs:
+            return ()
+        tiers: dict[int, list[str]] = {}
+        for env in self.envs:
+            rank = self.env_rank(env)
+            if rank is not None:
+                tiers.setdefault(rank, []).append(env)
+        order = " -> ".join("/".join(tiers[rank]) for rank in sorted(tiers)) or "none"
+        notes = [f"env order assumed from the env names (no envs in gitops.yaml): {order}"]
+        unranked = [env for env in self.envs if self.env_rank(env) is None]
+        if unranked:
+            notes.append(
+                f"env {', '.join(unranked)}: promotion rank unknown, so rules that compare envs "
+                "by order (env-regression) skip it; list envs in gitops.yaml to order it"
+            )
+        return tuple(notes)
+
+    def gates(self, kubernetes_version: str | None = None) -> FeatureGates:
+        """The feature gates the validation rules see: the defaults of ``kubernetes_version``
+        (default: kubernetesVersion) with gitops.yaml's ``featureGates`` applied."""
+        version = kubernetes_version or self.kubernetes_version
+        return FeatureGates.for_version(version, dict(self.feature_gates))
 
     @property
     def minor_version(self) -> int:
@@ -123,7 +167,7 @@ def load_config(repo: Path) -> RepoConfig:
     """Read ``<repo>/gitops.yaml``; fall back to defaults (envs from ``overlays/``) if absent."""
     path = repo / CONFIG_FILE
     if not path.is_file():
-        return RepoConfig(envs=discover_env_names(repo))
+        return RepoConfig(envs=discover_env_names(repo), envs_assumed=True)
     try:
         raw = yamlio.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -206,12 +250,32 @@ def _parse(raw: dict[str, Any], repo: Path) -> RepoConfig:
         probe=dict(raw.get("probe") or {}),
         source=CONFIG_FILE,
         api_server=parse_api_server(raw.get("apiServer")),
+        feature_gates=_parse_feature_gates(raw.get("featureGates")),
+        envs_assumed=envs_raw is None,
     )
+
+
+def _parse_feature_gates(raw: Any) -> tuple[tuple[str, bool], ...]:
+    """``featureGates: {HPAScaleToZero: true}``: the target cluster's ``--feature-gates``, where
+    they differ from the version's defaults; read by the validators and the simulation."""
+    if raw is None:
+        return ()
+    where = f"{CONFIG_FILE}: featureGates"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a mapping of gate name to true or false")
+    for name, value in raw.items():
+        try:
+            check_gate_name(str(name))
+        except UnknownFeatureGateError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}.{name} must be true or false, got {value!r}")
+    return tuple(sorted((str(k), v) for k, v in raw.items()))
 
 
 def parse_api_server(raw: Any) -> ApiServerSettings:
     """``apiServer:``: the kube-apiserver flags of the target clusters that verdicts depend on,
-    checked as kube-apiserver checks them (a CIDR, a FIRST-LAST port range, gate: bool)."""
+    checked as kube-apiserver checks them (a CIDR, a FIRST-LAST port range, booleans)."""
     where = f"{CONFIG_FILE}: apiServer"
     if raw is None:
         return ApiServerSettings()
@@ -232,18 +296,13 @@ def parse_api_server(raw: Any) -> ApiServerSettings:
         raise ConfigError(
             f"{where}.serviceNodePortRange: expected FIRST-LAST such as 30000-32767, got {ports!r}"
         )
-    gates = raw.get("featureGates") or {}
-    if not isinstance(gates, dict) or not all(
-        isinstance(k, str) and isinstance(v, bool) for k, v in gates.items()
-    ):
-        raise ConfigError(f"{where}.featureGates must map gate names to true or false")
     privileged = raw.get("allowPrivileged", defaults.allow_privileged)
     if not isinstance(privileged, bool):
         raise ConfigError(f"{where}.allowPrivileged must be true or false")
     validator = raw.get("validator")
     if validator is not None and not (isinstance(validator, str) and validator):
         raise ConfigError(f"{where}.validator must be the path of a gitops-validator binary")
-    return ApiServerSettings(tuple(sorted(gates.items())), cidr, ports, privileged, validator)
+    return ApiServerSettings(cidr, ports, privileged, validator)
 
 
 _POLICY_KEYS = frozenset({"severity", "pdbRequiredEnvs", "waivers"})
@@ -349,10 +408,10 @@ def _parse_kustomize(raw: Any) -> KustomizeSettings:
 
 
 def discover_env_names(repo: Path) -> tuple[str, ...]:
-    """Env names from ``overlays/*/``, in conventional promotion order, then alphabetical."""
+    """Env names from ``overlays/*/``, in their assumed promotion order (ENV_TIERS), then
+    alphabetical; names without a tier come last."""
     overlays = repo / "overlays"
     if not overlays.is_dir():
         return ()
     names = [p.name for p in overlays.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    rank = {name: i for i, name in enumerate(CONVENTIONAL_ENV_ORDER)}
-    return tuple(sorted(names, key=lambda n: (rank.get(n, len(rank)), n)))
+    return tuple(sorted(names, key=lambda n: (_TIER_OF.get(n, len(ENV_TIERS)), n)))

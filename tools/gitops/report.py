@@ -58,7 +58,9 @@ def format_text(report: CheckReport, color: bool = False) -> str:
     def paint(text: str, code: str) -> str:
         return f"{code}{text}{_RESET}" if color else text
 
-    lines: list[str] = []
+    lines = [paint(f"note: {note}", _DIM) for note in report.notes]
+    if lines:
+        lines.append("")
     for label, findings in _group(report.findings).items():
         lines.append(paint(label, _BOLD))
         for finding in findings:
@@ -94,6 +96,7 @@ def format_json(report: CheckReport) -> str:
         "findings": [f.to_json() for f in report.findings],
         "waived": [{**f.to_json(), "waiver": reason} for f, reason in report.waived],
         "rendered": list(report.rendered),
+        "notes": list(report.notes),
         "summary": report.summary(),
     }
     return json.dumps(document, indent=2) + "\n"

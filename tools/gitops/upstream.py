@@ -92,6 +92,7 @@ class UpstreamValidator:
     kubernetes_version: str  # the minor it judges as ("1.36"; older minors are emulated)
     settings: ApiServerSettings = field(default_factory=ApiServerSettings)
     runner: Runner = run
+    feature_gates: tuple[tuple[str, bool], ...] = ()  # gitops.yaml featureGates
 
     @classmethod
     def find(
@@ -112,10 +113,11 @@ class UpstreamValidator:
                 raise UpstreamValidatorError(
                     f"gitops.yaml: apiServer.validator: {path} is not an executable file"
                 )
-            return cls(path, "(configured)", version, settings, runner)
+            return cls(path, "(configured)", version, settings, runner, config.feature_gates)
         for release_minor, patch, binary in sorted(_built(environ), reverse=True):
             if release_minor - EMULATED_MINORS <= minor <= release_minor:
-                return cls(binary, f"v1.{release_minor}.{patch}", version, settings, runner)
+                release = f"v1.{release_minor}.{patch}"
+                return cls(binary, release, version, settings, runner, config.feature_gates)
         return None
 
     def describe(self) -> str:
@@ -163,9 +165,9 @@ class UpstreamValidator:
             f"--service-node-port-range={self.settings.service_node_port_range}",
             f"--allow-privileged={'true' if self.settings.allow_privileged else 'false'}",
         ]
-        if self.settings.feature_gates:
+        if self.feature_gates:
             gates = ",".join(
-                f"{name}={'true' if on else 'false'}" for name, on in self.settings.feature_gates
+                f"{name}={'true' if on else 'false'}" for name, on in self.feature_gates
             )
             flags.append(f"--feature-gates={gates}")
         return flags

@@ -12,8 +12,7 @@ document is invalid or unparseable, 2 for usage errors (a missing path, an unkno
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,12 +20,10 @@ from typing import Any
 from gitops.apivalidation import api_problems
 from gitops.config import RepoConfig
 from gitops.errors import GitopsError
-from gitops.kustomization import KUSTOMIZATION_FILES, find_kustomization, load_kustomization
+from gitops.k8s.features import FeatureGates
+from gitops.manifest_files import MANIFEST_SUFFIXES, STDIN, ManifestFiles, manifest_files
 from gitops.schema import SchemaValidator
 from gitops.yamlio import Document, read_documents
-
-MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
-STDIN = "-"
 
 
 class ValidateUsageError(GitopsError):
@@ -98,11 +95,12 @@ def run_validate(
     file_errors: list[str] = []
     notes: list[str] = []
     loaded: list[Document] = []
+    inputs = ManifestFiles()
     for source, text, problem in _read_sources(paths, stdin_text):
         if problem is not None:
             file_errors.append(f"{source}: {problem}")
             continue
-        skip = skip_reason(source, text)
+        skip = inputs.skip_reason(source, text)
         if skip is not None:
             notes.append(f"{source}: {skip}, skipped")
             continue
@@ -113,10 +111,13 @@ def run_validate(
     crds = [d for d in loaded if _is_crd(d.body)]
     for crd in crds:
         file_errors.extend(validator.add_crd_object(crd.body, f"{crd.source}:{crd.line}"))
+    gates = config.gates(validator.kubernetes_version)
     documents: list[DocumentResult] = []
     for document in loaded:
         for body, index_label, problems in _expand_list(document):
-            documents.append(_check_document(validator, document, body, index_label, problems))
+            documents.append(
+                _check_document(validator, gates, document, body, index_label, problems)
+            )
     if not documents and not file_errors:
         raise NothingToValidateError(
             f"no Kubernetes documents in {', '.join(paths)} (expected YAML or JSON manifests "
@@ -128,8 +129,27 @@ def run_validate(
     )
 
 
+def document_problems(
+    body: dict[str, Any], validator: SchemaValidator, gates: FeatureGates
+) -> list[str]:
+    """Every problem of one parsed object, ``<field path>: <problem>``: the schema's (types,
+    required and unknown fields) and then the API server's rules the schema cannot state
+    (:mod:`gitops.apivalidation`, at ``gates``' version). [] when it is valid; a kind listed
+    in schemas.skipKinds gets neither."""
+    problems = validator.validate(body)
+    api_version, kind = body.get("apiVersion"), body.get("kind")
+    if (
+        isinstance(api_version, str)
+        and isinstance(kind, str)
+        and validator.is_skipped(api_version, kind)
+    ):
+        return problems
+    return [*problems, *api_problems(body, gates)]
+
+
 def _check_document(
     validator: SchemaValidator,
+    gates: FeatureGates,
     document: Document,
     item_body: dict[str, Any] | None,
     item: str,
@@ -146,9 +166,7 @@ def _check_document(
     )
     messages = problems
     if item_body is not None:
-        messages = (*messages, *validator.validate(body))
-        if not skipped:
-            messages = (*messages, *api_problems(body))
+        messages = (*messages, *document_problems(body, validator, gates))
     return DocumentResult(
         source=document.source,
         index=document.index,
@@ -201,56 +219,6 @@ def _expand_list(
             yield None, "", (f"items[{number}]: expected a mapping (a Kubernetes object)",)
 
 
-# Files a folder of manifests holds that are not Kubernetes objects.
-_KUSTOMIZATION_NAMES = frozenset(KUSTOMIZATION_FILES)
-_HELM_TEMPLATE = re.compile(r"\{\{-?\s")
-
-
-def skip_reason(source: str, text: str) -> str | None:
-    """Why a file is not a set of Kubernetes objects, or None: kustomization files, Helm chart
-    files (templates need helm to become YAML) and kustomize patches."""
-    if source == STDIN:
-        return None
-    path = Path(source)
-    if path.name in _KUSTOMIZATION_NAMES:
-        return "a kustomization file, not a Kubernetes object"
-    if path.name in ("Chart.yaml", "values.yaml") and (path.parent / "Chart.yaml").is_file():
-        return "a Helm chart file"
-    if any((parent / "Chart.yaml").is_file() for parent in path.parents[:4]) and (
-        "templates" in path.parts or _HELM_TEMPLATE.search(text)
-    ):
-        return "a Helm template (render it with helm first)"
-    if _is_patch_file(path):
-        return "a kustomize patch (validated as part of its kustomization's output)"
-    return None
-
-
-def _is_patch_file(path: Path) -> bool:
-    """Whether a kustomization in the file's folder or up to three folders above names it as a
-    patch (``patches``, ``patchesStrategicMerge``, ``patchesJson6902``)."""
-    target = os.path.normpath(path.resolve())
-    for folder in [path.parent, *path.parent.parents[:3]]:
-        kustomization = find_kustomization(folder)
-        doc = load_kustomization(kustomization) if kustomization is not None else None
-        if doc is None:
-            continue
-        named: list[object] = list(_as_list(doc.get("patchesStrategicMerge")))
-        for field_name in ("patches", "patchesJson6902"):
-            for entry in _as_list(doc.get(field_name)):
-                named.append(entry.get("path") if isinstance(entry, dict) else entry)
-        base = folder.resolve()
-        if any(
-            isinstance(n, str) and "\n" not in n and os.path.normpath(base / n) == target
-            for n in named
-        ):
-            return True
-    return False
-
-
-def _as_list(value: object) -> list[object]:
-    return value if isinstance(value, list) else []
-
-
 def format_text(result: ValidateResult) -> str:
     """One ``file:line: Kind/name: message`` line per problem, then a summary line."""
     lines = [f"note: {note}" for note in result.notes]
@@ -282,7 +250,7 @@ def _read_sources(
         if path == STDIN:
             files.append(STDIN)
         elif os.path.isdir(path):
-            found = sorted(_manifest_files(Path(path)))
+            found = sorted(manifest_files(Path(path)))
             files += [str(p) for p in found]
         elif os.path.isfile(path):
             files.append(path)
@@ -314,14 +282,6 @@ def decode_text(data: str | bytes) -> tuple[str, str | None]:
             f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}), "
             "expected UTF-8 YAML or JSON"
         )
-
-
-def _manifest_files(folder: Path) -> Iterable[Path]:
-    for root, dirs, names in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]  # .git, editor folders
-        for name in names:
-            if name.endswith(MANIFEST_SUFFIXES) and not name.startswith("."):
-                yield Path(root) / name
 
 
 def _text(value: object) -> str | None:

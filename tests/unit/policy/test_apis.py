@@ -5,43 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-from gitops.policy.apis import api_lifecycles, parse_lifecycles
 from tests.unit.policy.findings import check_findings, findings_of
-
-
-def test_the_packaged_table_names_its_sources_and_covers_known_removals() -> None:
-    table = {(a.api_version, a.kind): a for a in api_lifecycles()}
-    pdb = table[("policy/v1beta1", "PodDisruptionBudget")]
-    assert (pdb.deprecated_in, pdb.removed_in) == (21, 25)
-    endpoints = table[("v1", "Endpoints")]
-    assert (endpoints.deprecated_in, endpoints.removed_in) == (33, None)
-    assert len(table) == len(api_lifecycles())  # no apiVersion x kind listed twice
-
-
-@pytest.mark.parametrize(
-    ("data", "expected"),
-    [
-        ({"apis": []}, "expected sources:"),
-        ({"sources": ["x"], "apis": {}}, "expected a mapping with an apis: list"),
-        (
-            {
-                "sources": ["x"],
-                "apis": [
-                    {"apiVersions": ["a/v1"], "kinds": ["K"], "deprecated": "1.2", "removed": 3}
-                ],
-            },
-            "apis[0]",
-        ),
-    ],
-)
-def test_a_malformed_table_is_one_clear_error(data: Any, expected: str) -> None:
-    with pytest.raises(ValueError, match=r"api-lifecycles\.yaml: ") as caught:
-        parse_lifecycles(data, "gitops/data/api-lifecycles.yaml")
-    assert expected in str(caught.value)
 
 
 def test_api_lifecycle_follows_the_target_version(fixture_repo: Callable[[str], Path]) -> None:

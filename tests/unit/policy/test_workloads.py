@@ -17,6 +17,7 @@ from gitops.config import load_config
 from gitops.model import Resource, ResourceKey, Severity
 from gitops.policy import CheckContext, all_rules, get_rule, run_rule
 from gitops.policy.workloads import (
+    image_reference_invalid,
     image_tag_mutable,
     probe_identical,
     probe_invalid,
@@ -54,6 +55,7 @@ ALL_RULES = (
     resources_missing,
     requests_exceed_limits,
     image_tag_mutable,
+    image_reference_invalid,
     security_context,
 )
 
@@ -276,4 +278,23 @@ def test_probe_missing_names_every_service_routing_to_the_pod() -> None:
     assert [hit.message for hit in probe_missing(ctx)] == [
         "container web: no livenessProbe, but Services web, web-canary route to this pod "
         "(expected a readinessProbe and a livenessProbe)"
+    ]
+
+
+def test_an_image_the_kubelet_cannot_parse_is_reported_with_the_reason() -> None:
+    def pod(*images: str) -> dict[str, Any]:
+        containers = [{"name": f"c{i}", "image": image} for i, image in enumerate(images)]
+        spec = {"containers": containers, "initContainers": [{"name": "i", "image": "A/B"}]}
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec}
+
+    body = pod("ghcr.io/Org/web:1.0", "Registry.Example.com:5000/org/web:1.0", "web:-1")
+    ctx = _context(body)
+    messages = [hit.message for hit in image_reference_invalid(ctx, ctx.resources[0])]
+    assert messages == [
+        'container c0: image "ghcr.io/Org/web:1.0" cannot be pulled: repository name (Org/web) '
+        "must be lowercase (the kubelet refuses it with InvalidImageName)",
+        'container c2: image "web:-1" cannot be pulled: not a valid image reference '
+        "([host[:port]/]path[:tag][@digest]) (the kubelet refuses it with InvalidImageName)",
+        'init container i: image "A/B" cannot be pulled: repository name (B) must be lowercase '
+        "(the kubelet refuses it with InvalidImageName)",
     ]

@@ -143,8 +143,8 @@ def test_compiled_validators_are_reused_from_the_disk_cache(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("api_version", "kind", "served"),
     [
-        ("policy/v1beta1", "PodDisruptionBudget", "policy/v1"),
-        ("autoscaling/v2beta2", "HorizontalPodAutoscaler", "autoscaling/v1, autoscaling/v2"),
+        ("apps/v1beta3", "Deployment", "apps/v1"),
+        ("autoscaling/v3", "HorizontalPodAutoscaler", "autoscaling/v1, autoscaling/v2"),
         ("v2", "Pod", "v1"),
     ],
 )
@@ -157,6 +157,52 @@ def test_a_built_in_kind_at_an_unserved_version_names_the_served_ones(
         f"{api_version} {kind} is not served by Kubernetes {validator.kubernetes_version}, "
         f"which serves {kind} as {served}"
     ]
+
+
+@pytest.mark.parametrize(
+    ("api_version", "kind", "message"),
+    [
+        (
+            "extensions/v1beta1",
+            "Deployment",
+            "removed in Kubernetes 1.16 (target 1.33): use apps/v1",
+        ),
+        (
+            "extensions/v1beta1",
+            "Ingress",
+            "removed in Kubernetes 1.22 (target 1.33): use networking.k8s.io/v1",
+        ),
+        (
+            "policy/v1beta1",
+            "PodSecurityPolicy",
+            "removed in Kubernetes 1.25 (target 1.33): use Pod Security Admission "
+            "(pod-security.kubernetes.io/* namespace labels)",
+        ),
+        (
+            "extensions/v1beta1",
+            "PodSecurityPolicy",
+            "removed in Kubernetes 1.16 (target 1.33): use Pod Security Admission "
+            "(pod-security.kubernetes.io/* namespace labels)",
+        ),
+        (
+            "policy/v1beta1",
+            "PodDisruptionBudget",
+            "removed in Kubernetes 1.25 (target 1.33): use policy/v1 (note: an empty selector "
+            "now matches every pod)",
+        ),
+        (
+            "autoscaling/v2beta2",
+            "HorizontalPodAutoscaler",
+            "removed in Kubernetes 1.26 (target 1.33): use autoscaling/v2",
+        ),
+    ],
+)
+def test_a_removed_built_in_api_gets_its_removal_and_replacement_not_crd_advice(
+    validator: SchemaValidator, api_version: str, kind: str, message: str
+) -> None:
+    """Issue 22: extensions/v1beta1 and policy/v1beta1 PodSecurityPolicy were told to add a CRD."""
+    body = {"apiVersion": api_version, "kind": kind, "metadata": {"name": "x"}}
+    assert validator.validate(body) == [f"{api_version} {kind} was {message}"]
 
 
 def test_same_first_group_label_is_not_a_built_in_kind(validator: SchemaValidator) -> None:

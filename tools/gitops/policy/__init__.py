@@ -37,6 +37,7 @@ from gitops.k8s import (
     template_of,
     valid_label_selector,
 )
+from gitops.k8s.operators import operator_objects
 from gitops.model import Finding, Resource, Severity
 
 if TYPE_CHECKING:
@@ -224,15 +225,30 @@ class CheckContext:
     # Argo CD objects rendered from argocd/ (AppProjects, ApplicationSets, the root app).
     argocd_resources: list[Resource] = field(default_factory=list)
     service_filter: str | None = None  # --service: a partial env selection
+    # Notes for the report's header (not findings): what a rule could not judge and why.
+    notes: list[str] = field(default_factory=list)
     _by_env: dict[str, list[Resource]] = field(default_factory=dict, repr=False)
     _relations: Relations | None = field(default=None, repr=False)
+    _operator_made: list[Resource] | None = field(default=None, repr=False)
 
     @property
     def relations(self) -> Relations:
-        """The relation index over :attr:`resources`, built on first use."""
+        """The relation index over :attr:`resources` and :attr:`operator_made`, built on first
+        use: a selector that matches an operator's pods matches something that will exist."""
         if self._relations is None:
-            self._relations = Relations(self.resources, self._destination_namespace)
+            self._relations = Relations(
+                [*self.resources, *self.operator_made], self._destination_namespace
+            )
         return self._relations
+
+    @property
+    def operator_made(self) -> list[Resource]:
+        """What known operators create from the rendered resources (the Prometheus Operator's
+        StatefulSets and Services, :mod:`gitops.k8s.operators`); rules relate to them but never
+        check them."""
+        if self._operator_made is None:
+            self._operator_made = operator_objects(self.resources)
+        return self._operator_made
 
     def _destination_namespace(self, resource: Resource) -> str:
         app = self.application_for(resource)
@@ -247,6 +263,11 @@ class CheckContext:
             for resource in self.resources:
                 self._by_env.setdefault(resource.env, []).append(resource)
         return self._by_env.get(env, [])
+
+    def note(self, text: str) -> None:
+        """Add a note for the report's header, once."""
+        if text not in self.notes:
+            self.notes.append(text)
 
     def envs(self) -> list[str]:
         """The selected envs that rendered anything, in gitops.yaml order."""

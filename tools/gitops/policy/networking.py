@@ -16,13 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from gitops.k8s import service_selector
+from gitops.k8s import running_containers, service_selector
 from gitops.model import Resource
 from gitops.policy import (
     CheckContext,
     Hit,
-    containers,
     pod_labels,
+    pod_spec,
     rule,
     selector_matches,
     valid_label_selector,
@@ -188,7 +188,10 @@ def servicemonitor_port_unknown(ctx: CheckContext) -> Iterator[Hit]:
     ``port`` (or whose pod declares ``targetPort``), so a typo yields zero targets: no error,
     no alert, just a dashboard that quietly flatlines and alerts that can never fire. The
     selector is matched against Service labels (not pod labels) in the namespaces of
-    ``namespaceSelector`` (default: the ServiceMonitor's own)."""
+    ``namespaceSelector`` (default: the ServiceMonitor's own), among the rendered Services and
+    those the Prometheus Operator creates (``*-operated``, the kubelet Service of
+    ``--kubelet-service``). A ServiceMonitor looking only in default or kube-system, where the
+    env renders no Service, selects what the cluster provides: a note, not a finding."""
     for monitor in ctx.of_kind("ServiceMonitor"):
         if not monitor.key.api_version.startswith("monitoring.coreos.com/"):
             continue
@@ -197,15 +200,28 @@ def servicemonitor_port_unknown(ctx: CheckContext) -> Iterator[Hit]:
         if not valid_label_selector(selector):
             continue
         namespaces = _monitored_namespaces(ctx, monitor)
+        candidates = [
+            s
+            for s in [*ctx.of_kind("Service", env=monitor.env), *ctx.operator_made]
+            if s.kind == "Service" and s.env == monitor.env
+        ]
         services = [
             s
-            for s in ctx.of_kind("Service", env=monitor.env)
+            for s in candidates
             if (namespaces is None or _namespace_of(ctx, s) in namespaces)
             and selector_matches(selector, s.labels)
         ]
         where = (
             "any namespace" if namespaces is None else f"namespace {', '.join(sorted(namespaces))}"
         )
+        rendered = ctx.of_kind("Service", env=monitor.env)
+        if not services and _cluster_provided(ctx, namespaces, rendered):
+            ctx.note(
+                f"{monitor.env}: ServiceMonitor {monitor.name} selects Services in {where}, "
+                "which the cluster or an operator provides (kubelet, kube-dns, kubernetes) and "
+                "this repository does not render: not checked"
+            )
+            continue
         if not services:
             if _env_complete(ctx, monitor.env):
                 yield Hit(
@@ -274,14 +290,33 @@ def _env_complete(ctx: CheckContext, env: str) -> bool:
 
 
 def _declared_ports(workload: Resource) -> list[tuple[str, int]]:
-    """(name, containerPort) of every container port; name "" when unnamed."""
+    """(name, containerPort) of every port of the containers that serve traffic, native
+    sidecars included (the EndpointSlice controller resolves a named targetPort in the app
+    containers, then in the init containers with restartPolicy Always: k8s.io/endpointslice
+    FindPort); name "" when unnamed."""
     declared = []
-    for container in containers(workload):
+    for container in running_containers(pod_spec(workload)):
         for port in _list_of_dicts(container.get("ports")):
             number = port.get("containerPort")
             if isinstance(number, int) and not isinstance(number, bool):
                 declared.append((str(port.get("name") or ""), number))
     return declared
+
+
+# Namespaces whose Services the cluster itself (kubernetes, kube-dns) or an operator running
+# elsewhere (the kubelet Service of --kubelet-service) creates, not a GitOps repository.
+CLUSTER_NAMESPACES = frozenset({"default", "kube-system"})
+
+
+def _cluster_provided(
+    ctx: CheckContext, namespaces: set[str] | None, rendered: list[Resource]
+) -> bool:
+    """Whether a ServiceMonitor looks only in cluster namespaces in which the env renders no
+    Service: its Services exist or not outside this repository, so "selects nothing" cannot be
+    judged here (kube-prometheus's kubelet, coredns and apiserver monitors)."""
+    if namespaces is None or not namespaces <= CLUSTER_NAMESPACES:
+        return False
+    return not any(_namespace_of(ctx, s) in namespaces for s in rendered)
 
 
 def _monitored_namespaces(ctx: CheckContext, monitor: Resource) -> set[str] | None:

@@ -34,10 +34,14 @@ pipeline_rule(
 
     The API server's own validation rejects what the OpenAPI schemas accept: a workload whose
     selector does not match its template labels, invalid DNS names and label keys/values,
-    duplicate container, port and volume names, volumeMounts naming no volume, out-of-range
-    integers and ports, unknown enum values (imagePullPolicy, restartPolicy, protocol...), a PDB
-    with both minAvailable and maxUnavailable or over 100%, an HPA with ``policies: []``. The
-    sync fails for the whole Application. ``gitops validate`` prints the same messages.""",
+    duplicate container, port and volume names, volumeMounts naming no volume (a StatefulSet's
+    claim templates count), negative counts (replicas, minReadySeconds, Job counts...),
+    out-of-range ports, unknown enum values (imagePullPolicy, restartPolicy, protocol...), env
+    vars with both value and valueFrom, a PDB with both minAvailable and maxUnavailable or over
+    100%. Rules that changed between versions follow ``kubernetesVersion`` and gitops.yaml's
+    ``featureGates`` (a Service named ``1web`` is valid from 1.36). The sync fails for the
+    whole Application. ``gitops validate`` prints the same messages; probe rules are reported
+    as ``probe-invalid`` and HPA bounds as ``hpa-bounds``.""",
     remediation="Fix the value the message names; the API server rejects the object as it is.",
     params=(Param("kubernetesVersion", "the target Kubernetes minor version"),),
 )

@@ -42,8 +42,13 @@ def env_regression(ctx: CheckContext) -> Iterator[Hit]:
     deadlock in prod is also the first time that configuration meets real traffic. Compared per
     workload present in both envs: minimum replicas (HPA minReplicas, else replicas), HPA
     maxReplicas, having an HPA, having a PDB, liveness and readiness probes per container. Each
-    later env is compared with the strongest earlier env for each aspect."""
-    envs = ctx.envs()
+    later env is compared with the strongest earlier env for each aspect. Without envs in
+    gitops.yaml the order is assumed from common env names (dev/develop/development,
+    test/qa/int/uat, stg/stage/staging/preprod, prod/prd/production/live, earliest first; the
+    report's header says so): envs of one tier are not compared with each other, and an env
+    with another name has no rank and is skipped."""
+    config = ctx.config
+    envs = [env for env in ctx.envs() if config.env_rank(env) is not None]
     strengths: dict[str, dict[tuple[str, str, str], _Strength]] = {
         env: {
             (w.service, w.kind, w.name): _strength(ctx, w)
@@ -51,8 +56,8 @@ def env_regression(ctx: CheckContext) -> Iterator[Hit]:
         }
         for env in envs
     }
-    for index, env in enumerate(envs):
-        earlier_envs = envs[:index]
+    for env in envs:
+        earlier_envs = [e for e in envs if config.comes_before(e, env)]
         for key, later in strengths[env].items():
             earlier = [(e, strengths[e][key]) for e in earlier_envs if key in strengths[e]]
             if earlier:

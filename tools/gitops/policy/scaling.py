@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from gitops import k8s_math
+from gitops.apivalidation import hpa_problems
 from gitops.errors import ConfigError
 from gitops.k8s import (
     HPA_KIND,
@@ -42,11 +43,6 @@ from gitops.policy import (
 REPLICATED_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
 PDB_REQUIRED_KINDS = ("Deployment", "StatefulSet")
 DEFAULT_PDB_REQUIRED_ENVS = ("staging", "prod")
-# pkg/apis/autoscaling/validation: behavior ranges the API server enforces.
-MAX_STABILIZATION_WINDOW_SECONDS = 3600
-MAX_PERIOD_SECONDS = 1800
-SELECT_POLICIES = ("Max", "Min", "Disabled")
-POLICY_TYPES = ("Pods", "Percent")
 # What the HPA controller assumes when spec.metrics is empty.
 DEFAULT_METRIC_RESOURCE = "cpu"
 DEFAULT_METRIC_UTILIZATION = 80
@@ -285,79 +281,29 @@ def _int_field(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _behavior_problems(behavior: dict[str, Any]) -> Iterator[str]:
-    for direction in ("scaleUp", "scaleDown"):
-        rules = behavior.get(direction)
-        if not isinstance(rules, dict):
-            continue
-        where = f"behavior.{direction}"
-        window = _int_field(rules.get("stabilizationWindowSeconds"))
-        if window is not None and not 0 <= window <= MAX_STABILIZATION_WINDOW_SECONDS:
-            yield (
-                f"{where}.stabilizationWindowSeconds {window} is outside 0.."
-                f"{MAX_STABILIZATION_WINDOW_SECONDS}"
-            )
-        select = rules.get("selectPolicy")
-        if select is not None and select not in SELECT_POLICIES:
-            yield f"{where}.selectPolicy {select!r} is not one of {', '.join(SELECT_POLICIES)}"
-        policies = rules.get("policies")
-        if not isinstance(policies, list):
-            continue
-        for index, policy in enumerate(policies):
-            if isinstance(policy, dict):
-                yield from _policy_problems(f"{where}.policies[{index}]", policy)
-
-
-def _policy_problems(path: str, policy: dict[str, Any]) -> Iterator[str]:
-    """One scaling policy of an HPA's behavior against the API server's validation."""
-    if policy.get("type") is not None and policy.get("type") not in POLICY_TYPES:
-        yield f"{path}.type {policy.get('type')!r} is not one of Pods, Percent"
-    value = _int_field(policy.get("value"))
-    if value is not None and value <= 0:
-        yield f"{path}.value {value} must be > 0"
-    period = _int_field(policy.get("periodSeconds"))
-    if period is not None and not 1 <= period <= MAX_PERIOD_SECONDS:
-        yield f"{path}.periodSeconds {period} is outside 1..{MAX_PERIOD_SECONDS}"
-
-
 @rule(
     "hpa-bounds",
     kinds=(HPA_KIND,),
-    remediation="Keep 1 <= minReplicas <= maxReplicas and behavior values inside the API's ranges.",
+    remediation=(
+        "Keep 1 <= minReplicas <= maxReplicas and behavior values inside the API's ranges "
+        "(minReplicas 0 needs the HPAScaleToZero gate and an Object or External metric)."
+    ),
 )
 def hpa_bounds(ctx: CheckContext, hpa: Resource) -> Iterator[Hit]:
     """An HPA's replica bounds or scaling behavior are outside what the API server accepts.
 
-    minReplicas < 1 (0 needs the alpha HPAScaleToZero gate), maxReplicas < minReplicas, and
-    behavior values outside the validated ranges (stabilizationWindowSeconds 0..3600, policy
-    value > 0, periodSeconds 1..1800, selectPolicy Max/Min/Disabled) are rejected at sync:
-    Argo CD shows the app as failed and the previous HPA (or none) stays in charge.
-    minReplicas == maxReplicas is deliberately NOT reported: the API accepts it, it is a
-    legitimate way to pin a service (e.g. during an incident), and this rule only reports
-    what the API rejects so it can stay an error.
+    minReplicas < 1 (0 needs the alpha HPAScaleToZero gate, set in gitops.yaml featureGates,
+    and an Object or External metric), maxReplicas < 1 or below minReplicas, an unknown metric
+    type, and behavior values outside the validated ranges (stabilizationWindowSeconds
+    0..3600, at least one policy, policy value > 0, periodSeconds 1..1800, selectPolicy
+    Max/Min/Disabled) are rejected at sync: Argo CD shows the app as failed and the previous
+    HPA (or none) stays in charge. ``gitops validate`` applies the same rules
+    (gitops.apivalidation). minReplicas == maxReplicas is deliberately NOT reported: the API
+    accepts it, it is a legitimate way to pin a service (e.g. during an incident), and this
+    rule only reports what the API rejects so it can stay an error.
     """
-    spec = hpa.spec
-    min_raw = spec.get("minReplicas")
-    minimum = _int_field(min_raw) if min_raw is not None else k8s_math.DEFAULT_MIN_REPLICAS
-    maximum = _int_field(spec.get("maxReplicas"))
-    if minimum is not None and minimum < 1:
-        yield Hit(
-            f"minReplicas {minimum} must be >= 1 (0 only with the alpha HPAScaleToZero "
-            "feature gate): the API server rejects this HPA",
-            hpa,
-        )
-    if maximum is not None and maximum < 1:
-        yield Hit(f"maxReplicas {maximum} must be >= 1: the API server rejects this HPA", hpa)
-    elif maximum is not None and minimum is not None and maximum < minimum:
-        shown = f"minReplicas {minimum}" if min_raw is not None else "default minReplicas 1"
-        yield Hit(
-            f"maxReplicas {maximum} is below {shown}: the API server rejects this HPA",
-            hpa,
-        )
-    behavior = spec.get("behavior")
-    if isinstance(behavior, dict):
-        for problem in _behavior_problems(behavior):
-            yield Hit(f"{problem}: the API server rejects this HPA", hpa)
+    for problem in hpa_problems(hpa.spec, ctx.config.gates()):
+        yield Hit(f"{problem}: the API server rejects this HPA", hpa)
 
 
 def _ignores_replicas(entry: dict[str, Any], workload: Resource, namespace: str) -> bool:

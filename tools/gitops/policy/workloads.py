@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from gitops.k8s import is_sidecar, spec_containers
+from gitops.k8s.images import reference_problem
 from gitops.k8s_math import PROBE_DEFAULTS, probe_timings
 from gitops.model import Resource, Severity
 from gitops.policy import (
@@ -336,6 +337,36 @@ def image_tag_mutable(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
             yield Hit(
                 f'{container.label}: image "{image}" uses the mutable tag "latest" '
                 "(expected a version tag or an @sha256: digest)",
+                workload,
+            )
+
+
+@rule(
+    "image-reference-invalid",
+    kinds=POD_KINDS,
+    remediation=(
+        "Write the image reference in lower case (registry host excepted): "
+        "[host[:port]/]path[:tag][@digest]."
+    ),
+)
+def image_reference_invalid(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
+    """A container image reference the kubelet cannot parse (upper-case letters in the path).
+
+    The API server accepts any non-empty image string, so the sync succeeds; then every node
+    refuses the reference and the pod waits in ``InvalidImageName`` forever, without pulling
+    anything. The usual cause is an upper-case letter in the repository path
+    (``registry.example.com/Team/web``): only the registry host may have them. Parsed as the
+    kubelet parses it (github.com/distribution/reference ParseNormalizedNamed).
+    """
+    for container in _containers(workload, init=True):
+        image = container.body.get("image")
+        if not isinstance(image, str) or not image.strip():
+            continue
+        problem = reference_problem(image.strip())
+        if problem is not None:
+            yield Hit(
+                f'{container.label}: image "{image}" cannot be pulled: {problem} (the kubelet '
+                "refuses it with InvalidImageName)",
                 workload,
             )
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from gitops.config import RepoConfig
 from gitops.errors import ConfigError
+from gitops.k8s.apis import removed_api
 from gitops.schema.builtin import builtin_schema_file, find_schema_package
 from gitops.schema.compiled import (
     CompiledKind,
@@ -130,6 +131,12 @@ class SchemaValidator:
             return []
         compiled = self._compiled_kind(api_version, kind)
         if compiled is None:
+            minor = int(self.kubernetes_version.split(".")[1])
+            removed = removed_api(api_version, kind, minor)
+            if removed is not None:
+                # A removed built-in (extensions/v1beta1 Deployment, PodSecurityPolicy): its
+                # removal and replacement, never CRD advice (api-removed says the same).
+                return [removed.removal_message(minor)]
             served = self.served_versions(api_version, kind)
             if served:
                 # A built-in kind at a version this release does not serve (e.g. a removed beta,
