@@ -29,9 +29,14 @@ def update_snapshots(request: pytest.FixtureRequest) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Keep the render and schema caches of a test run away from the user's own cache."""
+    """Keep the render and schema caches of a test run away from the user's own cache, and
+    judge with the Python validator unless a test asks for the upstream one (``--validator
+    upstream``, or gitops.upstream directly): the fixture tables and snapshots state the
+    fallback's findings whether or not `make validator` has run; the upstream validator's
+    verdicts have tests of their own (tests/unit/test_upstream.py, the cluster tier)."""
     os.environ["GITOPS_CACHE_DIR"] = tempfile.mkdtemp(prefix="gitops-test-cache-")
     os.environ.pop("GITOPS_NO_CACHE", None)
+    os.environ["GITOPS_VALIDATOR"] = "python"
 
 
 @pytest.fixture

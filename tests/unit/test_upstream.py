@@ -270,3 +270,73 @@ def test_a_failing_binary_is_a_command_error(tmp_path: Path) -> None:
     judge = UpstreamValidator(script, "v1.36.3", "1.36")
     with pytest.raises(CommandError, match="exited 2"):
         judge.judge([{"kind": "Pod"}])
+
+
+# --- through `gitops validate` ----------------------------------------------------------------
+
+PLANTED = """\
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web, namespace: integration}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: 5
+  maxReplicas: 2
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: report, namespace: integration}
+spec:
+  schedule: every 5 minutes
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers: [{name: report, image: registry.example/report:1.0}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: fine, namespace: integration}
+data: {a: b}
+"""
+
+
+def test_validate_judges_with_kube_apiserver_code(
+    upstream: UpstreamValidator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gitops.cli import main
+
+    planted = tmp_path / "planted.yaml"
+    planted.write_text(PLANTED)
+    assert main(["validate", "--validator", "upstream", "--repo", str(tmp_path), str(planted)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        f"{planted}:1: HorizontalPodAutoscaler/web: spec.maxReplicas: Invalid value: 2: must be "
+        "greater than or equal to `minReplicas`",
+        f'{planted}:9: CronJob/report: spec.schedule: Invalid value: "every 5 minutes": '
+        "expected exactly 5 fields, found 3: [every 5 minutes]",
+        f"3 documents, 2 invalid (Kubernetes 1.36, judged by {upstream.describe()})",
+    ]
+
+
+def test_without_a_build_auto_falls_back_with_a_note_and_upstream_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gitops.cli import main
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
+    planted = tmp_path / "planted.yaml"
+    planted.write_text(PLANTED)
+    assert main(["validate", "--validator", "auto", "--repo", str(tmp_path), str(planted)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith("note: API-server rules checked by the Python fallback only")
+    assert "Run `make validator`" in captured.err
+    # The fallback has no cron parser: the CronJob passes there.
+    assert captured.out.splitlines()[-1] == "3 documents, 1 invalid (Kubernetes 1.36)"
+    code = main(["validate", "--validator", "upstream", "--repo", str(tmp_path), str(planted)])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        "error: --validator upstream: no gitops-validator built for Kubernetes 1.36 "
+        "(run `make validator`; it needs Go >= 1.26)\n"
+    )

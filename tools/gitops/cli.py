@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from gitops.config import RepoConfig
     from gitops.discovery import Discovery, DiscoveryProblem
     from gitops.release.plan import ReleasePlan
+    from gitops.upstream import UpstreamValidator
     from gitops.workspace import CrdLearner, DocumentValidator, Workspace
 
 
@@ -54,6 +55,14 @@ def _add_global_flags(parser: argparse.ArgumentParser, suppress: bool) -> None:
         default=default(False),
         help="render every overlay again instead of reusing unchanged renders "
         "(also GITOPS_NO_CACHE=1)",
+    )
+    parser.add_argument(
+        "--validator",
+        choices=("auto", "upstream", "python"),
+        default=default(None),
+        help="who judges documents (validate, check, diff): upstream is kube-apiserver's own "
+        "code (make validator), python the built-in fallback; auto (default) the upstream one "
+        "when built (also GITOPS_VALIDATOR)",
     )
     parser.add_argument(
         "--render-timeout",
@@ -361,6 +370,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # travels as an argument (the Workspace's cache), never through the environment.
     args.no_cache = bool(getattr(args, "no_cache", False)) or no_cache_requested()
     try:
+        # GITOPS_VALIDATOR likewise, once, as the alias of --validator.
+        args.validator = getattr(args, "validator", None) or _validator_from_env()
         if args.version:
             return _version(args)
         if args.command is None:
@@ -496,6 +507,34 @@ def _in_selection(problem: DiscoveryProblem, args: argparse.Namespace) -> bool:
     return env_ok and service_ok
 
 
+def _validator_from_env() -> str:
+    value = os.environ.get("GITOPS_VALIDATOR", "").strip().lower() or "auto"
+    if value not in ("auto", "upstream", "python"):
+        raise GitopsError(f"GITOPS_VALIDATOR={value!r}: expected auto, upstream or python")
+    return value
+
+
+def _upstream(
+    args: argparse.Namespace, config: RepoConfig, version: str | None = None
+) -> UpstreamValidator | None:
+    """The upstream validator ``--validator`` asks for: None for ``python``; for ``auto`` when
+    none is built for the version, after one note naming what goes unchecked."""
+    from gitops.upstream import FALLBACK_NOTE, UpstreamValidator
+
+    if args.validator == "python":
+        return None
+    found = UpstreamValidator.find(config, version)
+    if found is None:
+        wanted = version or config.kubernetes_version
+        if args.validator == "upstream":
+            raise GitopsError(
+                f"--validator upstream: no gitops-validator built for Kubernetes {wanted} "
+                "(run `make validator`; it needs Go >= 1.26)"
+            )
+        print(f"note: {FALLBACK_NOTE}", file=sys.stderr)
+    return found
+
+
 def _with_k8s_version(config: RepoConfig, version: str | None) -> RepoConfig:
     import dataclasses
 
@@ -537,7 +576,10 @@ def _validate(args: argparse.Namespace) -> int:
     # Bytes: binary or non-UTF-8 input is reported as such, never a decoding traceback.
     stdin = getattr(sys.stdin, "buffer", sys.stdin)
     stdin_text = stdin.read() if "-" in args.paths else None
-    result = run_validate(args.paths, stdin_text, config, args.k8s_version, repo=repo)
+    upstream = _upstream(args, config, args.k8s_version)
+    result = run_validate(
+        args.paths, stdin_text, config, args.k8s_version, repo=repo, upstream=upstream
+    )
     sys.stdout.write(format_text(result))
     return EXIT_OK if result.ok else EXIT_PROBLEMS
 

@@ -23,7 +23,11 @@ from gitops.errors import GitopsError
 from gitops.k8s.features import FeatureGates
 from gitops.manifest_files import MANIFEST_SUFFIXES, STDIN, ManifestFiles, manifest_files
 from gitops.schema import SchemaValidator
+from gitops.upstream import UpstreamValidator, Verdict
 from gitops.yamlio import Document, read_documents
+
+
+PYTHON_VALIDATOR = "Python validator"
 
 
 class ValidateUsageError(GitopsError):
@@ -45,6 +49,7 @@ class DocumentResult:
     name: str | None
     messages: tuple[str, ...]
     skipped: bool = False  # listed in schemas.skipKinds: identity checked, schema not
+    warnings: tuple[str, ...] = ()  # what the API server would warn about (upstream validator)
 
     @property
     def ok(self) -> bool:
@@ -65,6 +70,7 @@ class ValidateResult:
     # non-mapping documents. Each is "source:line: message".
     file_errors: tuple[str, ...]
     notes: tuple[str, ...] = ()  # files recognised as not being objects, and skipped
+    judge: str = PYTHON_VALIDATOR  # who gave the verdicts: PYTHON_VALIDATOR or describe()
 
     @property
     def invalid(self) -> list[DocumentResult]:
@@ -75,20 +81,24 @@ class ValidateResult:
         return not self.file_errors and all(d.ok for d in self.documents)
 
 
-def run_validate(
+def run_validate(  # noqa: PLR0913
     paths: list[str],
     stdin_text: str | bytes | None,
     config: RepoConfig,
     k8s_version: str | None,
     repo: Path | None = None,
     validator: SchemaValidator | None = None,
+    upstream: UpstreamValidator | None = None,
 ) -> ValidateResult:
     """Validate every document of ``paths`` (files or folders, ``-`` for ``stdin_text``).
 
     ``repo`` is where gitops.yaml's ``schemas.crdDirs`` are looked up (default: the current
-    directory); ``validator`` lets a caller reuse one across calls. A file that cannot be read
-    or decoded is one file error and the others are still validated; CRDs in the input are
-    used for the custom resources next to them; ``List`` kinds are validated item by item.
+    directory); ``validator`` lets a caller reuse one across calls; ``upstream``, when given,
+    judges every document with kube-apiserver's code (one process for the run) and the Python
+    validator only words the advice for kinds nothing serves. A file that cannot be read or
+    decoded is one file error and the others are still validated; CRDs in the input are used
+    for the custom resources next to them; ``List`` kinds are validated item by item. Seven
+    parameters, one per input of the run.
     """
     if validator is None:
         validator = SchemaValidator.for_repo(repo or Path("."), config, k8s_version)
@@ -111,13 +121,10 @@ def run_validate(
     crds = [d for d in loaded if _is_crd(d.body)]
     for crd in crds:
         file_errors.extend(validator.add_crd_object(crd.body, f"{crd.source}:{crd.line}"))
-    gates = config.gates(validator.kubernetes_version)
-    documents: list[DocumentResult] = []
-    for document in loaded:
-        for body, index_label, problems in _expand_list(document):
-            documents.append(
-                _check_document(validator, gates, document, body, index_label, problems)
-            )
+    items = [(document, *item) for document in loaded for item in _expand_list(document)]
+    judge = _Judge(validator, config.gates(validator.kubernetes_version), upstream)
+    judge.prepare([body for _, body, _, _ in items])
+    documents = [judge.result(index, *item) for index, item in enumerate(items)]
     if not documents and not file_errors:
         raise NothingToValidateError(
             f"no Kubernetes documents in {', '.join(paths)} (expected YAML or JSON manifests "
@@ -125,8 +132,85 @@ def run_validate(
             + (f"; {len(notes)} file(s) skipped" if notes else "")
         )
     return ValidateResult(
-        validator.kubernetes_version, tuple(documents), tuple(file_errors), tuple(notes)
+        validator.kubernetes_version,
+        tuple(documents),
+        tuple(file_errors),
+        tuple(notes),
+        upstream.describe() if upstream is not None else PYTHON_VALIDATOR,
     )
+
+
+class _Judge:
+    """Who says what is wrong with a parsed object: the upstream validator's verdicts, taken
+    for all objects at once, or the Python validator's rules, object by object."""
+
+    def __init__(
+        self, validator: SchemaValidator, gates: FeatureGates, upstream: UpstreamValidator | None
+    ) -> None:
+        self.validator = validator
+        self.gates = gates
+        self.upstream = upstream
+        self.verdicts: dict[int, Verdict] = {}
+
+    def prepare(self, bodies: list[dict[str, Any] | None]) -> None:
+        if self.upstream is None:
+            return
+        present = [(i, body) for i, body in enumerate(bodies) if body is not None]
+        _, verdicts = self.upstream.judge(
+            [body for _, body in present], crds=self.validator.crd_documents()
+        )
+        self.verdicts = {i: verdict for (i, _), verdict in zip(present, verdicts, strict=True)}
+
+    def result(
+        self,
+        index: int,
+        document: Document,
+        item_body: dict[str, Any] | None,
+        item: str,
+        problems: tuple[str, ...],
+    ) -> DocumentResult:
+        """The result of object ``index``: ``item_body`` (None: the document could not be
+        validated, ``problems`` says why), ``item`` prefixes the messages of a List's items."""
+        body = item_body if item_body is not None else document.body
+        metadata = body.get("metadata")
+        metadata = metadata if isinstance(metadata, dict) else {}
+        api_version, kind = body.get("apiVersion"), body.get("kind")
+        skipped = (
+            isinstance(api_version, str)
+            and isinstance(kind, str)
+            and self.validator.is_skipped(api_version, kind)
+        )
+        messages, warnings = list(problems), list[str]()
+        if item_body is not None:
+            found, warnings = self.problems(index, body, skipped)
+            messages += found
+        return DocumentResult(
+            source=document.source,
+            index=document.index,
+            line=document.line,
+            api_version=_text(api_version),
+            kind=_text(kind),
+            namespace=_text(metadata.get("namespace")),
+            name=_text(metadata.get("name")),
+            messages=tuple(f"{item}{m}" for m in messages),
+            skipped=skipped,
+            warnings=tuple(f"{item}{w}" for w in warnings),
+        )
+
+    def problems(
+        self, index: int, body: dict[str, Any], skipped: bool
+    ) -> tuple[list[str], list[str]]:
+        """(problems, warnings) of one object."""
+        verdict = self.verdicts.get(index)
+        if verdict is None:
+            return document_problems(body, self.validator, self.gates), []
+        if skipped:  # schemas.skipKinds: accepted without a schema, identity checked
+            return self.validator.validate(body), []
+        if verdict.not_served:
+            # The Python validator words the advice: removal version and replacement, or
+            # "add its CRD"; kubectl's own words if it has none.
+            return self.validator.validate(body) or verdict.problems(), []
+        return verdict.problems(), list(verdict.warnings)
 
 
 def document_problems(
@@ -145,39 +229,6 @@ def document_problems(
     ):
         return problems
     return [*problems, *api_problems(body, gates)]
-
-
-def _check_document(
-    validator: SchemaValidator,
-    gates: FeatureGates,
-    document: Document,
-    item_body: dict[str, Any] | None,
-    item: str,
-    problems: tuple[str, ...],
-) -> DocumentResult:
-    body = item_body if item_body is not None else document.body
-    metadata = body.get("metadata")
-    metadata = metadata if isinstance(metadata, dict) else {}
-    api_version, kind = body.get("apiVersion"), body.get("kind")
-    skipped = (
-        isinstance(api_version, str)
-        and isinstance(kind, str)
-        and validator.is_skipped(api_version, kind)
-    )
-    messages = problems
-    if item_body is not None:
-        messages = (*messages, *document_problems(body, validator, gates))
-    return DocumentResult(
-        source=document.source,
-        index=document.index,
-        line=document.line,
-        api_version=_text(api_version),
-        kind=_text(kind),
-        namespace=_text(metadata.get("namespace")),
-        name=_text(metadata.get("name")),
-        messages=tuple(f"{item}{m}" for m in messages),
-        skipped=skipped,
-    )
 
 
 def _is_crd(body: dict[str, Any]) -> bool:
@@ -224,11 +275,13 @@ def format_text(result: ValidateResult) -> str:
     lines = [f"note: {note}" for note in result.notes]
     lines += list(result.file_errors)
     for document in result.documents:
-        lines += [
-            f"{document.source}:{document.line}: {document.label()}: {message}"
-            for message in document.messages
-        ]
+        where = f"{document.source}:{document.line}: {document.label()}"
+        lines += [f"{where}: {message}" for message in document.messages]
+        lines += [f"{where}: warning: {message}" for message in document.warnings]
     summary = f"{len(result.documents)} documents, {len(result.invalid)} invalid"
+    warned = sum(bool(d.warnings) for d in result.documents)
+    if warned:
+        summary += f", {warned} with warnings"
     if result.file_errors:
         summary += f", {len(result.file_errors)} unreadable or unparseable input(s)"
     skipped = sum(d.skipped for d in result.documents)
@@ -236,7 +289,8 @@ def format_text(result: ValidateResult) -> str:
         summary += f", {skipped} skipped (schemas.skipKinds)"
     if result.notes:
         summary += f", {len(result.notes)} file(s) skipped"
-    lines.append(f"{summary} (Kubernetes {result.kubernetes_version})")
+    judged = "" if result.judge == PYTHON_VALIDATOR else f", judged by {result.judge}"
+    lines.append(f"{summary} (Kubernetes {result.kubernetes_version}{judged})")
     return "\n".join(lines) + "\n"
 
 

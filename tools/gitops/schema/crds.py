@@ -4,7 +4,7 @@ per served version."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ class CrdVersion:
     kind_id: str
     source: str  # where the CRD came from, for duplicate-definition messages
     openapi: dict[str, Any]
+    # The whole CustomResourceDefinition, as the upstream validator is taught it.
+    crd: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def read_crd_file(path: Path, root: Path | None) -> list[CrdVersion]:
@@ -65,7 +67,7 @@ def crd_versions(body: Mapping[str, Any], where: str) -> list[CrdVersion]:
             raise SchemaError(
                 f"{where}: served version {name!r} of {kind} has no schema.openAPIV3Schema"
             )
-        found.append(CrdVersion(f"{group}/{name}/{kind}", where, schema))
+        found.append(CrdVersion(f"{group}/{name}/{kind}", where, schema, body))
     return found
 
 

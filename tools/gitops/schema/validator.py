@@ -111,6 +111,14 @@ class SchemaValidator:
             self._compiled.pop(crd.kind_id, None)
         return []
 
+    def crd_documents(self) -> list[Mapping[str, Any]]:
+        """Every CRD in use (bundled ones a repository CRD or an input did not replace), each
+        once, for the upstream validator to be taught."""
+        seen: dict[int, Mapping[str, Any]] = {}
+        for crd in self._crds.values():
+            seen.setdefault(id(crd.crd), crd.crd)
+        return [body for body in seen.values() if body]
+
     def kinds_with_crd(self) -> list[str]:
         return sorted(self._crds)
 
