@@ -26,7 +26,6 @@ from gitops.schema import SchemaValidator
 from gitops.upstream import UpstreamValidator, Verdict
 from gitops.yamlio import Document, read_documents
 
-
 PYTHON_VALIDATOR = "Python validator"
 
 
