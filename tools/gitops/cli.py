@@ -555,6 +555,7 @@ def _probe(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from gitops.config import DEFAULT_KUBERNETES_VERSION
     from gitops.simulate.command import run_drain, run_rollout, run_scenario
     from gitops.simulate.sources import repo_hpa_resolver
 
@@ -572,13 +573,17 @@ def _simulate(args: argparse.Namespace) -> int:
             )  # fmt: skip
         sys.stdout.write(text)
         return code
+    version = DEFAULT_KUBERNETES_VERSION
     try:
-        resolver = repo_hpa_resolver(*_context(args), use_cache=not args.no_cache)
+        repo, config = _context(args)
+        resolver = repo_hpa_resolver(repo, config, use_cache=not args.no_cache)
+        version = config.kubernetes_version
     except GitopsError:
         resolver = None  # outside a repository: inline-HPA scenarios still work
     text, _timeline = run_scenario(
-        Path(args.scenario), args.format, Path(args.plot) if args.plot else None, resolver
-    )
+        Path(args.scenario), args.format, Path(args.plot) if args.plot else None, resolver,
+        version,
+    )  # fmt: skip
     sys.stdout.write(text)
     return EXIT_OK
 

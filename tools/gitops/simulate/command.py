@@ -9,7 +9,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from gitops.config import RepoConfig
+from gitops.config import DEFAULT_KUBERNETES_VERSION, RepoConfig
 from gitops.errors import EXIT_OK, EXIT_PROBLEMS, GitopsError
 from gitops.simulate.engine import Timeline, simulate
 from gitops.simulate.report import FORMATTERS
@@ -17,10 +17,15 @@ from gitops.simulate.scenario import HPAResolver, load_scenario
 
 
 def run_scenario(
-    path: Path, output_format: str, plot: Path | None, resolver: HPAResolver | None
+    path: Path,
+    output_format: str,
+    plot: Path | None,
+    resolver: HPAResolver | None,
+    kubernetes_version: str = DEFAULT_KUBERNETES_VERSION,
 ) -> tuple[str, Timeline]:
-    """The formatted report of the scenario at ``path`` (and its plot, when asked for)."""
-    scenario = load_scenario(path, resolver)
+    """The formatted report of the scenario at ``path`` (and its plot, when asked for); the
+    controller's feature gates are those of ``kubernetes_version`` (the repository's target)."""
+    scenario = load_scenario(path, resolver, kubernetes_version)
     timeline = simulate(scenario)
     if plot is not None:
         from gitops.simulate.plot import write_plot
