@@ -22,6 +22,7 @@ from gitops.simulate.hpa import (
     PODS,
     POLICY_PERCENT,
     POLICY_PODS,
+    RESOURCE,
     SELECT_DISABLED,
     SELECT_MIN,
     UTILIZATION,
@@ -836,3 +837,29 @@ def test_unlisted_sample_is_ignored__mirrors_GetResourceUtilizationRatio() -> No
     gone = PodState("gone", cpu_request_milli=1000, cpu_usage_milli=5000, sample_only=True)
     result = HPAController(HPASpec(1, 10, (cpu(50),)), CONTROLLER).sync(NOW, 1, 1, [listed, gone])
     assert (result.utilization, result.replicas) == (90, 2)
+
+
+def test_cpu_average_value__mirrors_GetRawResourceReplicas() -> None:
+    # calcPlainMetricReplicas over CPU samples: average 500m against 250m -> ceil(2 x 3) = 6.
+    spec = HPASpec(1, 10, (MetricSpec(RESOURCE, "cpu", AVERAGE_VALUE, 250),))
+    pods = controller_pods([1, 1, 1], [300, 500, 700])
+    assert HPAController(spec, CONTROLLER).sync(NOW, 3, 3, pods).replicas == 6
+
+
+def test_external_per_pod__mirrors_TestScaleUpPerPodCMExternal() -> None:
+    spec = HPASpec(2, 6, (MetricSpec(EXTERNAL, "qps", AVERAGE_VALUE, 2222),))
+    pods = controller_pods([1, 1, 1], [])
+    assert HPAController(spec, CONTROLLER).sync(NOW, 3, 3, pods, {"qps": 8600}).replicas == 4
+
+
+def test_unlisted_pods_metric_sample_counts_in_the_average__mirrors_calcPlainMetricReplicas() -> (
+    None
+):
+    # GetMetricUsageRatio averages every sample the custom metrics API returned, a deleted
+    # pod's included: (10000 + 50000) / 2 = 30000 against 10000 -> ceil(3 x 1 ready pod) = 3.
+    spec = HPASpec(1, 10, (MetricSpec(PODS, "qps", AVERAGE_VALUE, 10000),))
+    pods = [
+        PodState("p", metrics={"qps": 10000}),
+        PodState("gone", metrics={"qps": 50000}, sample_only=True),
+    ]
+    assert HPAController(spec, CONTROLLER).sync(NOW, 1, 1, pods).replicas == 3
