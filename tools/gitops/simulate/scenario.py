@@ -149,6 +149,12 @@ class Scenario:
     duration_seconds: float
     explicit_pods: tuple[ExplicitPod, ...] = ()
     metric_values: Mapping[str, int | tuple[int, ...]] = field(default_factory=dict)
+    overlay: str | None = None  # "env/service" of a repository HPA
+
+    @property
+    def name(self) -> str:
+        """The scenario file's name without its folder and suffix."""
+        return Path(self.source.split(":", 1)[0]).stem
 
     @property
     def syncs(self) -> int:
@@ -303,8 +309,15 @@ def parse_scenario(
     }
     return Scenario(
         source, spec, hpa_name, replicas, template, load, settings, duration, explicit,
-        metric_values,
+        metric_values, _overlay(root),
     )  # fmt: skip
+
+
+def _overlay(root: Mapping[str, Any]) -> str | None:
+    hpa = root.get("hpa")
+    if isinstance(hpa, Mapping) and "manifest" not in hpa:
+        return f"{hpa.get('env')}/{hpa.get('service')}"
+    return None
 
 
 def _hpa_manifest(
