@@ -39,7 +39,7 @@ test: $(STAMP) ## unit tests, fixture-repo tests and tests over the real repo (n
 	$(PYTEST) -q
 
 snapshots: $(STAMP) ## rewrite tests/snapshots/ (golden report, diff, simulate output) from the current output
-	$(PYTEST) -q -p no:cacheprovider tests/unit/test_golden_snapshots.py --update-snapshots
+	$(PYTEST) -q -p no:cacheprovider tests/unit/test_golden_snapshots.py tests/unit/simulate/test_plot.py --update-snapshots
 
 test-e2e: $(STAMP) ## end-to-end tests on a kind cluster (needs docker or podman, kind, kubectl)
 	$(BIN)/python -m tests.e2e.preflight

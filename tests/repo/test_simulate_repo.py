@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +73,14 @@ def test_rollout_prod_healthz(capsys: pytest.CaptureFixture[str]) -> None:
 def test_drain_needs_env(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "drain", "--repo", str(REPO_ROOT)]) == 2
     assert capsys.readouterr().err == "error: simulate drain/rollout: --env is required\n"
+
+
+@pytest.mark.parametrize("form", ["drain", "rollout"])
+def test_drain_and_rollout_plot(
+    form: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plot = tmp_path / f"{form}.png"
+    args = ["simulate", form, "--env", "prod", "--repo", str(REPO_ROOT), "--plot", str(plot)]
+    assert main(args) == 0
+    assert capsys.readouterr().err == f"wrote {plot}\n"
+    assert plot.read_bytes().startswith(b"\x89PNG")
