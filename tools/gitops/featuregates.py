@@ -109,14 +109,20 @@ class FeatureGates:
             gate_default(name, self.minor)  # raises on an unknown name
 
     def enabled(self, name: str) -> bool:
-        for override, value in reversed(self.overrides):  # the last one set wins
-            if override == name:
-                return value
-        return gate_default(name, self.minor)
+        return _enabled(self, name)
 
     def with_overrides(self, **values: bool) -> FeatureGates:
         """A copy with some gates set, as a test's ``SetFeatureGateDuringTest`` does."""
         return FeatureGates(self.minor, (*self.overrides, *values.items()))
+
+
+@cache
+def _enabled(gates: FeatureGates, name: str) -> bool:
+    """:meth:`FeatureGates.enabled`, remembered: the simulation asks at every sync."""
+    for override, value in reversed(gates.overrides):  # the last one set wins
+        if override == name:
+            return value
+    return gate_default(name, gates.minor)
 
 
 def default_gates() -> FeatureGates:

@@ -25,7 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gitops.simulate.hpa import HPAController, SyncResult
-from gitops.simulate.replicas import PENDING, RUNNING, ContainerState, PodState
+from gitops.simulate.replicas import (
+    PENDING,
+    RUNNING,
+    SINGLE_CONTAINER,
+    ContainerState,
+    PodState,
+)
 from gitops.simulate.scenario import ExplicitPod, PodTemplate, Scenario
 
 
@@ -165,7 +171,7 @@ class _World:
                 states.append(
                     PodState(pod.name, phase=PENDING, ready=False, start_time=pod.created,
                              ready_transition_time=pod.created, cpu_request_milli=pod.request,
-                             containers=(ContainerState(template.container_name, pod.request),))
+                             containers=_named(template, pod.request, None))
                 )  # fmt: skip
                 continue
             is_ready = t >= pod.ready_at
@@ -183,10 +189,20 @@ class _World:
                     cpu_usage_milli=sample,
                     metric_timestamp=t,
                     metric_window=template.metric_window_seconds,
-                    containers=(ContainerState(template.container_name, pod.request, sample),),
+                    containers=_named(template, pod.request, sample),
                 )
             )
         return states + self.samples, len(ready), load
+
+
+def _named(
+    template: PodTemplate, request: int | None, usage: int | None
+) -> tuple[ContainerState, ...]:
+    """A new pod's one container when the HPA measures it by name (ContainerResource); else
+    none, and the pod's totals stand for it (the cheaper form, at every sync)."""
+    if template.container_name == SINGLE_CONTAINER:
+        return ()
+    return (ContainerState(template.container_name, request, usage),)
 
 
 def first_sample(template: PodTemplate, running_at: float) -> float:

@@ -423,7 +423,7 @@ class HPAController:
         cutoff = now - self.settings.downscale_stabilization_window
         old_index: int | None = None
         for i, rec in enumerate(self.recommendations):
-            if _is_before(rec.timestamp, cutoff):
+            if rec.timestamp <= cutoff:  # _is_before, written out (the hot loop)
                 old_index = i
             elif rec.recommendation > max_recommendation:
                 max_recommendation = rec.recommendation
@@ -465,12 +465,15 @@ class HPAController:
         up_recommendation = prenormalized
         down_recommendation = prenormalized
         old_index: int | None = None
+        # _is_before(t, cutoff) is t <= cutoff, written out: this loop runs over the whole
+        # history at every sync and is the simulation's hottest.
         for i, rec in enumerate(self.recommendations):
-            if not _is_before(rec.timestamp, up_cutoff):
-                up_recommendation = min(rec.recommendation, up_recommendation)
-            if not _is_before(rec.timestamp, down_cutoff):
-                down_recommendation = max(rec.recommendation, down_recommendation)
-            if _is_before(rec.timestamp, up_cutoff) and _is_before(rec.timestamp, down_cutoff):
+            timestamp = rec.timestamp
+            if timestamp > up_cutoff and rec.recommendation < up_recommendation:
+                up_recommendation = rec.recommendation
+            if timestamp > down_cutoff and rec.recommendation > down_recommendation:
+                down_recommendation = rec.recommendation
+            if timestamp <= up_cutoff and timestamp <= down_cutoff:
                 old_index = i
         recommendation = current
         if recommendation < up_recommendation:

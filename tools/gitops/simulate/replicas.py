@@ -220,20 +220,30 @@ def resource_metrics(pods: Sequence[PodState], container: str) -> dict[str, int]
     usage (``getContainerMetrics``; a pod without it has no sample), else the pod's sum, none
     when a container has no usage (``getPodMetrics``). Every pod metrics-server reports counts,
     ``sample_only`` ones too; an error when it reports none."""
-    reported = [p for p in pods if any(c.cpu_usage_milli is not None for c in p.container_states())]
-    if not reported:
-        raise MetricError(
-            "unable to get metrics for resource cpu: no metrics returned from resource metrics API"
-        )
     out: dict[str, int] = {}
-    for pod in reported:
-        states = pod.container_states()
+    reported = False
+    for pod in pods:
+        if not pod.containers:  # one container, given by the pod's totals (the common case)
+            if pod.cpu_usage_milli is not None:
+                reported = True
+                if container in ("", SINGLE_CONTAINER):
+                    out[pod.name] = pod.cpu_usage_milli
+            continue
+        states = pod.containers
+        usages = [c.cpu_usage_milli for c in states]
+        if all(u is None for u in usages):
+            continue  # metrics-server has nothing for this pod
+        reported = True
         if container:
             match = next((c for c in states if c.name == container), None)
             if match is not None and match.cpu_usage_milli is not None:
                 out[pod.name] = match.cpu_usage_milli
-        elif all(c.cpu_usage_milli is not None for c in states):
-            out[pod.name] = sum(c.cpu_usage_milli or 0 for c in states)
+        elif None not in usages:
+            out[pod.name] = sum(u for u in usages if u is not None)
+    if not reported:
+        raise MetricError(
+            "unable to get metrics for resource cpu: no metrics returned from resource metrics API"
+        )
     return out
 
 
@@ -262,6 +272,12 @@ def pod_level_request(pod: PodState) -> int:
 def pod_requests_from_containers(pod: PodState, container: str) -> int:
     """``calculatePodRequestsFromContainers``: containers, then restartable init containers;
     only ``container`` when one is named."""
+    if (
+        not pod.containers
+        and container in ("", SINGLE_CONTAINER)
+        and (pod.cpu_request_milli is not None)
+    ):
+        return pod.cpu_request_milli  # one container given by the pod's totals: no walk
     states = pod.container_states()
     ordered = [c for c in states if not c.sidecar] + [c for c in states if c.sidecar]
     request = 0
