@@ -10,7 +10,7 @@ BASE ?=
 DIFF_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup ci check render apps test snapshots test-e2e fmt lint bench diff probe clean fuzz loadtest sigterm-stress cluster-tools test-cluster validator validator-if-go
+.PHONY: help setup ci check render apps test snapshots test-e2e fmt lint bench diff probe clean fuzz loadtest sigterm-stress cluster-tools test-cluster validator validator-if-go docs docs-images
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -40,7 +40,7 @@ test: $(STAMP) ## unit tests, fixture-repo tests and tests over the real repo (n
 	$(PYTEST) -q
 
 snapshots: $(STAMP) ## rewrite tests/snapshots/ (golden report, diff, simulate output) from the current output
-	$(PYTEST) -q -p no:cacheprovider tests/unit/test_golden_snapshots.py --update-snapshots
+	$(PYTEST) -q -p no:cacheprovider tests/unit/test_golden_snapshots.py tests/unit/simulate/test_plot.py --update-snapshots
 
 test-e2e: $(STAMP) ## end-to-end tests on a kind cluster (needs docker or podman, kind, kubectl)
 	$(BIN)/python -m tests.e2e.preflight
@@ -104,5 +104,12 @@ clean: ## remove build output (keeps .venv)
 probe: $(STAMP) ## run every env's rendered probes against healthz and kpis-api, locally
 	$(GITOPS) probe
 
-docs: $(STAMP) ## regenerate docs/rules.md from the rules' docstrings
+docs: $(STAMP) ## regenerate docs/rules.md from the rules' docstrings and the simulate plots in docs/images/
 	$(BIN)/python -m gitops.rules_doc > docs/rules.md
+	@$(MAKE) --no-print-directory docs-images
+
+docs-images: $(STAMP) ## redraw docs/images/simulate-*.png: one of each gitops simulate plot, from this repo
+	$(GITOPS) simulate examples/simulate/healthz-day.yaml --plot docs/images/simulate-timeline.png >/dev/null
+	$(GITOPS) simulate examples/simulate/one-sync-sidecar.yaml --plot docs/images/simulate-one-sync.png >/dev/null
+	$(GITOPS) simulate drain --env prod --plot docs/images/simulate-drain.png >/dev/null
+	$(GITOPS) simulate rollout --env prod --service healthz --plot docs/images/simulate-rollout.png >/dev/null

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -17,12 +18,15 @@ def test_example_step_reads_prod_healthz(capsys: pytest.CaptureFixture[str]) -> 
     assert main(["simulate", path, "--repo", str(REPO_ROOT), "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["hpa"] == "healthz-hpa"
-    # 2..10 at 70 % with 50m requests: 210m is 6 pods' worth; the legacy window holds it 5 min.
+    # 2..10 at 70 % with 50m requests: 210m is 6 pods' worth; the legacy window holds it
+    # until the last high recommendation is 5 min old (15 s after the load dropped at 960).
     summary = document["summary"]
-    assert (summary["peakReplicas"], summary["timeToSettleSeconds"]) == (6, 300)
+    assert (summary["peakReplicas"], summary["timeToSettleSeconds"]) == (6, 285)
 
 
-@pytest.mark.parametrize("name", ["behavior-ramp.yaml", "one-sync-unready.yaml"])
+@pytest.mark.parametrize(
+    "name", ["behavior-ramp.yaml", "one-sync-unready.yaml", "one-sync-sidecar.yaml"]
+)
 def test_inline_examples_run(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", str(EXAMPLES / name), "--repo", str(REPO_ROOT)]) == 0
     assert "scale events" in capsys.readouterr().out
@@ -33,6 +37,16 @@ def test_one_sync_example_reproduces_upstream(capsys: pytest.CaptureFixture[str]
     assert main(["simulate", path, "--format", "json"]) == 0
     (step,) = json.loads(capsys.readouterr().out)["timeline"]
     assert (step["replicas"], step["utilization"]) == (4, 60)
+
+
+def test_one_sync_sidecar_example_measures_the_app_container(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = str(EXAMPLES / "one-sync-sidecar.yaml")
+    assert main(["simulate", path, "--format", "json"]) == 0
+    (step,) = json.loads(capsys.readouterr().out)["timeline"]
+    # app alone: 900m of 1 CPU = 90 % of 50 % -> 2; the deleted pod's 4 CPU sample is ignored.
+    assert (step["replicas"], step["utilization"], step["ready"]) == (2, 90, 1)
 
 
 def test_drain_prod_completes(capsys: pytest.CaptureFixture[str]) -> None:
@@ -59,3 +73,14 @@ def test_rollout_prod_healthz(capsys: pytest.CaptureFixture[str]) -> None:
 def test_drain_needs_env(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "drain", "--repo", str(REPO_ROOT)]) == 2
     assert capsys.readouterr().err == "error: simulate drain/rollout: --env is required\n"
+
+
+@pytest.mark.parametrize("form", ["drain", "rollout"])
+def test_drain_and_rollout_plot(
+    form: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plot = tmp_path / f"{form}.png"
+    args = ["simulate", form, "--env", "prod", "--repo", str(REPO_ROOT), "--plot", str(plot)]
+    assert main(args) == 0
+    assert capsys.readouterr().err == f"wrote {plot}\n"
+    assert plot.read_bytes().startswith(b"\x89PNG")

@@ -263,15 +263,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("scenario", metavar="SCENARIO|drain|rollout")
     simulate.add_argument("--format", choices=("text", "json", "markdown"), default="text")
-    simulate.add_argument("--plot", metavar="FILE.png", help="draw replicas vs load to FILE.png")
+    simulate.add_argument(
+        "--plot", metavar="FILE.png",
+        help="draw the run to FILE.png (a timeline, one sync's decision, the drains or the "
+        "rollouts) and print 'wrote FILE.png' on stderr",
+    )  # fmt: skip
+    # Defaults are applied in _simulate, so that an option given to a form that does not
+    # read it can be refused instead of ignored.
     simulate.add_argument("--env", help="drain/rollout: the env whose overlay to use")
     simulate.add_argument("--service", help="drain/rollout: only this service")
-    simulate.add_argument("--nodes", type=int, default=3, metavar="N", help="drain: nodes (3)")
-    simulate.add_argument("--zones", type=int, default=3, metavar="Z", help="drain: zones (3)")
+    simulate.add_argument("--nodes", type=int, metavar="N", help="drain: nodes (3)")
+    simulate.add_argument("--zones", type=int, metavar="Z", help="drain: zones (3)")
     simulate.add_argument(
         "--ready-seconds",
         type=float,
-        default=20.0,
         metavar="S",
         help="drain/rollout: a new pod is Ready S seconds after it is created (20)",
     )
@@ -630,32 +635,46 @@ def _probe(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from gitops.simulate.command import run_drain, run_rollout, run_scenario
+    """``gitops simulate``: a scenario file, ``drain`` or ``rollout``; an option the form does
+    not read is an error (exit 2), not silently ignored."""
+    from gitops.config import DEFAULT_KUBERNETES_VERSION
+    from gitops.simulate.command import check_options, run_drain, run_rollout, run_scenario
     from gitops.simulate.sources import repo_hpa_resolver
 
-    if args.scenario in ("drain", "rollout"):
-        repo, config = _context(args)
-        if args.scenario == "drain":
-            text, code = run_drain(
-                repo, config, args.env, args.service, args.nodes, args.zones, args.format,
-                args.ready_seconds, use_cache=not args.no_cache,
-            )  # fmt: skip
-        else:
-            text, code = run_rollout(
-                repo, config, args.env, args.service, args.format, args.ready_seconds,
-                use_cache=not args.no_cache,
-            )  # fmt: skip
-        sys.stdout.write(text)
-        return code
-    try:
-        resolver = repo_hpa_resolver(*_context(args), use_cache=not args.no_cache)
-    except GitopsError:
-        resolver = None  # outside a repository: inline-HPA scenarios still work
-    text, _timeline = run_scenario(
-        Path(args.scenario), args.format, Path(args.plot) if args.plot else None, resolver
-    )
+    form = args.scenario if args.scenario in ("drain", "rollout") else "scenario"
+    given = [option for option, value in (
+        ("--plot", args.plot), ("--env", args.env), ("--service", args.service),
+        ("--nodes", args.nodes), ("--zones", args.zones), ("--ready-seconds", args.ready_seconds),
+    ) if value is not None]  # fmt: skip
+    check_options(form, given)
+    plot = Path(args.plot) if args.plot else None
+    ready = 20.0 if args.ready_seconds is None else args.ready_seconds
+    if form == "scenario":
+        version = DEFAULT_KUBERNETES_VERSION
+        try:
+            repo, config = _context(args)
+            resolver = repo_hpa_resolver(repo, config, use_cache=not args.no_cache)
+            version = config.kubernetes_version
+        except GitopsError:
+            resolver = None  # outside a repository: inline-HPA scenarios still work
+        text, _timeline = run_scenario(Path(args.scenario), args.format, plot, resolver, version)
+        code = EXIT_OK
+    elif form == "drain":
+        nodes = 3 if args.nodes is None else args.nodes
+        zones = 3 if args.zones is None else args.zones
+        text, code = run_drain(
+            *_context(args), args.env, args.service, nodes, zones, args.format, ready,
+            use_cache=not args.no_cache, plot=plot,
+        )  # fmt: skip
+    else:
+        text, code = run_rollout(
+            *_context(args), args.env, args.service, args.format, ready,
+            use_cache=not args.no_cache, plot=plot,
+        )  # fmt: skip
     sys.stdout.write(text)
-    return EXIT_OK
+    if plot is not None:
+        print(f"wrote {plot}", file=sys.stderr)
+    return code
 
 
 def _apps(args: argparse.Namespace) -> int:

@@ -15,13 +15,13 @@ def test_step_scales_with_the_legacy_cap_then_waits_the_window() -> None:
     first = next(s for s in timeline.steps if s.t == 60)
     assert (first.desired, first.replicas, first.limited_by) == (6, 4, "ScaleUpLimit")
     assert replicas_at(timeline, 75) == 6
-    # Load drops at 960; the 5 min window holds 6 until the last high recommendation is older
-    # than 300 s (t=945 + 300 is still inside: the legacy window keeps an entry exactly 300 s
-    # old), so the scale-down lands at 1260.
-    assert replicas_at(timeline, 1245) == 6 and replicas_at(timeline, 1260) == 2
+    # Load drops at 960; the 5 min window holds 6 while the last high recommendation (t=945)
+    # is less than 300 s old: at t=1245 it is exactly one window old, which upstream's clock
+    # puts before the cutoff, so the scale-down lands at 1245.
+    assert replicas_at(timeline, 1230) == 6 and replicas_at(timeline, 1245) == 2
     summary = summarize(timeline)
     assert (summary.peak_replicas, summary.scale_ups, summary.scale_downs) == (6, 2, 1)
-    assert summary.time_to_settle == 300 and summary.time_at_max == 0
+    assert summary.time_to_settle == 285 and summary.time_at_max == 0
     # Pressure at t=60; the 6 pods are Ready (10 + 5 s after t=75) by the sync at t=90, where
     # the CPU is back on target.
     assert summary.time_to_scale == 30
@@ -115,11 +115,11 @@ def test_scale_down_removes_unready_pods_first() -> None:
         "down.yaml",
     )  # fmt: skip
     timeline = simulate(scenario)
-    # The first sync seeds the history with the current 3 at the same instant, which even a
-    # 0 s legacy window still counts; the next sync scales to 1.
-    assert [s.replicas for s in timeline.steps] == [3, 1, 1]
+    # The first sync seeds the history with the current 3 before it reads the metrics; a 0 s
+    # window already puts that entry before the cutoff, so the first sync scales to 1.
+    assert [s.replicas for s in timeline.steps] == [1, 1, 1]
     # The ReplicaSet deleted the unready pod and a Ready one: one Ready pod is left.
-    assert timeline.steps[2].ready == 1
+    assert timeline.steps[0].ready == 2 and timeline.steps[1].ready == 1
 
 
 def test_a_day_is_5760_syncs() -> None:
@@ -129,9 +129,9 @@ def test_a_day_is_5760_syncs() -> None:
 
 def test_legacy_downscale_window_comes_from_the_controller_flag() -> None:
     timeline = simulate(step_scenario(controller={"downscaleStabilizationWindowSeconds": 60}))
-    # Load drops at 960: with a 60 s window the last high recommendation (945) ages out by
-    # 1020 (945 + 60 = 1005 is still inside the legacy window, 1020 is not).
-    assert replicas_at(timeline, 1005) == 6 and replicas_at(timeline, 1020) == 2
+    # Load drops at 960: with a 60 s window the last high recommendation (945) is exactly one
+    # window old at 1005, which is outside it.
+    assert replicas_at(timeline, 990) == 6 and replicas_at(timeline, 1005) == 2
 
 
 def test_first_sample_is_one_window_after_start_or_the_next_scrape() -> None:

@@ -6,12 +6,15 @@ tests/unit/simulate/upstream.py. What one metric proposes is tested in test_repl
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pytest
 
+from gitops.featuregates import FeatureGates
 from gitops.simulate.hpa import (
     AVERAGE_VALUE,
+    CONTAINER_RESOURCE,
     DEFAULT_SCALE_DOWN_RULES,
     DEFAULT_SCALE_UP_RULES,
     EXTERNAL,
@@ -19,8 +22,10 @@ from gitops.simulate.hpa import (
     PODS,
     POLICY_PERCENT,
     POLICY_PODS,
+    RESOURCE,
     SELECT_DISABLED,
     SELECT_MIN,
+    UTILIZATION,
     VALUE,
     Behavior,
     HPAController,
@@ -37,10 +42,20 @@ from gitops.simulate.hpa import (
     generate_rules,
 )
 from gitops.simulate.replicas import (
+    MAX_INT32,
+    MAX_INT64,
+    ZERO_TIME,
+    ContainerState,
     ControllerSettings,
+    MetricError,
     PodState,
+    calculate_requests,
+    external_per_pod_replicas,
+    external_sum,
+    pod_requests_from_containers,
+    resource_replicas,
 )
-from tests.unit.simulate.upstream import CONTROLLER, COOL, HOT, NOW
+from tests.unit.simulate.upstream import CALC, CONTROLLER, COOL, HOT, NOW, TOL, with_gates
 
 
 def test_unready_pods_do_not_damp_pods_metrics() -> None:
@@ -116,11 +131,15 @@ def test_scale_down_to_zero_object__mirrors_TestScaleDownToZeroCMObject() -> Non
     assert result.replicas == 0
 
 
-def test_scale_up_from_zero_external__mirrors_getUsageRatioReplicaCount() -> None:
-    # minReplicas 0 with an External Value metric: from zero, ceil(ratio) without tolerance.
+@pytest.mark.parametrize(("gate", "expected"), [(True, 3), (False, 0)])
+def test_scale_up_from_zero_external__mirrors_getUsageRatioReplicaCount(
+    gate: bool, expected: int
+) -> None:
+    # An HPA that scaled its target to zero itself (ScaledToZero) with an External Value
+    # metric: from zero, ceil(ratio) without tolerance, only with the HPAScaleToZero gate.
     spec = HPASpec(0, 6, (MetricSpec(EXTERNAL, "qps", VALUE, 14400),))
-    controller = HPAController(spec, CONTROLLER)
-    assert controller.sync(NOW, 0, 0, [], {"qps": 30000}).replicas == 3
+    controller = HPAController(spec, with_gates(HPAScaleToZero=gate), scaled_to_zero=True)
+    assert controller.sync(NOW, 0, 0, [], {"qps": 30000}).replicas == expected
 
 
 def test_external_value_uses_ready_pods() -> None:
@@ -172,11 +191,17 @@ def test_empty_metric_blocks_scale_down__mirrors_TestNoScaleDownOneMetricEmpty()
     assert controller.sync(NOW, 5, 5, pods, {}).replicas == 5
 
 
-def test_scale_up_from_zero_one_metric_invalid() -> None:
-    """Mirrors TestScaleUpFromZeroOneMetricInvalid."""
+@pytest.mark.parametrize("gate", [True, False])
+def test_scale_up_from_zero_one_metric_invalid__mirrors_TestScaleUpFromZeroOneMetricInvalid(
+    gate: bool,
+) -> None:
+    # CPU and an invalid metric, no Object/External one: at zero, scaling stays disabled
+    # whatever the gate and the ScaledToZero condition.
     spec = HPASpec(0, 6, (cpu(30), MetricSpec("CheddarCheese", "x", VALUE, 1)))
     pods = controller_pods([1, 1, 1], [300, 400, 500])
-    assert HPAController(spec, CONTROLLER).sync(NOW, 0, 0, pods).replicas == 4
+    controller = HPAController(spec, with_gates(HPAScaleToZero=gate), scaled_to_zero=True)
+    result = controller.sync(NOW, 0, 0, pods)
+    assert (result.replicas, result.reason) == (0, "ScalingDisabled")
 
 
 # --- legacy path: stabilisation and the per-sync cap --------------------------------------
@@ -217,10 +242,13 @@ def test_legacy_stabilize__mirrors_TestNormalizeDesiredReplicas(
     assert len(controller.recommendations) == log_length
 
 
-def test_legacy_entry_exactly_one_window_old_still_counts() -> None:
-    # stabilizeRecommendation drops only entries *before* the cutoff (Before), unlike the
-    # behavior path (After): an entry exactly 300 s old still holds the size up here.
+def test_legacy_entry_exactly_one_window_old_is_outside__mirrors_stabilizeRecommendation() -> None:
+    # Upstream's cutoff comes from a later time.Now() than the one that stamped an entry made
+    # one window of syncs ago, so that entry is Before the cutoff: replaced, not counted.
     controller = HPAController(HPASpec(1, 10), recommendations=[_Recommendation(7, NOW - 300)])
+    assert controller.stabilize_recommendation(NOW, 3) == 3
+    assert [r.recommendation for r in controller.recommendations or []] == [3]
+    controller = HPAController(HPASpec(1, 10), recommendations=[_Recommendation(7, NOW - 299)])
     assert controller.stabilize_recommendation(NOW, 3) == 7
 
 
@@ -538,3 +566,300 @@ def test_configurable_tolerance_per_direction() -> None:
     pods = controller_pods([1, 1], [700, 700])
     assert HPAController(spec, CONTROLLER).sync(NOW, 2, 2, pods).replicas == 2
     assert HPAController(HPASpec(1, 10, (cpu(50),)), CONTROLLER).sync(NOW, 2, 2, pods).replicas == 3
+
+
+# --- issue 23: ContainerResource metrics, pod-level requests, saturation, windows, errors,
+# --- samples of pods not in the pod list ---------------------------------------------------
+
+
+def two_container_pods(
+    requests: list[float], levels: list[int], names: tuple[str, str] = ("container1", "container2")
+) -> list[PodState]:
+    """horizontal_test.go's pods: two containers, each with half the request and half the
+    reported level."""
+    return [
+        PodState(
+            f"test-pod-{i}",
+            metric_timestamp=NOW,
+            containers=tuple(
+                ContainerState(name, round(r * 1000) // 2, levels[i] // 2) for name in names
+            ),
+        )
+        for i, r in enumerate(requests)
+    ]
+
+
+def test_container_metric__mirrors_TestScaleUpContainer() -> None:
+    spec = HPASpec(2, 6, (MetricSpec(CONTAINER_RESOURCE, "cpu", UTILIZATION, 30, "container1"),))
+    pods = two_container_pods([1, 1, 1], [300, 500, 700])
+    assert HPAController(spec, CONTROLLER).sync(NOW, 3, 3, pods).replicas == 5
+
+
+def test_container_metric__mirrors_TestScaleDownContainerResource() -> None:
+    spec = HPASpec(2, 6, (MetricSpec(CONTAINER_RESOURCE, "cpu", UTILIZATION, 50, "container2"),))
+    controller = HPAController(spec, CONTROLLER, recommendations=[])
+    pods = two_container_pods([1] * 5, [100, 300, 500, 250, 250])
+    assert controller.sync(NOW, 5, 5, pods).replicas == 3
+
+
+def calc_container_pods(levels: list[list[int]], phase: list[str] | None = None) -> list[PodState]:
+    """replica_calculator_test.go's pods: container<i> requests 1.0 and uses levels[pod][i]."""
+    return [
+        PodState(
+            f"test-pod-{i}",
+            phase=phase[i] if phase else "Running",
+            ready=phase is None or phase[i] == "Running",
+            metric_timestamp=ZERO_TIME,
+            containers=tuple(
+                ContainerState(f"container{j + 1}", 1000, level[j] if j < len(level) else None)
+                for j in range(2)
+            ),
+        )
+        for i, level in enumerate(levels)
+    ]
+
+
+def test_container_utilization__mirrors_TestReplicaCalcContainerScaleUp() -> None:
+    pods = calc_container_pods([[1000, 300], [1000, 500], [1000, 700]])
+    proposal = resource_replicas(3, 30, pods, TOL, NOW, CALC, "container2")
+    assert (proposal.replicas, proposal.utilization, proposal.usage) == (5, 50, 500)
+    # On pod totals the same pods are at 75 %: the container is what counts.
+    assert resource_replicas(3, 30, pods, TOL, NOW, CALC).utilization == 75
+
+
+def test_container_sample_missing__mirrors_TestReplicaCalcMissingContainerMetricScaleUpIgnoresFailedPods() -> (  # noqa: E501
+    None
+):
+    pods = calc_container_pods(
+        [[1000, 500], [9000, 700], [1000], [9000]], ["Running", "Running", "Failed", "Failed"]
+    )
+    proposal = resource_replicas(2, 30, pods, TOL, NOW, CALC, "container2")
+    assert (proposal.replicas, proposal.utilization, proposal.usage) == (4, 60, 600)
+
+
+def test_sidecar_does_not_dilute_a_container_metric() -> None:
+    """The issue's case: app 1000m/900m and a sidecar 1000m/0m; ContainerResource on app at
+    50 % is 90 % -> 2 replicas (calculateRequests/getContainerMetrics with the container)."""
+    pod = PodState(
+        "p", metric_timestamp=NOW,
+        containers=(ContainerState("app", 1000, 900), ContainerState("sidecar", 1000, 0)),
+    )  # fmt: skip
+    on_app = HPASpec(1, 10, (MetricSpec(CONTAINER_RESOURCE, "cpu", UTILIZATION, 50, "app"),))
+    result = HPAController(on_app, CONTROLLER).sync(NOW, 1, 1, [pod])
+    assert (result.utilization, result.replicas) == (90, 2)
+    result = HPAController(HPASpec(1, 10, (cpu(50),)), CONTROLLER).sync(NOW, 1, 1, [pod])
+    assert (result.utilization, result.replicas) == (45, 1)
+
+
+def test_named_container_missing__mirrors_TestCalculatePodRequestsFromContainers_NonExistentContainer() -> (  # noqa: E501
+    None
+):
+    pod = PodState("test-pod", containers=(ContainerState("container1", 100),))
+    with pytest.raises(MetricError) as raised:
+        pod_requests_from_containers(pod, "non-existent-container")
+    assert str(raised.value) == "container non-existent-container not found in Pod test-pod"
+    # Through the controller, with every layer's wrapping.
+    spec = HPASpec(1, 10, (MetricSpec(CONTAINER_RESOURCE, "cpu", UTILIZATION, 50, "web"),))
+    pods = [PodState("p", metric_timestamp=NOW, containers=(ContainerState("app", 100, 50),))]
+    result = HPAController(spec, CONTROLLER).sync(NOW, 1, 1, pods)
+    # getContainerMetrics finds no "web" sample: every pod is missing a metric.
+    assert result.error == (
+        "invalid metrics (1 invalid out of 1), first error is: failed to get web container "
+        "metric value: failed to get cpu utilization: did not receive metrics for targeted "
+        "pods (pods might be unready)"
+    )
+
+
+C1, C2 = ContainerState("container1", 100), ContainerState("container2", 50)
+POD_LEVEL = {"cpu": 800}
+
+
+@pytest.mark.parametrize(
+    ("containers", "pod_requests", "container", "gate", "expected"),
+    [
+        ((C1, C2), {}, "", False, 150),  # Sum container requests if the gate is off
+        ((C1, C2), {}, "", True, 150),  # enabled, but not set: fallback to the sum
+        ((C1, C2), POD_LEVEL, "", True, 800),  # pod-level overrides container requests
+        ((ContainerState("container1"), C2), {}, "", False,
+         "missing request for cpu in container container1 of Pod test-pod"),
+        ((ContainerState("container1"), C2), POD_LEVEL, "", True, 800),  # overrides missing
+        ((C1, C2), {}, "container1", False, 100),  # only that container
+        ((C1, C2), POD_LEVEL, "container1", True, 100),  # a named container beats pod-level
+        ((ContainerState("container1", 100), ContainerState("restartable-container1", 50,
+                                                            sidecar=True)), {}, "", False, 150),
+        ((C1, C2), POD_LEVEL, "", False, 150),  # gate off: pod-level requests are ignored
+        ((ContainerState("container1"),), {"memory": 64}, "", True,
+         "missing pod-level request for cpu in Pod test-pod"),
+    ],
+)  # fmt: skip
+def test_requests__mirrors_TestCalculateRequests(
+    containers: tuple[ContainerState, ...],
+    pod_requests: dict[str, int],
+    container: str,
+    gate: bool,
+    expected: int | str,
+) -> None:
+    pod = PodState("test-pod", containers=containers, pod_requests=pod_requests)
+    gates = FeatureGates(36).with_overrides(PodLevelResources=gate)
+    if isinstance(expected, str):
+        with pytest.raises(MetricError) as raised:
+            calculate_requests([pod], container, gates)
+        assert str(raised.value) == expected
+    else:
+        assert calculate_requests([pod], container, gates) == {"test-pod": expected}
+
+
+def test_pod_level_request_follows_the_gate_default_of_the_configured_minor() -> None:
+    # PodLevelResources is Beta (on) from 1.34, Alpha (off) before: the same pod is measured
+    # against its pod-level 2000m at 1.36 (45 % -> 1 pod) and its 1000m container at 1.33.
+    pod = PodState(
+        "p", metric_timestamp=NOW, containers=(ContainerState("app", 1000, 900),),
+        pod_requests={"cpu": 2000},
+    )  # fmt: skip
+    spec = HPASpec(1, 10, (cpu(50),))
+    at_136 = HPAController(spec, CONTROLLER).sync(NOW, 1, 1, [pod])
+    at_133 = HPAController(spec, dataclasses.replace(CONTROLLER, gates=FeatureGates(33))).sync(
+        NOW, 1, 1, [pod]
+    )
+    assert (at_136.utilization, at_136.replicas) == (45, 1)
+    assert (at_133.utilization, at_133.replicas) == (90, 2)
+
+
+def test_object_value_saturates__mirrors_TestReplicaCalcScaleUpOverflow() -> None:
+    spec = HPASpec(1, 10, (MetricSpec(OBJECT, "qps", VALUE, 1),))
+    pods = [PodState(f"test-pod-{i}") for i in range(3)]
+    controller = HPAController(spec, CONTROLLER)
+    assert controller.compute_replicas_for_metrics(3, 3, pods, {"qps": MAX_INT64}, NOW)[0] == (
+        MAX_INT32
+    )
+    # The proposal is reported saturated; the count is still clamped to maxReplicas.
+    result = HPAController(spec, CONTROLLER).sync(NOW, 3, 3, pods, {"qps": MAX_INT64})
+    assert (result.proposal, result.replicas) == (MAX_INT32, 10)
+
+
+def test_external_per_pod_saturates__mirrors_TestExternalPerPodMetricReplicaOverflow() -> None:
+    proposal = external_per_pod_replicas(1, (MAX_INT64,), 1, TOL)
+    assert (proposal.replicas, proposal.usage) == (MAX_INT32, MAX_INT64)
+
+
+def test_external_per_pod_usage__mirrors_TestExternalPerPodMetricUsageOverflow() -> None:
+    proposal = external_per_pod_replicas(1, (MAX_INT64,), MAX_INT64, TOL)
+    assert (proposal.replicas, proposal.usage) == (1, MAX_INT64)
+    # Two values whose int64 sum wraps negative: saturated, as upstream detects it.
+    wrapped = external_per_pod_replicas(1, (MAX_INT64 // 2 + 1, MAX_INT64 // 2 + 1), 1, TOL)
+    assert (wrapped.replicas, wrapped.usage) == (MAX_INT32, MAX_INT64)
+
+
+def test_external_value_sum_saturates__mirrors_TestReplicaCalcExternalMetricUsageOverflow() -> None:
+    assert external_sum((MAX_INT64 // 2 + 1, MAX_INT64 // 2 + 1)) == MAX_INT64
+    spec = HPASpec(1, 10, (MetricSpec(EXTERNAL, "qps", VALUE, MAX_INT64),))
+    pods = [PodState(f"test-pod-{i}") for i in range(3)]
+    controller = HPAController(spec, CONTROLLER)
+    values = {"qps": (MAX_INT64 // 2 + 1, MAX_INT64 // 2 + 1)}
+    # usage MaxInt64 against a MaxInt64 target: ratio 1, within tolerance, 3 stays.
+    assert controller.compute_replicas_for_metrics(3, 3, pods, values, NOW)[0] == 3
+
+
+@pytest.mark.parametrize(
+    "behavior",
+    [
+        None,
+        Behavior(DEFAULT_SCALE_UP_RULES, ScalingRules(0, "Max", DEFAULT_SCALE_DOWN_RULES.policies)),
+    ],
+)
+def test_zero_window_scales_down_on_the_first_sync__mirrors_recordInitialRecommendation(
+    behavior: Behavior | None,
+) -> None:
+    # 4 pods at 10 % of a 50 % target with a 0 s downscale window (the flag, or the behavior's
+    # scaleDown window): the size seeded before the metrics were read is already outside it.
+    settings = dataclasses.replace(CONTROLLER, downscale_stabilization_window=0)
+    controller = HPAController(HPASpec(1, 10, (cpu(50),), behavior), settings)
+    result = controller.sync(NOW, 4, 4, controller_pods([1] * 4, [100] * 4))
+    assert (result.proposal, result.replicas, result.limited_by) == (1, 1, None)
+
+
+def test_event_exactly_one_period_old_is_outdated__mirrors_TestStoreScaleEvents() -> None:
+    # markScaleEventsOutdated: Before(now - longest period) from a later time.Now(): an event
+    # stored exactly one period ago is outdated and its slot reused.
+    controller = HPAController(
+        HPASpec(1, 100, behavior=Behavior(rules(10, 60, 0, 0, 0), DEFAULT_SCALE_DOWN_RULES)),
+        scale_up_events=[_ScaleEvent(7, NOW - 60)],
+    )
+    controller._store_scale_event(NOW, 10, 15)
+    assert [(e.replica_change, e.timestamp) for e in controller.scale_up_events] == [(5, NOW)]
+
+
+def test_missing_request_text__mirrors_TestEmptyCPURequest() -> None:
+    pods = [
+        PodState("test-pod-0", cpu_request_milli=None, cpu_usage_milli=200, metric_timestamp=NOW)
+    ]
+    result = HPAController(HPASpec(1, 5, (cpu(100),)), CONTROLLER).sync(NOW, 1, 1, pods)
+    assert (result.replicas, result.reason) == (1, "FailedComputeMetricsReplicas")
+    assert result.error == (
+        "invalid metrics (1 invalid out of 1), first error is: failed to get cpu resource "
+        "metric value: failed to get cpu utilization: missing request for cpu in container app "
+        "of Pod test-pod-0"
+    )
+
+
+def test_no_samples_text__mirrors_TestReplicaCalcEmptyMetrics() -> None:
+    pods = [PodState(f"test-pod-{i}", cpu_usage_milli=None) for i in range(3)]
+    with pytest.raises(MetricError) as raised:
+        resource_replicas(4, 100, pods, TOL, NOW, CALC)
+    assert str(raised.value) == (
+        "unable to get metrics for resource cpu: no metrics returned from resource metrics API"
+    )
+
+
+def test_pods_metric_without_samples_text() -> None:
+    """GetMetricReplicas' wrapping of the custom metrics client's empty answer."""
+    spec = HPASpec(1, 5, (MetricSpec(PODS, "qps", AVERAGE_VALUE, 1000),))
+    result = HPAController(spec, CONTROLLER).sync(NOW, 1, 1, [PodState("p")])
+    assert result.error == (
+        "invalid metrics (1 invalid out of 1), first error is: failed to get pods metric value: "
+        "unable to get metric qps: no metrics returned from custom metrics API"
+    )
+
+
+def test_only_unlisted_samples__mirrors_TestReplicaCalcDisjointResourcesMetrics() -> None:
+    pods = [
+        PodState("test-pod-0", cpu_request_milli=2000, cpu_usage_milli=None),
+        PodState("an-older-pod-name", cpu_usage_milli=200, sample_only=True),
+    ]
+    with pytest.raises(MetricError, match=r"^no metrics returned matched known pods$"):
+        resource_replicas(1, 100, pods, TOL, NOW, CALC)
+
+
+def test_unlisted_sample_is_ignored__mirrors_GetResourceUtilizationRatio() -> None:
+    # A deleted pod's last sample (not in the pod list) has no request: it adds nothing to
+    # the utilization; the listed pod alone decides (900/1000 = 90 % of 50 % -> 2).
+    listed = PodState("p", cpu_request_milli=1000, cpu_usage_milli=900, metric_timestamp=NOW)
+    gone = PodState("gone", cpu_request_milli=1000, cpu_usage_milli=5000, sample_only=True)
+    result = HPAController(HPASpec(1, 10, (cpu(50),)), CONTROLLER).sync(NOW, 1, 1, [listed, gone])
+    assert (result.utilization, result.replicas) == (90, 2)
+
+
+def test_cpu_average_value__mirrors_GetRawResourceReplicas() -> None:
+    # calcPlainMetricReplicas over CPU samples: average 500m against 250m -> ceil(2 x 3) = 6.
+    spec = HPASpec(1, 10, (MetricSpec(RESOURCE, "cpu", AVERAGE_VALUE, 250),))
+    pods = controller_pods([1, 1, 1], [300, 500, 700])
+    assert HPAController(spec, CONTROLLER).sync(NOW, 3, 3, pods).replicas == 6
+
+
+def test_external_per_pod__mirrors_TestScaleUpPerPodCMExternal() -> None:
+    spec = HPASpec(2, 6, (MetricSpec(EXTERNAL, "qps", AVERAGE_VALUE, 2222),))
+    pods = controller_pods([1, 1, 1], [])
+    assert HPAController(spec, CONTROLLER).sync(NOW, 3, 3, pods, {"qps": 8600}).replicas == 4
+
+
+def test_unlisted_pods_metric_sample_counts_in_the_average__mirrors_calcPlainMetricReplicas() -> (
+    None
+):
+    # GetMetricUsageRatio averages every sample the custom metrics API returned, a deleted
+    # pod's included: (10000 + 50000) / 2 = 30000 against 10000 -> ceil(3 x 1 ready pod) = 3.
+    spec = HPASpec(1, 10, (MetricSpec(PODS, "qps", AVERAGE_VALUE, 10000),))
+    pods = [
+        PodState("p", metrics={"qps": 10000}),
+        PodState("gone", metrics={"qps": 50000}, sample_only=True),
+    ]
+    assert HPAController(spec, CONTROLLER).sync(NOW, 1, 1, pods).replicas == 3

@@ -20,6 +20,6 @@ def test_formats_carry_the_timeline_and_summary() -> None:
     assert document["summary"]["peakReplicas"] == 6
     text = format_text(timeline)
     assert "  replicas        2 -> 2 (peak 6, low 2)" in text
-    assert "  time to settle  300 s (5.0 min)" in text
+    assert "  time to settle  285 s (4.8 min)" in text
     markdown = format_markdown(timeline)
-    assert "| time to settle | 300 s (5.0 min) |" in markdown
+    assert "| time to settle | 285 s (4.8 min) |" in markdown

@@ -115,6 +115,54 @@ def test_explicit_pods_sum_containers_and_mark_missing_pieces() -> None:
     assert parsed.start_replicas == 2  # failed pods are not replicas
 
 
+def test_containers_pod_level_requests_and_sample_only_pods_are_read() -> None:
+    parsed = parse_scenario(
+        {
+            "hpa": {"manifest": INLINE},
+            "start": {
+                "pods": [
+                    {"name": "a", "resources": {"requests": {"cpu": "2", "memory": "1Gi"}},
+                     "containers": [{"name": "app", "cpuRequest": "1", "cpuUsage": "300m"},
+                                    {"name": "proxy", "cpuUsage": "0", "sidecar": True}]},
+                    {"name": "gone", "sampleOnly": True, "containers": [{"cpuUsage": "1"}]},
+                ]
+            },
+            "metrics": {"queue": ["1", "2"], "rps": "3"},
+        },
+        "s.yaml",
+    )  # fmt: skip
+    a, gone = parsed.explicit_pods
+    assert [(c.name, c.cpu_request_milli, c.sidecar) for c in a.containers] == [
+        ("app", 1000, False), ("proxy", None, True),
+    ]  # fmt: skip
+    assert a.pod_requests["cpu"] == 2000 and "memory" in a.pod_requests
+    assert gone.sample_only and gone.containers[0].name == "container1"
+    assert parsed.start_replicas == 1  # a sample-only pod is not a replica
+    assert parsed.metric_values == {"queue": (1000, 2000), "rps": 3000}
+
+
+def test_feature_gates_follow_the_version_and_overrides() -> None:
+    default = parse_scenario(scenario(), "s.yaml").settings.gates
+    assert default.minor == 36 and default.enabled("PodLevelResources")
+    repo_133 = parse_scenario(scenario(), "s.yaml", kubernetes_version="1.33").settings.gates
+    assert not repo_133.enabled("PodLevelResources")
+    controller = {"kubernetesVersion": "1.34", "featureGates": {"HPAScaleToZero": True}}
+    pinned = parse_scenario(
+        scenario(controller=controller), "s.yaml", kubernetes_version="1.33"
+    ).settings.gates
+    assert pinned.minor == 34 and pinned.enabled("PodLevelResources")
+    assert pinned.enabled("HPAScaleToZero")
+
+
+def test_container_metric_names_the_new_pods_container() -> None:
+    manifest = {"spec": {"maxReplicas": 3, "metrics": [{"type": "ContainerResource",
+        "containerResource": {"name": "cpu", "container": "web", "target": {
+            "type": "Utilization", "averageUtilization": 50}}}]}}  # fmt: skip
+    parsed = parse_scenario(scenario(hpa={"manifest": manifest}), "s.yaml")
+    assert parsed.hpa.metrics[0].container == "web"
+    assert parsed.template.container_name == "web"
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -155,6 +203,19 @@ def test_explicit_pods_sum_containers_and_mark_missing_pieces() -> None:
          "s.yaml: spec.behavior.scaleUp.selectPolicy: expected Max, Min or Disabled"),
         (scenario(hpa={"manifest": {"spec": {"maxReplicas": 3, "metrics": [{"type": "Cpu"}]}}}),
          "s.yaml: spec.metrics[0].type: expected Resource, Pods, Object or External, got 'Cpu'"),
+        (scenario(hpa={"manifest": {"spec": {"maxReplicas": 3, "metrics": [{
+            "type": "ContainerResource", "containerResource": {"name": "cpu", "target": {
+                "type": "Utilization", "averageUtilization": 50}}}]}}}),
+         "s.yaml: spec.metrics[0].containerResource.container: expected a container name"),
+        (scenario(controller={"featureGates": {"PodLevelResource": False}}),
+         "s.yaml: controller.featureGates.PodLevelResource: unknown gate (expected one of: "),
+        (scenario(controller={"kubernetesVersion": "2.0"}),
+         's.yaml: controller.kubernetesVersion: expected a version like "1.36", got \'2.0\''),
+        (scenario(start={"pods": [{"containers": [{"name": "a"}, {"name": "a"}]}]}),
+         "s.yaml: start.pods[0].containers: container name 'a' is used twice"),
+        (scenario(start={"pods": [{"resources": {"requests": {"gpu": 1}}}]}),
+         "s.yaml: start.pods[0].resources.requests: unknown key 'gpu'"),
+        (scenario(metrics={"qps": []}), "s.yaml: metrics.qps: expected at least one value"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line_naming_file_and_key(data: object, message: str) -> None:

@@ -3,12 +3,14 @@ with its target workload's pod CPU request."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gitops.config import load_config
+from gitops.featuregates import FeatureGates
 from gitops.render import SelectionError
 from gitops.simulate.scenario import ScenarioError
 from gitops.simulate.sources import find_hpa, rendered_objects, repo_hpa_resolver, target_workload
@@ -84,3 +86,19 @@ def test_rendering_outside_a_repo_or_an_unknown_overlay_is_one_error(tmp_path: P
         rendered_objects(tmp_path, config, "prod", "web")
     with pytest.raises(SelectionError, match="unknown service 'nope': overlays exist for"):
         rendered_objects(REPO_ROOT, config, "prod", "nope")
+
+
+def test_find_hpa_measures_what_the_hpa_measures() -> None:
+    """calculateRequests: a ContainerResource metric's container; pod-level requests with the
+    PodLevelResources gate (on by default at 1.36, off at 1.33)."""
+    container_hpa = _hpa("web")
+    container_hpa["spec"]["metrics"] = [{"type": "ContainerResource", "containerResource": {
+        "name": "cpu", "container": "log", "target": {"type": "Utilization",
+                                                      "averageUtilization": 50}}}]  # fmt: skip
+    assert find_hpa([WEB, container_hpa], "o", None)[1] == 50
+    pod_level = copy.deepcopy(WEB)
+    pod_level["spec"]["template"]["spec"]["resources"] = {"requests": {"cpu": "1"}}
+    assert find_hpa([pod_level, _hpa("web")], "o", None)[1] == 1000
+    assert find_hpa([pod_level, _hpa("web")], "o", None, FeatureGates(33))[1] == 200
+    # A named container beats the pod-level request.
+    assert find_hpa([pod_level, container_hpa], "o", None)[1] == 50

@@ -12,6 +12,8 @@ horizontal_test.go).
 
 from __future__ import annotations
 
+import dataclasses
+
 from gitops.simulate.replicas import ZERO_TIME, ControllerSettings, Tolerances
 
 NOW = 10_000.0
@@ -23,3 +25,8 @@ TOL = Tolerances(0.1, 0.1)
 HOT = NOW
 COOL = NOW - 180
 ZERO = ZERO_TIME
+
+
+def with_gates(**gates: bool) -> ControllerSettings:
+    """CONTROLLER with feature gates set, as ``featuregatetesting.SetFeatureGateDuringTest``."""
+    return dataclasses.replace(CONTROLLER, gates=CONTROLLER.gates.with_overrides(**gates))

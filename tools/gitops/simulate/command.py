@@ -6,27 +6,51 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from gitops.config import RepoConfig
+from gitops.config import DEFAULT_KUBERNETES_VERSION, RepoConfig
 from gitops.errors import EXIT_OK, EXIT_PROBLEMS, GitopsError
+from gitops.simulate.drain import DrainReport
 from gitops.simulate.engine import Timeline, simulate
 from gitops.simulate.report import FORMATTERS
 from gitops.simulate.scenario import HPAResolver, load_scenario
 
 
 def run_scenario(
-    path: Path, output_format: str, plot: Path | None, resolver: HPAResolver | None
+    path: Path,
+    output_format: str,
+    plot: Path | None,
+    resolver: HPAResolver | None,
+    kubernetes_version: str = DEFAULT_KUBERNETES_VERSION,
 ) -> tuple[str, Timeline]:
-    """The formatted report of the scenario at ``path`` (and its plot, when asked for)."""
-    scenario = load_scenario(path, resolver)
+    """The formatted report of the scenario at ``path`` (and its plot, when asked for); the
+    controller's feature gates are those of ``kubernetes_version`` (the repository's target)."""
+    scenario = load_scenario(path, resolver, kubernetes_version)
     timeline = simulate(scenario)
     if plot is not None:
         from gitops.simulate.plot import write_plot
 
         write_plot(timeline, plot)
     return FORMATTERS[output_format](timeline), timeline
+
+
+# Which options each form of ``gitops simulate`` reads (the CLI rejects the others).
+OPTIONS = {
+    "scenario": ("--format", "--plot"),
+    "drain": ("--format", "--plot", "--env", "--service", "--nodes", "--zones", "--ready-seconds"),
+    "rollout": ("--format", "--plot", "--env", "--service", "--ready-seconds"),
+}
+
+
+def check_options(form: str, given: Sequence[str]) -> None:
+    """A GitopsError naming the first option in ``given`` that ``form`` does not read."""
+    for option in given:
+        if option not in OPTIONS[form]:
+            what = "a scenario file" if form == "scenario" else f"simulate {form}"
+            raise GitopsError(
+                f"simulate: {option} does not apply to {what} (it takes {', '.join(OPTIONS[form])})"
+            )
 
 
 def _overlays(repo: Path, config: RepoConfig, env: str | None, service: str | None) -> list[str]:
@@ -50,9 +74,10 @@ def run_drain(  # noqa: PLR0913
     output_format: str,
     ready_seconds: float = 20.0,
     use_cache: bool = True,
+    plot: Path | None = None,
 ) -> tuple[str, int]:
     """Drain every node of a ``nodes``-node cluster holding the env's workloads; exit 1 when
-    a drain cannot complete. Nine parameters: ``gitops simulate drain``'s options, one each."""
+    a drain cannot complete. Ten parameters: ``gitops simulate drain``'s options, one each."""
     from gitops.simulate.drain import drain_nodes, workloads_from_objects
     from gitops.simulate.sources import rendered_objects
 
@@ -66,30 +91,81 @@ def run_drain(  # noqa: PLR0913
         workloads += workloads_from_objects(objects)
     report = drain_nodes(workloads, nodes, zones, ready_seconds)
     code = EXIT_OK if report.completed else EXIT_PROBLEMS
+    title = f"drain {env}: {len(workloads)} workloads on {nodes} nodes in {min(zones, nodes)} zones"
+    if plot is not None:
+        from gitops.simulate.plot import write_drain_plot
+
+        done = sum(1 for n in report.nodes if n.completed)
+        write_drain_plot(report, plot, f"{title} ({done} of {len(report.nodes)} drains complete)")
+    return format_drain(report, title, output_format, {"env": env, "zones": zones}), code
+
+
+def format_drain(
+    report: DrainReport, title: str, output_format: str, context: Mapping[str, object]
+) -> str:
+    """``simulate drain``'s report: JSON (``context`` adds env and zones), a markdown table, or
+    a text table of at most :data:`TABLE_WIDTH` columns. "below full Ready" lists the workloads
+    that dropped below their replicas during a drain, or says ``none``."""
     if output_format == "json":
         document = {
-            "env": env, "nodes": nodes, "zones": zones, "completed": report.completed,
+            "env": context.get("env"), "nodes": len(report.nodes), "zones": context.get("zones"),
+            "completed": report.completed,
             "placement": {k: list(v) for k, v in report.placement.items()},
             "drains": [n.to_json() for n in report.nodes],
         }  # fmt: skip
-        return json.dumps(document, indent=2) + "\n", code
-    header = ("node", "pods", "drained", "seconds", "waited on PDB", "below full Ready (min)",
-              "blocked by")  # fmt: skip
+        return json.dumps(document, indent=2) + "\n"
+    header = ("node", "pods", "drained", "seconds", "waited on PDB", "blocked by",
+              "below full Ready (min)")  # fmt: skip
     rows = [
         (
-            n.node, str(n.pods), "yes" if n.completed else "NO", f"{n.seconds:.0f}",
-            f"{n.waited_on_pdb:.0f} s",
-            ", ".join(
+            (n.node,), (str(n.pods),), ("yes" if n.completed else "NO",), (f"{n.seconds:.0f}",),
+            (f"{n.waited_on_pdb:.0f} s",), tuple(n.blocked_by) or ("-",),
+            tuple(
                 f"{k} {v}/{_replicas(report, k)}"
                 for k, v in sorted(n.min_ready.items())
                 if v < _replicas(report, k)
-            ) or "all",
-            ", ".join(n.blocked_by) or "-",
+            ) or ("none",),
         )
         for n in report.nodes
     ]  # fmt: skip
-    title = f"drain {env}: {len(workloads)} workloads on {nodes} nodes in {min(zones, nodes)} zones"
-    return _table(title, header, rows, output_format), code
+    if output_format == "markdown":
+        flat = [tuple(", ".join(cell) for cell in row) for row in rows]
+        return _table(title, header, flat, output_format)
+    return _wrapped_table(title, header, rows)
+
+
+TABLE_WIDTH = 120
+
+
+def _wrapped_table(
+    title: str, header: tuple[str, ...], rows: Sequence[tuple[tuple[str, ...], ...]]
+) -> str:
+    """A text table no wider than :data:`TABLE_WIDTH`: a cell holds a list (workloads); a row
+    whose lists do not fit on one line takes one line per item, the other cells blank."""
+    widths = [len(h) for h in header]
+    for row in rows:
+        for i, cell in enumerate(row[:-1]):
+            widths[i] = max(widths[i], *(len(item) for item in cell))
+    last = max(len(header[-1]), TABLE_WIDTH - 2 - sum(w + 2 for w in widths[:-1]))
+    lines = [title, _line(header, widths[:-1])]
+    for row in rows:
+        fits = all(len(", ".join(cell)) <= (last if i == len(row) - 1 else widths[i])
+                   for i, cell in enumerate(row))  # fmt: skip
+        if fits:
+            lines.append(_line(tuple(", ".join(cell) for cell in row), widths[:-1]))
+            continue
+        for index in range(max(len(cell) for cell in row)):
+            cells = tuple(
+                (cell[index] + ("," if index < len(cell) - 1 else "")) if index < len(cell) else ""
+                for cell in row
+            )
+            lines.append(_line(cells, widths[:-1]))
+    return "\n".join(lines) + "\n"
+
+
+def _line(cells: tuple[str, ...], widths: Sequence[int]) -> str:
+    padded = [c.ljust(w) for c, w in zip(cells[:-1], widths, strict=True)]
+    return ("  " + "  ".join([*padded, cells[-1]])).rstrip()
 
 
 def _replicas(report: object, name: str) -> int:
@@ -106,8 +182,9 @@ def run_rollout(  # noqa: PLR0913
     output_format: str,
     ready_seconds: float = 20.0,
     use_cache: bool = True,
+    plot: Path | None = None,
 ) -> tuple[str, int]:
-    """The rolling-update timeline of every Deployment of the env (or one service). Seven
+    """The rolling-update timeline of every Deployment of the env (or one service). Eight
     parameters: ``gitops simulate rollout``'s options, one each."""
     from gitops import k8s_math
     from gitops.simulate.rollout import deployment_rollout
@@ -124,6 +201,13 @@ def run_rollout(  # noqa: PLR0913
             plans.append(
                 (deployment_name, deployment_rollout(deployment, replicas, ready_seconds, where))
             )
+    if plot is not None:
+        from gitops.simulate.plot import write_rollout_plot
+
+        below = [n for n, p in plans if p.min_available < p.replicas - p.unavailable]
+        count = f"{len(plans)} Deployment{'' if len(plans) == 1 else 's'}"
+        verdict = f"{', '.join(below)} below the floor" if below else "never below the floor"
+        write_rollout_plot(plans, plot, f"rollout {env}: {count}, {verdict}")
     if output_format == "json":
         document = [
             {"deployment": n, "strategy": p.strategy, "replicas": p.replicas, "surge": p.surge,

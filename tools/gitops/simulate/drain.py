@@ -66,6 +66,8 @@ class NodeDrain:
     waited_on_pdb: float  # seconds during which an eviction was refused (HTTP 429)
     min_ready: Mapping[str, int]  # lowest Ready count per workload during this drain
     blocked_by: tuple[str, ...] = ()
+    # (seconds since this drain started, Ready count per workload) at every retry step
+    ready_series: tuple[tuple[float, Mapping[str, int]], ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -84,6 +86,14 @@ class DrainReport:
     @property
     def completed(self) -> bool:
         return all(n.completed for n in self.nodes)
+
+    def desired_healthy(self, name: str) -> int | None:
+        """The workload's PDB ``desiredHealthy`` at its full replicas (None: no PDB)."""
+        workload = next((w for w in self.workloads if w.name == name), None)
+        if workload is None or workload.pdb_spec is None:
+            return None
+        expected = k8s_math.expected_pods(workload.pdb_spec, workload.replicas, workload.replicas)
+        return k8s_math.desired_healthy(workload.pdb_spec, expected)
 
 
 class _Cluster:
@@ -192,21 +202,23 @@ def _drain_one(
     unplaced: dict[str, list[float]] = {}
     t = start
     last_progress = start
+    series: list[tuple[float, Mapping[str, int]]] = [(0.0, dict(min_ready))]
     while [p for p in cluster.pods if p.node == node]:
         refused, evicted = _evict_round(cluster, node, t, ready_seconds, blocked, unplaced)
         if evicted:
             last_progress = t
-        _track_ready(cluster, min_ready, t)
+        series.append((t - start, _track_ready(cluster, min_ready, t)))
         if not [p for p in cluster.pods if p.node == node]:
             break
         if t - last_progress >= timeout:
             return NodeDrain(
-                f"node-{node}", total, False, t - start, waited, min_ready, tuple(sorted(blocked))
-            )
+                f"node-{node}", total, False, t - start, waited, min_ready,
+                tuple(sorted(blocked)), tuple(series),
+            )  # fmt: skip
         if refused:
             waited += RETRY_SECONDS
         t += RETRY_SECONDS
-        _track_ready(cluster, min_ready, t)
+        series.append((t - start, _track_ready(cluster, min_ready, t)))
     # Replacements that found no node stay Pending: the workload runs short until uncordon.
     for name, delays in unplaced.items():
         workload = cluster.workloads[name]
@@ -214,9 +226,15 @@ def _drain_one(
             cluster.cordoned.discard(node)
             cluster.place(workload, t, delay)
             cluster.cordoned.add(node)
+    # The series goes on until every replacement is Ready (what the next node waits for).
+    t_done, settle = t, max([t, *[p.ready_at for p in cluster.pods if p.ready_at != math.inf]])
+    while t < settle:
+        t = min(t + RETRY_SECONDS, settle)
+        series.append((t - start, {n: cluster.ready(n, t) for n in cluster.workloads}))
     return NodeDrain(
-        f"node-{node}", total, True, t - start, waited, min_ready, tuple(sorted(blocked))
-    )
+        f"node-{node}", total, True, t_done - start, waited, min_ready, tuple(sorted(blocked)),
+        tuple(series),
+    )  # fmt: skip
 
 
 def _evict_round(
@@ -255,9 +273,12 @@ def _eviction_allowed(cluster: _Cluster, workload: DrainWorkload, pod: _Pod, t: 
     return cluster.disruptions_allowed(workload, t) > 0
 
 
-def _track_ready(cluster: _Cluster, min_ready: dict[str, int], t: float) -> None:
-    for name in cluster.workloads:
-        min_ready[name] = min(min_ready[name], cluster.ready(name, t))
+def _track_ready(cluster: _Cluster, min_ready: dict[str, int], t: float) -> dict[str, int]:
+    """Lower ``min_ready`` to the Ready counts at ``t``, and return those counts."""
+    now = {name: cluster.ready(name, t) for name in cluster.workloads}
+    for name, ready in now.items():
+        min_ready[name] = min(min_ready[name], ready)
+    return now
 
 
 def _spread(template_spec: Mapping[str, Any]) -> tuple[SpreadConstraint, ...]:

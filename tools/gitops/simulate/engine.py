@@ -19,12 +19,19 @@ and documented (README "gitops simulate"):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gitops.simulate.hpa import HPAController, SyncResult
-from gitops.simulate.replicas import PENDING, RUNNING, PodState
+from gitops.simulate.replicas import (
+    PENDING,
+    RUNNING,
+    SINGLE_CONTAINER,
+    ContainerState,
+    PodState,
+)
 from gitops.simulate.scenario import ExplicitPod, PodTemplate, Scenario
 
 
@@ -86,15 +93,22 @@ class _World:
         self.pods: list[_Pod] = []
         self.counter = 0
         self.created = 0  # pods the simulation has created (the replay index)
+        # Samples whose pod is gone (not in the pod list): the HPA reads them every sync.
+        self.samples = [
+            _explicit_state(p, None, "") for p in scenario.explicit_pods if p.sample_only
+        ]
         for pod in scenario.explicit_pods:
+            if pod.sample_only:
+                continue
             ready_at = pod.ready_time if pod.ready else float("inf")
             self.pods.append(
                 _Pod(pod.name, pod.start_time or 0.0, float("-inf"), ready_at,
                      pod.cpu_request_milli, pod)
             )  # fmt: skip
         missing = scenario.start_replicas - len(
-            [p for p in scenario.explicit_pods if p.phase not in ("Failed", "Succeeded")]
-        )
+            [p for p in scenario.explicit_pods
+             if p.phase not in ("Failed", "Succeeded") and not p.sample_only]
+        )  # fmt: skip
         for _ in range(max(0, missing)):
             # Pods that were there before the scenario: Running and Ready for a long while.
             self._add(-3600.0, created=False)
@@ -147,18 +161,23 @@ class _World:
         for pod in self.pods:
             if pod.explicit is not None:
                 states.append(
-                    _explicit_state(pod.explicit, share if id(pod) in ready_ids else None)
-                )
+                    _explicit_state(
+                        pod.explicit, share if id(pod) in ready_ids else None,
+                        template.container_name,
+                    )
+                )  # fmt: skip
                 continue
             if t < pod.running_at:
                 states.append(
                     PodState(pod.name, phase=PENDING, ready=False, start_time=pod.created,
-                             ready_transition_time=pod.created, cpu_request_milli=pod.request)
+                             ready_transition_time=pod.created, cpu_request_milli=pod.request,
+                             containers=_named(template, pod.request, None))
                 )  # fmt: skip
                 continue
             is_ready = t >= pod.ready_at
             usage = (share or 0) if is_ready else template.startup_cpu_milli
             sampled = first_sample(template, pod.running_at) <= t
+            sample = usage if sampled else None
             states.append(
                 PodState(
                     pod.name,
@@ -167,12 +186,23 @@ class _World:
                     ready_transition_time=pod.ready_at if is_ready else pod.running_at,
                     start_time=pod.created,
                     cpu_request_milli=pod.request,
-                    cpu_usage_milli=usage if sampled else None,
+                    cpu_usage_milli=sample,
                     metric_timestamp=t,
                     metric_window=template.metric_window_seconds,
+                    containers=_named(template, pod.request, sample),
                 )
             )
-        return states, len(ready), load
+        return states + self.samples, len(ready), load
+
+
+def _named(
+    template: PodTemplate, request: int | None, usage: int | None
+) -> tuple[ContainerState, ...]:
+    """A new pod's one container when the HPA measures it by name (ContainerResource); else
+    none, and the pod's totals stand for it (the cheaper form, at every sync)."""
+    if template.container_name == SINGLE_CONTAINER:
+        return ()
+    return (ContainerState(template.container_name, request, usage),)
 
 
 def first_sample(template: PodTemplate, running_at: float) -> float:
@@ -186,10 +216,19 @@ def first_sample(template: PodTemplate, running_at: float) -> float:
     return template.metric_phase_seconds + scrapes * resolution
 
 
-def _explicit_state(pod: ExplicitPod, share: int | None) -> PodState:
+def _explicit_state(pod: ExplicitPod, share: int | None, measured: str) -> PodState:
+    """An explicit pod as the HPA reads it; with a load, ``share`` is the usage of its measured
+    container (``measured``, else its first) and the others use nothing."""
     usage = pod.cpu_usage_milli
+    containers = pod.containers
     if share is not None and usage is not None:
         usage = share
+        if containers:
+            target = measured if any(c.name == measured for c in containers) else containers[0].name
+            containers = tuple(
+                dataclasses.replace(c, cpu_usage_milli=share if c.name == target else 0)
+                for c in containers
+            )
     return PodState(
         pod.name,
         phase=pod.phase,
@@ -202,6 +241,9 @@ def _explicit_state(pod: ExplicitPod, share: int | None) -> PodState:
         metric_timestamp=pod.metric_timestamp,
         metric_window=pod.metric_window,
         metrics=pod.metrics,
+        containers=containers,
+        pod_requests=pod.pod_requests,
+        sample_only=pod.sample_only,
     )
 
 
@@ -215,7 +257,9 @@ def simulate(scenario: Scenario) -> Timeline:
     for index in range(scenario.syncs):
         t = index * period
         pods, ready, load = world.observe(t)
-        status_replicas = len([p for p in pods if not p.deleting and p.phase != "Failed"])
+        status_replicas = len(
+            [p for p in pods if not p.deleting and p.phase != "Failed" and not p.sample_only]
+        )
         result: SyncResult = controller.sync(
             t, replicas, status_replicas, pods, scenario.metric_values
         )

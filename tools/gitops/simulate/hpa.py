@@ -26,14 +26,19 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from gitops.featuregates import HPA_CONFIGURABLE_TOLERANCE, HPA_SCALE_TO_ZERO
 from gitops.simulate.replicas import (
     ControllerSettings,
     MetricError,
     PodState,
     Proposal,
     Tolerances,
+    external_per_pod_replicas,
+    external_sum,
     per_pod_value_replicas,
-    pods_metric_replicas,
+    plain_metric_replicas,
+    pods_metric_samples,
+    resource_metrics,
     resource_replicas,
     usage_ratio_replicas,
 )
@@ -117,12 +122,14 @@ VALUE = "Value"
 
 @dataclass(frozen=True)
 class MetricSpec:
-    """One entry of ``spec.metrics``; ``target`` is a percent for Utilization, else milli-units."""
+    """One entry of ``spec.metrics``; ``target`` is a percent for Utilization, else milli-units;
+    ``container`` is a ContainerResource metric's container."""
 
     type: str
     name: str
     target_type: str
     target: int
+    container: str = ""
 
 
 def cpu(utilization: int) -> MetricSpec:
@@ -151,7 +158,8 @@ class HPASpec:
 
 @dataclass(frozen=True)
 class SyncResult:
-    """One reconcile: what a status update and a ``kubectl describe hpa`` would show."""
+    """One reconcile: what a status update and a ``kubectl describe hpa`` would show;
+    ``error`` is the FailedComputeMetricsReplicas event's message, word for word."""
 
     t: float
     current: int  # spec.replicas before the sync
@@ -189,13 +197,16 @@ class HPAController:
     recommendations: list[_Recommendation] | None = None
     scale_up_events: list[_ScaleEvent] = field(default_factory=list)
     scale_down_events: list[_ScaleEvent] = field(default_factory=list)
+    scaled_to_zero: bool = False  # the ScaledToZero condition is True
 
     # -- metrics (computeReplicasForMetrics) ------------------------------------------
 
     def _tolerances(self) -> Tolerances:
+        """``tolerancesForHpa``: per-direction tolerances need the HPAConfigurableTolerance
+        gate."""
         default = self.settings.tolerance
         behavior = self.spec.behavior
-        if behavior is None:
+        if behavior is None or not self.settings.gates.enabled(HPA_CONFIGURABLE_TOLERANCE):
             return Tolerances(default, default)
         down = behavior.scale_down.tolerance
         up = behavior.scale_up.tolerance
@@ -207,43 +218,83 @@ class HPAController:
         spec_replicas: int,
         status_replicas: int,
         pods: Sequence[PodState],
-        metric_values: Mapping[str, int],
+        metric_values: Mapping[str, int | tuple[int, ...]],
         now: float,
     ) -> Proposal:
+        """``computeReplicasForMetric``: one metric's proposal, or a :class:`MetricError` with
+        the text upstream's error has at this level. Seven parameters: the scale's two replica
+        counts, the pods, the Object/External values and the clock, as upstream reads them."""
+        try:
+            return self._metric_proposal(
+                metric, spec_replicas, status_replicas, pods, metric_values, now
+            )
+        except MetricError as exc:
+            raise MetricError(f"{_metric_error_prefix(metric)}: {exc}") from exc
+
+    def _metric_proposal(
+        self,
+        metric: MetricSpec,
+        spec_replicas: int,
+        status_replicas: int,
+        pods: Sequence[PodState],
+        metric_values: Mapping[str, int | tuple[int, ...]],
+        now: float,
+    ) -> Proposal:
+        """``computeStatusFor{Resource,ContainerResource,Pods,Object,External}Metric``."""
         tolerances = self._tolerances()
         if metric.type in (RESOURCE, CONTAINER_RESOURCE):
-            if metric.name != "cpu":
-                raise MetricError(f"only the cpu resource is simulated, not {metric.name}")
-            if metric.target_type == UTILIZATION:
-                return resource_replicas(
-                    spec_replicas, metric.target, pods, tolerances, now, self.settings
-                )
-            raise MetricError("cpu AverageValue targets are not simulated")
+            return self._resource_proposal(metric, spec_replicas, pods, tolerances, now)
         if metric.type == PODS:
-            return pods_metric_replicas(
-                spec_replicas, metric.target, metric.name, pods, tolerances, now, self.settings
-            )
+            return plain_metric_replicas(
+                spec_replicas, metric.target, pods_metric_samples(pods, metric.name), pods,
+                False, tolerances, now, self.settings,
+            )  # fmt: skip
         if metric.type in (OBJECT, EXTERNAL):
-            if metric.name not in metric_values:
-                raise MetricError(f"unable to get metric {metric.name}")
-            usage = metric_values[metric.name]
-            if metric.target_type == VALUE:
-                ratio = float(usage) / float(metric.target)
-                replicas = usage_ratio_replicas(spec_replicas, ratio, pods, tolerances)
-                return Proposal(replicas, None, usage)
-            return per_pod_value_replicas(status_replicas, usage, metric.target, tolerances)
+            values = _metric_series(metric, metric_values)
+            return _object_or_external_proposal(
+                metric, values, spec_replicas, status_replicas, pods, tolerances
+            )
         raise MetricError(f'unknown metric source type "{metric.type}"')
+
+    def _resource_proposal(
+        self,
+        metric: MetricSpec,
+        spec_replicas: int,
+        pods: Sequence[PodState],
+        tolerances: Tolerances,
+        now: float,
+    ) -> Proposal:
+        """``computeStatusForResourceMetricGeneric``: utilization, or a raw average value."""
+        if metric.name != "cpu":
+            raise MetricError(f"only the cpu resource is simulated, not {metric.name}")
+        if metric.target_type == UTILIZATION:
+            try:
+                return resource_replicas(
+                    spec_replicas, metric.target, pods, tolerances, now, self.settings,
+                    metric.container,
+                )  # fmt: skip
+            except MetricError as exc:
+                raise MetricError(f"failed to get cpu utilization: {exc}") from exc
+        try:  # GetRawResourceReplicas
+            samples = resource_metrics(pods, metric.container)
+            return plain_metric_replicas(
+                spec_replicas, metric.target, samples, pods, True, tolerances, now,
+                self.settings,
+            )  # fmt: skip
+        except MetricError as exc:
+            raise MetricError(f"failed to get cpu usage: {exc}") from exc
 
     def compute_replicas_for_metrics(
         self,
         spec_replicas: int,
         status_replicas: int,
         pods: Sequence[PodState],
-        metric_values: Mapping[str, int],
+        metric_values: Mapping[str, int | tuple[int, ...]],
         now: float,
     ) -> tuple[int, int | None, str | None]:
-        """(replicas, utilization, first error); replicas -1 when nothing may be done: every
-        metric failed, or one failed and the others would scale down."""
+        """(replicas, utilization, error); replicas -1 when nothing may be done: every metric
+        failed, or one failed and the others would scale down. The error is upstream's
+        "invalid metrics (N invalid out of M), first error is: ..."."""
         replicas = 0
         utilization: int | None = None
         invalid = 0
@@ -262,6 +313,11 @@ class HPAController:
                 utilization = proposal.utilization
             if replicas == 0 or proposal.replicas > replicas:
                 replicas = proposal.replicas
+        if first_error is not None:
+            first_error = (
+                f"invalid metrics ({invalid} invalid out of {len(self.spec.metrics)}), "
+                f"first error is: {first_error}"
+            )
         if invalid >= len(self.spec.metrics) or (invalid > 0 and replicas < spec_replicas):
             return -1, utilization, first_error
         return replicas, utilization, first_error
@@ -274,30 +330,20 @@ class HPAController:
         spec_replicas: int,
         status_replicas: int,
         pods: Sequence[PodState],
-        metric_values: Mapping[str, int] | None = None,
+        metric_values: Mapping[str, int | tuple[int, ...]] | None = None,
     ) -> SyncResult:
-        """``reconcileAutoscaler`` for one sync at ``now``."""
+        """``reconcileAutoscaler`` for one sync at ``now``. Long because it is one function
+        upstream too: the replica-count guards (zero, above max, below min) in upstream's
+        order, then the metrics, normalisation and the rescale."""
         if self.recommendations is None:
             # recordInitialRecommendation: the first sync seeds history with the current size.
             self.recommendations = [_Recommendation(spec_replicas, now)]
         spec = self.spec
         current = spec_replicas
-        if current == 0 and spec.min_replicas != 0:
-            return SyncResult(now, 0, 0, None, None, None, "ScalingDisabled")
-        if current > spec.max_replicas:
-            return self._rescale(
-                SyncResult(
-                    now, current, spec.max_replicas, None, None, None,
-                    "Current number of replicas above Spec.MaxReplicas",
-                )
-            )  # fmt: skip
-        if current < spec.min_replicas:
-            return self._rescale(
-                SyncResult(
-                    now, current, spec.min_replicas, None, None, None,
-                    "Current number of replicas below Spec.MinReplicas",
-                )
-            )  # fmt: skip
+        scaled_to_zero = self.settings.gates.enabled(HPA_SCALE_TO_ZERO) and self.scaled_to_zero
+        guarded = self._guard(now, current, scaled_to_zero)
+        if guarded is not None:
+            return guarded
         proposal, utilization, error = self.compute_replicas_for_metrics(
             spec_replicas, status_replicas, pods, metric_values or {}, now
         )
@@ -316,27 +362,68 @@ class HPAController:
             normalized, limited_by = self._normalize_legacy(now, current, desired)
         else:
             normalized, limited_by = self._normalize_with_behaviors(now, current, desired)
+        if current == 0 and scaled_to_zero and normalized < spec.min_replicas:
+            # Scaling from zero with a raised minReplicas lands on at least the minimum.
+            normalized = spec.min_replicas
+            if reason == "within tolerance":
+                reason = "Current number of replicas below Spec.MinReplicas"
         return self._rescale(
             SyncResult(now, current, normalized, proposal, utilization, limited_by, reason)
         )
 
+    def _guard(self, now: float, current: int, scaled_to_zero: bool) -> SyncResult | None:
+        """The replica-count cases that decide without metrics, or None to compute them."""
+        spec = self.spec
+        if current == 0:
+            # shouldComputeMetricsForZeroReplicas: only an HPA that scaled its target to zero
+            # itself (ScaledToZero, HPAScaleToZero gate) computes metrics at zero.
+            object_or_external = any(m.type in (OBJECT, EXTERNAL) for m in spec.metrics)
+            if scaled_to_zero and (spec.min_replicas != 0 or object_or_external):
+                return None
+            if not self.settings.gates.enabled(HPA_SCALE_TO_ZERO):
+                self.scaled_to_zero = False  # removeCondition(ScaledToZero)
+            return SyncResult(now, 0, 0, None, None, None, "ScalingDisabled")
+        if current > spec.max_replicas:
+            return self._rescale(
+                SyncResult(
+                    now, current, spec.max_replicas, None, None, None,
+                    "Current number of replicas above Spec.MaxReplicas",
+                )
+            )  # fmt: skip
+        if current < spec.min_replicas:
+            return self._rescale(
+                SyncResult(
+                    now, current, spec.min_replicas, None, None, None,
+                    "Current number of replicas below Spec.MinReplicas",
+                )
+            )  # fmt: skip
+        return None
+
     def _rescale(self, result: SyncResult) -> SyncResult:
-        """Record the scale event of a sync that changes the replica count, and return it."""
+        """Record the scale event (and the ScaledToZero condition) of a sync that changes the
+        replica count, and return it."""
         if result.replicas != result.current:
             self._store_scale_event(result.t, result.current, result.replicas)
+            spec = self.spec
+            self.scaled_to_zero = (
+                self.settings.gates.enabled(HPA_SCALE_TO_ZERO)
+                and result.current > 0 and result.replicas == 0 and spec.min_replicas == 0
+                and any(m.type in (OBJECT, EXTERNAL) for m in spec.metrics)
+            )  # fmt: skip
         return result
 
     # -- legacy path (no spec.behavior) ----------------------------------------------
 
     def stabilize_recommendation(self, now: float, prenormalized: int) -> int:
         """``stabilizeRecommendation``: max over the downscale window. An entry exactly one
-        window old still counts here (the legacy code drops only entries *before* the cutoff)."""
+        window old is outside it (see :func:`_is_before`); with a zero window even the first
+        sync's seeded size is."""
         assert self.recommendations is not None
         max_recommendation = prenormalized
         cutoff = now - self.settings.downscale_stabilization_window
         old_index: int | None = None
         for i, rec in enumerate(self.recommendations):
-            if rec.timestamp < cutoff:
+            if rec.timestamp <= cutoff:  # _is_before, written out (the hot loop)
                 old_index = i
             elif rec.recommendation > max_recommendation:
                 max_recommendation = rec.recommendation
@@ -366,8 +453,8 @@ class HPAController:
         self, now: float, current: int, prenormalized: int
     ) -> tuple[int, str]:
         """``stabilizeRecommendationWithBehaviors``: up = min over the scale-up window,
-        down = max over the scale-down window (entries strictly newer than the cutoff: one
-        exactly a window old is outside), result = current clamped into [up, down]."""
+        down = max over the scale-down window (one exactly a window old is outside, see
+        :func:`_is_before`), result = current clamped into [up, down]."""
         assert self.recommendations is not None and self.spec.behavior is not None
         up_window = self.spec.behavior.scale_up.stabilization_window_seconds or 0
         down_window = self.spec.behavior.scale_down.stabilization_window_seconds
@@ -378,12 +465,15 @@ class HPAController:
         up_recommendation = prenormalized
         down_recommendation = prenormalized
         old_index: int | None = None
+        # _is_before(t, cutoff) is t <= cutoff, written out: this loop runs over the whole
+        # history at every sync and is the simulation's hottest.
         for i, rec in enumerate(self.recommendations):
-            if rec.timestamp > up_cutoff:
-                up_recommendation = min(rec.recommendation, up_recommendation)
-            if rec.timestamp > down_cutoff:
-                down_recommendation = max(rec.recommendation, down_recommendation)
-            if rec.timestamp < up_cutoff and rec.timestamp < down_cutoff:
+            timestamp = rec.timestamp
+            if timestamp > up_cutoff and rec.recommendation < up_recommendation:
+                up_recommendation = rec.recommendation
+            if timestamp > down_cutoff and rec.recommendation > down_recommendation:
+                down_recommendation = rec.recommendation
+            if timestamp <= up_cutoff and timestamp <= down_cutoff:
                 old_index = i
         recommendation = current
         if recommendation < up_recommendation:
@@ -459,7 +549,7 @@ class HPAController:
         cutoff = now - longest
         old_index: int | None = None
         for i, event in enumerate(events):
-            if event.timestamp < cutoff:  # markScaleEventsOutdated
+            if _is_before(event.timestamp, cutoff):  # markScaleEventsOutdated
                 event.outdated = True
             if event.outdated:
                 old_index = i
@@ -467,6 +557,88 @@ class HPAController:
             events[old_index] = _ScaleEvent(change, now)
         else:
             events.append(_ScaleEvent(change, now))
+
+
+def _is_before(timestamp: float, cutoff: float) -> bool:
+    """Whether a stored recommendation or scale event is older than a window's cutoff.
+
+    Upstream stamps each with ``time.Now()`` and computes every cutoff from a later
+    ``time.Now()``: the first sync's seeded size is stamped before the metrics are even read,
+    and the next sync starts one period after the previous one *ended* (the work queue re-adds
+    the HPA with the resync delay when it is done). So an entry made exactly one window of
+    syncs ago is strictly before the cutoff (``Before`` true, ``After`` false), and with a zero
+    window the seeded size of the same sync is too. On this simulation's exact clock that is
+    ``timestamp <= cutoff``.
+    """
+    return timestamp <= cutoff
+
+
+def _metric_series(
+    metric: MetricSpec, metric_values: Mapping[str, int | tuple[int, ...]]
+) -> tuple[int, ...]:
+    """An Object metric's value or an External metric's values, as the scenario gives them."""
+    if metric.name not in metric_values:
+        api = "custom" if metric.type == OBJECT else "external"
+        raise MetricError(
+            f"unable to get metric {metric.name}: no metrics returned from {api} metrics API"
+        )
+    value = metric_values[metric.name]
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _object_or_external_proposal(
+    metric: MetricSpec,
+    values: tuple[int, ...],
+    spec_replicas: int,
+    status_replicas: int,
+    pods: Sequence[PodState],
+    tolerances: Tolerances,
+) -> Proposal:
+    """``computeStatusForObjectMetric`` / ``computeStatusForExternalMetric``: a Value target
+    scales the ready pods by usage / target, an AverageValue one divides by status.replicas.
+    Six inputs and the metric: what the Go functions read from the scale and the API."""
+    if metric.type == OBJECT:
+        if len(values) != 1:
+            raise MetricError(
+                f"unable to get metric {metric.name}: an object metric has one value, "
+                f"the scenario gives {len(values)}"
+            )
+        usage = values[0]
+    else:
+        usage = external_sum(values)
+    if metric.target_type == VALUE:
+        ratio = float(usage) / float(metric.target)
+        replicas = usage_ratio_replicas(spec_replicas, ratio, pods, tolerances)
+        return Proposal(replicas, None, usage)
+    if metric.type == EXTERNAL:
+        return external_per_pod_replicas(status_replicas, values, metric.target, tolerances)
+    return per_pod_value_replicas(status_replicas, usage, metric.target, tolerances)
+
+
+def _metric_error_prefix(metric: MetricSpec) -> str:
+    """``computeReplicasForMetric``'s wrapping of a metric's error, by source type (and the
+    Object/External status functions' own, for an AverageValue target)."""
+    if metric.type == RESOURCE:
+        return f"failed to get {metric.name} resource metric value"
+    if metric.type == CONTAINER_RESOURCE:
+        return f"failed to get {metric.container} container metric value"
+    if metric.type == PODS:
+        return "failed to get pods metric value"
+    if metric.type == OBJECT:
+        inner = (
+            f": failed to get {metric.name} object metric"
+            if (metric.target_type == AVERAGE_VALUE)
+            else ""
+        )
+        return f"failed to get object metric value{inner}"
+    if metric.type == EXTERNAL:
+        inner = (
+            f"failed to get {metric.name} external metric"
+            if metric.target_type == AVERAGE_VALUE
+            else f"failed to get external metric {metric.name}"
+        )
+        return f"failed to get {metric.name} external metric value: {inner}"
+    return "failed to get metric value"
 
 
 def convert_desired_replicas_with_rules(
@@ -491,9 +663,9 @@ def convert_desired_replicas_with_rules(
 def replicas_change_per_period(
     now: float, period_seconds: int, events: Sequence[_ScaleEvent]
 ) -> int:
-    """``getReplicasChangePerPeriod``: events strictly newer than now - period."""
+    """``getReplicasChangePerPeriod``: events less than one period old."""
     cutoff = now - period_seconds
-    return sum(e.replica_change for e in events if e.timestamp > cutoff)
+    return sum(e.replica_change for e in events if not _is_before(e.timestamp, cutoff))
 
 
 def calculate_scale_up_limit_with_scaling_rules(

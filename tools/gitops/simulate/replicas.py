@@ -3,9 +3,12 @@
 Transcribed (semantics, not code) from kubernetes/kubernetes pkg/controller/podautoscaler:
 ``replica_calculator.go`` (``GetResourceReplicas``, ``calcPlainMetricReplicas``,
 ``getUsageRatioReplicaCount``, ``GetObjectPerPodMetricReplicas``,
-``GetExternalPerPodMetricReplicas``, ``groupPods``, ``Tolerances.isWithin``) and
-``metrics/utilization.go`` (``GetResourceUtilizationRatio``, ``GetMetricUsageRatio``), with the
-kube-controller-manager flags they read. The controller that combines the proposals over
+``GetExternalMetricReplicas``, ``GetExternalPerPodMetricReplicas``, ``groupPods``,
+``calculateRequests``, ``calculatePodLevelRequests``, ``calculatePodRequestsFromContainers``,
+``Tolerances.isWithin``), ``metrics/utilization.go`` (``GetResourceUtilizationRatio``,
+``GetMetricUsageRatio``) and ``metrics/client.go`` (``getPodMetrics``, ``getContainerMetrics``),
+with the kube-controller-manager flags and feature gates they read. Error texts are upstream's,
+word for word, where upstream has the condition. The controller that combines the proposals over
 metrics and time is :mod:`gitops.simulate.hpa`.
 """
 
@@ -15,12 +18,16 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from gitops.featuregates import POD_LEVEL_RESOURCES, FeatureGates, default_gates
+
 # --- settings ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ControllerSettings:
-    """kube-controller-manager flags that shape the HPA (their defaults, 1.33)."""
+    """kube-controller-manager flags that shape the HPA (their defaults, the same in every
+    minor from 1.23 to 1.36) and its feature gates (the defaults of the target minor,
+    :mod:`gitops.featuregates`)."""
 
     sync_period: float = 15.0  # --horizontal-pod-autoscaler-sync-period
     tolerance: float = 0.1  # --horizontal-pod-autoscaler-tolerance
@@ -33,6 +40,7 @@ class ControllerSettings:
     # controller tests raise the factor to 8 in an init(); tests that mirror them do the same.
     scale_up_limit_factor: float = 2.0
     scale_up_limit_minimum: float = 4.0
+    gates: FeatureGates = field(default_factory=default_gates)  # --feature-gates
 
 
 @dataclass(frozen=True)
@@ -57,13 +65,36 @@ SUCCEEDED = "Succeeded"
 ZERO_TIME = -62135596800.0
 
 
+# The int32/int64 bounds the Go code saturates at.
+MAX_INT32 = 2**31 - 1
+MAX_INT64 = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    """One container of a pod: its CPU request (None: it has none) and the CPU usage
+    metrics-server reports for it (None: no sample)."""
+
+    name: str
+    cpu_request_milli: int | None = None
+    cpu_usage_milli: int | None = None
+    sidecar: bool = False  # a restartable init container (restartPolicy: Always)
+
+
+# The name of the one container of a pod given by its totals (PodState without containers).
+SINGLE_CONTAINER = "app"
+
+
 @dataclass(frozen=True)
 class PodState:
     """What the HPA reads about one pod at a sync.
 
-    ``ready`` None means the pod has no Ready condition; ``cpu_request_milli`` None means a
-    container lacks a CPU request; ``cpu_usage_milli`` None means metrics-server returned
-    nothing for the pod. ``metrics`` holds per-pod values of custom (Pods) metrics by name.
+    ``ready`` None means the pod has no Ready condition. A pod is either its ``containers`` or,
+    when that is empty, one container named ``app`` with ``cpu_request_milli`` (None: no CPU
+    request) and ``cpu_usage_milli`` (None: metrics-server returned nothing for the pod).
+    ``pod_requests`` is ``spec.resources.requests`` (pod-level, milli-units by resource name).
+    ``metrics`` holds per-pod values of custom (Pods) metrics by name. ``sample_only``: the pod
+    is gone from the pod list but metrics still returns its last sample (a deleted pod).
     """
 
     name: str
@@ -77,6 +108,14 @@ class PodState:
     metric_timestamp: float = ZERO_TIME
     metric_window: float = 60.0
     metrics: Mapping[str, int] = field(default_factory=dict)
+    containers: tuple[ContainerState, ...] = ()
+    pod_requests: Mapping[str, int] = field(default_factory=dict)
+    sample_only: bool = False
+
+    def container_states(self) -> tuple[ContainerState, ...]:
+        if self.containers:
+            return self.containers
+        return (ContainerState(SINGLE_CONTAINER, self.cpu_request_milli, self.cpu_usage_milli),)
 
 
 class MetricError(Exception):
@@ -173,34 +212,132 @@ class Proposal:
     usage: int | None  # raw average (milli), for value targets
 
 
-def _requests(pods: Sequence[PodState]) -> dict[str, int | None]:
-    """``calculateRequests``; a pod without a CPU request makes the metric fail."""
-    out: dict[str, int | None] = {}
+# --- what metrics-server and the pod list give (metrics/client.go, calculateRequests) --------
+
+
+def resource_metrics(pods: Sequence[PodState], container: str) -> dict[str, int]:
+    """``GetResourceMetric``'s samples by pod: with a ``container``, only that container's
+    usage (``getContainerMetrics``; a pod without it has no sample), else the pod's sum, none
+    when a container has no usage (``getPodMetrics``). Every pod metrics-server reports counts,
+    ``sample_only`` ones too; an error when it reports none."""
+    out: dict[str, int] = {}
+    reported = False
     for pod in pods:
-        if pod.cpu_request_milli is None:
-            raise MetricError(f"missing request for cpu in container of Pod {pod.name}")
-        out[pod.name] = pod.cpu_request_milli
+        if not pod.containers:  # one container, given by the pod's totals (the common case)
+            if pod.cpu_usage_milli is not None:
+                reported = True
+                if container in ("", SINGLE_CONTAINER):
+                    out[pod.name] = pod.cpu_usage_milli
+            continue
+        states = pod.containers
+        usages = [c.cpu_usage_milli for c in states]
+        if all(u is None for u in usages):
+            continue  # metrics-server has nothing for this pod
+        reported = True
+        if container:
+            match = next((c for c in states if c.name == container), None)
+            if match is not None and match.cpu_usage_milli is not None:
+                out[pod.name] = match.cpu_usage_milli
+        elif None not in usages:
+            out[pod.name] = sum(u for u in usages if u is not None)
+    if not reported:
+        raise MetricError(
+            "unable to get metrics for resource cpu: no metrics returned from resource metrics API"
+        )
     return out
 
 
-def resource_replicas(
+def _pod_level_requests_set(pod: PodState) -> bool:
+    """``IsPodLevelRequestsSet``: spec.resources.requests names a pod-level resource (cpu,
+    memory, hugepages-*)."""
+    return any(
+        name in ("cpu", "memory") or name.startswith("hugepages-") for name in pod.pod_requests
+    )
+
+
+def pod_level_request(pod: PodState) -> int:
+    """``calculatePodLevelRequests``: the pod-level CPU request, else (pod-level memory only)
+    the containers' CPU requests summed as ``PodRequests`` aggregates them (init containers
+    that run to completion are not modelled)."""
+    if "cpu" in pod.pod_requests:
+        return pod.pod_requests["cpu"]
+    requests = [
+        c.cpu_request_milli for c in pod.container_states() if c.cpu_request_milli is not None
+    ]
+    if not requests:
+        raise MetricError(f"missing pod-level request for cpu in Pod {pod.name}")
+    return sum(requests)
+
+
+def pod_requests_from_containers(pod: PodState, container: str) -> int:
+    """``calculatePodRequestsFromContainers``: containers, then restartable init containers;
+    only ``container`` when one is named."""
+    if (
+        not pod.containers
+        and container in ("", SINGLE_CONTAINER)
+        and (pod.cpu_request_milli is not None)
+    ):
+        return pod.cpu_request_milli  # one container given by the pod's totals: no walk
+    states = pod.container_states()
+    ordered = [c for c in states if not c.sidecar] + [c for c in states if c.sidecar]
+    request = 0
+    for state in ordered:
+        if container in ("", state.name):
+            if state.cpu_request_milli is None:
+                raise MetricError(
+                    f"missing request for cpu in container {state.name} of Pod {pod.name}"
+                )
+            request += state.cpu_request_milli
+        if container == state.name:
+            return request
+    if container:
+        raise MetricError(f"container {container} not found in Pod {pod.name}")
+    return request
+
+
+def calculate_requests(
+    pods: Sequence[PodState], container: str, gates: FeatureGates
+) -> dict[str, int]:
+    """``calculateRequests``: the pod-level request when the PodLevelResources gate is on, the
+    pod sets one and no container is named; else the containers'."""
+    pod_level = gates.enabled(POD_LEVEL_RESOURCES)
+    out: dict[str, int] = {}
+    for pod in pods:
+        if pod_level and _pod_level_requests_set(pod) and not container:
+            out[pod.name] = pod_level_request(pod)
+        else:
+            out[pod.name] = pod_requests_from_containers(pod, container)
+    return out
+
+
+def _listed(pods: Sequence[PodState]) -> list[PodState]:
+    """The pod list (the lister's answer): sample-only pods are not in it."""
+    return [p for p in pods if not p.sample_only]
+
+
+# --- the calculators --------------------------------------------------------------------
+
+
+# Over six parameters: the docstring says why.
+def resource_replicas(  # noqa: PLR0913
     current_replicas: int,
     target_utilization: int,
     pods: Sequence[PodState],
     tolerances: Tolerances,
     now: float,
     settings: ControllerSettings,
+    container: str = "",
 ) -> Proposal:
-    """``GetResourceReplicas`` for CPU utilization."""
-    metrics = {p.name: p.cpu_usage_milli for p in pods if p.cpu_usage_milli is not None}
-    if not metrics:
-        raise MetricError("no metrics returned from resource metrics API")
-    if not pods:
+    """``GetResourceReplicas`` for CPU utilization (of ``container`` for a ContainerResource
+    metric). Seven parameters: upstream's, less the namespace and selector."""
+    metrics = resource_metrics(pods, container)
+    listed = _listed(pods)
+    if not listed:
         raise MetricError("no pods returned by selector while calculating replica count")
-    groups = _group_and_drop(pods, metrics, True, now, settings)
-    requests = _requests(pods)
+    groups = _group_and_drop(listed, metrics, True, now, settings)
+    requests = calculate_requests(listed, container, settings.gates)
     usage_ratio, utilization, raw = resource_utilization_ratio(
-        metrics, requests, target_utilization
+        metrics, dict(requests), target_utilization
     )
     plain = _plain_replicas(current_replicas, usage_ratio, groups, tolerances)
     if plain is not None:
@@ -209,9 +346,10 @@ def resource_replicas(
     # target is above 100 %), so it never speeds the scale-down up.
     fallback = max(100, target_utilization)
     _fill_missing_and_unready(
-        groups, metrics, usage_ratio, lambda name: (requests[name] or 0) * fallback // 100
+        groups, metrics, usage_ratio, lambda name: requests[name] * fallback // 100
     )
-    new_ratio, _, _ = resource_utilization_ratio(metrics, requests, target_utilization)
+    new_ratio, _, _ = resource_utilization_ratio(metrics, dict(requests), target_utilization)
+    # len(metrics) counts samples of pods not in the list too, as upstream's does.
     replicas = _damped_replicas(current_replicas, usage_ratio, new_ratio, len(metrics), tolerances)
     return Proposal(replicas, utilization, raw)
 
@@ -224,7 +362,8 @@ def _group_and_drop(
     settings: ControllerSettings,
 ) -> PodGroups:
     """``groupPods``, then ignored and unready pods' samples removed from ``metrics`` (in
-    place); an error when none is left, as both calculators of the controller do."""
+    place); an error when none is left, as both calculators of the controller do. Samples of
+    pods not in the list stay (upstream only removes what it grouped)."""
     groups = group_pods(pods, metrics, is_cpu, now, settings)
     for name in groups.ignored | groups.unready:
         metrics.pop(name, None)
@@ -289,23 +428,37 @@ def _damped_replicas(
     return new_replicas
 
 
+def pods_metric_samples(pods: Sequence[PodState], metric_name: str) -> dict[str, int]:
+    """``GetRawMetric``: the custom metric's per-pod values (sample-only pods too); an error
+    when the custom metrics API returns none."""
+    metrics = {p.name: p.metrics[metric_name] for p in pods if metric_name in p.metrics}
+    if not metrics:
+        raise MetricError(
+            f"unable to get metric {metric_name}: no metrics returned from custom metrics API"
+        )
+    return metrics
+
+
 # Over six parameters: the docstring says why.
-def pods_metric_replicas(  # noqa: PLR0913
+def plain_metric_replicas(  # noqa: PLR0913
     current_replicas: int,
     target_usage: int,
-    metric_name: str,
+    metrics: dict[str, int],
     pods: Sequence[PodState],
+    is_cpu: bool,
     tolerances: Tolerances,
     now: float,
     settings: ControllerSettings,
 ) -> Proposal:
-    """``calcPlainMetricReplicas`` for a Pods metric (per-pod average value). Seven
-    parameters: :func:`resource_replicas`' inputs plus the metric's name, as the controller's
-    function takes them."""
-    metrics = {p.name: p.metrics[metric_name] for p in pods if metric_name in p.metrics}
-    if not pods:
+    """``calcPlainMetricReplicas``: a per-pod average value target, for a Pods metric
+    (:func:`pods_metric_samples`) or a CPU AverageValue (:func:`resource_metrics`; then readiness
+    is checked as for utilization). Eight parameters: upstream's, less the namespace and
+    selector, plus the clock and flags the Go code reads from the controller."""
+    listed = _listed(pods)
+    if not listed:
         raise MetricError("no pods returned by selector while calculating replica count")
-    groups = _group_and_drop(pods, metrics, False, now, settings)
+    groups = _group_and_drop(listed, metrics, is_cpu, now, settings)
+    # The average runs over every sample left, those of pods not in the list included.
     usage_ratio, usage = metric_usage_ratio(metrics, target_usage)
     plain = _plain_replicas(current_replicas, usage_ratio, groups, tolerances)
     if plain is not None:
@@ -319,32 +472,76 @@ def pods_metric_replicas(  # noqa: PLR0913
 
 def ready_pods_count(pods: Sequence[PodState]) -> int:
     """``getReadyPodsCount``: Running and Ready."""
-    if not pods:
-        raise MetricError("no pods returned by selector while calculating replica count")
-    return sum(1 for p in pods if p.phase == RUNNING and p.ready is True)
+    listed = _listed(pods)
+    if not listed:
+        raise MetricError(
+            "unable to calculate ready pods: "
+            "no pods returned by selector while calculating replica count"
+        )
+    return sum(1 for p in listed if p.phase == RUNNING and p.ready is True)
 
 
 def usage_ratio_replicas(
     current_replicas: int, usage_ratio: float, pods: Sequence[PodState], tolerances: Tolerances
 ) -> int:
     """``getUsageRatioReplicaCount`` (Object Value and External Value targets): ready pods
-    times the ratio; from zero replicas the tolerance and pod count are skipped, which is what
-    lets minReplicas 0 scale back up."""
+    times the ratio, saturated at MaxInt32; from zero replicas the tolerance and pod count are
+    skipped, which is what lets an HPA scaled to zero come back."""
     if current_replicas != 0:
         if tolerances.is_within(usage_ratio):
             return current_replicas
-        return math.ceil(usage_ratio * float(ready_pods_count(pods)))
+        replicas = usage_ratio * float(ready_pods_count(pods))
+        return MAX_INT32 if replicas > MAX_INT32 else math.ceil(replicas)
     return math.ceil(usage_ratio)
+
+
+def _wrap_int64(value: int) -> int:
+    """Go's int64 addition wraps around."""
+    return (value + 2**63) % 2**64 - 2**63
+
+
+def external_sum(values: Sequence[int]) -> int:
+    """``GetExternalMetricReplicas``' total: saturated at MaxInt64 before it would overflow."""
+    usage = 0
+    for value in values:
+        if value > 0 and usage > MAX_INT64 - value:
+            return MAX_INT64
+        usage = _wrap_int64(usage + value)
+    return usage
 
 
 def per_pod_value_replicas(
     status_replicas: int, usage: int, target_average: int, tolerances: Tolerances
 ) -> Proposal:
-    """``GetObjectPerPodMetricReplicas`` / ``GetExternalPerPodMetricReplicas`` (AverageValue):
-    ratio against status.replicas x target; the proposal is ceil(usage / target)."""
+    """``GetObjectPerPodMetricReplicas`` (AverageValue): ratio against status.replicas x
+    target; the proposal is ceil(usage / target)."""
     replicas = status_replicas
     ratio = float(usage) / (float(target_average) * float(replicas)) if replicas else math.inf
     if not tolerances.is_within(ratio):
         replicas = math.ceil(float(usage) / float(target_average))
     average = math.ceil(float(usage) / float(status_replicas)) if status_replicas else usage
+    return Proposal(replicas, None, average)
+
+
+def external_per_pod_replicas(
+    status_replicas: int, values: Sequence[int], target_average: int, tolerances: Tolerances
+) -> Proposal:
+    """``GetExternalPerPodMetricReplicas``: the values summed (an int64 overflow saturates at
+    MaxInt64), the proposal ceil(sum / target) saturated at MaxInt32, the reported average
+    MaxInt64 when the sum is."""
+    usage = 0
+    for value in values:
+        usage = _wrap_int64(usage + value)
+        if usage < 0:  # "the only way we would ever get here is because of an Int64 overflow"
+            usage = MAX_INT64
+            break
+    replicas = status_replicas
+    ratio = float(usage) / (float(target_average) * float(replicas)) if replicas else math.inf
+    if not tolerances.is_within(ratio):
+        proposed = math.ceil(float(usage) / float(target_average))
+        replicas = MAX_INT32 if proposed > MAX_INT32 else proposed
+    if float(usage) >= float(MAX_INT64):
+        average = MAX_INT64
+    else:
+        average = math.ceil(float(usage) / float(status_replicas)) if status_replicas else usage
     return Proposal(replicas, None, average)

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 
 from gitops.simulate.engine import Timeline
-from gitops.simulate.hpa import RESOURCE, UTILIZATION
+from gitops.simulate.hpa import CONTAINER_RESOURCE, RESOURCE, UTILIZATION
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,11 @@ class Summary:
 
 def cpu_target(timeline: Timeline) -> int | None:
     for metric in timeline.scenario.hpa.metrics:
-        if metric.type == RESOURCE and metric.name == "cpu" and metric.target_type == UTILIZATION:
+        if (
+            metric.type in (RESOURCE, CONTAINER_RESOURCE)
+            and metric.name == "cpu"
+            and metric.target_type == UTILIZATION
+        ):
             return metric.target
     return None
 

@@ -17,14 +17,18 @@ Every problem is one :class:`ScenarioError` line naming the file, the key and wh
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gitops import k8s_math
+from gitops.config import DEFAULT_KUBERNETES_VERSION
 from gitops.errors import GitopsError
+from gitops.featuregates import POD_LEVEL_RESOURCES, FeatureGateError, FeatureGates, known_gates
 from gitops.k8s import running_containers
 from gitops.simulate.hpa import (
     AVERAGE_VALUE,
@@ -45,7 +49,7 @@ from gitops.simulate.hpa import (
     ScalingRules,
     generate_rules,
 )
-from gitops.simulate.replicas import ControllerSettings
+from gitops.simulate.replicas import SINGLE_CONTAINER, ContainerState, ControllerSettings
 
 # One sync per period, a day at most: 5,760 syncs at the default 15 s.
 MAX_DURATION_SECONDS = 7 * 24 * 3600
@@ -107,11 +111,15 @@ class PodTemplate:
     # takes the n-th of these as its startup, later ones ``startup_seconds``. A second of
     # start delay can move a pod's first sample a whole scrape later.
     startup_replay: tuple[float, ...] = ()
+    # The container the HPA measures (a ContainerResource metric's, else "app"): new pods run
+    # one container of this name, and the load is its usage.
+    container_name: str = SINGLE_CONTAINER
 
 
 @dataclass(frozen=True)
 class ExplicitPod:
-    """A pod of ``start.pods``: reproduces one upstream test's pod exactly."""
+    """A pod of ``start.pods``: reproduces one upstream test's pod exactly. ``sample_only``:
+    only its metrics sample is left (a deleted pod), it is not in the pod list."""
 
     name: str
     phase: str
@@ -124,6 +132,9 @@ class ExplicitPod:
     metric_timestamp: float
     metric_window: float
     metrics: Mapping[str, int] = field(default_factory=dict)
+    containers: tuple[ContainerState, ...] = ()
+    pod_requests: Mapping[str, int] = field(default_factory=dict)
+    sample_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,7 +148,13 @@ class Scenario:
     settings: ControllerSettings
     duration_seconds: float
     explicit_pods: tuple[ExplicitPod, ...] = ()
-    metric_values: Mapping[str, int] = field(default_factory=dict)
+    metric_values: Mapping[str, int | tuple[int, ...]] = field(default_factory=dict)
+    overlay: str | None = None  # "env/service" of a repository HPA
+
+    @property
+    def name(self) -> str:
+        """The scenario file's name without its folder and suffix."""
+        return Path(self.source.split(":", 1)[0]).stem
 
     @property
     def syncs(self) -> int:
@@ -221,8 +238,13 @@ SCENARIO_KEYS = ("hpa", "start", "pod", "load", "controller", "durationSeconds",
 HPAResolver = Callable[[str, str, str | None], tuple[Mapping[str, Any], int | None, str]]
 
 
-def load_scenario(path: Path, resolve_hpa: HPAResolver | None = None) -> Scenario:
-    """Read and validate ``path``; raise :class:`ScenarioError` on the first problem."""
+def load_scenario(
+    path: Path,
+    resolve_hpa: HPAResolver | None = None,
+    kubernetes_version: str = DEFAULT_KUBERNETES_VERSION,
+) -> Scenario:
+    """Read and validate ``path``; raise :class:`ScenarioError` on the first problem. The
+    controller's feature gates default to ``kubernetes_version`` (the repository's target)."""
     import yaml
 
     source = str(path)
@@ -237,18 +259,25 @@ def load_scenario(path: Path, resolve_hpa: HPAResolver | None = None) -> Scenari
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ScenarioError(f"{source}{line}: invalid YAML: {problem}") from exc
-    return parse_scenario(data, source, resolve_hpa)
+    return parse_scenario(data, source, resolve_hpa, kubernetes_version)
 
 
-def parse_scenario(data: Any, source: str, resolve_hpa: HPAResolver | None = None) -> Scenario:
+def parse_scenario(
+    data: Any,
+    source: str,
+    resolve_hpa: HPAResolver | None = None,
+    kubernetes_version: str = DEFAULT_KUBERNETES_VERSION,
+) -> Scenario:
     r = _Reader(source)
     root = r.mapping(data, "top level")
     r.known_keys(root, "top level", SCENARIO_KEYS)
     manifest, target_request, origin = _hpa_manifest(r, root, source, resolve_hpa)
     spec, hpa_name = hpa_spec_from_manifest(manifest, origin)
 
-    settings = _settings(r, root.get("controller", {}))
+    settings = _settings(r, root.get("controller", {}), kubernetes_version)
     template = _template(r, root.get("pod", {}), target_request)
+    measured = next((m.container for m in spec.metrics if m.container), SINGLE_CONTAINER)
+    template = dataclasses.replace(template, container_name=measured)
     start = r.mapping(root.get("start", {}), "start")
     r.known_keys(start, "start", ("replicas", "pods"))
     explicit = tuple(
@@ -258,7 +287,9 @@ def parse_scenario(data: Any, source: str, resolve_hpa: HPAResolver | None = Non
     if "replicas" in start:
         replicas = r.integer(start["replicas"], "start.replicas", minimum=0)
     elif explicit:
-        replicas = len([p for p in explicit if p.phase not in ("Failed", "Succeeded")])
+        replicas = len(
+            [p for p in explicit if p.phase not in ("Failed", "Succeeded") and not p.sample_only]
+        )
     else:
         replicas = spec.min_replicas
     load = _load(r, root["load"]) if "load" in root else None
@@ -273,13 +304,20 @@ def parse_scenario(data: Any, source: str, resolve_hpa: HPAResolver | None = Non
     if duration > MAX_DURATION_SECONDS:
         raise r.fail("durationSeconds", f"expected at most {MAX_DURATION_SECONDS} (a week)")
     metric_values = {
-        str(k): r.milli(v, f"metrics.{k}")
+        str(k): _metric_value(r, v, f"metrics.{k}")
         for k, v in r.mapping(root.get("metrics", {}), "metrics").items()
     }
     return Scenario(
         source, spec, hpa_name, replicas, template, load, settings, duration, explicit,
-        metric_values,
+        metric_values, _overlay(root),
     )  # fmt: skip
+
+
+def _overlay(root: Mapping[str, Any]) -> str | None:
+    hpa = root.get("hpa")
+    if isinstance(hpa, Mapping) and "manifest" not in hpa:
+        return f"{hpa.get('env')}/{hpa.get('service')}"
+    return None
 
 
 def _hpa_manifest(
@@ -307,6 +345,24 @@ def _hpa_manifest(
     return manifest, target_request, origin
 
 
+def _metric_value(r: _Reader, value: Any, where: str) -> int | tuple[int, ...]:
+    """An Object metric's value, or an External metric's value or list of values (one per
+    series the external metrics API returns), in milli-units; no upper bound, so that the
+    controller's int64 saturation can be exercised."""
+    if isinstance(value, list):
+        if not value:
+            raise r.fail(where, "expected at least one value")
+        return tuple(_signed_milli(r, v, f"{where}[{i}]") for i, v in enumerate(value))
+    return _signed_milli(r, value, where)
+
+
+def _signed_milli(r: _Reader, value: Any, where: str) -> int:
+    try:
+        return k8s_math.milli_value(value)
+    except k8s_math.InvalidValueError:
+        raise r.fail(where, f'expected a quantity like "250m" or 3, got {value!r}') from None
+
+
 def _list(r: _Reader, value: Any, where: str) -> list[Any]:
     if not isinstance(value, list):
         raise r.fail(where, f"expected a list, got {_kind(value)}")
@@ -322,16 +378,37 @@ SETTINGS_KEYS = {
 }
 
 
-def _settings(r: _Reader, raw: Any) -> ControllerSettings:
+def _settings(r: _Reader, raw: Any, kubernetes_version: str) -> ControllerSettings:
     controller = r.mapping(raw, "controller")
-    r.known_keys(controller, "controller", tuple(SETTINGS_KEYS))
+    r.known_keys(controller, "controller", (*SETTINGS_KEYS, "kubernetesVersion", "featureGates"))
     values = {
         SETTINGS_KEYS[key]: r.number(value, f"controller.{key}", minimum=0)
         for key, value in controller.items()
+        if key in SETTINGS_KEYS
     }
     if values.get("sync_period", 15.0) <= 0:
         raise r.fail("controller.syncPeriodSeconds", "expected a number > 0")
-    return ControllerSettings(**values)
+    version = str(controller.get("kubernetesVersion", kubernetes_version))
+    match = re.fullmatch(r"v?1\.(\d+)(\.\d+)?", version)
+    if match is None:
+        raise r.fail(
+            "controller.kubernetesVersion", f'expected a version like "1.36", got {version!r}'
+        )
+    overrides = []
+    for name, value in r.mapping(
+        controller.get("featureGates", {}), "controller.featureGates"
+    ).items():
+        if str(name) not in known_gates():
+            raise r.fail(
+                f"controller.featureGates.{name}",
+                f"unknown gate (expected one of: {', '.join(known_gates())})",
+            )
+        overrides.append((str(name), r.boolean(value, f"controller.featureGates.{name}")))
+    try:
+        gates = FeatureGates(int(match.group(1)), tuple(overrides))
+    except FeatureGateError as exc:  # pragma: no cover - names are checked above
+        raise r.fail("controller.featureGates", str(exc)) from exc
+    return ControllerSettings(**values, gates=gates)
 
 
 def _template(r: _Reader, raw: Any, target_request: int | None) -> PodTemplate:
@@ -384,8 +461,9 @@ def _load(r: _Reader, raw: Any) -> LoadProfile:
 
 POD_KEYS = (
     "name", "phase", "ready", "readyTime", "startTime", "deleting", "containers",
-    "metricTimestamp", "metricWindowSeconds", "metrics",
+    "metricTimestamp", "metricWindowSeconds", "metrics", "resources", "sampleOnly",
 )  # fmt: skip
+CONTAINER_KEYS = ("name", "cpuRequest", "cpuUsage", "sidecar")
 PHASES = ("Pending", "Running", "Succeeded", "Failed")
 
 
@@ -401,23 +479,15 @@ def _explicit_pod(r: _Reader, raw: Any, where: str, template: PodTemplate) -> Ex
         ready = r.boolean(ready, f"{where}.ready")
     start = pod.get("startTime", -3600)
     start_time = None if start is None else r.number(start, f"{where}.startTime")
-    request: int | None = 0
-    usage: int | None = 0
-    containers = _list(r, pod.get("containers", []), f"{where}.containers")
-    if not containers:
-        request, usage = template.cpu_request_milli, None
-    for i, item in enumerate(containers):
-        cwhere = f"{where}.containers[{i}]"
-        container = r.mapping(item, cwhere)
-        r.known_keys(container, cwhere, ("name", "cpuRequest", "cpuUsage"))
-        if "cpuRequest" not in container:
-            request = None  # the HPA then cannot compute: "missing request for cpu"
-        elif request is not None:
-            request += r.milli(container["cpuRequest"], f"{cwhere}.cpuRequest")
-        if "cpuUsage" not in container:
-            usage = None  # no sample for the pod: a "missing" pod
-        elif usage is not None:
-            usage += r.milli(container["cpuUsage"], f"{cwhere}.cpuUsage")
+    containers = _containers(r, pod.get("containers", []), where)
+    request: int | None = template.cpu_request_milli
+    usage: int | None = None
+    if containers:  # the totals, for the pod's summary; the HPA reads the containers
+        requests = [c.cpu_request_milli for c in containers]
+        usages = [c.cpu_usage_milli for c in containers]
+        request = None if None in requests else sum(q or 0 for q in requests)
+        usage = None if None in usages else sum(u or 0 for u in usages)
+    pod_requests = _pod_requests(r, pod.get("resources"), f"{where}.resources")
     metrics = {
         str(k): r.milli(v, f"{where}.metrics.{k}")
         for k, v in r.mapping(pod.get("metrics", {}), f"{where}.metrics").items()
@@ -436,7 +506,64 @@ def _explicit_pod(r: _Reader, raw: Any, where: str, template: PodTemplate) -> Ex
             pod.get("metricWindowSeconds", 60), f"{where}.metricWindowSeconds", minimum=0
         ),
         metrics=metrics,
+        containers=containers,
+        pod_requests=pod_requests,
+        sample_only=r.boolean(pod.get("sampleOnly", False), f"{where}.sampleOnly"),
     )
+
+
+def _containers(r: _Reader, raw: Any, where: str) -> tuple[ContainerState, ...]:
+    """``containers: [{name, cpuRequest, cpuUsage, sidecar}]``: no ``cpuRequest``, the container
+    has none (the HPA then cannot sum the pod's); no ``cpuUsage``, metrics-server has no sample
+    of it; ``sidecar: true``, a restartable init container."""
+    out = []
+    for i, item in enumerate(_list(r, raw, f"{where}.containers")):
+        cwhere = f"{where}.containers[{i}]"
+        container = r.mapping(item, cwhere)
+        r.known_keys(container, cwhere, CONTAINER_KEYS)
+        name = container.get("name", f"container{i + 1}")
+        if not isinstance(name, str) or not name:
+            raise r.fail(f"{cwhere}.name", f"expected a container name, got {name!r}")
+        out.append(
+            ContainerState(
+                name,
+                r.milli(container["cpuRequest"], f"{cwhere}.cpuRequest")
+                if "cpuRequest" in container
+                else None,
+                r.milli(container["cpuUsage"], f"{cwhere}.cpuUsage")
+                if "cpuUsage" in container
+                else None,
+                r.boolean(container.get("sidecar", False), f"{cwhere}.sidecar"),
+            )
+        )
+    names = [c.name for c in out]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate is not None:
+        raise r.fail(f"{where}.containers", f"container name {duplicate!r} is used twice")
+    return tuple(out)
+
+
+def _pod_requests(r: _Reader, raw: Any, where: str) -> dict[str, int]:
+    """Pod-level ``resources: {requests: {cpu, memory}}`` (milli-units; memory only matters
+    for whether pod-level requests are set)."""
+    if raw is None:
+        return {}
+    resources = r.mapping(raw, where)
+    r.known_keys(resources, where, ("requests",))
+    requests = r.mapping(resources.get("requests", {}), f"{where}.requests")
+    r.known_keys(requests, f"{where}.requests", ("cpu", "memory"))
+    out = {}
+    if "cpu" in requests:
+        out["cpu"] = r.milli(requests["cpu"], f"{where}.requests.cpu")
+    if "memory" in requests:
+        try:
+            out["memory"] = k8s_math.milli_value(requests["memory"])
+        except k8s_math.InvalidValueError:
+            raise r.fail(
+                f"{where}.requests.memory",
+                f"expected a quantity like 64Mi, got {requests['memory']!r}",
+            ) from None
+    return out
 
 
 # --- HorizontalPodAutoscaler manifests -> HPASpec -------------------------------------------
@@ -478,8 +605,14 @@ def _metric(r: _Reader, raw: Any, where: str) -> MetricSpec:
         raise r.fail(f"{where}.type", f"expected Resource, Pods, Object or External, got {kind!r}")
     source = r.mapping(metric.get(field_name), f"{where}.{field_name}")
     target = r.mapping(source.get("target"), f"{where}.{field_name}.target")
+    container = ""
     if kind in (RESOURCE, CONTAINER_RESOURCE):
         name = str(source.get("name"))
+        if kind == CONTAINER_RESOURCE:
+            named = source.get("container")
+            if not isinstance(named, str) or not named:
+                raise r.fail(f"{where}.containerResource.container", "expected a container name")
+            container = named
     else:
         name = str(r.mapping(source.get("metric"), f"{where}.{field_name}.metric").get("name"))
     target_type = target.get("type")
@@ -496,7 +629,7 @@ def _metric(r: _Reader, raw: Any, where: str) -> MetricSpec:
         raise r.fail(
             f"{twhere}.type", f"expected Utilization, AverageValue or Value, got {target_type!r}"
         )
-    return MetricSpec(str(kind), name, str(target_type), value)
+    return MetricSpec(str(kind), name, str(target_type), value, container)
 
 
 def _behavior(r: _Reader, raw: Any) -> Behavior:
@@ -554,13 +687,27 @@ def _rules(r: _Reader, raw: Any, where: str, default: ScalingRules) -> ScalingRu
     )
 
 
-def pod_cpu_request_milli(pod_spec: Mapping[str, Any]) -> int | None:
-    """The HPA's per-pod CPU request (``calculatePodRequestsFromContainers``): containers plus
-    restartable init containers; None when any of them has no CPU request."""
+def pod_cpu_request_milli(
+    pod_spec: Mapping[str, Any], container: str = "", gates: FeatureGates | None = None
+) -> int | None:
+    """The HPA's per-pod CPU request (``calculateRequests``): the pod-level
+    ``spec.resources.requests.cpu`` when the PodLevelResources gate is on (``gates``, default:
+    the default target version's) and no ``container`` is named; else the named container's,
+    or the containers plus restartable init containers summed. None when one of them has no
+    CPU request or the named container is not there."""
+    gates = gates or FeatureGates(int(DEFAULT_KUBERNETES_VERSION.split(".")[1]))
+    pod_level = (pod_spec.get("resources") or {}).get("requests") or {}
+    if not container and gates.enabled(POD_LEVEL_RESOURCES) and "cpu" in pod_level:
+        try:
+            return k8s_math.milli_value(pod_level["cpu"])
+        except k8s_math.InvalidValueError:
+            return None
     containers = running_containers(pod_spec)
+    if container:
+        containers = [c for c in containers if c.get("name") == container][:1]
     total = 0
-    for container in containers:
-        requests = (container.get("resources") or {}).get("requests") or {}
+    for item in containers:
+        requests = (item.get("resources") or {}).get("requests") or {}
         if "cpu" not in requests:
             return None
         try:

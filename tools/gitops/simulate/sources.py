@@ -13,6 +13,7 @@ from typing import Any
 
 from gitops import k8s_math
 from gitops.config import RepoConfig
+from gitops.featuregates import FeatureGates
 from gitops.k8s import pod_spec_of
 from gitops.simulate.scenario import HPAResolver, ScenarioError, pod_cpu_request_milli
 
@@ -57,9 +58,14 @@ def _name(obj: Mapping[str, Any]) -> str:
 
 
 def find_hpa(
-    objects: Sequence[Mapping[str, Any]], origin: str, name: str | None
+    objects: Sequence[Mapping[str, Any]],
+    origin: str,
+    name: str | None,
+    gates: FeatureGates | None = None,
 ) -> tuple[Mapping[str, Any], int | None, str]:
-    """The overlay's HPA (by ``name`` when it has several) and its target's pod CPU request."""
+    """The overlay's HPA (by ``name`` when it has several) and the CPU request it measures per
+    pod: its ContainerResource container's, else the pod's (pod-level with the
+    PodLevelResources gate of ``gates``)."""
     hpas = objects_of_kind(objects, "HorizontalPodAutoscaler")
     if name is not None:
         hpas = [h for h in hpas if _name(h) == name]
@@ -73,8 +79,17 @@ def find_hpa(
     target = target_workload(objects, hpa)
     request = None
     if target is not None:
-        request = pod_cpu_request_milli(pod_spec_of(target))
+        request = pod_cpu_request_milli(pod_spec_of(target), _measured_container(hpa), gates)
     return hpa, request, f"{origin} (HorizontalPodAutoscaler {_name(hpa)})"
+
+
+def _measured_container(hpa: Mapping[str, Any]) -> str:
+    """The container of the HPA's first CPU ContainerResource metric, "" when it has none."""
+    for metric in (hpa.get("spec") or {}).get("metrics") or []:
+        source = (metric or {}).get("containerResource") or {}
+        if metric.get("type") == "ContainerResource" and source.get("name") == "cpu":
+            return str(source.get("container") or "")
+    return ""
 
 
 def target_workload(
@@ -93,6 +108,6 @@ def repo_hpa_resolver(repo: Path, config: RepoConfig, use_cache: bool = True) ->
         env: str, service: str, name: str | None
     ) -> tuple[Mapping[str, Any], int | None, str]:
         objects, origin = rendered_objects(repo, config, env, service, use_cache)
-        return find_hpa(objects, origin, name)
+        return find_hpa(objects, origin, name, FeatureGates(config.minor_version))
 
     return resolve
