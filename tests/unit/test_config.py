@@ -51,7 +51,11 @@ def test_build_options_as_one_string_like_argocd_cm(tmp_path: Path) -> None:
         ("kustomize:\n  options: []\n", "unknown key(s) under kustomize: options"),
         ("kustomize:\n  timeoutSeconds: 0\n", "timeoutSeconds must be a positive number"),
         ("featureGates: [HPAScaleToZero]\n", "featureGates must be a mapping"),
-        ("featureGates:\n  HPAScaleToZer0: true\n", "'HPAScaleToZer0' is not a feature gate"),
+        (
+            "featureGates:\n  HPAScaleToZer0: true\n",
+            "unknown feature gate 'HPAScaleToZer0'; did you mean HPAScaleToZero?",
+        ),
+        ("featureGates:\n  hpa-scale: true\n", "'hpa-scale' is not a feature gate name"),
         ("featureGates:\n  HPAScaleToZero: 'yes'\n", "HPAScaleToZero must be true or false"),
     ],
 )
@@ -84,6 +88,17 @@ def test_api_server_settings_are_checked_as_kube_apiserver_checks_its_flags(tmp_
         (tmp_path / "gitops.yaml").write_text(f"envs: [dev]\napiServer:\n  {bad}\n")
         with pytest.raises(ConfigError, match=re.escape(expected)):
             load_config(tmp_path)
+
+
+def test_gates_gitops_does_not_model_reach_only_the_upstream_validator(tmp_path: Path) -> None:
+    from gitops.upstream import UpstreamValidator
+
+    (tmp_path / "gitops.yaml").write_text("featureGates: {DRAAdminAccess: true}\n")
+    config = load_config(tmp_path)
+    assert config.feature_gates == (("DRAAdminAccess", True),)
+    assert config.gates().overrides == ()
+    flags = UpstreamValidator(tmp_path, "v1.36.3", "1.36", feature_gates=config.feature_gates)
+    assert "--feature-gates=DRAAdminAccess=true" in flags._flags()
 
 
 def test_feature_gates_override_the_version_defaults(tmp_path: Path) -> None:

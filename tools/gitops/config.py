@@ -22,7 +22,7 @@ import yaml
 
 from gitops import yamlio
 from gitops.errors import ConfigError
-from gitops.k8s.features import FeatureGates, UnknownFeatureGateError, check_gate_name
+from gitops.k8s.features import FeatureGates, known_gates
 
 CONFIG_FILE = "gitops.yaml"
 DEFAULT_KUBERNETES_VERSION = "1.36"
@@ -154,7 +154,10 @@ class RepoConfig:
         """The feature gates the validation rules see: the defaults of ``kubernetes_version``
         (default: kubernetesVersion) with gitops.yaml's ``featureGates`` applied."""
         version = kubernetes_version or self.kubernetes_version
-        return FeatureGates.for_version(version, dict(self.feature_gates))
+        modelled = set(known_gates())  # the others only reach the upstream validator
+        return FeatureGates.for_version(
+            version, {name: on for name, on in self.feature_gates if name in modelled}
+        )
 
     @property
     def minor_version(self) -> int:
@@ -263,11 +266,15 @@ def _parse_feature_gates(raw: Any) -> tuple[tuple[str, bool], ...]:
     where = f"{CONFIG_FILE}: featureGates"
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must be a mapping of gate name to true or false")
+    modelled = set(known_gates())
     for name, value in raw.items():
-        try:
-            check_gate_name(str(name))
-        except UnknownFeatureGateError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Z][A-Za-z0-9]*", name):
+            raise ConfigError(f"{where}: {name!r} is not a feature gate name (CamelCase)")
+        close = _closest(name, modelled) if name not in modelled else None
+        if close is not None:
+            # Near a gate gitops models: a typo. Other names are passed on to the upstream
+            # validator, which knows every gate of its release and refuses unknown ones.
+            raise ConfigError(f"{where}: unknown feature gate {name!r}; did you mean {close}?")
         if not isinstance(value, bool):
             raise ConfigError(f"{where}.{name} must be true or false, got {value!r}")
     return tuple(sorted((str(k), v) for k, v in raw.items()))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from gitops.featuregates import FeatureGates
+from gitops.k8s.features import FeatureGates
 from gitops.simulate.hpa import (
     AVERAGE_VALUE,
     CONTAINER_RESOURCE,

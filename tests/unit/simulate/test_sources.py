@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gitops.config import load_config
-from gitops.featuregates import FeatureGates
+from gitops.k8s.features import FeatureGates
 from gitops.render import SelectionError
 from gitops.simulate.scenario import ScenarioError
 from gitops.simulate.sources import find_hpa, rendered_objects, repo_hpa_resolver, target_workload

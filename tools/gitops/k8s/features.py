@@ -1,19 +1,16 @@
-"""Feature gates that change what the API server accepts, with their default per minor version.
+"""Kubernetes feature gates by minor version, from the packaged table
+``gitops/data/feature-gates.yaml`` (upstream's versioned feature list, cited there).
 
-The Python validator (:mod:`gitops.apivalidation`) applies a gated rule as the target
-``kubernetesVersion`` would: the gate's default for that minor, unless gitops.yaml's
-``featureGates`` overrides it to mirror a cluster's ``--feature-gates``. A gate that does not
-exist yet at the target (``exists`` False) means the code path from before the feature, which
-is not always the same as the gate being off.
-
-The stages are read from k8s.io/kubernetes@v1.36.3, pkg/features/kube_features.go
-(``defaultVersionedKubernetesFeatureGates``: one ``{Version, Default, PreRelease}`` per change).
-A target after 1.36 keeps the 1.36 stage: the table knows no later source.
+Whatever depends on a gate (the Python validator's rules, the HPA simulation) asks here with the
+repository's target minor (gitops.yaml ``kubernetesVersion``) and its ``featureGates`` (the
+cluster's ``--feature-gates``), never hard-codes a default. A gate that does not exist yet at
+the target (:meth:`FeatureGates.exists` False) means the code path from before the feature,
+which is not always the same as the gate being off.
 
     >>> gates = FeatureGates.for_version("1.35")
     >>> gates.enabled("ContainerRestartRules"), gates.enabled("RelaxedServiceNameValidation")
     (True, False)
-    >>> FeatureGates.for_version("1.36", {"HPAScaleToZero": True}).enabled("HPAScaleToZero")
+    >>> FeatureGates(36, (("HPAScaleToZero", True),)).enabled("HPAScaleToZero")
     True
 """
 
@@ -22,98 +19,142 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from gitops import yamlio
+from gitops.errors import GitopsError
+
+GATES_FILE = "feature-gates.yaml"
+PACKAGED = f"gitops/data/{GATES_FILE}"
+DEFAULT_MINOR = 36  # config.DEFAULT_KUBERNETES_VERSION (a test keeps the two equal)
+
+CONTAINER_RESTART_RULES = "ContainerRestartRules"
+POD_LEVEL_RESOURCES = "PodLevelResources"
+HPA_CONFIGURABLE_TOLERANCE = "HPAConfigurableTolerance"
+HPA_SCALE_TO_ZERO = "HPAScaleToZero"
+_VERSION = re.compile(r"^1\.(\d+)$")
+
+
+class FeatureGateError(GitopsError):
+    """A broken gate table."""
+
+
+class UnknownFeatureGateError(FeatureGateError):
+    """A gate name the table does not hold (a typo, or a gate nothing here depends on)."""
 
 
 @dataclass(frozen=True)
 class GateStage:
-    """From ``minor`` on (until the next stage), the gate defaults to ``default``."""
+    """One entry of a gate's versioned spec: from minor ``since`` on, ``default``."""
 
-    minor: int
+    since: int
     default: bool
-    stage: str  # Alpha, Beta, GA (as kube_features.go names the PreRelease)
+    stage: str  # Alpha, Beta, GA, as kube_features.go names the PreRelease
 
 
-# Only the gates a rule of gitops.apivalidation depends on; each rule cites its gate.
-FEATURE_GATES: dict[str, tuple[GateStage, ...]] = {
-    # Service names may be DNS-1123 labels ("1healthz"), not only DNS-1035 labels
-    # (pkg/apis/core/validation/validation.go ValidateService).
-    "RelaxedServiceNameValidation": (
-        GateStage(34, False, "Alpha"),
-        GateStage(36, True, "Beta"),
-    ),
-    # Container-level restartPolicy on app containers, OnFailure/Never on init containers and
-    # restartPolicyRules (validateInitContainerRestartPolicy, validateContainerRestartPolicy).
-    "ContainerRestartRules": (
-        GateStage(34, False, "Alpha"),
-        GateStage(35, True, "Beta"),
-    ),
-    # The RestartAllContainers action of restartPolicyRules (validateContainerRestartPolicy).
-    "RestartAllContainersOnContainerExits": (
-        GateStage(35, False, "Alpha"),
-        GateStage(36, True, "Beta"),
-    ),
-    # minReplicas 0 on an HPA (pkg/registry/autoscaling/horizontalpodautoscaler/strategy.go sets
-    # MinReplicasLowerBound 0 only with the gate).
-    "HPAScaleToZero": (GateStage(16, False, "Alpha"),),
-    # Env var names of any printable ASCII but '=' instead of C-identifier-like names
-    # (ValidateEnv: IsRelaxedEnvVarName vs IsEnvVarName).
-    "RelaxedEnvironmentVariableValidation": (
-        GateStage(30, False, "Alpha"),
-        GateStage(32, True, "Beta"),
-        GateStage(34, True, "GA"),
-    ),
-}
-_VERSION = re.compile(r"^1\.(\d+)$")
+def parse_gates(data: Any, source: str) -> dict[str, tuple[GateStage, ...]]:
+    """The ``gates`` of a feature-gate document, each gate's stages ordered by version."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("gates"), Mapping):
+        raise FeatureGateError(f"{source}: expected a mapping with a 'gates' mapping")
+    out: dict[str, tuple[GateStage, ...]] = {}
+    for name, stages in data["gates"].items():
+        if not isinstance(stages, list) or not stages:
+            raise FeatureGateError(f"{source}: gates.{name}: expected a list of stages")
+        parsed = []
+        for i, stage in enumerate(stages):
+            since, default = (stage or {}).get("since"), (stage or {}).get("default")
+            if (
+                not isinstance(since, int)
+                or isinstance(since, bool)
+                or not isinstance(default, bool)
+            ):
+                raise FeatureGateError(
+                    f"{source}: gates.{name}[{i}]: expected {{since: <minor>, default: "
+                    f"true|false, stage: ...}}, got {stage!r}"
+                )
+            parsed.append(GateStage(since, default, str(stage.get("stage", ""))))
+        out[str(name)] = tuple(sorted(parsed, key=lambda s: s.since))
+    return out
 
 
-class UnknownFeatureGateError(ValueError):
-    """A gate name the table does not hold (a typo, or a gate no rule here depends on)."""
+@cache
+def feature_gates() -> dict[str, tuple[GateStage, ...]]:
+    """The packaged table."""
+    text = resources.files("gitops").joinpath("data", GATES_FILE).read_text(encoding="utf-8")
+    return parse_gates(yamlio.safe_load(text), PACKAGED)
 
 
-def check_gate_name(name: str) -> None:
-    """Raise :class:`UnknownFeatureGateError` naming the known gates."""
-    if name not in FEATURE_GATES:
+def known_gates() -> tuple[str, ...]:
+    return tuple(sorted(feature_gates()))
+
+
+def check_gate_name(name: str) -> tuple[GateStage, ...]:
+    """The gate's stages; :class:`UnknownFeatureGateError` naming the known gates."""
+    stages = feature_gates().get(name)
+    if stages is None:
         raise UnknownFeatureGateError(
-            f"{name!r} is not a feature gate the validation rules depend on "
-            f"(known: {', '.join(sorted(FEATURE_GATES))})"
+            f"unknown feature gate {name!r} (known: {', '.join(known_gates())})"
         )
+    return stages
+
+
+def gate_default(name: str, minor: int) -> bool:
+    """The gate's default at Kubernetes 1.<minor>: the last stage at or before it; off before
+    the gate existed."""
+    default = False
+    for stage in check_gate_name(name):
+        if stage.since <= minor:
+            default = stage.default
+    return default
 
 
 @dataclass(frozen=True)
 class FeatureGates:
-    """The gates of one Kubernetes minor version, defaults plus overrides."""
+    """The gates at one minor version: upstream defaults, then ``overrides``
+    (``--feature-gates=Name=true``, the last one set wins), which must name known gates."""
 
-    kubernetes_version: str
+    minor: int
     overrides: tuple[tuple[str, bool], ...] = ()
+
+    def __post_init__(self) -> None:
+        for name, _ in self.overrides:
+            check_gate_name(name)
 
     @classmethod
     def for_version(cls, version: str, overrides: Mapping[str, bool] | None = None) -> FeatureGates:
-        if not _VERSION.match(version):
+        match = _VERSION.match(version)
+        if not match:
             raise ValueError(f'Kubernetes version must look like "1.36", got {version!r}')
-        for name in overrides or {}:
-            check_gate_name(name)
-        return cls(version, tuple(sorted((overrides or {}).items())))
+        return cls(int(match.group(1)), tuple(sorted((overrides or {}).items())))
 
     @property
-    def minor(self) -> int:
-        match = _VERSION.match(self.kubernetes_version)
-        assert match is not None  # checked in for_version
-        return int(match.group(1))
+    def kubernetes_version(self) -> str:
+        return f"1.{self.minor}"
 
     def exists(self, name: str) -> bool:
         """Whether the target version has the gate at all (an override counts as having it)."""
-        check_gate_name(name)
-        return name in dict(self.overrides) or FEATURE_GATES[name][0].minor <= self.minor
+        stages = check_gate_name(name)
+        return any(n == name for n, _ in self.overrides) or stages[0].since <= self.minor
 
     def enabled(self, name: str) -> bool:
-        """The gate's state at the target: the override, else the default of the latest stage
-        at or before the target minor; False before the gate existed."""
-        check_gate_name(name)
-        overridden = dict(self.overrides)
-        if name in overridden:
-            return overridden[name]
-        state = False
-        for stage in FEATURE_GATES[name]:
-            if stage.minor <= self.minor:
-                state = stage.default
-        return state
+        return _enabled(self, name)
+
+    def with_overrides(self, **values: bool) -> FeatureGates:
+        """A copy with some gates set, as a test's ``SetFeatureGateDuringTest`` does."""
+        return FeatureGates(self.minor, (*self.overrides, *values.items()))
+
+
+@cache
+def _enabled(gates: FeatureGates, name: str) -> bool:
+    """:meth:`FeatureGates.enabled`, remembered: the simulation asks at every sync."""
+    for override, value in reversed(gates.overrides):
+        if override == name:
+            return value
+    return gate_default(name, gates.minor)
+
+
+def default_gates() -> FeatureGates:
+    """The gates at the default target version."""
+    return FeatureGates(DEFAULT_MINOR)

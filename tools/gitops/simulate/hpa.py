@@ -26,7 +26,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from gitops.featuregates import HPA_CONFIGURABLE_TOLERANCE, HPA_SCALE_TO_ZERO
+from gitops.k8s.features import HPA_CONFIGURABLE_TOLERANCE, HPA_SCALE_TO_ZERO
 from gitops.simulate.replicas import (
     ControllerSettings,
     MetricError,

@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from gitops.featuregates import POD_LEVEL_RESOURCES, FeatureGates, default_gates
+from gitops.k8s.features import POD_LEVEL_RESOURCES, FeatureGates, default_gates
 
 # --- settings ---------------------------------------------------------------------------
 

@@ -28,8 +28,8 @@ from typing import Any
 from gitops import k8s_math
 from gitops.config import DEFAULT_KUBERNETES_VERSION
 from gitops.errors import GitopsError
-from gitops.featuregates import POD_LEVEL_RESOURCES, FeatureGateError, FeatureGates, known_gates
 from gitops.k8s import running_containers
+from gitops.k8s.features import POD_LEVEL_RESOURCES, FeatureGateError, FeatureGates, known_gates
 from gitops.simulate.hpa import (
     AVERAGE_VALUE,
     CONTAINER_RESOURCE,

@@ -13,8 +13,8 @@ from typing import Any
 
 from gitops import k8s_math
 from gitops.config import RepoConfig
-from gitops.featuregates import FeatureGates
 from gitops.k8s import pod_spec_of
+from gitops.k8s.features import FeatureGates
 from gitops.simulate.scenario import HPAResolver, ScenarioError, pod_cpu_request_milli
 
 # The kinds with a scale subresource an HPA can target.
