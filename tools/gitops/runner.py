@@ -51,13 +51,19 @@ class CommandResult:
 
 def run(command: Command) -> CommandResult:
     """Run ``command`` and return its output, or raise :class:`CommandError`."""
+    return start(command, stdin=command.stdin is not None).finish(command.stdin)
+
+
+def start(command: Command, stdin: bool = False) -> Started:
+    """Start ``command`` now, to be given its input (``stdin``) and waited for later with
+    :meth:`Started.finish`: a tool that takes a while to get ready does so meanwhile."""
     log.debug("run: %s (cwd=%s)", command.quoted(), command.cwd or ".")
     try:
         popen = subprocess.Popen(  # argv list, never a shell
             list(command.argv),
             cwd=command.cwd,
             env=dict(command.env) if command.env is not None else None,
-            stdin=subprocess.DEVNULL if command.stdin is None else subprocess.PIPE,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -69,23 +75,38 @@ def run(command: Command) -> CommandResult:
         # Set on the running child (not in a preexec_fn, which is unsafe with the render
         # threads): it has barely started, and every later allocation counts.
         _limit_memory(popen, command.memory_limit)
-    try:
-        stdout, stderr = popen.communicate(input=command.stdin, timeout=command.timeout)
-    except subprocess.TimeoutExpired as exc:
-        popen.kill()
-        popen.communicate()
-        raise CommandError(f"{command.quoted()} timed out after {command.timeout:g}s") from exc
-    result = CommandResult(command, popen.returncode, stdout, stderr)
-    if popen.returncode not in command.ok_codes:
-        if command.memory_limit is not None and _out_of_memory(stderr):
-            raise CommandError(
-                f"{command.quoted()} exited {popen.returncode}: ran out of memory under the "
-                f"{command.memory_limit // 2**20} MiB limit (kustomize.memoryLimitMiB, "
-                "--render-memory)"
-            )
-        message = first_error_line(stderr)
-        raise CommandError(f"{command.quoted()} exited {popen.returncode}: {message}")
-    return result
+    return Started(command, popen)
+
+
+@dataclass
+class Started:
+    """A command :func:`start` started."""
+
+    command: Command
+    popen: subprocess.Popen[str]
+
+    def finish(self, stdin: str | None = None, timeout: float | None = None) -> CommandResult:
+        """Write ``stdin`` (if it was started with one), wait up to ``timeout`` (default: the
+        command's), and return its output or raise :class:`CommandError`."""
+        command, popen = self.command, self.popen
+        timeout = command.timeout if timeout is None else timeout
+        try:
+            stdout, stderr = popen.communicate(input=stdin, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            popen.kill()
+            popen.communicate()
+            raise CommandError(f"{command.quoted()} timed out after {timeout:g}s") from exc
+        result = CommandResult(command, popen.returncode, stdout, stderr)
+        if popen.returncode not in command.ok_codes:
+            if command.memory_limit is not None and _out_of_memory(stderr):
+                raise CommandError(
+                    f"{command.quoted()} exited {popen.returncode}: ran out of memory under "
+                    f"the {command.memory_limit // 2**20} MiB limit (kustomize.memoryLimitMiB, "
+                    "--render-memory)"
+                )
+            message = first_error_line(stderr)
+            raise CommandError(f"{command.quoted()} exited {popen.returncode}: {message}")
+        return result
 
 
 def _limit_memory(popen: subprocess.Popen[str], limit: int) -> None:

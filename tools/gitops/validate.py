@@ -23,7 +23,7 @@ from gitops.errors import GitopsError
 from gitops.k8s.features import FeatureGates
 from gitops.manifest_files import MANIFEST_SUFFIXES, STDIN, ManifestFiles, manifest_files
 from gitops.schema import SchemaValidator
-from gitops.upstream import UpstreamValidator, Verdict
+from gitops.upstream import Judgement, UpstreamValidator, Verdict
 from gitops.yamlio import Document, read_documents
 
 PYTHON_VALIDATOR = "Python validator"
@@ -99,6 +99,26 @@ def run_validate(  # noqa: PLR0913
     for the custom resources next to them; ``List`` kinds are validated item by item. Seven
     parameters, one per input of the run.
     """
+    # Started first: it gets ready while the inputs are read (gitops.upstream.start).
+    judging = upstream.start() if upstream is not None else None
+    try:
+        return _validate(paths, stdin_text, config, k8s_version, repo, validator, judging)
+    finally:
+        if judging is not None:
+            judging.cancel()  # a no-op once it has judged
+
+
+def _validate(  # noqa: PLR0913
+    paths: list[str],
+    stdin_text: str | bytes | None,
+    config: RepoConfig,
+    k8s_version: str | None,
+    repo: Path | None,
+    validator: SchemaValidator | None,
+    judging: Judgement | None,
+) -> ValidateResult:
+    """:func:`run_validate` once the upstream validator (if any) runs. Seven parameters: those
+    of run_validate, the validator started."""
     if validator is None:
         validator = SchemaValidator.for_repo(repo or Path("."), config, k8s_version)
     file_errors: list[str] = []
@@ -121,7 +141,7 @@ def run_validate(  # noqa: PLR0913
     for crd in crds:
         file_errors.extend(validator.add_crd_object(crd.body, f"{crd.source}:{crd.line}"))
     items = [(document, *item) for document in loaded for item in _expand_list(document)]
-    judge = _Judge(validator, config.gates(validator.kubernetes_version), upstream)
+    judge = _Judge(validator, config.gates(validator.kubernetes_version), judging)
     judge.prepare([body for _, body, _, _ in items])
     documents = [judge.result(index, *item) for index, item in enumerate(items)]
     if not documents and not file_errors:
@@ -135,7 +155,7 @@ def run_validate(  # noqa: PLR0913
         tuple(documents),
         tuple(file_errors),
         tuple(notes),
-        upstream.describe() if upstream is not None else PYTHON_VALIDATOR,
+        judging.validator.describe() if judging is not None else PYTHON_VALIDATOR,
     )
 
 
@@ -144,18 +164,18 @@ class _Judge:
     for all objects at once, or the Python validator's rules, object by object."""
 
     def __init__(
-        self, validator: SchemaValidator, gates: FeatureGates, upstream: UpstreamValidator | None
+        self, validator: SchemaValidator, gates: FeatureGates, judging: Judgement | None
     ) -> None:
         self.validator = validator
         self.gates = gates
-        self.upstream = upstream
+        self.judging = judging
         self.verdicts: dict[int, Verdict] = {}
 
     def prepare(self, bodies: list[dict[str, Any] | None]) -> None:
-        if self.upstream is None:
+        if self.judging is None:
             return
         present = [(i, body) for i, body in enumerate(bodies) if body is not None]
-        _, verdicts = self.upstream.judge(
+        _, verdicts = self.judging.judge(
             [body for _, body in present], crds=self.validator.crd_documents()
         )
         self.verdicts = {i: verdict for (i, _), verdict in zip(present, verdicts, strict=True)}

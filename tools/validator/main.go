@@ -25,6 +25,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strings"
 
@@ -96,10 +97,27 @@ func main() {
 		}
 		return
 	}
+	if path := os.Getenv("GITOPS_VALIDATOR_CPUPROFILE"); path != "" {
+		// For `go tool pprof`: where the time of a run goes.
+		if stop, err := startProfile(path); err == nil {
+			defer stop()
+		}
+	}
 	if err := serve(server, os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "gitops-validator: %v\n", err)
 		os.Exit(2)
 	}
+}
+
+func startProfile(path string) (func(), error) {
+	out, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(out); err != nil {
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); out.Close() }, nil
 }
 
 // upstreamVersion reads the k8s.io/kubernetes version this binary was built from.

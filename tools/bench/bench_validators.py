@@ -1,0 +1,184 @@
+"""Benchmark: the validators side by side on the same inputs, as whole processes.
+
+- `gitops validate --validator upstream` (gitops-validator: kube-apiserver's create path),
+- `gitops validate --validator python` (the Python fallback),
+- kubernetes_validate.validate() in a loop, as `kubernetes-validate FILE` runs it,
+- kubeconform -strict (github.com/yannh/kubeconform from the Go module proxy, built into
+  build/bench-tools/; it reads kubernetes_validate's strict schemas for the same version, their
+  `$id`/`$ref` rewritten to local files, since its own schema location is on GitHub),
+
+over this repository's rendered output (every env) and over 2,000 generated documents shaped
+like it (bench_validate.py's). Target: the upstream validator at least as fast as the Python
+path on this repository's rendered output. Median of N rounds; ratios are to the upstream one.
+
+    $ .venv/bin/python tools/bench/bench_validators.py --rounds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_validate import write_documents
+
+REPO = Path(__file__).resolve().parents[2]
+KUBECONFORM = "github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0"
+KUBERNETES_VERSION = "1.36"
+TARGET_RATIO = 1.0  # python time / upstream time on the repository's output
+
+_KUBERNETES_VALIDATE = """
+import pathlib, sys, yaml, kubernetes_validate
+failures = 0
+for path in sorted(pathlib.Path(sys.argv[1]).rglob("*.yaml")):
+    for doc in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader):
+        if doc:
+            try:
+                kubernetes_validate.validate(doc, sys.argv[2], strict=True)
+            except kubernetes_validate.ValidationError:
+                failures += 1
+print(failures, "invalid")
+"""
+
+
+def kubeconform(tools: Path) -> Path | None:
+    """Build kubeconform once into ``tools`` (None without Go)."""
+    binary = tools / "kubeconform"
+    if binary.is_file():
+        return binary
+    go = shutil.which("go") or "/usr/local/go/bin/go"
+    if not os.access(go, os.X_OK):
+        return None
+    tools.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "GOBIN": str(tools), "CGO_ENABLED": "0", "GOTOOLCHAIN": "local"}
+    subprocess.run([go, "install", KUBECONFORM], env=env, check=True)
+    return binary
+
+
+def local_schemas(target: Path) -> Path:
+    """kubernetes_validate's strict schemas for the version, with their references made
+    relative: they name https://kubernetes.io/api/... and kubeconform would fetch those."""
+    import kubernetes_validate  # type: ignore[import-untyped]
+
+    source = (
+        Path(kubernetes_validate.__file__).parent
+        / "kubernetes-json-schema"
+        / f"v{KUBERNETES_VERSION}.0-local-strict"
+    )
+    folder = target / f"v{KUBERNETES_VERSION}.0-local-strict"
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in source.glob("*.json"):
+        schema = json.loads(path.read_text())
+        schema.pop("$id", None)
+        text = json.dumps(schema).replace('"/api/_definitions.json#', '"_definitions.json#')
+        (folder / path.name).write_text(text)
+    return target
+
+
+def timed(argv: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode not in (0, 1):  # 1: something invalid, still a complete run
+        sys.exit(f"{' '.join(argv[:5])} exited {done.returncode}:\n{done.stdout}{done.stderr}")
+    return elapsed
+
+
+def commands(folder: Path, schemas: Path, kubeconform_bin: Path | None) -> dict[str, list[str]]:
+    gitops = [sys.executable, "-m", "gitops.cli", "validate", "--k8s-version", KUBERNETES_VERSION]
+    out = {
+        "gitops upstream": [*gitops, "--validator", "upstream", str(folder)],
+        "gitops python": [*gitops, "--validator", "python", str(folder)],
+        "kubernetes-validate": [
+            sys.executable, "-c", _KUBERNETES_VALIDATE, str(folder), f"{KUBERNETES_VERSION}.0"
+        ],
+    }  # fmt: skip
+    if kubeconform_bin is not None:
+        location = f"{schemas}/{{{{ .NormalizedKubernetesVersion }}}}-local{{{{ .StrictSuffix }}}}/"
+        location += "{{ .ResourceKind }}{{ .KindSuffix }}.json"
+        out["kubeconform"] = [
+            str(kubeconform_bin), "-strict", "-summary", "-ignore-missing-schemas",
+            "-kubernetes-version", f"{KUBERNETES_VERSION}.0", "-schema-location", location,
+            str(folder),
+        ]  # fmt: skip
+    return out
+
+
+def measure(label: str, folder: Path, argv_by_name: dict[str, list[str]], rounds: int) -> float:
+    env = dict(os.environ)
+    env.pop("GITOPS_VALIDATOR", None)
+    for argv in argv_by_name.values():
+        timed(argv, env)  # warm: page cache, compiled schemas, Go binaries
+    times: dict[str, list[float]] = {name: [] for name in argv_by_name}
+    for _ in range(rounds):
+        for name, argv in argv_by_name.items():  # interleaved: load hits them alike
+            times[name].append(timed(argv, env))
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    upstream = medians["gitops upstream"]
+    print(f"\n{label}")
+    for name, value in medians.items():
+        print(f"  {name:22} {value:7.2f} s  {value / upstream:5.2f}x the upstream validator's")
+    return medians["gitops python"] / upstream
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--documents", type=int, default=2000)
+    args = parser.parse_args()
+    tools = REPO / "build" / "bench-tools"
+    with tempfile.TemporaryDirectory(prefix="bench-validators-") as tmp:
+        rendered = Path(tmp) / "rendered"
+        subprocess.run(
+            [sys.executable, "-m", "gitops.cli", "render", "--repo", str(REPO), "--out",
+             str(rendered)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        generated = Path(tmp) / "generated"
+        generated.mkdir()
+        count = write_documents(generated, args.documents)
+        schemas = local_schemas(Path(tmp) / "schemas")
+        binary = kubeconform(tools)
+        if binary is None:
+            print("kubeconform: not measured (no Go to build it with)")
+        files = sorted(rendered.rglob("*.yaml"))
+        docs = sum(len([d for d in yaml.safe_load_all(p.read_text()) if d]) for p in files)
+        if binary is not None:
+            summary = (
+                subprocess.run(
+                    commands(rendered, schemas, binary)["kubeconform"],
+                    capture_output=True,
+                    text=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
+            print(f"kubeconform on this repository: {summary}")
+        repo_ratio = measure(
+            f"this repository's rendered output ({docs} documents, {len(files)} files)",
+            rendered, commands(rendered, schemas, binary), args.rounds,
+        )  # fmt: skip
+        measure(
+            f"generated: {count} documents", generated, commands(generated, schemas, binary),
+            args.rounds,
+        )  # fmt: skip
+    verdict = "met" if repo_ratio >= TARGET_RATIO else "MISSED"
+    print(
+        f"\ntarget: the upstream validator at least as fast as the Python path on this "
+        f"repository's output: {repo_ratio:.2f}x ({verdict})"
+    )
+    return 0 if repo_ratio >= TARGET_RATIO else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
