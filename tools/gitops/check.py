@@ -11,18 +11,17 @@ import copy
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from gitops.apivalidation import CHECK_PROBE_HANDLERS, api_problems
 from gitops.config import RepoConfig
 from gitops.discovery import NothingFoundError, nothing_found_message
 from gitops.errors import EXIT_OK, EXIT_PROBLEMS, ConfigError
-from gitops.kustomize import Kustomize
 from gitops.model import Finding, Resource, ResourceKey, Severity
 from gitops.policy import CheckContext, Rule, all_rules, get_rule, run_rules, to_finding
 from gitops.render import RenderedOverlay
 from gitops.snapshot import Snapshot, take_snapshot
+from gitops.waivers import apply_waivers, load_waivers
 from gitops.workspace import DocumentValidator as DocumentValidator  # re-exported
 from gitops.workspace import Workspace
 
@@ -49,22 +48,6 @@ class CheckReport:
             "waived": len(self.waived),
             "kubernetesVersion": self.kubernetes_version,
         }
-
-
-def build_context(
-    repo: Path,
-    config: RepoConfig,
-    env: str | None = None,
-    service: str | None = None,
-    kustomize: Kustomize | None = None,
-    use_cache: bool = True,
-) -> tuple[CheckContext, list[RenderedOverlay], list[Finding]]:
-    """Render (with source tracing) and expand Argo CD apps; returns the context for the rules,
-    the raw render results and the findings the pipeline itself produced (render failures).
-    A convenience for library callers: the CLI builds the Workspace and Snapshot itself."""
-    workspace = Workspace.open(repo, config, kustomize=kustomize, use_cache=use_cache)
-    snapshot = take_snapshot(workspace, env, None if service is None else [service])
-    return context_from_snapshot(snapshot, env, service)
 
 
 def context_from_snapshot(
@@ -168,28 +151,14 @@ def _argocd_resource(obj: dict[str, Any], argocd_path: str) -> Resource:
     return Resource("", "argocd", key, obj, source=argocd_path, overlay_path=argocd_path)
 
 
-# Over six parameters: the docstring says why (one per option, no hidden state).
-def run_check(  # noqa: PLR0913
-    repo: Path,
-    config: RepoConfig,
+def run_check(
+    workspace: Workspace,
     env: str | None = None,
     service: str | None = None,
-    validator: DocumentValidator | None = None,
-    kustomize: Kustomize | None = None,
     today: Any = None,
-    use_cache: bool = True,
-    learn_crd: Callable[[dict[str, Any], str], list[str]] | None = None,
 ) -> CheckReport:
-    """A convenience for library callers (release, status, tests): opens a Workspace, takes the
-    Snapshot and checks it. Its parameters mirror the CLI's options, hence more than six."""
-    workspace = Workspace.open(
-        repo,
-        config,
-        kustomize=kustomize,
-        use_cache=use_cache,
-        validator=validator,
-        learn_crd=learn_crd,
-    )
+    """A convenience for library callers (release, tests): takes the Snapshot of ``env`` and
+    ``service`` and checks it, with the workspace's validator."""
     snapshot = take_snapshot(workspace, env, None if service is None else [service])
     return check_snapshot(snapshot, env, service, today)
 
@@ -203,8 +172,6 @@ def check_snapshot(
 ) -> CheckReport:
     """``gitops check`` over an already rendered snapshot: schema validation (with the
     Workspace's validator), the rules, severities and waivers."""
-    from gitops.waivers import apply_waivers, load_waivers
-
     workspace = snapshot.workspace
     repo, config = workspace.repo, workspace.config
     context, results, findings = context_from_snapshot(snapshot, env, service, copy_bodies)

@@ -204,20 +204,13 @@ def parse_policy_section(raw: dict[str, Any], envs: tuple[str, ...]) -> dict[str
 
 
 def _parse_severities(where: str, severity: Any, envs: tuple[str, ...]) -> dict[str, Any]:
-    """``policy.severity``: rule id -> severity, or -> {env or "default": severity}."""
+    """``policy.severity``: rule id -> severity, or -> {env or "default": severity}. Whether
+    each id names a rule is the registry's to say (gitops.policy.check_rule_ids), checked
+    wherever gitops.yaml is opened for a command (gitops.repo.open_config)."""
     if not isinstance(severity, dict):
         raise ConfigError(f"{where}.severity must be a mapping of rule id to severity")
-    from gitops.policy import all_rules  # the registry: only when severities are configured
-
-    known = {r.id for r in all_rules()}
     normalised: dict[str, Any] = {}
     for rule_id, value in severity.items():
-        if rule_id not in known:
-            close = _closest(str(rule_id), known)
-            hint = f" (did you mean {close}?)" if close else ""
-            raise ConfigError(
-                f"{where}.severity: unknown rule id {rule_id!r}{hint}; docs/rules.md lists them"
-            )
         if isinstance(value, dict):
             normalised[str(rule_id)] = _per_env_severities(
                 f"{where}.severity.{rule_id}", value, envs
@@ -244,13 +237,6 @@ def _severity_value(where: str, value: Any) -> str:
     if isinstance(value, str) and value in SEVERITY_VALUES:
         return value
     raise ConfigError(f"{where} must be error, warning or off, got {value!r}")
-
-
-def _closest(name: str, known: set[str]) -> str | None:
-    import difflib
-
-    matches = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
-    return matches[0] if matches else None
 
 
 def _parse_kustomize(raw: Any) -> KustomizeSettings:

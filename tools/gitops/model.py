@@ -14,6 +14,21 @@ from enum import StrEnum
 from typing import Any
 
 
+@dataclass(frozen=True, order=True)
+class Overlay:
+    """A unit ``gitops`` renders: one kustomization directory, with its env and service."""
+
+    env_index: int  # position of the env in gitops.yaml: sorts overlays in promotion order
+    env: str
+    service: str
+    rel_path: str  # "overlays/<env>/<service>", always with forward slashes
+    reason: str = field(default="", compare=False)  # why this is a unit (render --list)
+
+    @property
+    def name(self) -> str:
+        return f"{self.env}/{self.service}"
+
+
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"

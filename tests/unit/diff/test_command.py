@@ -11,7 +11,7 @@ import pytest
 
 from gitops.diff import DiffOptions, diff_command
 from gitops.errors import GitopsError
-from tests.unit.diff.scratch import replicas_patch, write
+from tests.unit.diff.scratch import replicas_patch, workspace_of, write
 
 
 def test_cli_entry_exit_codes(scratch_repo: Path, untouched: Callable[[], None]) -> None:
@@ -19,17 +19,24 @@ def test_cli_entry_exit_codes(scratch_repo: Path, untouched: Callable[[], None])
     untouched()
     out = io.StringIO()
     options = DiffOptions(base="HEAD", format="json")
-    assert diff_command(scratch_repo, options, out) == 0
+    assert diff_command(workspace_of(scratch_repo), options, out) == 0
     assert json.loads(out.getvalue())["rendered"]["head"] == ["prod/web"]
-    assert diff_command(scratch_repo, DiffOptions(base="HEAD", exit_code=True), io.StringIO()) == 1
     assert (
         diff_command(
-            scratch_repo, DiffOptions(base="HEAD~0", head="HEAD", exit_code=True), io.StringIO()
+            workspace_of(scratch_repo), DiffOptions(base="HEAD", exit_code=True), io.StringIO()
+        )
+        == 1
+    )
+    assert (
+        diff_command(
+            workspace_of(scratch_repo),
+            DiffOptions(base="HEAD~0", head="HEAD", exit_code=True),
+            io.StringIO(),
         )
         == 0
     )
     with pytest.raises(GitopsError) as error:
-        diff_command(scratch_repo, DiffOptions(base="nope"), io.StringIO())
+        diff_command(workspace_of(scratch_repo), DiffOptions(base="nope"), io.StringIO())
     assert error.value.exit_code == 2
 
 

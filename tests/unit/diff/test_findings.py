@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from gitops.diff import format_markdown, run_diff
-from tests.unit.diff.scratch import changed, commit, overlay_kustomization, write
+from gitops.diff import format_markdown
+from tests.unit.diff.scratch import changed, commit, diff, overlay_kustomization, write
 
 
 def test_render_failure_is_a_change_and_its_fix_a_fixed_finding(
@@ -27,12 +27,12 @@ def test_render_failure_is_a_change_and_its_fix_a_fixed_finding(
     )
     commit(scratch_repo, "fix dev")
     untouched()
-    broken = run_diff(scratch_repo, base="HEAD~2", head="HEAD~1")
+    broken = diff(scratch_repo, base="HEAD~2", head="HEAD~1")
     assert changed(broken) == [("render-error", "dev/web", "head")]
     assert broken.changes[0].message.startswith("resource 'missing.yaml' listed in its kust")
     assert [f.rule for f in broken.findings_added] == ["render-failed"]
     assert broken.findings_fixed == ()
-    fixed = run_diff(scratch_repo, base="HEAD~1", head="HEAD")
+    fixed = diff(scratch_repo, base="HEAD~1", head="HEAD")
     assert [(f.rule, f.env, f.service) for f in fixed.findings_fixed] == [
         ("render-failed", "dev", "web")
     ]
@@ -58,7 +58,7 @@ def test_drain_blocking_pdb_is_reported_as_added(
         },
     )
     untouched()
-    result = run_diff(scratch_repo, base="HEAD")
+    result = diff(scratch_repo, base="HEAD")
     assert ("pdb-blocks-drain", "prod", "web") in {
         (f.rule, f.env, f.service) for f in result.findings_added
     }

@@ -1,18 +1,20 @@
-"""``gitops.diff.resources``: parse a render, normalise it, and compare two sides."""
+"""``gitops.diff.resources``: normalise objects and compare two sides."""
 
 from __future__ import annotations
 
 import base64
 
-from gitops.diff.resources import (
-    compare_resources,
-    normalise,
-    parse_manifest,
-    strip_build_metadata,
-)
+from gitops.diff.resources import ResourceMap, compare_resources, normalise
 from gitops.diff.secrets import REDACTED_CHANGED
 from gitops.model import ResourceKey
-from gitops.tracing import ORIGIN
+from gitops.yamlio import read_documents
+
+
+def parse_manifest(env: str, service: str, manifest: str) -> ResourceMap:
+    """The objects of a stream as a Snapshot holds them (the strict loader), keyed for diff."""
+    documents = read_documents(manifest, f"{env}/{service}").documents
+    return {(env, service, ResourceKey.of(d.body)): d.body for d in documents}
+
 
 MANIFEST = """\
 apiVersion: v1
@@ -47,17 +49,6 @@ def test_normalise_is_independent_of_key_order_and_never_folds() -> None:
     assert f"c: {long}\n" in normalise({"a": {"c": long}})
     shared = {"k": "v"}
     assert "&" not in normalise({"x": shared, "y": shared})  # no YAML anchors in a diff
-
-
-def test_strip_build_metadata_leaves_what_the_plain_build_prints() -> None:
-    traced = parse_manifest("dev", "web", MANIFEST)
-    key = next(iter(traced))
-    traced[key]["metadata"]["annotations"] = {ORIGIN: "path: base/web/cm.yaml\n"}
-    other = list(traced)[1]
-    traced[other]["metadata"]["annotations"] = {ORIGIN: "x", "team": "a"}
-    stripped = strip_build_metadata(traced)
-    assert "annotations" not in stripped[key]["metadata"]
-    assert stripped[other]["metadata"]["annotations"] == {"team": "a"}
 
 
 def test_compare_reports_added_removed_and_changed_with_a_unified_diff() -> None:

@@ -1,29 +1,28 @@
-"""The whole comparison: two Snapshots (gitops.snapshot), one per side, compared."""
+"""The whole comparison: two Snapshots (gitops.snapshot), one per side, compared object by object.
+
+Each side is one Workspace (the caller's tools over that side's checkout) and one Snapshot:
+the changed overlays and every env of their services rendered once, through the cache, parsed
+once. The changed overlays' objects are compared, and the findings of ``gitops check`` over the
+whole selection.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from gitops.config import CONFIG_FILE, RepoConfig
-from gitops.diff.findings import check_services, compare_findings, side_findings
-from gitops.diff.options import ARGOCD_SERVICE, DEFAULT_CONTEXT, DocumentValidator
-from gitops.diff.resources import (
-    ResourceChange,
-    ResourceMap,
-    compare_resources,
-    parse_manifest,
-    strip_build_metadata,
-)
+from gitops.check import check_snapshot
+from gitops.config import CONFIG_FILE
+from gitops.diff.findings import compare_findings
+from gitops.diff.options import ARGOCD_SERVICE, DEFAULT_CONTEXT
+from gitops.diff.resources import ResourceChange, ResourceMap, compare_resources
 from gitops.diff.result import DiffResult
 from gitops.diff.select import AffectedOverlay, SideRef, SideState, affected_overlays, load_side
+from gitops.errors import GitopsError
 from gitops.gitworktree import (
     changed_files,
     default_base,
@@ -31,7 +30,6 @@ from gitops.gitworktree import (
     git_toplevel,
     resolve_ref,
 )
-from gitops.kustomize import Kustomize
 from gitops.model import Finding, ResourceKey
 from gitops.render import RenderedOverlay
 from gitops.snapshot import Snapshot, take_snapshot
@@ -62,21 +60,16 @@ def argocd_resources(snapshot: Snapshot) -> tuple[ResourceMap, str | None]:
     return resources, None
 
 
-# Over six parameters: the docstring says why (one per option, no hidden state).
-def run_diff(  # noqa: PLR0913
-    repo: Path,
+def run_diff(
+    workspace: Workspace,
     base: str | None = None,
     head: str | None = None,
     context: int = DEFAULT_CONTEXT,
-    validator: DocumentValidator | None = None,
-    kustomize: Kustomize | None = None,
-    workspace: Workspace | None = None,
 ) -> DiffResult:
     """Compare ``base`` (default: merge-base with origin/main or main) with ``head`` (default:
-    the working tree, uncommitted changes included). Never writes to ``repo``. ``workspace``
-    (the CLI's) supplies kustomize, runner, cache setting and validator for both sides;
-    without it one is opened from ``kustomize`` and ``validator``. Seven parameters: the refs,
-    the diff context and the three ways a library caller may supply the tools."""
+    the working tree, uncommitted changes included) of the workspace's repository, with its
+    tools (binary, runner, cache, validator) on both sides. Never writes to the repository."""
+    repo = workspace.repo
     _toplevel, prefix = git_toplevel(repo)
     head_sha = resolve_ref(repo, head) if head is not None else None
     if base is None:
@@ -91,23 +84,34 @@ def run_diff(  # noqa: PLR0913
         head_root = (
             stack.enter_context(detached_checkout(repo, head_sha, prefix)) if head_sha else repo
         )
-        return _compare(
-            base_ref,
-            head_ref,
-            base_root,
-            head_root,
-            changed,
-            context,
-            _opener(workspace, validator, kustomize),
-        )
+        sides = (load_side("base", base_root, workspace), load_side("head", head_root, workspace))
+        return _compare((base_ref, head_ref), sides, changed, context)
+
+
+# Over six parameters: the docstring says why (one per option, no hidden state).
+def compare_trees(
+    workspace: Workspace,
+    base_root: Path,
+    head_root: Path,
+    changed: set[str],
+    labels: tuple[str, str],
+    context: int = DEFAULT_CONTEXT,
+) -> DiffResult:
+    """The same comparison as :func:`run_diff`, between two directory trees instead of git
+    refs; ``changed`` lists the repo-relative files that differ (``gitops promote --dry-run``
+    compares the repository with an edited copy of it). Six parameters: the tools, the two
+    trees, what differs, their labels and the diff context."""
+    sides = (load_side("base", base_root, workspace), load_side("head", head_root, workspace))
+    refs = (SideRef(labels[0], None), SideRef(labels[1], None))
+    return _compare(refs, sides, changed, context)
 
 
 @dataclass(frozen=True)
 class _Plan:
     """What both sides render and check, decided before either renders."""
 
-    affected: tuple[AffectedOverlay, ...]
-    services: frozenset[str]  # whose check findings are compared
+    affected: tuple[AffectedOverlay, ...]  # the changed overlays: compared object by object
+    reached: frozenset[str]  # every overlay whose findings are compared
     argocd_changed: bool
     notes: tuple[str, ...]
 
@@ -127,30 +131,24 @@ class _SideWork:
     notes: tuple[str, ...] = ()
 
 
-# Over six parameters: the docstring says why (one per option, no hidden state).
-def _compare(  # noqa: PLR0913
-    base_ref: SideRef,
-    head_ref: SideRef,
-    base_root: Path,
-    head_root: Path,
+def _compare(
+    refs: tuple[SideRef, SideRef],
+    sides: tuple[SideState, SideState],
     changed: set[str],
     context: int,
-    open_workspace: WorkspaceOpener,
 ) -> DiffResult:
-    """Seven parameters: the two sides (ref and tree each), what changed, and the options."""
-    base, head = load_side("base", base_root), load_side("head", head_root)
+    base, head = sides
     if base.config is None or head.config is None:
         errors = [
             ResourceChange("", "", "render-error", None, side=s.name, message=s.error or "")
-            for s in (base, head)
+            for s in sides
             if s.error
         ]
         note = "gitops.yaml does not load on one side: nothing was compared"
-        return DiffResult(base_ref, head_ref, (), (), tuple(errors), (), (), notes=(note,))
-    workspace = open_workspace(head.root, head.config)
+        return DiffResult(*refs, (), (), tuple(errors), (), (), notes=(note,))
     plan = _plan(base, head, changed)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="diff-side") as pool:
-        base_work, head_work = pool.map(lambda s: _side_work(s, plan, workspace), (base, head))
+        base_work, head_work = pool.map(lambda s: _side_work(s, plan), sides)
     notes = [*plan.notes, *base_work.notes, *head_work.notes]
     changes, objects = _overlay_changes(plan.names, base_work, head_work, context)
     if plan.argocd_changed:
@@ -169,8 +167,8 @@ def _compare(  # noqa: PLR0913
     added, fixed = compare_findings(base_findings, head_findings)
     order = sorted(set(base.overlays.values()) | set(head.overlays.values()))
     return DiffResult(
-        base=base_ref,
-        head=head_ref,
+        base=refs[0],
+        head=refs[1],
         rendered_base=tuple(name for name, _ in base_work.rendered),
         rendered_head=tuple(name for name, _ in head_work.rendered),
         changes=tuple(_sorted_changes(changes, [o.name for o in order])),
@@ -199,29 +197,40 @@ def _plan(base: SideState, head: SideState, changed: set[str]) -> _Plan:
             "remote bases are not compared for changes (only re-rendered with the "
             f"overlays that use them): {', '.join(remote)}"
         )
-    services = {name.split("/", 1)[1] for name in names}
-    if argocd_changed and not services:
-        # Argo CD findings come with any check run; one service keeps the cost constant.
-        services = {o.service for o in list(head.overlays.values())[:1]}
-    return _Plan(tuple(affected), frozenset(services), argocd_changed, tuple(notes))
-
-
-def _side_work(side: SideState, plan: _Plan, workspace: Workspace) -> _SideWork:
-    """One Snapshot of the side: each overlay rendered once (traced), argocd/ built once; the
-    affected overlays' renders, its Argo CD objects and its check findings all come from it."""
-    assert side.config is not None
-    overlays = [side.overlays[n] for n in plan.names if n in side.overlays]
-    present = check_services(side, plan.services)
-    if not overlays and not present and not plan.argocd_changed:
-        return _SideWork()
-    snapshot = take_snapshot(
-        workspace.for_tree(side.root, side.config),
-        None,
-        None if present == [None] else [s for s in present if s is not None],
-        also=overlays,
+    return _Plan(
+        tuple(affected), _reached(base, head, names, argocd_changed), argocd_changed, tuple(notes)
     )
+
+
+def _reached(
+    base: SideState, head: SideState, names: list[str], argocd_changed: bool
+) -> frozenset[str]:
+    """The overlays whose findings are compared: every env of each changed service (rules
+    compare envs); for an argocd/ change alone, one service (Argo CD's findings come with any
+    check)."""
+    every = sorted(set(base.overlays) | set(head.overlays))
+    services = {n.split("/", 1)[1] for n in names}
+    if argocd_changed and not services:
+        services = {n.split("/", 1)[1] for n in every[:1]}
+    return frozenset(n for n in every if n.split("/", 1)[1] in services)
+
+
+def _side_work(side: SideState, plan: _Plan) -> _SideWork:
+    """One Snapshot of the side: each reached overlay rendered once (traced), argocd/ built
+    once; the changed overlays' objects, its Argo CD objects and its check findings all come
+    from it."""
+    assert side.workspace is not None
+    overlays = [side.overlays[n] for n in plan.names if n in side.overlays]
+    if not plan.reached and not plan.argocd_changed:
+        return _SideWork()
+    snapshot = take_snapshot(side.workspace, keep=lambda o: o.name in plan.reached, also=overlays)
     argo, argo_error = argocd_resources(snapshot) if plan.argocd_changed else ({}, None)
-    findings, notes = side_findings(side, snapshot, present)
+    findings: list[Finding] = []
+    notes: list[str] = []
+    try:
+        findings = list(check_snapshot(snapshot).findings)
+    except GitopsError as exc:
+        notes.append(f"{side.name}: findings could not be computed: {exc}")
     return _SideWork(
         tuple((o.name, snapshot.render_of(o.rel_path)) for o in overlays),
         argo,
@@ -237,8 +246,8 @@ Objects = dict[str, tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]
 def _overlay_changes(
     names: list[str], base: _SideWork, head: _SideWork, context: int
 ) -> tuple[list[ResourceChange], Objects]:
-    """Each affected overlay compared, or its render errors; and the parsed objects of each
-    compared overlay (base, head): input to the Behaviour section."""
+    """Each affected overlay compared, or its render errors; and the objects of each compared
+    overlay (base, head): input to the Behaviour section."""
     changes: list[ResourceChange] = []
     objects: Objects = {}
     by_name = {"base": dict(base.rendered), "head": dict(head.rendered)}
@@ -260,18 +269,17 @@ def _overlay_changes(
 def _resource_map(
     env: str, service: str, side_name: str, result: RenderedOverlay | None
 ) -> ResourceMap | ResourceChange:
-    """The overlay's resources on one side (none when it does not exist there), or the
-    render error that stands in for them."""
+    """The overlay's objects on one side, as the snapshot parsed them (none when it does not
+    exist there), or the render error that stands in for them."""
     if result is None:
         return {}
-    if result.manifest is None:
+    if not result.ok:
         message = result.error or "render failed"
         return ResourceChange(env, service, "render-error", None, side=side_name, message=message)
-    try:
-        return strip_build_metadata(parse_manifest(env, service, result.manifest))
-    except yaml.YAMLError as exc:
-        message = f"unparseable output: {exc}"
+    if result.problems:
+        message = f"unparseable output: {result.problems[0]}"
         return ResourceChange(env, service, "render-error", None, side=side_name, message=message)
+    return {(env, service, r.key): r.body for r in result.resources}
 
 
 def _argocd_changes(base: _SideWork, head: _SideWork, context: int) -> list[ResourceChange]:
@@ -308,46 +316,3 @@ def _sorted_changes(
             c.side,
         ),
     )
-
-
-# Over six parameters: the docstring says why (one per option, no hidden state).
-def compare_trees(  # noqa: PLR0913
-    base_root: Path,
-    head_root: Path,
-    changed: set[str],
-    base_label: str,
-    head_label: str,
-    context: int = DEFAULT_CONTEXT,
-    validator: DocumentValidator | None = None,
-    kustomize: Kustomize | None = None,
-    workspace: Workspace | None = None,
-) -> DiffResult:
-    """The same comparison as :func:`run_diff`, between two directory trees instead of git
-    refs; ``changed`` lists the repo-relative files that differ (``gitops promote --dry-run``
-    compares the repository with an edited copy of it). Nine parameters: run_diff's plus the
-    two labels."""
-    return _compare(
-        SideRef(base_label, None),
-        SideRef(head_label, None),
-        base_root,
-        head_root,
-        changed,
-        context,
-        _opener(workspace, validator, kustomize),
-    )
-
-
-WorkspaceOpener = Callable[[Path, RepoConfig], Workspace]
-
-
-def _opener(
-    workspace: Workspace | None, validator: DocumentValidator | None, kustomize: Kustomize | None
-) -> WorkspaceOpener:
-    """The head side's Workspace: the caller's, else one opened once from head's config."""
-
-    def open_workspace(root: Path, config: RepoConfig) -> Workspace:
-        if workspace is not None:
-            return workspace
-        return Workspace.open(root, config, kustomize=kustomize, validator=validator)
-
-    return open_workspace

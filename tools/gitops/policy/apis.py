@@ -16,7 +16,7 @@ from typing import Any
 
 from gitops import yamlio
 from gitops.model import Resource, Severity
-from gitops.policy import CheckContext, Hit, Param, rule
+from gitops.policy.engine import CheckContext, Hit, Param, rule
 
 LIFECYCLES_FILE = "api-lifecycles.yaml"
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from gitops.argocd import Application, AppProject
 from gitops.k8s import is_namespaced
 from gitops.model import Resource
-from gitops.policy import CheckContext, Hit, Param, rule
+from gitops.policy.engine import CheckContext, Hit, Param, rule
 
 _OVERLAY_PATH = re.compile(r"overlays/([^/\s'\"]+)/([^/\s'\",:]+)")
 _QUOTED_PATH = re.compile(r"source path '?([^'\s]+)'?")

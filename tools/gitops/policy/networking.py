@@ -18,7 +18,7 @@ from typing import Any
 
 from gitops.k8s import service_selector
 from gitops.model import Resource
-from gitops.policy import (
+from gitops.policy.engine import (
     CheckContext,
     Hit,
     containers,

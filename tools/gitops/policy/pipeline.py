@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gitops.model import Severity
-from gitops.policy import Param, pipeline_rule
+from gitops.policy.engine import Param, pipeline_rule
 
 pipeline_rule(
     "render-failed",

@@ -28,7 +28,7 @@ from gitops.k8s import (
 )
 from gitops.k8s_math import InvalidValueError
 from gitops.model import Resource
-from gitops.policy import (
+from gitops.policy.engine import (
     WORKLOAD_KINDS,
     CheckContext,
     Hit,

@@ -21,7 +21,7 @@ from typing import Any, TypeGuard
 from gitops.k8s import is_sidecar, spec_containers
 from gitops.k8s_math import PROBE_DEFAULTS, probe_timings
 from gitops.model import Resource, Severity
-from gitops.policy import (
+from gitops.policy.engine import (
     WORKLOAD_KINDS,
     CheckContext,
     Hit,
