@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,10 +50,14 @@ class CheckReport:
 
 
 def context_from_snapshot(
-    snapshot: Snapshot, env: str | None, service: str | None, copy_bodies: bool = False
+    snapshot: Snapshot,
+    env: str | None,
+    service: str | None,
+    whole_envs: frozenset[str] | None = None,
 ) -> tuple[CheckContext, list[RenderedOverlay], list[Finding]]:
     """The rules' context for ``env``/``service`` out of a snapshot, without rendering anything.
-    ``copy_bodies``: give the rules their own copies (the snapshot is checked more than once)."""
+    ``whole_envs``: the envs the snapshot holds whole when it was narrowed otherwise (diff's
+    reach); None: every env it holds (a --service narrows them all)."""
     repo, config = snapshot.workspace.repo, snapshot.workspace.config
 
     def wanted(item_env: str, item_service: str) -> bool:
@@ -66,8 +69,6 @@ def context_from_snapshot(
         raise NothingFoundError(nothing_found_message(repo, config, env, service))
     findings = _pipeline_findings(snapshot, results, wanted)
     resources = [r for r in snapshot.resources if wanted(r.env, r.service)]
-    if copy_bodies:
-        resources = [dataclasses.replace(r, body=copy.deepcopy(r.body)) for r in resources]
     applications, app_problems, argocd_resources = _argocd_part(snapshot, findings)
     context = CheckContext(
         repo=repo,
@@ -77,7 +78,7 @@ def context_from_snapshot(
         applications=applications,
         application_problems=app_problems,
         argocd_resources=argocd_resources,
-        service_filter=service,
+        whole_envs=frozenset() if service is not None else whole_envs,
     )
     return context, results, findings
 
@@ -168,13 +169,15 @@ def check_snapshot(
     env: str | None = None,
     service: str | None = None,
     today: Any = None,
-    copy_bodies: bool = False,
+    whole_envs: frozenset[str] | None = None,
 ) -> CheckReport:
     """``gitops check`` over an already rendered snapshot: schema validation (with the
-    Workspace's validator), the rules, severities and waivers."""
+    Workspace's validator), the rules, severities and waivers. ``whole_envs``: see
+    :func:`context_from_snapshot`. The rules read the snapshot's objects and never change them
+    (diff compares the same objects after checking them)."""
     workspace = snapshot.workspace
     repo, config = workspace.repo, workspace.config
-    context, results, findings = context_from_snapshot(snapshot, env, service, copy_bodies)
+    context, results, findings = context_from_snapshot(snapshot, env, service, whole_envs)
     rules = all_rules()
     if workspace.validator is not None:
         findings += _schema_findings(context, workspace.validator, workspace.learn_crd)

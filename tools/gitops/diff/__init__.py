@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from gitops.diff.command import diff_command
 from gitops.diff.compare import argocd_resources, compare_trees, run_diff
-from gitops.diff.findings import compare_findings
+from gitops.diff.findings import compare_findings, landing_namespaces, lands_in
 from gitops.diff.format_json import format_json
 from gitops.diff.format_markdown import format_markdown
 from gitops.diff.format_text import format_text
@@ -76,6 +76,8 @@ __all__ = [
     "format_json",
     "format_markdown",
     "format_text",
+    "landing_namespaces",
+    "lands_in",
     "load_side",
     "normalise",
     "redact_secret",

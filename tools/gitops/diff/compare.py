@@ -1,9 +1,11 @@
 """The whole comparison: two Snapshots (gitops.snapshot), one per side, compared object by object.
 
 Each side is one Workspace (the caller's tools over that side's checkout) and one Snapshot:
-the changed overlays and every env of their services rendered once, through the cache, parsed
-once. The changed overlays' objects are compared, and the findings of ``gitops check`` over the
-whole selection.
+the changed overlays and every overlay a change can reach through object relations (the rest
+of the changed overlays' envs, the changed services in the other envs, every overlay when
+argocd/ changes) rendered once, through the cache, parsed once. The changed overlays' objects
+are compared; the findings of ``gitops check`` over the whole selection are compared, and each
+finding added or fixed names the overlay it lands in and the changed overlay that caused it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from gitops.check import check_snapshot
 from gitops.config import CONFIG_FILE
-from gitops.diff.findings import compare_findings
+from gitops.diff.findings import compare_findings, landing_namespaces, lands_in
 from gitops.diff.options import ARGOCD_SERVICE, DEFAULT_CONTEXT
 from gitops.diff.resources import ResourceChange, ResourceMap, compare_resources
 from gitops.diff.result import DiffResult
@@ -111,7 +113,8 @@ class _Plan:
     """What both sides render and check, decided before either renders."""
 
     affected: tuple[AffectedOverlay, ...]  # the changed overlays: compared object by object
-    reached: frozenset[str]  # every overlay whose findings are compared
+    reached: frozenset[str]  # every overlay whose findings are compared (affected included)
+    whole_envs: frozenset[str] | None  # envs reached whole (None: all); the rest in part
     argocd_changed: bool
     notes: tuple[str, ...]
 
@@ -128,6 +131,7 @@ class _SideWork:
     argo: ResourceMap = field(default_factory=dict)
     argo_error: str | None = None
     findings: tuple[Finding, ...] = ()
+    namespaces: dict[str, frozenset[str]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
 
@@ -165,6 +169,10 @@ def _compare(
             f"{', '.join(sorted(broken))}: it does not render on one side"
         )
     added, fixed = compare_findings(base_findings, head_findings)
+    namespaces = {**base_work.namespaces}
+    for name, found in head_work.namespaces.items():
+        namespaces[name] = namespaces.get(name, frozenset()) | found
+    causes = Causes(tuple(plan.names), plan.argocd_changed, CONFIG_FILE in changed, namespaces)
     order = sorted(set(base.overlays.values()) | set(head.overlays.values()))
     return DiffResult(
         base=refs[0],
@@ -174,10 +182,12 @@ def _compare(
         changes=tuple(_sorted_changes(changes, [o.name for o in order])),
         findings_added=tuple(added),
         findings_fixed=tuple(fixed),
+        caused_by={f: causes.cause_of(f) for f in (*added, *fixed)},
         affected=plan.affected,
         argocd_compared=plan.argocd_changed,
         notes=tuple(notes),
         overlay_order=tuple(dict.fromkeys(o.name for o in order)),
+        checked=tuple(n for n in dict.fromkeys(o.name for o in order) if n in plan.reached),
         objects=objects,
     )
 
@@ -197,22 +207,27 @@ def _plan(base: SideState, head: SideState, changed: set[str]) -> _Plan:
             "remote bases are not compared for changes (only re-rendered with the "
             f"overlays that use them): {', '.join(remote)}"
         )
-    return _Plan(
-        tuple(affected), _reached(base, head, names, argocd_changed), argocd_changed, tuple(notes)
-    )
+    reached = _reached(base, head, names, argocd_changed)
+    whole = None if argocd_changed else frozenset(n.split("/", 1)[0] for n in names)
+    return _Plan(tuple(affected), reached, whole, argocd_changed, tuple(notes))
 
 
 def _reached(
     base: SideState, head: SideState, names: list[str], argocd_changed: bool
 ) -> frozenset[str]:
-    """The overlays whose findings are compared: every env of each changed service (rules
-    compare envs); for an argocd/ change alone, one service (Argo CD's findings come with any
-    check)."""
-    every = sorted(set(base.overlays) | set(head.overlays))
+    """The overlays a change can affect through object relations: the changed ones, every
+    overlay of their envs (a rule relates objects of one env and namespace: Ingress backends,
+    ServiceMonitor ports, NetworkPolicy peers, PDB and HPA targets), their services in the other
+    envs (rules comparing envs, env-regression) and, when argocd/ changed, every overlay (the
+    Argo CD app set: projects, destinations, coverage)."""
+    every = set(base.overlays) | set(head.overlays)
+    if argocd_changed:
+        return frozenset(every)
+    envs = {n.split("/", 1)[0] for n in names}
     services = {n.split("/", 1)[1] for n in names}
-    if argocd_changed and not services:
-        services = {n.split("/", 1)[1] for n in every[:1]}
-    return frozenset(n for n in every if n.split("/", 1)[1] in services)
+    return frozenset(
+        n for n in every if n.split("/", 1)[0] in envs or n.split("/", 1)[1] in services
+    )
 
 
 def _side_work(side: SideState, plan: _Plan) -> _SideWork:
@@ -228,7 +243,7 @@ def _side_work(side: SideState, plan: _Plan) -> _SideWork:
     findings: list[Finding] = []
     notes: list[str] = []
     try:
-        findings = list(check_snapshot(snapshot).findings)
+        findings = list(check_snapshot(snapshot, whole_envs=plan.whole_envs).findings)
     except GitopsError as exc:
         notes.append(f"{side.name}: findings could not be computed: {exc}")
     return _SideWork(
@@ -236,8 +251,39 @@ def _side_work(side: SideState, plan: _Plan) -> _SideWork:
         argo,
         argo_error,
         tuple(findings),
+        landing_namespaces(snapshot),
         tuple(notes),
     )
+
+
+@dataclass(frozen=True)
+class Causes:
+    """Which changed overlay caused a finding that lands in another overlay."""
+
+    changed: tuple[str, ...]
+    argocd_changed: bool
+    config_changed: bool
+    namespaces: dict[str, frozenset[str]]  # overlay -> namespaces its objects land in
+
+    def cause_of(self, finding: Finding) -> tuple[str, ...]:
+        """The changed overlay in the finding's own overlay, else those sharing a namespace
+        with it in its env, else any of its env, else its service's in other envs, else argocd/
+        (or gitops.yaml, which changes everything)."""
+        lands = lands_in(finding)
+        if lands in self.changed:
+            return (lands,)
+        if self.config_changed:
+            return (CONFIG_FILE,)
+        same_env = [c for c in self.changed if finding.env and c.split("/", 1)[0] == finding.env]
+        mine = self.namespaces.get(lands, frozenset())
+        shared = [c for c in same_env if self.namespaces.get(c, frozenset()) & mine]
+        same_service = [c for c in self.changed if c.split("/", 1)[1] == finding.service]
+        for candidates in (shared, same_env, same_service):
+            if candidates:
+                return tuple(candidates)
+        if self.argocd_changed:
+            return (ARGOCD_SERVICE,)
+        return self.changed
 
 
 Objects = dict[str, tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]]

@@ -199,7 +199,9 @@ class CheckContext:
     application_problems: tuple[str, ...] = ()
     # Argo CD objects rendered from argocd/ (AppProjects, ApplicationSets, the root app).
     argocd_resources: list[Resource] = field(default_factory=list)
-    service_filter: str | None = None  # --service: a partial env selection
+    # The envs selected whole (not narrowed to some services by --service or by diff's
+    # reach); None: every selected env is whole.
+    whole_envs: frozenset[str] | None = None
     _by_env: dict[str, list[Resource]] = field(default_factory=dict, repr=False)
     _relations: Relations | None = field(default=None, repr=False)
 
@@ -223,6 +225,12 @@ class CheckContext:
             for resource in self.resources:
                 self._by_env.setdefault(resource.env, []).append(resource)
         return self._by_env.get(env, [])
+
+    def env_selected(self, env: str) -> bool:
+        """Whether ``env`` was selected whole, so that an object "not found" in it does not
+        exist rather than was not looked at."""
+        whole = self.whole_envs is None or env in self.whole_envs
+        return whole and any(o.env == env for o in self.overlays)
 
     def envs(self) -> list[str]:
         """The selected envs that rendered anything, in gitops.yaml order."""

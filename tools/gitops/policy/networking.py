@@ -265,7 +265,7 @@ def _namespace_of(ctx: CheckContext, resource: Resource) -> str:
 def _env_complete(ctx: CheckContext, env: str) -> bool:
     """Whether every overlay of ``env`` was selected and rendered, so that "not found" means
     "does not exist" rather than "was not looked at"."""
-    if ctx.service_filter is not None:
+    if not ctx.env_selected(env):
         return False
     rendered = {r.overlay_path for r in ctx.resources if r.env == env}
     # ctx.overlays are the units discovery found (Argo CD's paths when argocd/ has them).
