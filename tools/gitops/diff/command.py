@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any, TextIO
 
 from gitops.diff.compare import run_diff
@@ -19,9 +20,13 @@ from gitops.simulate.behaviour import to_json as behaviour_json
 from gitops.workspace import Workspace
 
 
-def diff_command(workspace: Workspace, options: DiffOptions, out: TextIO) -> int:
-    """What ``gitops diff`` does after parsing: run, print, and return the exit code
-    (0; 1 with ``--exit-code`` when there are differences; errors raise GitopsError -> 2)."""
+def diff_command(
+    workspace: Workspace, options: DiffOptions, out: TextIO, err: TextIO | None = None
+) -> int:
+    """What ``gitops diff`` does after parsing: run, print, and return the exit code: 1 when
+    the head side breaks a render the base side did not (whatever the options), else 0, or 1
+    with ``--exit-code`` when there are differences; errors raise GitopsError -> 2. Each broken
+    render is one ``error:`` line on ``err`` (stderr)."""
     if options.format not in FORMATS:
         raise GitopsError(f"--format {options.format}: expected one of {', '.join(FORMATS)}")
     if options.context < 0:
@@ -43,7 +48,13 @@ def diff_command(workspace: Workspace, options: DiffOptions, out: TextIO) -> int
     else:
         out.write(format_text(result, options.color))
         out.write(behaviour.text() if behaviour else "")
-    if options.exit_code and result.has_differences:
+    broken = result.broken_by_change
+    for change in broken:
+        print(
+            f"error: {change.overlay}: does not render with this change: {change.message}",
+            file=err or sys.stderr,
+        )
+    if broken or (options.exit_code and result.has_differences):
         return EXIT_PROBLEMS
     return EXIT_OK
 

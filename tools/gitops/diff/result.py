@@ -37,6 +37,17 @@ class DiffResult:
     def has_differences(self) -> bool:
         return bool(self.changes or self.findings_added or self.findings_fixed)
 
+    @property
+    def broken_by_change(self) -> list[ResourceChange]:
+        """The head side's render errors of overlays (argocd/ included) that rendered on the
+        base side or did not exist there: the change breaks them (exit 1)."""
+        base = {c.overlay for c in self.changes if c.action == "render-error" and c.side == "base"}
+        return [
+            c
+            for c in self.changes
+            if c.action == "render-error" and c.side == "head" and c.overlay not in base
+        ]
+
     def causes(self, finding: Finding) -> tuple[str, ...]:
         return self.caused_by.get(finding, ())
 
