@@ -328,25 +328,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # travels as an argument (the Workspace's cache), never through the environment.
     args.no_cache = bool(getattr(args, "no_cache", False)) or no_cache_requested()
     try:
-        if args.version:
-            return _version(args)
-        if args.command is None:
-            parser.print_help(sys.stderr)
-            return EXIT_USAGE
-        handler = {
-            "render": _render,
-            "apps": _apps,
-            "check": _check,
-            "validate": _validate,
-            "diff": _diff,
-            "probe": _probe,
-            "set-image": _set_image,
-            "promote": _promote,
-            "status": _status,
-            "images": _status,
-            "simulate": _simulate,
-        }[args.command]
-        return handler(args)
+        return _dispatch(parser, args)
+    except BrokenPipeError:
+        return _reader_gone()
     except GitopsError as exc:
         if args.debug:
             raise
@@ -363,6 +347,50 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.version:
+        code = _version(args)
+    elif args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    else:
+        handler = {
+            "render": _render,
+            "apps": _apps,
+            "check": _check,
+            "validate": _validate,
+            "diff": _diff,
+            "probe": _probe,
+            "set-image": _set_image,
+            "promote": _promote,
+            "status": _status,
+            "images": _status,
+            "simulate": _simulate,
+        }[args.command]
+        code = handler(args)
+    # Written out here, inside main's handlers: a reader that went away (`| head`) is seen
+    # now rather than when the interpreter flushes on exit.
+    sys.stdout.flush()
+    return code
+
+
+# What a Unix tool's status is when SIGPIPE ends it (128 + 13), as a shell reports it.
+EXIT_BROKEN_PIPE = 141
+
+
+def _reader_gone() -> int:
+    """stdout's reader closed the pipe (``gitops apps | head``): stop quietly, as Unix tools
+    do. Cleanup already ran (the error unwound every ``finally``); what is still buffered goes
+    to /dev/null so the interpreter's last flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout without a file descriptor (an in-process caller)
+        pass
+    return EXIT_BROKEN_PIPE
 
 
 def _context(args: argparse.Namespace) -> tuple[Path, RepoConfig]:
