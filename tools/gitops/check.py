@@ -114,6 +114,21 @@ def _pipeline_findings(
         for result in results
         if not result.ok
     ]
+    # kustomize's output that is not objects (never seen from kustomize, but then nothing
+    # of that overlay is checked and the overlay must not read as clean)
+    findings += [
+        Finding(
+            result.overlay.env,
+            result.overlay.service,
+            render_failed.id,
+            "",
+            f"kustomize's output does not read as Kubernetes objects: {problem}",
+            render_failed.severity,
+            source=result.overlay.rel_path,
+        )
+        for result in results
+        for problem in result.problems
+    ]
     return findings
 
 

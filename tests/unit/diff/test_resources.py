@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from pathlib import Path
 
 from gitops.diff.resources import ResourceMap, compare_resources, normalise
 from gitops.diff.secrets import REDACTED_CHANGED
 from gitops.model import ResourceKey
 from gitops.yamlio import read_documents
+from tests.conftest import FIXTURES
+from tests.unit.diff.scratch import LAYOUT, commit, diff, write
 
 
 def parse_manifest(env: str, service: str, manifest: str) -> ResourceMap:
@@ -92,3 +96,36 @@ def test_a_changed_secret_value_is_named_not_shown() -> None:
     assert f"+  pw: {REDACTED_CHANGED}" in change.diff
     assert base64.b64encode(b"new-value").decode() not in change.diff
     assert change.to_json()["secretKeys"] == {"added": [], "removed": [], "changed": ["pw"]}
+
+
+def test_a_diff_reads_and_shows_values_as_kubernetes_does(
+    scratch_repo: Path, untouched: Callable[[], None]
+) -> None:
+    """A ConfigMap value kustomize prints bare (`op: =`, `merge: <<`) used to make diff report
+    "unparseable output"; the diff now compares the objects check reads and quotes a value
+    that would read as another type unquoted."""
+    oddities = (FIXTURES / "yaml-oddities" / "base" / "api" / "settings.yaml").read_text()
+    write(
+        scratch_repo,
+        {
+            "base/web/configmap.yaml": oddities.replace("api-settings", "web"),
+            "base/web/kustomization.yaml": LAYOUT["base/web/kustomization.yaml"],
+        },
+    )
+    commit(scratch_repo, "odd settings")
+    write(
+        scratch_repo,
+        {
+            "base/web/configmap.yaml": oddities.replace("api-settings", "web").replace(
+                'flag: "y"', 'flag: "n"'
+            )
+        },
+    )
+    untouched()
+    result = diff(scratch_repo, base="HEAD")
+    assert [c.action for c in result.changes] == ["changed"] * 3
+    change = result.changes[0]
+    assert "-  flag: 'y'\n+  flag: 'n'\n   merge: '<<'\n" in change.diff
+    assert not [c for c in result.changes if c.action == "render-error"]
+    (settings,) = [o for o in result.objects["dev/web"][1] if o["kind"] == "ConfigMap"]
+    assert settings["data"]["op"] == "=" and settings["data"]["merge"] == "<<"

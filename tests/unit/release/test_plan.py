@@ -262,3 +262,11 @@ def test_promote_out_of_order_needs_force_and_notes_it() -> None:
     plan = plan_promote(WORKSPACE, "prod", "staging", services=["web"], force=True)
     assert [c.line() for c in plan.changes] == ["staging/web: ghcr.io/acme/web 1.1.0 -> 1.0.1"]
     assert plan.notes[0].startswith("forced: staging comes before prod")
+
+
+def test_promote_reads_rendered_streams_with_the_one_loader() -> None:
+    """tests/fixtures/yaml-oddities renders `op: =` and `merge: <<`: promote used to stop with
+    an internal ConstructorError reading them."""
+    oddities = FIXTURES / "yaml-oddities"
+    plan = plan_promote(Workspace.open(oddities, load_config(oddities)), "dev", "prod")
+    assert [c.line() for c in plan.changes] == ["prod/api: ghcr.io/acme/api 1.0.0 -> 1.1.0"]

@@ -110,3 +110,16 @@ def test_tags_that_are_no_versions_have_no_order() -> None:
     assert version_key("latest") is None
     assert version_key("@" + DIGEST) is None
     assert version_key("main-4f2a9c1") is None
+
+
+def test_status_reads_rendered_streams_with_the_one_loader(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """tests/fixtures/yaml-oddities renders `op: =` and `merge: <<` (issue: status stopped with
+    an internal ConstructorError, exit 2): status reads what check reads."""
+    from gitops.cli import main
+
+    assert main(["status", "--repo", str(FIXTURES / "yaml-oddities")]) == 0
+    out, err = capsys.readouterr()
+    assert "api      ghcr.io/acme/api  1.1.0 *  1.0.0  dev ahead of prod" in out
+    assert err == ""

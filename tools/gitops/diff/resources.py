@@ -18,6 +18,7 @@ from gitops.diff.secrets import (
     secret_value_hashes,
 )
 from gitops.model import ResourceKey
+from gitops.yamlio import plain_safe
 
 # kustomize's name suffix for generated ConfigMaps/Secrets: a 10-char hash in its own alphabet.
 _GENERATED_SUFFIX = re.compile(r"-[bcdfghkmt2-9]{10}$")
@@ -68,6 +69,16 @@ ResourceMap = dict[tuple[str, str, ResourceKey], dict[str, Any]]
 class _NormalDumper(yaml.SafeDumper):
     def ignore_aliases(self, data: Any) -> bool:
         return True
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    """A one-line string Kubernetes would read as something else unquoted (``y``, ``0o17``)
+    is quoted, so the diff reads back as the objects it shows (gitops.yamlio.plain_safe)."""
+    style = "'" if "\n" not in data and not plain_safe(data) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_NormalDumper.add_representer(str, _represent_str)
 
 
 def normalise(body: dict[str, Any]) -> str:
