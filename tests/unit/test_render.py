@@ -74,3 +74,29 @@ def test_bodies_json_would_change_are_not_encoded() -> None:
         resource = Resource("dev", "web", ResourceKey("v1", "A", "", "a"), body)  # type: ignore[arg-type]
         assert traced_entry([resource], []) is None
     assert resources_from_entry(WEB, {"manifest": "kind: A\n"}) is None
+
+
+def test_a_missing_nested_input_is_named_with_the_kustomization_naming_it(tmp_path: Path) -> None:
+    """kustomize words a missing secretGenerator env file or configurations: file as a failure
+    to accumulate the base that reads it; the message names the file and the field."""
+    base = tmp_path / "base" / "db"
+    base.mkdir(parents=True)
+    (base / "kustomization.yaml").write_text(
+        "secretGenerator:\n  - name: db\n    envs: [db.env]\nconfigurations: [names.yaml]\n"
+    )
+    command = Command(("kubectl", "kustomize", "overlays/dev/db"), cwd=tmp_path)
+    kustomize_says = (
+        f"{command.quoted()} exited 1: accumulating resources: accumulation err='accumulating "
+        f"resources from '../../../base/db': '{base}' must resolve to a file': recursed "
+        f"accumulation of path '{base}': loading KV pairs: env source files: [db.env]: "
+        f"evalsymlink failure on '{base}/db.env' : lstat {base}/db.env: no such file or directory"
+    )
+    assert relativize(kustomize_says, tmp_path, command) == (
+        "base/db/db.env does not exist: base/db/kustomization.yaml names it in "
+        "secretGenerator 'db' envs"
+    )
+    configurations = kustomize_says.replace("loading KV pairs: env source files: [db.env]: ", "")
+    configurations = configurations.replace("db.env", "names.yaml")
+    assert relativize(configurations, tmp_path, command) == (
+        "base/db/names.yaml does not exist: base/db/kustomization.yaml names it in configurations"
+    )

@@ -83,9 +83,9 @@ def test_one_broken_overlay_never_hides_the_others() -> None:
         assert results["ok"].ok
         failures = {name: r.failure_line() for name, r in results.items() if not r.ok}
         assert failures["missing-resource"] == (
-            "overlays/dev/missing-resource: resource 'deployment.yaml' listed in its "
-            "kustomization does not exist (expected a file or a kustomization directory at "
-            "overlays/dev/missing-resource/deployment.yaml)"
+            "overlays/dev/missing-resource: resource 'deployment.yaml' listed in "
+            "overlays/dev/missing-resource/kustomization.yaml does not exist (expected a file "
+            "or a kustomization directory at overlays/dev/missing-resource/deployment.yaml)"
         )
         assert failures["malformed-yaml"].startswith(
             "overlays/dev/malformed-yaml: invalid Kustomization: yaml: line 4"

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gitops.kustomization import find_kustomization, referencing_field
 from gitops.model import Overlay, Resource, ResourceKey
 from gitops.runner import Command
 
@@ -100,7 +101,8 @@ buildMetadata: [originAnnotations, transformerAnnotations]
 
 
 def relativize(message: str, repo: Path, command: Command) -> str:
-    """Make kustomize's error about one overlay readable: repo-relative paths, no argv echo."""
+    """Make kustomize's error about one overlay readable: the cause, repo-relative paths, no
+    argv echo."""
     prefix = f"{command.quoted()} exited "
     if message.startswith(f"{command.quoted()} timed out after "):
         seconds = message.rsplit(" ", 1)[-1]
@@ -111,31 +113,47 @@ def relativize(message: str, repo: Path, command: Command) -> str:
     if message.startswith(prefix):
         # "<argv> exited 1: <kustomize message>" -> "<kustomize message>"
         message = message[len(prefix) :].split(": ", 1)[-1]
+    built = Path(command.cwd or ".") / command.argv[2] if len(command.argv) > 2 else repo
+    message = summarize_kustomize_error(" ".join(message.split()), built)
     for root in {str(repo.resolve()), str(repo)}:
         message = message.replace(root + os.sep, "").replace(root, ".")
-    return summarize_kustomize_error(" ".join(message.split()))
+    return message
 
 
 _ACCUMULATING = re.compile(r"accumulating resources from '(?P<resource>[^']+)'")
+_RECURSED = re.compile(r"recursed accumulation of path '(?P<path>[^']+)'")
+_MISSING = re.compile(r"lstat (?P<path>\S+): no such file or directory")
+_REFERENCE_FIELDS = frozenset({"resources", "components", "bases"})
 
 
-def summarize_kustomize_error(message: str) -> str:
-    """Shorten kustomize's nested "accumulating resources" chains to the cause a person needs;
+def summarize_kustomize_error(message: str, built: Path) -> str:
+    """Shorten kustomize's nested "accumulating resources" chains to the cause a person needs:
+    a remote resource that could not be fetched, or the missing file and the field of the
+    kustomization that names it (the innermost one kustomize was reading, ``built`` when none);
     any other message is returned unchanged."""
     match = _ACCUMULATING.search(message)
-    if match is None:
-        return message
-    resource = match.group("resource")
+    resource = match.group("resource") if match else ""
     if "://" in resource or resource.startswith(("git@", "github.com/")):
         cause = message.rsplit("fatal: ", 1)[-1] if "fatal: " in message else message
         return f"remote resource {resource} could not be fetched: {cause.rstrip('.')}"
-    missing = re.search(r"lstat (\S+): no such file or directory", message)
-    if missing:
+    missing = [m.group("path") for m in _MISSING.finditer(message)]
+    if not missing:
+        return message
+    target = Path(missing[-1])
+    directories = [m.group("path") for m in _RECURSED.finditer(message)]
+    reader = Path(directories[-1]) if directories else built
+    kustomization = find_kustomization(reader)
+    where = str(kustomization) if kustomization is not None else f"{reader}/kustomization.yaml"
+    field = referencing_field(reader, target)
+    if field in _REFERENCE_FIELDS or (field is None and match is not None and not directories):
+        named = os.path.relpath(target, reader) if target.is_absolute() else str(target)
         return (
-            f"resource {resource!r} listed in its kustomization does not exist "
-            f"(expected a file or a kustomization directory at {missing.group(1)})"
+            f"resource {named!r} listed in {where} does not exist (expected a file or a "
+            f"kustomization directory at {target})"
         )
-    return message
+    if field is None:
+        return f"{target} does not exist (read while building {where})"
+    return f"{target} does not exist: {where} names it in {field}"
 
 
 def join_manifests(results: Iterable[RenderedOverlay]) -> str:

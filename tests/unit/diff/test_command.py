@@ -70,8 +70,8 @@ def test_a_change_that_breaks_a_render_exits_1_whatever_the_options(
     assert diff_command(workspace_of(scratch_repo), DiffOptions(base="HEAD"), out, err) == 1
     assert err.getvalue() == (
         "error: dev/web: does not render with this change: resource 'missing.yaml' listed in "
-        "its kustomization does not exist (expected a file or a kustomization directory at "
-        "overlays/dev/web/missing.yaml)\n"
+        "overlays/dev/web/kustomization.yaml does not exist (expected a file or a kustomization "
+        "directory at overlays/dev/web/missing.yaml)\n"
     )
     assert "=== dev/web: render error on head" in out.getvalue()
     commit(scratch_repo, "break dev/web")

@@ -38,7 +38,9 @@ def test_render_failure_is_a_change_and_its_fix_a_fixed_finding(
     untouched()
     broken = diff(scratch_repo, base="HEAD~2", head="HEAD~1")
     assert changed(broken) == [("render-error", "dev/web", "head")]
-    assert broken.changes[0].message.startswith("resource 'missing.yaml' listed in its kust")
+    assert broken.changes[0].message.startswith(
+        "resource 'missing.yaml' listed in overlays/dev/web/kustomization.yaml does not exist"
+    )
     assert [f.rule for f in broken.findings_added] == ["render-failed"]
     assert broken.findings_fixed == ()
     fixed = diff(scratch_repo, base="HEAD~1", head="HEAD")
