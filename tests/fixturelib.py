@@ -55,6 +55,7 @@ ROW_FIELDS = (
     "severity",
     "source",
     "patches",
+    "location",
     "waiver",
     "message",
 )
@@ -218,6 +219,8 @@ def _check_row(item: dict[str, Any], fixture: Path) -> Row:
         row["source"] = item["source"]
     if item["patches"]:
         row["patches"] = list(item["patches"])
+    if item.get("location"):
+        row["location"] = f"{item['location']['path']}:{item['location']['line']}"
     row["message"] = _rel(item["message"], fixture)
     return row
 

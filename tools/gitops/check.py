@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,8 @@ from gitops.apivalidation import CHECK_PROBE_HANDLERS, api_problems
 from gitops.config import RepoConfig
 from gitops.discovery import NothingFoundError, nothing_found_message
 from gitops.errors import EXIT_OK, EXIT_PROBLEMS, ConfigError
-from gitops.model import Finding, Resource, ResourceKey, Severity
+from gitops.locate import Locator
+from gitops.model import FieldPath, Finding, Resource, ResourceKey, Severity
 from gitops.policy import CheckContext, Rule, all_rules, get_rule, run_rules, to_finding
 from gitops.render import RenderedOverlay
 from gitops.snapshot import Snapshot, take_snapshot
@@ -86,49 +88,37 @@ def context_from_snapshot(
 def _pipeline_findings(
     snapshot: Snapshot, results: list[RenderedOverlay], wanted: Callable[[str, str], bool]
 ) -> list[Finding]:
-    """render-failed findings: discovery problems and overlays that did not render."""
+    """The findings the pipeline itself produces: render-failed (discovery problems, overlays
+    that did not render or whose output is not objects)."""
     render_failed = get_rule("render-failed")
-    findings = [
-        Finding(
-            problem.env,
-            problem.service,
-            render_failed.id,
-            "",
-            problem.message,
-            render_failed.severity,
-            source=problem.rel_path,
+
+    def failed(env: str, service: str, message: str, source: str) -> Finding:
+        return Finding(
+            env, service, render_failed.id, "", message, render_failed.severity, source=source
         )
+
+    findings = [
+        failed(problem.env, problem.service, problem.message, problem.rel_path)
         for problem in snapshot.discovery.problems
         if wanted(problem.env, problem.service)
     ]
-    findings += [
-        Finding(
-            result.overlay.env,
-            result.overlay.service,
-            render_failed.id,
-            "",
-            result.error or "render failed",
-            render_failed.severity,
-            source=result.overlay.rel_path,
-        )
-        for result in results
-        if not result.ok
-    ]
-    # kustomize's output that is not objects (never seen from kustomize, but then nothing
-    # of that overlay is checked and the overlay must not read as clean)
-    findings += [
-        Finding(
-            result.overlay.env,
-            result.overlay.service,
-            render_failed.id,
-            "",
-            f"kustomize's output does not read as Kubernetes objects: {problem}",
-            render_failed.severity,
-            source=result.overlay.rel_path,
-        )
-        for result in results
-        for problem in result.problems
-    ]
+    for result in results:
+        overlay = result.overlay
+        if not result.ok:
+            findings.append(
+                failed(overlay.env, overlay.service, result.error or "", overlay.rel_path)
+            )
+        # Output that is not objects (never seen from kustomize): nothing of that overlay is
+        # checked, and it must not read as clean.
+        findings += [
+            failed(
+                overlay.env,
+                overlay.service,
+                f"kustomize's output does not read as Kubernetes objects: {problem}",
+                overlay.rel_path,
+            )
+            for problem in result.problems
+        ]
     return findings
 
 
@@ -203,7 +193,7 @@ def check_snapshot(
         findings.append(to_finding(registered, hit, severity))
     waivers = load_waivers(repo, config)
     kept, waived, waiver_findings = apply_waivers(findings, waivers, context, today=today)
-    final = sorted(set(kept + waiver_findings), key=_finding_order(config))
+    final = sorted(_located(set(kept + waiver_findings), context), key=_finding_order(config))
     return CheckReport(
         findings=tuple(final),
         waived=tuple(waived),
@@ -211,6 +201,18 @@ def check_snapshot(
         kubernetes_version=config.kubernetes_version,
         rules=tuple(rules),
     )
+
+
+def _located(findings: set[Finding], context: CheckContext) -> list[Finding]:
+    """Each finding with the line that caused it (gitops.locate)."""
+    locator = Locator(context.repo)
+    by_key = {
+        (r.env, r.service, str(r.key)): r for r in [*context.resources, *context.argocd_resources]
+    }
+    return [
+        locator.locate(f, by_key.get((f.env, f.service, f.resource)) if f.resource else None)
+        for f in findings
+    ]
 
 
 def _schema_findings(
@@ -254,7 +256,26 @@ def to_finding_for(
         severity,
         resource.source,
         resource.patches,
+        field=message_field(message),
     )
+
+
+_MESSAGE_FIELD = re.compile(r"([A-Za-z0-9_$-]+(?:\[\d+\])*(?:\.[A-Za-z0-9_$-]+(?:\[\d+\])*)*): ")
+
+
+def message_field(message: str) -> FieldPath:
+    """The field a schema or API-rule message starts with (``spec.template.spec.containers[0]
+    .image: ...``) as a path, so the finding is shown on the line that set it; () when the
+    message names none."""
+    match = _MESSAGE_FIELD.match(message)
+    if match is None or ("." not in match.group(1) and "[" not in match.group(1)):
+        return ()
+    path: list[str | int] = []
+    for part in match.group(1).split("."):
+        name, *indexes = part.replace("]", "").split("[")
+        path.append(name)
+        path.extend(int(i) for i in indexes)
+    return tuple(path)
 
 
 def severity_for(registered: Rule, env: str, config: RepoConfig) -> Severity | None:

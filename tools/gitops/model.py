@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from dataclasses import field as dataclass_field
 from enum import StrEnum
 from typing import Any
 
@@ -156,6 +157,21 @@ class Resource:
         return annotations if isinstance(annotations, dict) else {}
 
 
+# A path into an object's body: mapping keys and list indexes ("spec", "rules", 0, "host").
+FieldPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A line of a file of the repository: where a reviewer is shown a finding."""
+
+    path: str  # repo-relative, an existing file
+    line: int  # 1-based
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line}
+
+
 @dataclass(frozen=True, order=True)
 class Finding:
     env: str
@@ -166,6 +182,12 @@ class Finding:
     severity: Severity = Severity.ERROR
     source: str | None = None
     patches: tuple[str, ...] = ()
+    # Where a finding points, not what it is (identity, order and hash leave them out):
+    # the value the rule read (a path into the resource), and the line that set it
+    # (gitops.locate), with the other files that shaped the resource.
+    field: FieldPath = dataclass_field(default=(), compare=False)
+    location: Location | None = dataclass_field(default=None, compare=False)
+    related: tuple[Location, ...] = dataclass_field(default=(), compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -177,4 +199,5 @@ class Finding:
             "message": self.message,
             "source": self.source,
             "patches": list(self.patches),
+            "location": self.location.to_json() if self.location else None,
         }

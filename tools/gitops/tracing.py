@@ -135,28 +135,37 @@ def _repo_relative(root: str, origin_root: str, path: str) -> str | None:
 def _matching_patch_files(root: str, kustomization: str, body: dict[str, Any]) -> list[str]:
     directory = Path(kustomization).parent
     matched = []
-    for entry in _patch_entries(root, kustomization):
-        path, target, patch_docs = entry
+    for _index, path in patches_applied(root, kustomization, body):
+        # An inline patch is where it is written: its kustomization.
+        matched.append(os.path.normpath((directory / path).as_posix()) if path else kustomization)
+    return matched
+
+
+def patches_applied(
+    root: str, kustomization: str, body: dict[str, Any]
+) -> list[tuple[int, str | None]]:
+    """(index in ``patches``, patch file or None for an inline patch) of each patch of the
+    kustomization that selects the resource ``body``, the way kustomize selects them."""
+    applied = []
+    for index, path, target, patch_docs in _patch_entries(root, kustomization):
         if target is not None:
             hit = _selector_matches(target, body)
         else:
             hit = any(_doc_targets(doc, body) for doc in patch_docs)
         if hit:
-            # An inline patch is where it is written: its kustomization.
-            matched.append(
-                os.path.normpath((directory / path).as_posix()) if path else kustomization
-            )
-    return matched
+            applied.append((index, path))
+    return applied
 
 
 @lru_cache(maxsize=512)
 def _patch_entries(
     repo: str, kustomization: str
-) -> tuple[tuple[str | None, dict[str, Any] | None, tuple[dict[str, Any], ...]], ...]:
-    """(patch file or None for inline, explicit target, patch documents) per ``patches`` item."""
+) -> tuple[tuple[int, str | None, dict[str, Any] | None, tuple[dict[str, Any], ...]], ...]:
+    """(index, patch file or None for inline, explicit target, patch documents) per
+    ``patches`` item."""
     data = _kustomization(repo, kustomization)
     entries = []
-    for item in data.get("patches") or []:
+    for index, item in enumerate(data.get("patches") or []):
         if not isinstance(item, dict):
             continue
         path = item.get("path")
@@ -170,7 +179,7 @@ def _patch_entries(
             docs = tuple(d for d in yamlio.safe_load_all(text or "") if isinstance(d, dict))
         except yaml.YAMLError:
             docs = ()
-        entries.append((path, item.get("target"), docs))
+        entries.append((index, path, item.get("target"), docs))
     return tuple(entries)
 
 

@@ -259,6 +259,24 @@ def read_documents(text: str, source: str) -> LoadedStream:
     return LoadedStream(source, tuple(documents), tuple(errors))
 
 
+def compose_nodes(text: str) -> list[yaml.Node]:
+    """The YAML nodes of every document of ``text`` (with their lines, nothing constructed),
+    as this loader resolves them; none when the text is not YAML (whoever reads the file for
+    real reports that)."""
+    loader = _StrictLoader(text)
+    nodes: list[yaml.Node] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is not None:
+                nodes.append(node)
+    except yaml.YAMLError:
+        return []
+    finally:
+        loader.dispose()
+    return nodes
+
+
 def alias_problem(root: yaml.Node) -> str | None:
     """Why a composed document is refused for its aliases, or None: a recursive alias, or an
     expansion over the limit. Linear in the distinct nodes (sizes are memoised per node)."""

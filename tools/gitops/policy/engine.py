@@ -36,7 +36,7 @@ from gitops.k8s import (
     template_of,
     valid_label_selector,
 )
-from gitops.model import Finding, Overlay, Resource, Severity
+from gitops.model import FieldPath, Finding, Overlay, Resource, Severity
 
 __all__ = [
     "COMMON_PARAMS",
@@ -48,6 +48,7 @@ __all__ = [
     "Rule",
     "containers",
     "controller_labels",
+    "field_path",
     "pipeline_rule",
     "pod_labels",
     "pod_spec",
@@ -70,6 +71,26 @@ class Hit:
     env: str = ""
     service: str = ""
     source: str | None = None
+    # The value of ``resource`` the rule read (gitops.model.FieldPath; see field_path): the
+    # finding is shown on the line that set it.
+    field: FieldPath = ()
+
+
+def field_path(resource: Resource, node: object, *rest: str | int) -> FieldPath:
+    """The path from the resource's body to ``node`` (an object inside it, found by
+    identity), then ``rest``: ``field_path(workload, container, "image")`` ->
+    ``("spec", "template", "spec", "containers", 0, "image")``. Empty when ``node`` is not in
+    the body."""
+    stack: list[tuple[object, FieldPath]] = [(resource.body, ())]
+    while stack:
+        current, path = stack.pop()
+        if current is node:
+            return (*path, *rest)
+        if isinstance(current, dict):
+            stack.extend((v, (*path, k)) for k, v in current.items() if isinstance(k, str))
+        elif isinstance(current, list):
+            stack.extend((v, (*path, i)) for i, v in enumerate(current))
+    return ()
 
 
 RuleFunc = Callable[["CheckContext"], Iterable[Hit]]
@@ -318,4 +339,5 @@ def to_finding(registered: Rule, hit: Hit, severity: Severity) -> Finding:
         severity=severity,
         source=(resource.source if resource else None) or hit.source,
         patches=resource.patches if resource else (),
+        field=hit.field,
     )

@@ -22,6 +22,7 @@ from gitops.policy.engine import (
     CheckContext,
     Hit,
     containers,
+    field_path,
     pod_labels,
     rule,
     selector_matches,
@@ -150,11 +151,16 @@ def ingress_backend_unknown(ctx: CheckContext) -> Iterator[Hit]:
                         f"{namespace or '(none)'} of env {ingress.env} "
                         f"(Services: {_listing(sorted(services))})",
                         ingress,
+                        field=field_path(ingress, service_ref, "name"),
                     )
                 continue
             problem = _backend_port_problem(service, service_ref.get("port"))
             if problem:
-                yield Hit(f"{where}: Service {name} {problem}", ingress)
+                yield Hit(
+                    f"{where}: Service {name} {problem}",
+                    ingress,
+                    field=field_path(ingress, service_ref, "port"),
+                )
 
 
 def _backend_port_problem(service: Resource, port_ref: Any) -> str | None:

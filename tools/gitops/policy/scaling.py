@@ -345,19 +345,27 @@ def hpa_bounds(ctx: CheckContext, hpa: Resource) -> Iterator[Hit]:
             f"minReplicas {minimum} must be >= 1 (0 only with the alpha HPAScaleToZero "
             "feature gate): the API server rejects this HPA",
             hpa,
+            field=("spec", "minReplicas"),
         )
     if maximum is not None and maximum < 1:
-        yield Hit(f"maxReplicas {maximum} must be >= 1: the API server rejects this HPA", hpa)
+        yield Hit(
+            f"maxReplicas {maximum} must be >= 1: the API server rejects this HPA",
+            hpa,
+            field=("spec", "maxReplicas"),
+        )
     elif maximum is not None and minimum is not None and maximum < minimum:
         shown = f"minReplicas {minimum}" if min_raw is not None else "default minReplicas 1"
         yield Hit(
             f"maxReplicas {maximum} is below {shown}: the API server rejects this HPA",
             hpa,
+            field=("spec", "minReplicas" if min_raw is not None else "maxReplicas"),
         )
     behavior = spec.get("behavior")
     if isinstance(behavior, dict):
         for problem in _behavior_problems(behavior):
-            yield Hit(f"{problem}: the API server rejects this HPA", hpa)
+            yield Hit(
+                f"{problem}: the API server rejects this HPA", hpa, field=("spec", "behavior")
+            )
 
 
 def _ignores_replicas(entry: dict[str, Any], workload: Resource, namespace: str) -> bool:

@@ -25,6 +25,7 @@ from gitops.policy.engine import (
     WORKLOAD_KINDS,
     CheckContext,
     Hit,
+    field_path,
     pod_spec,
     pod_template,
     rule,
@@ -326,17 +327,20 @@ def image_tag_mutable(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
         if not isinstance(image, str) or not image.strip() or "@" in image:
             continue
         tag = _image_tag(image.strip())
+        where = field_path(workload, container.body, "image")
         if tag is None:
             yield Hit(
                 f'{container.label}: image "{image}" has no tag, so it means :latest '
                 "(expected a version tag or an @sha256: digest)",
                 workload,
+                field=where,
             )
         elif tag == "latest":
             yield Hit(
                 f'{container.label}: image "{image}" uses the mutable tag "latest" '
                 "(expected a version tag or an @sha256: digest)",
                 workload,
+                field=where,
             )
 
 
