@@ -18,7 +18,7 @@ from gitops.config import RepoConfig
 from gitops.discovery import NothingFoundError, nothing_found_message
 from gitops.errors import EXIT_OK, EXIT_PROBLEMS, ConfigError
 from gitops.locate import Locator
-from gitops.model import FieldPath, Finding, Resource, ResourceKey, Severity
+from gitops.model import FieldPath, Finding, Location, Resource, ResourceKey, Severity
 from gitops.policy import CheckContext, Rule, all_rules, get_rule, run_rules, to_finding
 from gitops.render import RenderedOverlay
 from gitops.snapshot import Snapshot, take_snapshot
@@ -89,7 +89,8 @@ def _pipeline_findings(
     snapshot: Snapshot, results: list[RenderedOverlay], wanted: Callable[[str, str], bool]
 ) -> list[Finding]:
     """The findings the pipeline itself produces: render-failed (discovery problems, overlays
-    that did not render or whose output is not objects)."""
+    that did not render or whose output is not objects) and the keys kustomize reads silently
+    wrong in the kustomizations and patches of each overlay."""
     render_failed = get_rule("render-failed")
 
     def failed(env: str, service: str, message: str, source: str) -> Finding:
@@ -119,7 +120,27 @@ def _pipeline_findings(
             )
             for problem in result.problems
         ]
-    return findings
+    return findings + _key_findings(snapshot, wanted)
+
+
+def _key_findings(snapshot: Snapshot, wanted: Callable[[str, str], bool]) -> list[Finding]:
+    """kustomization-duplicate-key and kustomization-field-ignored, on the line of the key
+    kustomize drops or ignores."""
+    return [
+        Finding(
+            overlay.env,
+            overlay.service,
+            problem.rule,
+            "",
+            problem.message,
+            get_rule(problem.rule).severity,
+            source=problem.path,
+            location=Location(problem.path, problem.line),
+        )
+        for overlay in snapshot.selected
+        if wanted(overlay.env, overlay.service)
+        for problem in snapshot.key_problems.get(overlay.rel_path, ())
+    ]
 
 
 def _argocd_part(

@@ -458,7 +458,11 @@ def _render(args: argparse.Namespace) -> int:
     if failures:
         rendered = sum(r.ok for r in results)
         print(f"{len(failures)} overlay(s) failed, {rendered} rendered", file=sys.stderr)
-    return EXIT_PROBLEMS if failures else EXIT_OK
+    # Keys kustomize read silently wrong: the output above is what kustomize made of them.
+    keys = sorted({p for found in snapshot.key_problems.values() for p in found})
+    for key in keys:
+        print(f"error: {key.path}:{key.line}: {key.message} ({key.rule})", file=sys.stderr)
+    return EXIT_PROBLEMS if failures or keys else EXIT_OK
 
 
 def _print_units(discovery: Discovery, out: TextIO, repo: Path, config: RepoConfig) -> int:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from gitops.argocd import ArgoState
 from gitops.discovery import Discovery, Overlay, SelectionError, select_overlays
+from gitops.kustomization_keys import KeyProblem
 from gitops.model import Resource
 from gitops.render import RenderedOverlay
 from gitops.workspace import Workspace
@@ -34,6 +35,8 @@ class Snapshot:
     argocd: ArgoState | None  # None: the side has no argocd/
     # Overlays rendered beyond the selection (diff's affected overlays Argo CD does not sync).
     extra: tuple[RenderedOverlay, ...] = ()
+    # Keys kustomize reads silently wrong, per selected overlay (rel_path).
+    key_problems: dict[str, tuple[KeyProblem, ...]] = field(default_factory=dict, repr=False)
 
     def render_of(self, rel_path: str) -> RenderedOverlay | None:
         for result in (*self.results, *self.extra):
@@ -97,6 +100,7 @@ def take_snapshot(
         tuple(r for result in results for r in result.resources),
         argo.with_coverage(workspace.config, layout.overlays) if argo is not None else None,
         tuple(rendered[o.rel_path] for o in extra),
+        {o.rel_path: workspace.key_problems(o) for o in selected},
     )
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import posixpath
 import shutil
 import tempfile
 import time
@@ -41,7 +42,8 @@ from gitops.config import RepoConfig
 from gitops.discovery import Discovery, discover_units, layout_units
 from gitops.errors import CommandError, ConfigError, GitopsError
 from gitops.inputs import InputResolver
-from gitops.kustomization import find_kustomization
+from gitops.kustomization import KUSTOMIZATION_FILES, find_kustomization
+from gitops.kustomization_keys import KeyProblem, kustomization_key_problems
 from gitops.kustomize import Kustomize, find_kustomize
 from gitops.model import Overlay
 from gitops.render import (
@@ -86,6 +88,10 @@ class Workspace:
     runner: Runner = field(default=run, repr=False)
     validator: DocumentValidator | None = field(default=None, repr=False)
     learn_crd: CrdLearner | None = field(default=None, repr=False)
+    # Key problems per kustomization file (gitops.kustomization_keys), read once per checkout.
+    _key_problems: dict[str, list[KeyProblem]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     # Over six parameters: the docstring says why (one per option, no hidden state).
@@ -113,7 +119,12 @@ class Workspace:
         runner, validator and cache, whose keys do not depend on where a checkout sits."""
         cache = self.cache.for_root(root) if self.cache is not None else None
         return dataclasses.replace(
-            self, repo=root, config=config, resolver=InputResolver(root), cache=cache
+            self,
+            repo=root,
+            config=config,
+            resolver=InputResolver(root),
+            cache=cache,
+            _key_problems={},
         )
 
     # --- what the checkout deploys -------------------------------------------------------
@@ -138,6 +149,18 @@ class Workspace:
     def discover(self, argo: ArgoState | None, layout: Discovery | None = None) -> Discovery:
         """The units: the local paths ``argo``'s Applications sync, else the layout's."""
         return discover_units(layout or self.layout(), argo, self.resolver, self.config)
+
+    def key_problems(self, overlay: Overlay) -> tuple[KeyProblem, ...]:
+        """Keys kustomize reads silently wrong (duplicates, a field spelled twice) in every
+        kustomization the overlay reads and the patches they name."""
+        found: list[KeyProblem] = []
+        for rel in sorted(self.resolver.overlay_inputs(overlay.rel_path).files):
+            if posixpath.basename(rel) not in KUSTOMIZATION_FILES:
+                continue
+            if rel not in self._key_problems:
+                self._key_problems[rel] = kustomization_key_problems(self.repo, rel)
+            found += self._key_problems[rel]
+        return tuple(found)
 
     # --- rendering -------------------------------------------------------------------------
 

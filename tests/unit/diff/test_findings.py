@@ -160,3 +160,20 @@ def test_causes_name_the_changed_overlay_of_the_same_namespace_then_env_then_ser
     argocd = Causes(("prod/web",), True, False, namespaces)
     assert argocd.cause_of(finding("", "argocd")) == ("argocd",)
     assert Causes(("prod/web",), False, True, {}).cause_of(finding("dev", "x")) == ("gitops.yaml",)
+
+
+def test_a_duplicate_key_the_change_writes_is_an_added_finding(
+    scratch_repo: Path, untouched: Callable[[], None]
+) -> None:
+    text = overlay_kustomization("replicas.yaml") + "resources:\n  - ../../../base/web\n"
+    write(scratch_repo, {"overlays/prod/web/kustomization.yaml": text})
+    untouched()
+    result = diff(scratch_repo, base="HEAD")
+    (added,) = [f for f in result.findings_added if f.rule == "kustomization-duplicate-key"]
+    assert (added.env, added.service, added.source) == (
+        "prod",
+        "web",
+        "overlays/prod/web/kustomization.yaml",
+    )
+    assert "duplicate key 'resources' at lines 3 and 7" in added.message
+    assert result.causes(added) == ("prod/web",)
