@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from gitops.apivalidation import CHECK_PROBE_HANDLERS, api_problems
@@ -196,11 +197,13 @@ def check_snapshot(
     service: str | None = None,
     today: Any = None,
     whole_envs: frozenset[str] | None = None,
+    locate: bool = True,
 ) -> CheckReport:
     """``gitops check`` over an already rendered snapshot: schema validation (with the
     Workspace's validator), the rules, severities and waivers. ``whole_envs``: see
-    :func:`context_from_snapshot`. The rules read the snapshot's objects and never change them
-    (diff compares the same objects after checking them)."""
+    :func:`context_from_snapshot`; ``locate``: find each finding's line (gitops.locate; diff
+    locates only the findings it reports). The rules read the snapshot's objects and never
+    change them (diff compares the same objects after checking them)."""
     workspace = snapshot.workspace
     repo, config = workspace.repo, workspace.config
     context, results, findings = context_from_snapshot(snapshot, env, service, whole_envs)
@@ -214,7 +217,10 @@ def check_snapshot(
         findings.append(to_finding(registered, hit, severity))
     waivers = load_waivers(repo, config)
     kept, waived, waiver_findings = apply_waivers(findings, waivers, context, today=today)
-    final = sorted(_located(set(kept + waiver_findings), context), key=_finding_order(config))
+    found = set(kept + waiver_findings)
+    resources = [*context.resources, *context.argocd_resources]
+    located = _located(found, repo, resources) if locate else found
+    final = sorted(located, key=_finding_order(config))
     return CheckReport(
         findings=tuple(final),
         waived=tuple(waived),
@@ -224,12 +230,22 @@ def check_snapshot(
     )
 
 
-def _located(findings: set[Finding], context: CheckContext) -> list[Finding]:
+def locate_findings(snapshot: Snapshot, findings: Iterable[Finding]) -> list[Finding]:
+    """``findings`` of a check of ``snapshot`` (run with ``locate=False``), each with the line
+    that caused it: diff locates only the findings it reports."""
+    argocd = snapshot.argocd
+    objects = argocd.objects if argocd is not None and argocd.error is None else ()
+    path = snapshot.workspace.config.argocd_path
+    resources = [*snapshot.resources, *(_argocd_resource(obj, path) for obj in objects)]
+    return _located(findings, snapshot.workspace.repo, resources)
+
+
+def _located(
+    findings: Iterable[Finding], repo: Path, resources: Iterable[Resource]
+) -> list[Finding]:
     """Each finding with the line that caused it (gitops.locate)."""
-    locator = Locator(context.repo)
-    by_key = {
-        (r.env, r.service, str(r.key)): r for r in [*context.resources, *context.argocd_resources]
-    }
+    locator = Locator(repo)
+    by_key = {(r.env, r.service, str(r.key)): r for r in resources}
     return [
         locator.locate(f, by_key.get((f.env, f.service, f.resource)) if f.resource else None)
         for f in findings

@@ -88,7 +88,9 @@ class Workspace:
     runner: Runner = field(default=run, repr=False)
     validator: DocumentValidator | None = field(default=None, repr=False)
     learn_crd: CrdLearner | None = field(default=None, repr=False)
-    # Key problems per kustomization file (gitops.kustomization_keys), read once per checkout.
+    # Read once per checkout: the layout's units, and the key problems per kustomization
+    # file (gitops.kustomization_keys). for_tree gives another checkout fresh ones.
+    _layout: list[Discovery] = field(default_factory=list, repr=False, compare=False)
     _key_problems: dict[str, list[KeyProblem]] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -124,14 +126,18 @@ class Workspace:
             config=config,
             resolver=InputResolver(root),
             cache=cache,
+            _layout=[],
             _key_problems={},
         )
 
     # --- what the checkout deploys -------------------------------------------------------
 
     def layout(self) -> Discovery:
-        """The ``overlays/`` layout's units (discovery rule 2), from the files alone."""
-        return layout_units(self.resolver, self.config)
+        """The ``overlays/`` layout's units (discovery rule 2), from the files alone; read
+        once per workspace (a command that edits files views them through for_tree)."""
+        if not self._layout:
+            self._layout.append(layout_units(self.resolver, self.config))
+        return self._layout[0]
 
     def argocd(self) -> ArgoState | None:
         """argocd/ built once and its ApplicationSets expanded once; None without argocd/.

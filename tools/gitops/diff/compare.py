@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitops.check import check_snapshot
+from gitops.check import check_snapshot, locate_findings
 from gitops.config import CONFIG_FILE
 from gitops.diff.findings import compare_findings, landing_namespaces, lands_in
 from gitops.diff.options import ARGOCD_SERVICE, DEFAULT_CONTEXT
@@ -133,6 +133,12 @@ class _SideWork:
     findings: tuple[Finding, ...] = ()
     namespaces: dict[str, frozenset[str]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    snapshot: Snapshot | None = None  # to locate the findings the comparison reports
+
+    def located(self, findings: list[Finding]) -> list[Finding]:
+        if self.snapshot is None or not findings:
+            return findings
+        return sorted(locate_findings(self.snapshot, findings))
 
 
 def _compare(
@@ -169,6 +175,7 @@ def _compare(
             f"{', '.join(sorted(broken))}: it does not render on one side"
         )
     added, fixed = compare_findings(base_findings, head_findings)
+    added, fixed = head_work.located(added), base_work.located(fixed)
     namespaces = {**base_work.namespaces}
     for name, found in head_work.namespaces.items():
         namespaces[name] = namespaces.get(name, frozenset()) | found
@@ -243,7 +250,8 @@ def _side_work(side: SideState, plan: _Plan) -> _SideWork:
     findings: list[Finding] = []
     notes: list[str] = []
     try:
-        findings = list(check_snapshot(snapshot, whole_envs=plan.whole_envs).findings)
+        report = check_snapshot(snapshot, whole_envs=plan.whole_envs, locate=False)
+        findings = list(report.findings)
     except GitopsError as exc:
         notes.append(f"{side.name}: findings could not be computed: {exc}")
     return _SideWork(
@@ -253,6 +261,7 @@ def _side_work(side: SideState, plan: _Plan) -> _SideWork:
         tuple(findings),
         landing_namespaces(snapshot),
         tuple(notes),
+        snapshot,
     )
 
 
