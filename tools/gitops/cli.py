@@ -143,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="what a change does to the rendered manifests and the policy findings",
         description="Render the overlays whose kustomize inputs changed between --base and "
-        "--head, compare resources and gitops check findings. Exit 0; 1 with --exit-code when "
+        "--head, compare resources, and compare gitops check findings over every overlay the "
+        "change can reach. Exit 0; 1 when the change breaks a render, or with --exit-code when "
         "there are differences; 2 on errors.",
     )
     diff.add_argument(
