@@ -81,7 +81,7 @@ lint: $(STAMP) ## ruff, mypy strict (tools, apps, tests), actionlint (.github/wo
 diff: $(STAMP) ## rendered diff and findings of this branch (BASE=ref, DIFF_ARGS=...)
 	@$(GITOPS) diff $(if $(BASE),--base $(BASE)) $(DIFF_ARGS)
 
-BENCHMARKS := render diff validate validate_stream check simulate hostile validators
+BENCHMARKS := render diff validate validate_stream check simulate hostile memory validators
 bench: $(STAMP) ## performance targets measured side by side (several minutes); fails if any target is missed
 	@failed=""; for name in $(BENCHMARKS); do \
 		$(BIN)/python tools/bench/bench_$$name.py || failed="$$failed $$name"; \

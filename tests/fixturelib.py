@@ -33,8 +33,10 @@ from gitops.cli import main
 from gitops.config import load_config
 from gitops.errors import GitopsError
 from gitops.model import Finding
+from gitops.repo import open_config
 from gitops.schema import SchemaValidator
 from gitops.validate import run_validate
+from gitops.workspace import Workspace
 from gitops.yamlio import load_documents
 from tests.conftest import FIXTURES as FIXTURES
 from tests.conftest import REPO_ROOT as REPO_ROOT
@@ -53,6 +55,7 @@ ROW_FIELDS = (
     "severity",
     "source",
     "patches",
+    "location",
     "waiver",
     "message",
 )
@@ -69,16 +72,12 @@ def check_fixture(name: str, env: str | None = None, service: str | None = None)
 
 def check_repo(repo: Path, env: str | None = None, service: str | None = None) -> CheckReport:
     """``gitops check`` of any repository (a modified copy of a fixture), not cached."""
-    config = load_config(repo)
+    config = open_config(repo)
     validator = SchemaValidator.for_repo(repo, config)
-    return run_check(
-        repo,
-        config,
-        env=env,
-        service=service,
-        validator=validator.validate,
-        learn_crd=validator.add_crd_object,
+    workspace = Workspace.open(
+        repo, config, validator=validator.validate, learn_crd=validator.add_crd_object
     )
+    return run_check(workspace, env=env, service=service)
 
 
 def git(repo: Path, *args: str) -> str:
@@ -222,6 +221,8 @@ def _check_row(item: dict[str, Any], fixture: Path) -> Row:
         row["source"] = item["source"]
     if item["patches"]:
         row["patches"] = list(item["patches"])
+    if item.get("location"):
+        row["location"] = f"{item['location']['path']}:{item['location']['line']}"
     row["message"] = _rel(item["message"], fixture)
     return row
 

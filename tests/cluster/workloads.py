@@ -13,8 +13,7 @@ from typing import Any
 import yaml
 
 from gitops.config import RepoConfig, load_config
-from gitops.discovery import discover_overlays
-from gitops.render import render_overlays
+from gitops.workspace import Workspace
 from tests.cluster.harness import REPO_ROOT
 from tests.cluster.kube import Kube, Response, is_ready, wait_for
 
@@ -29,12 +28,12 @@ def repo_config() -> RepoConfig:
 
 @functools.cache
 def _rendered() -> dict[tuple[str, str], tuple[dict[str, Any], ...]]:
-    config = repo_config()
-    overlays = discover_overlays(REPO_ROOT, config).overlays
+    # Parsed once, as gitops check parses them (gitops.workspace, traced renders).
+    workspace = Workspace.open(REPO_ROOT, repo_config())
     out: dict[tuple[str, str], tuple[dict[str, Any], ...]] = {}
-    for result in render_overlays(REPO_ROOT, overlays, config):
-        assert result.ok and result.manifest is not None, result.failure_line()
-        docs = tuple(d for d in yaml.safe_load_all(result.manifest) if d)
+    for result in workspace.render(workspace.layout().overlays):
+        assert result.ok and not result.problems, result.failure_line()
+        docs = tuple(r.body for r in result.resources)
         out[(result.overlay.env, result.overlay.service)] = docs
     return out
 

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from gitops.argocd import expand_application_set, list_repo_directories, load_argocd_objects
+from gitops.argocd import expand_application_set, list_repo_directories
+from gitops.config import RepoConfig
+from gitops.workspace import Workspace
 from tests.e2e.harness import argocd as argo
 from tests.e2e.harness import gitserver
 from tests.e2e.harness.cluster import env_flag
@@ -40,6 +44,13 @@ SYNC_TIMEOUT_SECONDS = 600
 LOAD_DEPLOYMENT = "healthz-load"
 LOAD_CONTAINER = "load"
 REFRESH_ROUNDS_AFTER_SCALE = 6
+
+
+def _argocd_objects(repo: Path, config: RepoConfig) -> list[dict[str, Any]]:
+    """argocd/ as gitops builds it (gitops.workspace.Workspace.argocd)."""
+    argo_state = Workspace.open(repo, config).argocd()
+    assert argo_state is not None and argo_state.error is None, argo_state
+    return list(argo_state.objects)
 
 
 def install_argocd(env: E2EEnvironment) -> None:
@@ -146,7 +157,7 @@ def synced(e2e: E2EEnvironment) -> Iterator[tuple[E2EEnvironment, list[str]]]:
     assert e2e.config.repo_url, "gitops.yaml has no repoURL"
     directories = list(overlay_paths())
     objects = argo.objects_for_test(
-        load_argocd_objects(e2e.repo, e2e.config),
+        _argocd_objects(e2e.repo, e2e.config),
         e2e.config.repo_url,
         gitserver.GIT_URL,
         directories,
@@ -154,7 +165,7 @@ def synced(e2e: E2EEnvironment) -> Iterator[tuple[E2EEnvironment, list[str]]]:
     appset = find(objects, "ApplicationSet")[0]
     # Expanded offline (gitops apps) from the restricted set before its URL is rewritten:
     # the expansion reads directories from this checkout, which the git daemon serves.
-    original = find(load_argocd_objects(e2e.repo, e2e.config), "ApplicationSet")[0]
+    original = find(_argocd_objects(e2e.repo, e2e.config), "ApplicationSet")[0]
     apps = expand_application_set(
         argo.restrict_directories(original, directories),
         list_repo_directories(e2e.repo),

@@ -4,6 +4,7 @@ documented errors (never anything else), and the checks that must agree do."""
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -13,14 +14,18 @@ from hypothesis import strategies as st
 
 from gitops.apivalidation import api_problems
 from gitops.config import load_config
+from gitops.diff.resources import normalise
 from gitops.errors import ConfigError
 from gitops.gotemplate import TemplateError, render_go_template
 from gitops.k8s.features import FeatureGates
+from gitops.model import Overlay
 from gitops.policy import selector_matches
 from gitops.quantity import parse_quantity
+from gitops.render import resources_from_entry, traced_entry
 from gitops.schema import QUANTITY_PATTERN
+from gitops.tracing import trace_manifest
 from gitops.validate import decode_text
-from gitops.yamlio import read_documents
+from gitops.yamlio import go_scalar, read_documents
 
 # Quantity-shaped text: signs, digits, dots, exponents and suffixes, plus noise.
 _QUANTITY_PARTS = st.sampled_from(
@@ -125,6 +130,87 @@ def test_yaml_reader_never_raises(text: str, source: str) -> None:
     loaded = read_documents(text, source)
     assert all(isinstance(d.body, dict) for d in loaded.documents)
     assert all(isinstance(e, str) and e for e in loaded.errors)
+
+
+# Plain scalars YAML 1.1 (PyYAML) and Kubernetes (go-yaml v2) read differently, or that
+# kustomize prints without quotes: the bare `=` and `<<`, y/n, sexagesimal numbers, `~`.
+_ODD_SCALARS = st.sampled_from(
+    [
+        "=",
+        "<<",
+        "y",
+        "Y",
+        "n",
+        "N",
+        "yes",
+        "No",
+        "on",
+        "OFF",
+        "~",
+        "null",
+        "",
+        "1:30",
+        "190:20:30",
+        "-1:30",
+        "12:30:45.5",
+        "0o17",
+        "017",
+        "08",
+        "0x1F",
+        "0b101",
+        "1e3",
+        ".5",
+        ".inf",
+        "-.inf",
+        ".nan",
+        "1_000",
+        "2024-01-31",
+        "+1",
+        "1.2.3",
+        "9223372036854775808",
+    ]
+)
+ODD_SCALAR = st.one_of(
+    _ODD_SCALARS,
+    st.lists(_ODD_SCALARS, min_size=2, max_size=3).map("".join),
+    st.text(alphabet="0123456789_:.+-eExXobB=<yYn~", min_size=1, max_size=8),
+)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality with NaN equal to itself (``.nan`` reads as one)."""
+    return json.dumps(a, sort_keys=True, default=repr) == json.dumps(
+        b, sort_keys=True, default=repr
+    )
+
+
+@given(st.lists(ODD_SCALAR, min_size=1, max_size=6))
+def test_every_reader_of_a_rendered_stream_agrees_on_yaml_11_oddities(values: list[str]) -> None:
+    """One loader for every rendered stream: a ConfigMap whose values are YAML 1.1 oddities
+    reads without an error other than a documented problem, as Kubernetes reads each scalar
+    (gitops.yamlio.go_scalar); the snapshot's parse, the render cache and diff's normalised
+    YAML all give back the same objects."""
+    lines = "".join(f"  k{i}: {value}\n" for i, value in enumerate(values))
+    text = f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: odd\ndata:\n{lines}"
+    overlay = Overlay(0, "dev", "web", "overlays/dev/web")
+    loaded = read_documents(text, overlay.rel_path)
+    assert all(isinstance(e, str) and e.startswith(overlay.rel_path) for e in loaded.errors)
+    resources, problems = trace_manifest(Path("/nonexistent"), "/nonexistent", overlay, text)
+    assert _same([r.body for r in resources], [d.body for d in loaded.documents])
+    assert problems == list(loaded.errors)
+    for document in loaded.documents:
+        data = document.body.get("data")
+        if isinstance(data, dict) and len(data) == len(values):
+            for i, value in enumerate(values):
+                if "#" not in value and ": " not in value:
+                    assert _same(data.get(f"k{i}"), go_scalar(value))
+        (again,) = read_documents(normalise(document.body), "normalised.yaml").documents
+        assert _same(again.body, document.body)
+    entry = traced_entry(resources, problems)
+    if entry is not None:
+        decoded = resources_from_entry(overlay, entry)
+        assert decoded is not None
+        assert _same([r.body for r in decoded[0]], [r.body for r in resources])
 
 
 @given(st.binary(max_size=300))

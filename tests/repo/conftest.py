@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 
 from gitops.config import RepoConfig, load_config
-from gitops.discovery import discover_overlays
-from gitops.render import RenderedOverlay, render_overlays
+from gitops.render import RenderedOverlay
+from gitops.workspace import Workspace
 from tests.conftest import REPO_ROOT
 
 
@@ -20,20 +19,17 @@ def repo_config() -> RepoConfig:
 
 @pytest.fixture(scope="session")
 def rendered(repo_config: RepoConfig) -> dict[str, RenderedOverlay]:
-    discovery = discover_overlays(REPO_ROOT, repo_config)
-    assert discovery.problems == ()
-    results = render_overlays(REPO_ROOT, discovery.overlays, repo_config)
-    return {r.overlay.name: r for r in results}
+    workspace = Workspace.open(REPO_ROOT, repo_config)
+    layout = workspace.layout()
+    assert layout.problems == ()
+    return {r.overlay.name: r for r in workspace.render(layout.overlays)}
 
 
 @pytest.fixture(scope="session")
 def docs(rendered: dict[str, RenderedOverlay]) -> dict[str, list[dict[str, Any]]]:
-    """``"<env>/<service>"`` -> parsed documents (only overlays that rendered)."""
-    return {
-        name: [d for d in yaml.safe_load_all(r.manifest) if d]
-        for name, r in rendered.items()
-        if r.manifest is not None
-    }
+    """``"<env>/<service>"`` -> the documents as check parsed them (only overlays that
+    rendered)."""
+    return {name: [res.body for res in r.resources] for name, r in rendered.items() if r.ok}
 
 
 def find(documents: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:

@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 
-from gitops.argocd import expand_applications
 from gitops.config import RepoConfig
-from gitops.discovery import discover_overlays
-from gitops.render import RenderedOverlay, render_overlays
+from gitops.render import RenderedOverlay
+from gitops.workspace import Workspace
 from tests.conftest import REPO_ROOT
 from tests.repo.conftest import find
 
@@ -196,8 +195,11 @@ def test_integration_ingress_routes_the_seed_paths(docs: dict[str, list[dict[str
 def test_every_application_path_renders_and_every_overlay_is_deployed(
     repo_config: RepoConfig,
 ) -> None:
-    discovery = discover_overlays(REPO_ROOT, repo_config)
-    expansion = expand_applications(REPO_ROOT, repo_config, discovery.overlays)
+    workspace = Workspace.open(REPO_ROOT, repo_config)
+    discovery = workspace.layout()
+    argo = workspace.argocd()
+    assert argo is not None and argo.error is None
+    expansion = argo.with_coverage(repo_config, discovery.overlays)
     assert expansion.problems == ()
     generated = [a for a in expansion.applications if a.generated_by.startswith("ApplicationSet")]
     assert sorted(a.path for a in generated) == sorted(o.rel_path for o in discovery.overlays)
@@ -208,7 +210,7 @@ def test_every_application_path_renders_and_every_overlay_is_deployed(
     root = [a for a in expansion.applications if a.path == repo_config.argocd_path]
     assert len(root) == 1, "a root app syncs argocd/ itself"
     by_path = {o.rel_path: o for o in discovery.overlays}
-    results = render_overlays(REPO_ROOT, [by_path[a.path] for a in generated], repo_config)
+    results = workspace.render([by_path[a.path] for a in generated], trace=False)
     assert [r.failure_line() for r in results if not r.ok] == []
 
 
@@ -223,7 +225,7 @@ def test_every_env_probes_pass_against_the_real_processes(
 
     if service == "kpis-api" and find_pg_bin_dir() is None:
         pytest.skip("PostgreSQL binaries (pg_ctl) not found: apt-get install postgresql")
-    result = probe_overlay(REPO_ROOT, repo_config, env, service, speed=5)
+    result = probe_overlay(Workspace.open(REPO_ROOT, repo_config), env, service, speed=5)
     assert [c.message for c in result.checks if not c.passed] == []
     assert {"readiness", "liveness"} <= {c.kind for c in result.checks}
     if service == "kpis-api":

@@ -9,25 +9,26 @@ import pytest
 
 from gitops.argocd import (
     expand_application_set,
-    expand_applications,
     filter_directories,
     go_path_match,
     list_repo_directories,
-    load_argocd_objects,
+    read_argocd_files,
     sanitize_name,
 )
-from gitops.cache import RenderCache
 from gitops.config import RepoConfig, load_config
-from gitops.discovery import discover_overlays
+from gitops.errors import ConfigError
 from gitops.gotemplate import TemplateError
-from gitops.kustomize import find_kustomize
 from gitops.runner import Command, CommandResult, run
+from gitops.workspace import Workspace
 from tests.conftest import FIXTURES
 
 
 def _expand(repo: Path):  # type: ignore[no-untyped-def]
     config = load_config(repo)
-    return expand_applications(repo, config, discover_overlays(repo, config).overlays)
+    workspace = Workspace.open(repo, config)
+    argo = workspace.argocd()
+    assert argo is not None and argo.error is None, argo
+    return argo.with_coverage(config, workspace.layout().overlays)
 
 
 def test_expands_one_application_per_overlay_plus_root() -> None:
@@ -235,25 +236,46 @@ def test_expansion_ignores_directories_outside_the_patterns(tmp_path: Path) -> N
     assert after.problems == before.problems
 
 
-def test_load_argocd_objects_builds_through_the_runner_once_then_reads_the_cache(
+def test_argocd_builds_through_the_runner_once_then_reads_the_cache(
     fixture_repo: Callable[[str], Path], tmp_path: Path
 ) -> None:
-    """One builder of argocd/ (discovery calls it too): the build goes through the runner it is
-    given, and a second load with the same render cache runs no process."""
+    """One builder of argocd/ (the Workspace's): the build goes through its runner, and a
+    second build with the same render cache runs no process."""
     repo = fixture_repo("render-ok")
     config = load_config(repo)
-    kustomize = find_kustomize(config)
-    cache = RenderCache.for_repo(repo, config, kustomize, directory=tmp_path / "cache")
     commands: list[Command] = []
 
     def counting(command: Command) -> CommandResult:
         commands.append(command)
         return run(command)
 
-    first = load_argocd_objects(repo, config, kustomize, cache, counting)
+    def objects() -> tuple[dict[str, Any], ...]:
+        workspace = Workspace.open(repo, config, runner=counting)
+        assert workspace.cache is not None
+        workspace.cache.directory = tmp_path / "cache"
+        argo = workspace.argocd()
+        assert argo is not None and argo.error is None
+        return argo.objects
+
+    first = objects()
     assert len(commands) == 1
     assert config.argocd_path in commands[0].argv  # kustomize build argocd
     assert {o["kind"] for o in first} >= {"Application", "ApplicationSet"}
-    second = load_argocd_objects(repo, config, kustomize, cache, counting)
+    second = objects()
     assert second == first
     assert len(commands) == 1  # served from the render cache
+
+
+def test_a_folder_without_kustomization_is_read_file_by_file(tmp_path: Path) -> None:
+    (tmp_path / "argocd" / "apps").mkdir(parents=True)
+    (tmp_path / "argocd" / "apps" / "a.yaml").write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a}\n"
+    )
+    (tmp_path / "argocd" / "b.yml").write_bytes(b"kind: X\n# caf\xe9\n")
+    config = RepoConfig(envs=("dev",))
+    with pytest.raises(ConfigError, match=r"argocd/b\.yml: not UTF-8 text"):
+        read_argocd_files(tmp_path, config)
+    (tmp_path / "argocd" / "b.yml").write_text("kind: X\nmetadata: {name: b}\n")
+    assert [o["kind"] for o in read_argocd_files(tmp_path, config)] == ["Application", "X"]
+    with pytest.raises(ConfigError, match="no such directory"):
+        read_argocd_files(tmp_path / "nowhere", config)

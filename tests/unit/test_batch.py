@@ -1,6 +1,6 @@
-"""gitops.batch: one kustomize process per env gives each overlay exactly what its own traced
-build gives (resources, source files, patches), falls back per overlay on a conflict, and fills
-the render cache under each overlay's own key."""
+"""gitops.batch and the Workspace's batched builds: one kustomize process per env gives each
+overlay exactly what its own traced build gives (resources, source files, patches), falls back
+per overlay on a conflict, and fills the render cache under each overlay's own key."""
 
 from __future__ import annotations
 
@@ -8,14 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from gitops.batch import render_batched, split_batch
-from gitops.cache import RenderCache
+from gitops.batch import split_batch, write_batch
 from gitops.config import load_config
-from gitops.discovery import Overlay, discover_overlays
-from gitops.kustomize import find_kustomize
-from gitops.render import RenderedOverlay, render_overlay
+from gitops.model import Overlay
+from gitops.render import RenderedOverlay
 from gitops.runner import Command, CommandResult, run
-from gitops.tracing import resources_from_render
+from gitops.workspace import Workspace
 from tests.conftest import REPO_ROOT
 
 
@@ -28,33 +26,42 @@ class Counting:
         return run(command)
 
 
-def _traced(repo: Path, result: RenderedOverlay) -> list[tuple[object, ...]]:
+def _workspace(repo: Path, runner: Counting, cache_dir: Path | None = None) -> Workspace:
+    workspace = Workspace.open(
+        repo, load_config(repo), use_cache=cache_dir is not None, runner=runner
+    )
+    if workspace.cache is not None and cache_dir is not None:
+        workspace.cache.directory = cache_dir
+    return workspace
+
+
+def _traced(result: RenderedOverlay) -> list[tuple[object, ...]]:
     assert result.ok, result.error
     return [
         (r.key, r.body, r.source, r.patches, r.env, r.service, r.overlay_path)
-        for r in resources_from_render(repo, result)
+        for r in result.resources
     ]
 
 
-def _overlays(repo: Path, env: str) -> list[Overlay]:
-    return [o for o in discover_overlays(repo, load_config(repo)).overlays if o.env == env]
+def _overlays(workspace: Workspace, env: str) -> list[Overlay]:
+    return [o for o in workspace.layout().overlays if o.env == env]
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_one_process_per_env_and_the_same_resources_as_each_overlay_alone(env: str) -> None:
-    config = load_config(REPO_ROOT)
-    kustomize = find_kustomize(config)
-    overlays = _overlays(REPO_ROOT, env)
-    assert len(overlays) >= 3
     counting = Counting()
-    batched = render_batched(REPO_ROOT, overlays, config, kustomize, counting, None)
+    workspace = _workspace(REPO_ROOT, counting)
+    overlays = _overlays(workspace, env)
+    assert len(overlays) >= 3
+    batched = workspace.render(overlays)
     assert len(counting.directories) == 1
     assert [r.overlay for r in batched] == overlays
     for result, overlay in zip(batched, overlays, strict=True):
-        alone = render_overlay(REPO_ROOT, overlay, config, kustomize, trace=True)
-        assert _traced(REPO_ROOT, result) == _traced(REPO_ROOT, alone)
+        (alone,) = workspace.render([overlay])
+        assert _traced(result) == _traced(alone)
         # Source tracing still points into the repository, per overlay.
-        assert all(r.source for r in resources_from_render(REPO_ROOT, result))
+        assert all(r.source for r in result.resources)
+    assert len(counting.directories) == 1 + len(overlays)
 
 
 CONFLICT_REPO = {
@@ -74,35 +81,44 @@ def test_two_overlays_defining_the_same_resource_fall_back_to_one_build_each(
     for rel, text in CONFLICT_REPO.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text, encoding="utf-8")
-    config = load_config(tmp_path)
-    overlays = _overlays(tmp_path, "dev")
     counting = Counting()
-    results = render_batched(tmp_path, overlays, config, find_kustomize(config), counting, None)
+    workspace = _workspace(tmp_path, counting)
+    results = workspace.render(_overlays(workspace, "dev"))
     # The batch fails (Namespace/shared twice), then a and b are built on their own.
     assert len(counting.directories) == 3
     assert [r.overlay.service for r in results] == ["a", "b"]
     for result in results:
-        names = sorted(r.key.name for r in resources_from_render(tmp_path, result))
+        names = sorted(r.key.name for r in result.resources)
         assert names == sorted(["shared", result.overlay.service])
 
 
 def test_each_overlay_part_is_cached_under_its_own_key(tmp_path: Path) -> None:
-    config = load_config(REPO_ROOT)
-    kustomize = find_kustomize(config)
-    cache = RenderCache.for_repo(REPO_ROOT, config, kustomize, directory=tmp_path)
-    overlays = _overlays(REPO_ROOT, "staging")
-    first = render_batched(REPO_ROOT, overlays, config, kustomize, Counting(), cache)
+    workspace = _workspace(REPO_ROOT, Counting(), tmp_path)
+    overlays = _overlays(workspace, "staging")
+    first = workspace.render(overlays)
     counting = Counting()
-    again = render_batched(REPO_ROOT, overlays, config, kustomize, counting, cache)
+    again = _workspace(REPO_ROOT, counting, tmp_path).render(overlays)
     assert counting.directories == []  # every overlay from the cache
     for before, after in zip(first, again, strict=True):
-        assert _traced(REPO_ROOT, before) == _traced(REPO_ROOT, after)
-    # Each entry is that overlay's own render, found by its own inputs' key.
+        assert _traced(before) == _traced(after)
+    # Each overlay alone finds its part: the key is its own inputs'.
     for overlay, result in zip(overlays, first, strict=True):
-        key = cache.key(overlay, trace=True)
-        assert key is not None
-        hit = cache.get(key)
-        assert hit is not None and hit.manifest == result.manifest
+        (alone,) = _workspace(REPO_ROOT, counting, tmp_path).render([overlay])
+        assert _traced(alone) == _traced(result)
+    assert counting.directories == []
+
+
+def test_write_batch_lists_one_marking_unit_per_overlay(tmp_path: Path) -> None:
+    root = tmp_path / "batch"
+    root.mkdir()
+    key = write_batch(root, REPO_ROOT, ["overlays/dev/healthz", "overlays/dev/shared"])
+    assert key.startswith("gitops.internal/batch-unit-")
+    assert "  - u0\n  - u1\n" in (root / "kustomization.yaml").read_text()
+    unit = (root / "u1" / "kustomization.yaml").read_text()
+    assert (root / "u1" / unit.split("  - ")[1].split("\n")[0]).resolve() == (
+        REPO_ROOT / "overlays/dev/shared"
+    )
+    assert f'{key}: "1"' in (root / "u1" / "mark.yaml").read_text()
 
 
 def test_a_document_without_its_mark_cancels_the_split() -> None:

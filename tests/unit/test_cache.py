@@ -1,8 +1,9 @@
-"""The render cache: reused while every input is unchanged, never for remote or failed renders,
-kept outside the repository."""
+"""The render cache: reused while every input is unchanged, whatever the checkout's location;
+never for remote or failed renders; kept outside the repository."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,10 +12,9 @@ import pytest
 from gitops.cache import RenderCache, user_cache_root
 from gitops.cli import main
 from gitops.config import load_config
-from gitops.discovery import discover_overlays
-from gitops.kustomize import find_kustomize
-from gitops.render import render_overlays
+from gitops.render import RenderedOverlay
 from gitops.runner import Command, CommandResult, run
+from gitops.workspace import Workspace
 from tests.conftest import FIXTURES
 
 
@@ -27,24 +27,18 @@ class CountingRunner:
         return run(command)
 
 
-def _render(repo: Path, cache: RenderCache, runner: CountingRunner, trace: bool = False) -> list:  # type: ignore[type-arg]
-    config = load_config(repo)
-    overlays = discover_overlays(repo, config).overlays
-    return render_overlays(
-        repo,
-        overlays,
-        config,
-        find_kustomize(config),
-        runner=runner,
-        trace=trace,
-        cache=cache,
-        workers=1,
-    )
+def _workspace(repo: Path, cache_dir: Path, runner: CountingRunner) -> Workspace:
+    workspace = Workspace.open(repo, load_config(repo), runner=runner)
+    assert workspace.cache is not None
+    workspace.cache.directory = cache_dir
+    return workspace
 
 
-def _cache(repo: Path, tmp_path: Path) -> RenderCache:
-    config = load_config(repo)
-    return RenderCache.for_repo(repo, config, find_kustomize(config), tmp_path / "cache")
+def _render(
+    repo: Path, cache_dir: Path, runner: CountingRunner, trace: bool = False
+) -> list[RenderedOverlay]:
+    workspace = _workspace(repo, cache_dir, runner)
+    return workspace.render(workspace.layout().overlays, trace)
 
 
 def test_unchanged_overlays_are_not_rendered_again(
@@ -52,38 +46,68 @@ def test_unchanged_overlays_are_not_rendered_again(
 ) -> None:
     repo = fixture_repo("source-tracing")
     first_runner, second_runner = CountingRunner(), CountingRunner()
-    first = _render(repo, _cache(repo, tmp_path), first_runner, trace=True)
-    second = _render(repo, _cache(repo, tmp_path), second_runner, trace=True)
+    first = _render(repo, tmp_path / "cache", first_runner, trace=True)
+    second = _render(repo, tmp_path / "cache", second_runner, trace=True)
     assert len(first_runner.calls) == 1 and second_runner.calls == []
-    assert [r.manifest for r in second] == [r.manifest for r in first]
-    assert second[0].origin_root == first[0].origin_root  # tracing still resolves sources
+    assert [(r.body, r.source, r.patches) for r in second[0].resources] == [
+        (r.body, r.source, r.patches) for r in first[0].resources
+    ]
+    assert any(r.patches for r in second[0].resources)  # tracing survives the cache
+
+
+def test_keys_and_entries_do_not_depend_on_where_the_checkout_sits(tmp_path: Path) -> None:
+    """The working tree and diff's temporary base worktree of the same commit share renders."""
+    here, there = tmp_path / "here" / "repo", tmp_path / "elsewhere" / "deeper" / "repo"
+    for copy in (here, there):
+        shutil.copytree(FIXTURES / "source-tracing", copy)
+    runner = CountingRunner()
+    first = _render(here, tmp_path / "cache", runner, trace=True)
+    assert len(runner.calls) == 1
+    again = CountingRunner()
+    moved = _render(there, tmp_path / "cache", again, trace=True)
+    assert again.calls == []
+    deployment = next(r for r in moved[0].resources if r.kind == "Deployment")
+    assert deployment.source == "base/web/deployment.yaml"
+    assert "overlays/prod/web/replicas.yaml" in deployment.patches
+    assert [r.body for r in moved[0].resources] == [r.body for r in first[0].resources]
+    config = load_config(here)
+    workspace = _workspace(here, tmp_path / "cache", runner)
+    cache = RenderCache.for_checkout(there, config, workspace.kustomize, tmp_path / "cache")
+    inputs = workspace.resolver.overlay_inputs("overlays/prod/web")
+    assert workspace.cache is not None
+    assert cache.key("overlays/prod/web", True, inputs) == workspace.cache.key(
+        "overlays/prod/web", True, inputs
+    )
+    assert str(tmp_path) not in cache.identity
 
 
 def test_a_changed_input_anywhere_in_the_chain_renders_again(
     fixture_repo: Callable[[str], Path], tmp_path: Path
 ) -> None:
     repo = fixture_repo("source-tracing")
-    _render(repo, _cache(repo, tmp_path), CountingRunner())
+    _render(repo, tmp_path / "cache", CountingRunner())
     base_file = repo / "base" / "web" / "deployment.yaml"
     base_file.write_text(base_file.read_text().replace("- name: web", "- name: web-main"))
     runner = CountingRunner()
-    (result,) = _render(repo, _cache(repo, tmp_path), runner)
+    (result,) = _render(repo, tmp_path / "cache", runner)
     assert len(runner.calls) == 1
     assert "name: web-main" in (result.manifest or "")
     trace_runner = CountingRunner()
-    _render(repo, _cache(repo, tmp_path), trace_runner, trace=True)
+    _render(repo, tmp_path / "cache", trace_runner, trace=True)
     assert len(trace_runner.calls) == 1, "traced and plain renders are cached apart"
 
 
 def test_remote_resources_and_failures_are_never_cached(tmp_path: Path) -> None:
     repo = FIXTURES / "broken-overlays"
-    cache = _cache(repo, tmp_path)
-    overlays = {o.service: o for o in discover_overlays(repo, load_config(repo)).overlays}
-    assert cache.key(overlays["remote-base-offline"], trace=False) is None
-    assert cache.key(overlays["ok"], trace=False) is not None
-    _render(repo, cache, CountingRunner())
+    workspace = _workspace(repo, tmp_path / "cache", CountingRunner())
+    assert workspace.cache is not None
+    inputs = workspace.resolver.overlay_inputs
+    remote, ok = "overlays/dev/remote-base-offline", "overlays/dev/ok"
+    assert workspace.cache.key(remote, False, inputs(remote)) is None
+    assert workspace.cache.key(ok, False, inputs(ok)) is not None
+    _render(repo, tmp_path / "cache", CountingRunner())
     runner = CountingRunner()
-    _render(repo, _cache(repo, tmp_path), runner)
+    _render(repo, tmp_path / "cache", runner)
     rendered_again = sorted(c.argv[2].split("/")[-1] for c in runner.calls)
     assert rendered_again == ["malformed-yaml", "missing-resource", "remote-base-offline"]
 

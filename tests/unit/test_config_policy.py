@@ -1,4 +1,5 @@
-"""policy: in gitops.yaml is validated when it is loaded, not when a rule fires."""
+"""policy: in gitops.yaml is validated when it is opened for a command (gitops.repo.open_config:
+the file's structure, then the rule ids against the registry), not when a rule fires."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from gitops.check import severity_for
 from gitops.config import load_config
 from gitops.errors import ConfigError
 from gitops.policy import get_rule
+from gitops.repo import open_config
 
 
 def _config(tmp_path: Path, policy: str) -> Path:
@@ -53,7 +55,7 @@ def test_bare_off_reads_as_off_not_false(tmp_path: Path) -> None:
 )
 def test_mistakes_fail_at_load(tmp_path: Path, policy: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        load_config(_config(tmp_path, policy))
+        open_config(_config(tmp_path, policy))
     assert message in str(caught.value)
 
 

@@ -3,14 +3,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from gitops.argocd import ArgoState
 from gitops.config import load_config
-from gitops.discovery import discover_overlays
+from gitops.discovery import (
+    Discovery,
+    SelectionError,
+    discover_units,
+    layout_units,
+    select_overlays,
+)
+from gitops.errors import ConfigError
+from gitops.inputs import InputResolver
 from tests.conftest import FIXTURES
+
+
+def discover_overlays(repo: Path) -> Discovery:
+    return layout_units(InputResolver(repo), load_config(repo))
 
 
 def test_overlays_are_listed_in_env_order_then_service() -> None:
     repo = FIXTURES / "render-ok"
-    discovery = discover_overlays(repo, load_config(repo))
+    discovery = discover_overlays(repo)
     assert [o.rel_path for o in discovery.overlays] == [
         "overlays/dev/web",
         "overlays/dev/worker",
@@ -25,9 +40,38 @@ def test_directory_without_kustomization_and_unknown_env_are_problems(
     repo = fixture_repo("render-ok")
     (repo / "overlays" / "dev" / "empty").mkdir()
     (repo / "overlays" / "qa" / "web").mkdir(parents=True)
-    discovery = discover_overlays(repo, load_config(repo))
+    discovery = discover_overlays(repo)
     assert sorted(str(p) for p in discovery.problems) == [
         "overlays/dev/empty: no kustomization.yaml in this overlay directory",
         "overlays/qa: env 'qa' is not listed in gitops.yaml envs (dev, prod)",
     ]
     assert "overlays/dev/empty" not in [o.rel_path for o in discovery.overlays]
+
+
+def test_selection_by_env_and_service_and_unknown_names() -> None:
+    repo = FIXTURES / "render-ok"
+    config = load_config(repo)
+    discovery = discover_overlays(repo)
+    assert [o.name for o in select_overlays(discovery, config, "dev", None)] == [
+        "dev/web",
+        "dev/worker",
+    ]
+    assert [o.name for o in select_overlays(discovery, config, None, "web")] == [
+        "dev/web",
+        "prod/web",
+    ]
+    with pytest.raises(SelectionError, match=r"unknown env 'qa': gitops\.yaml envs are dev, prod"):
+        select_overlays(discovery, config, "qa", None)
+    with pytest.raises(SelectionError, match="unknown service 'api'"):
+        select_overlays(discovery, config, None, "api")
+
+
+def test_an_unreadable_argocd_falls_back_to_the_layout_with_a_note() -> None:
+    repo = FIXTURES / "render-ok"
+    config = load_config(repo)
+    layout = discover_overlays(repo)
+    broken = ArgoState(error=ConfigError("argocd: boom\nmore"))
+    discovery = discover_units(layout, broken, InputResolver(repo), config)
+    assert discovery.overlays == layout.overlays and discovery.source == "overlays"
+    assert discovery.notes[-1] == "argocd: not used for discovery (argocd: boom)"
+    assert discover_units(layout, None, InputResolver(repo), config) == layout

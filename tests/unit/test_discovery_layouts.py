@@ -6,7 +6,9 @@ import pytest
 
 from gitops.cli import main
 from gitops.config import load_config
-from gitops.discovery import ENV_UNIT, discover_overlays, discover_units
+from gitops.discovery import ENV_UNIT, layout_units
+from gitops.inputs import InputResolver
+from gitops.workspace import Workspace
 from tests.conftest import FIXTURES
 
 LAYOUTS = FIXTURES / "discovery-layouts"
@@ -14,7 +16,7 @@ ARGOCD = FIXTURES / "discovery-argocd"
 
 
 def test_env_kustomization_is_the_unit_and_its_folders_are_helpers() -> None:
-    discovery = discover_overlays(LAYOUTS, load_config(LAYOUTS))
+    discovery = layout_units(InputResolver(LAYOUTS), load_config(LAYOUTS))
     assert [(o.env, o.service, o.rel_path) for o in discovery.overlays] == [
         ("dev", ENV_UNIT, "overlays/dev"),
         ("prod", "web", "overlays/prod/web"),
@@ -40,8 +42,8 @@ def test_check_on_the_layouts_renders_every_unit_without_problems(
 
 
 def test_argocd_applications_are_the_authoritative_list() -> None:
-    config = load_config(ARGOCD)
-    discovery = discover_units(ARGOCD, config)
+    workspace = Workspace.open(ARGOCD, load_config(ARGOCD))
+    discovery = workspace.discover(workspace.argocd())
     assert discovery.source == "argocd"
     assert [(o.env, o.service, o.rel_path) for o in discovery.overlays] == [
         ("dev", "shop", "clusters/dev/shop"),

@@ -17,15 +17,15 @@ from gitops.gitworktree import (
     git_toplevel,
     resolve_ref,
 )
-from tests.unit.diff.scratch import changed, commit, git, replicas_patch, write
+from tests.unit.diff.scratch import changed, commit, diff, git, replicas_patch, workspace_of, write
 
 
 def test_unknown_ref_names_the_ref(scratch_repo: Path, untouched: Callable[[], None]) -> None:
     untouched()
     with pytest.raises(GitRefError, match="unknown git ref 'no-such-branch'"):
-        run_diff(scratch_repo, base="no-such-branch")
+        diff(scratch_repo, base="no-such-branch")
     with pytest.raises(GitRefError, match=r"'v9\.9\.9'"):
-        run_diff(scratch_repo, base="HEAD", head="v9.9.9")
+        diff(scratch_repo, base="HEAD", head="v9.9.9")
 
 
 def test_default_base_is_the_merge_base_with_main(
@@ -35,7 +35,7 @@ def test_default_base_is_the_merge_base_with_main(
     write(scratch_repo, {"overlays/prod/web/replicas.yaml": replicas_patch(5)})
     commit(scratch_repo, "prod: 5")
     untouched()
-    result = run_diff(scratch_repo)
+    result = run_diff(workspace_of(scratch_repo))
     assert result.base.label == "merge-base(HEAD, main)"
     assert result.base.sha == git(scratch_repo, "rev-parse", "main").strip()
     assert changed(result) == [("changed", "prod/web", "Deployment/web")]
@@ -49,18 +49,18 @@ def test_working_tree_untouched_when_rendering_fails_or_the_run_is_interrupted(
     git(scratch_repo, "stash", "push", "-q", "--keep-index")
     git(scratch_repo, "stash", "apply", "-q")
     untouched()
-    result = run_diff(scratch_repo, base="HEAD")
+    result = diff(scratch_repo, base="HEAD")
     assert ("render-error", "dev/web", "head") in changed(result)
 
     seen: list[Path] = []
 
-    def interrupted(name: str, root: Path) -> object:
+    def interrupted(name: str, root: Path, tools: object) -> object:
         seen.append(root)
         raise KeyboardInterrupt
 
     monkeypatch.setattr(diff_compare, "load_side", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        run_diff(scratch_repo, base="HEAD")
+        diff(scratch_repo, base="HEAD")
     assert seen and not seen[0].exists()  # the temporary base checkout is gone
 
 

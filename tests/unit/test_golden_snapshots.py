@@ -1,5 +1,6 @@
-"""Golden snapshots: every report format of ``check``, ``diff`` and ``simulate`` (a scenario
-file and ``drain``), byte for byte.
+"""Golden snapshots: every report format of ``check`` (and the annotations of a fixture whose
+findings an overlay caused), ``diff`` and ``simulate`` (a scenario file and ``drain``), byte for
+byte.
 
 Each output comes from a fixed fixture and is compared with its file under
 ``tests/snapshots/``; only what truly varies between machines is normalised (the checkout's
@@ -23,6 +24,8 @@ SNAPSHOTS = TESTS / "snapshots"
 CHECK_FIXTURE = FIXTURES / "check-pipeline"  # errors, a warning, patches, a failed render
 WAIVER_FIXTURE = FIXTURES / "waivers"  # waived, expired and unused waivers
 RELEASE_FIXTURE = FIXTURES / "release-edits"  # three envs: the base of the diff scenario
+# prod's inline patch, patch file and images: entry set the values three findings are about
+LOCATIONS_FIXTURE = FIXTURES / "finding-locations"
 # An inline HPA with behavior policies: the scenario needs no repository.
 SCENARIO = REPO_ROOT / "examples" / "simulate" / "behavior-ramp.yaml"
 
@@ -63,6 +66,16 @@ def test_check_report_formats(fmt: str, update_snapshots: bool) -> None:
     suffix = {"text": "txt", "sarif": "sarif.json", "junit": "xml", "github": "txt"}.get(fmt, fmt)
     name = f"check-{fmt}.{suffix}" if fmt != "text" else "check-text.txt"
     assert_snapshot(name, normalise(out, CHECK_FIXTURE), update_snapshots)
+
+
+@pytest.mark.parametrize("fmt", ["sarif", "github"])
+def test_check_annotations_on_the_line_an_overlay_set(fmt: str, update_snapshots: bool) -> None:
+    code, out, err = run_cli(["check", "--repo", str(LOCATIONS_FIXTURE), "--format", fmt])
+    assert (code, err) == (1, "")
+    suffix = "sarif.json" if fmt == "sarif" else "txt"
+    assert_snapshot(
+        f"check-locations-{fmt}.{suffix}", normalise(out, LOCATIONS_FIXTURE), update_snapshots
+    )
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])

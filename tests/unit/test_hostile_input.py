@@ -11,16 +11,29 @@ import pytest
 
 from gitops.cli import main
 from gitops.config import load_config
-from gitops.discovery import discover_overlays
 from gitops.errors import CommandError
 from gitops.kustomize import Kustomize
-from gitops.render import render_overlay
-from gitops.runner import Command, CommandResult
+from gitops.render import RenderedOverlay
+from gitops.runner import Command, CommandResult, Runner
 from gitops.schema import MAX_ERRORS_PER_DOCUMENT, SchemaValidator
+from gitops.workspace import Workspace
 from gitops.yamlio import read_documents
 from tests.conftest import FIXTURES
 
 HOSTILE = FIXTURES / "hostile-input"
+
+
+def _traced_render(runner: Runner) -> RenderedOverlay:
+    """The first overlay of the hostile repo, traced, through ``runner`` (one overlay: no
+    batch)."""
+    kustomize = Kustomize("/bin/kubectl", "t")
+    workspace = Workspace.open(
+        HOSTILE, load_config(HOSTILE), kustomize=kustomize, use_cache=False, runner=runner
+    )
+    (result,) = workspace.render(workspace.layout().overlays[:1])
+    return result
+
+
 BOMB = HOSTILE / "overlays" / "dev" / "bomb" / "bomb.yaml"
 
 
@@ -63,9 +76,7 @@ def test_memory_limit_reaches_every_kustomize_command() -> None:
         seen.append(command)
         return CommandResult(command, 0, "kind: ConfigMap\n", "")
 
-    config = load_config(HOSTILE)
-    overlay = discover_overlays(HOSTILE, config).overlays[0]
-    render_overlay(HOSTILE, overlay, config, Kustomize("/bin/kubectl", "t"), fake, trace=True)
+    _traced_render(fake)
     assert [c.memory_limit for c in seen] == [3072 * 2**20]
 
 
@@ -76,11 +87,7 @@ def test_a_timed_out_traced_render_is_not_retried() -> None:
         seen.append(command)
         raise CommandError(f"{command.quoted()} timed out after {command.timeout:g}s")
 
-    config = load_config(HOSTILE)
-    overlay = discover_overlays(HOSTILE, config).overlays[0]
-    result = render_overlay(
-        HOSTILE, overlay, config, Kustomize("/bin/kubectl", "t"), fake, trace=True
-    )
+    result = _traced_render(fake)
     assert len(seen) == 1  # was 2: every timeout doubled
     assert result.error == (
         "kustomize timed out after 120s (kustomize.timeoutSeconds in gitops.yaml, --render-timeout)"
@@ -94,13 +101,9 @@ def test_a_failed_traced_render_is_retried_within_the_same_budget() -> None:
         seen.append(command)
         raise CommandError(f"{command.quoted()} exited 1: Error: boom")
 
-    config = load_config(HOSTILE)
-    overlay = discover_overlays(HOSTILE, config).overlays[0]
-    result = render_overlay(
-        HOSTILE, overlay, config, Kustomize("/bin/kubectl", "t"), fake, trace=True
-    )
+    result = _traced_render(fake)
     assert len(seen) == 2
-    assert seen[1].argv[2] == overlay.rel_path
+    assert seen[1].argv[2] == result.overlay.rel_path
     assert seen[1].timeout <= 120.0 and seen[0].timeout == 120.0
     assert result.error == "Error: boom"
 

@@ -1,28 +1,29 @@
-"""``gitops.policy`` (the engine): rules declare the kinds they check and see only those."""
+"""``gitops.policy``: every rule module registered at import, in the documented order; rule ids
+in gitops.yaml checked against the registry."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import pytest
 
 from gitops.config import RepoConfig
-from gitops.policy import CheckContext, get_rule, run_rule
-from tests.unit.k8s.objects import deployment_doc, hpa_doc, res
+from gitops.errors import ConfigError
+from gitops.policy import RULE_MODULES, all_rules, check_rule_ids, get_rule
 
 
-def test_the_engine_hands_single_resource_rules_only_their_kinds() -> None:
-    """hpa-bounds declares kinds=(HorizontalPodAutoscaler,): a Deployment with a field the rule
-    would read (minReplicas 0 in its spec) is never shown to it."""
-    bad_hpa = hpa_doc("apps/v1", 0)
-    lookalike = deployment_doc()
-    lookalike["spec"]["minReplicas"] = 0
-    ctx = CheckContext(
-        repo=Path("."),
-        config=RepoConfig(envs=("prod",)),
-        overlays=(),
-        resources=[res(lookalike), res(bad_hpa)],
-    )
-    registered = get_rule("hpa-bounds")
-    assert registered.per_resource and registered.kinds == ("HorizontalPodAutoscaler",)
-    assert {h.resource.kind for h in run_rule(ctx, registered) if h.resource} == {
-        "HorizontalPodAutoscaler"
-    }
+def test_every_rule_module_is_registered_in_order() -> None:
+    modules = [r.module for r in all_rules()]
+    assert set(modules) == set(RULE_MODULES)
+    assert modules == sorted(modules, key=RULE_MODULES.index)
+    assert get_rule("hpa-bounds").module == "gitops.policy.scaling"
+    with pytest.raises(KeyError):
+        get_rule("no-such-rule")
+
+
+def test_rule_ids_of_policy_severity_must_name_a_rule() -> None:
+    check_rule_ids(RepoConfig(policy={"severity": {"pdb-missing": "off"}}))
+    with pytest.raises(
+        ConfigError, match=r"unknown rule id 'pdb-mising' \(did you mean pdb-missing\?\)"
+    ):
+        check_rule_ids(RepoConfig(policy={"severity": {"pdb-mising": "off"}}))
+    with pytest.raises(ConfigError, match=r"unknown rule id 'zzz'; docs/rules.md lists them"):
+        check_rule_ids(RepoConfig(policy={"severity": {"zzz": "off"}}))

@@ -1,126 +1,102 @@
+"""``gitops.render``: what a render gives back, the words of kustomize's errors, the files and
+streams it ends in, and the cache's encoding of a traced render."""
+
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
-import pytest
-
 from gitops.config import load_config
-from gitops.discovery import discover_overlays
-from gitops.errors import CommandError
-from gitops.kustomize import Kustomize
+from gitops.model import Overlay, Resource, ResourceKey
 from gitops.render import (
-    SelectionError,
+    RenderedOverlay,
     join_manifests,
-    render_overlays,
-    select_overlays,
+    relativize,
+    resources_from_entry,
+    traced_entry,
     write_manifests,
 )
-from gitops.runner import Command, CommandResult
+from gitops.runner import Command
+from gitops.workspace import Workspace
 from tests.conftest import FIXTURES
 
-
-def _render(repo: Path, **kwargs: object) -> list:  # type: ignore[type-arg]
-    config = load_config(repo)
-    return render_overlays(repo, discover_overlays(repo, config).overlays, config, **kwargs)  # type: ignore[arg-type]
+WEB = Overlay(0, "dev", "web", "overlays/dev/web")
 
 
-def test_renders_every_overlay_with_real_kustomize() -> None:
-    results = _render(FIXTURES / "render-ok")
-    assert [r.overlay.name for r in results] == ["dev/web", "dev/worker", "prod/web"]
-    assert all(r.ok for r in results)
-    dev_web = results[0].manifest
-    assert "LOG_LEVEL: debug" in dev_web  # the overlay's patch applied
-    assert "namespace: demo" in dev_web
-    assert "LOG_LEVEL: info" in results[2].manifest
+def _plain(repo: Path) -> list[RenderedOverlay]:
+    workspace = Workspace.open(repo, load_config(repo), use_cache=False)
+    return workspace.render(workspace.layout().overlays, trace=False)
 
 
-def test_output_is_deterministic_across_runs() -> None:
-    first = join_manifests(_render(FIXTURES / "render-ok"))
-    second = join_manifests(_render(FIXTURES / "render-ok", workers=1))
+def test_join_manifests_names_each_overlay_and_is_deterministic() -> None:
+    first = join_manifests(_plain(FIXTURES / "render-ok"))
+    second = join_manifests(_plain(FIXTURES / "render-ok"))
     assert first == second
     assert first.count("# Source: overlays/") == 3
-
-
-def test_one_broken_overlay_never_hides_the_others() -> None:
-    results = {r.overlay.service: r for r in _render(FIXTURES / "broken-overlays")}
-    assert results["ok"].ok
-    assert "name: ok" in results["ok"].manifest
-    failures = {name: r.failure_line() for name, r in results.items() if not r.ok}
-    assert failures["missing-resource"] == (
-        "overlays/dev/missing-resource: resource 'deployment.yaml' listed in its kustomization "
-        "does not exist (expected a file or a kustomization directory at "
-        "overlays/dev/missing-resource/deployment.yaml)"
-    )
-    assert failures["malformed-yaml"].startswith(
-        "overlays/dev/malformed-yaml: invalid Kustomization: yaml: line 4"
-    )
-    assert failures["remote-base-offline"].startswith(
-        "overlays/dev/remote-base-offline: remote resource "
-        "https://git.invalid/example-org/platform//base/web?ref=v1.2.0 could not be fetched"
-    )
-    assert "\n" not in "".join(failures.values())
-    assert str(FIXTURES) not in "".join(failures.values())  # repo-relative only
-
-
-def test_argv_cwd_timeout_and_options_come_from_config() -> None:
-    seen: list[Command] = []
-    lock = threading.Lock()
-
-    def fake(command: Command) -> CommandResult:
-        with lock:
-            seen.append(command)
-        return CommandResult(command, 0, "kind: ConfigMap\n", "")
-
-    repo = FIXTURES / "render-ok"
-    _render(repo, kustomize=Kustomize("/bin/kubectl", "test"), runner=fake)
-    argvs = sorted(c.argv for c in seen)
-    assert argvs[0] == (
-        "/bin/kubectl",
-        "kustomize",
-        "overlays/dev/web",
-        "--load-restrictor=LoadRestrictionsRootOnly",
-    )
-    assert {c.cwd for c in seen} == {repo}
-    assert {c.timeout for c in seen} == {120.0}
-    assert all(c.env is not None and c.env["GIT_TERMINAL_PROMPT"] == "0" for c in seen)
-    assert all(c.env is not None and c.env["GOMEMLIMIT"] == "1536MiB" for c in seen)
-
-
-def test_timeout_is_reported_per_overlay() -> None:
-    def fake(command: Command) -> CommandResult:
-        if command.argv[2] == "overlays/prod/web":
-            raise CommandError(f"{command.quoted()} timed out after 120s")
-        return CommandResult(command, 0, "kind: ConfigMap\n", "")
-
-    results = _render(FIXTURES / "render-ok", kustomize=Kustomize("/bin/kubectl", "t"), runner=fake)
-    assert [r.ok for r in results] == [True, True, False]
-    assert results[2].error is not None and "timed out after 120s" in results[2].error
-
-
-def test_selection_by_env_and_service_and_unknown_names() -> None:
-    repo = FIXTURES / "render-ok"
-    config = load_config(repo)
-    discovery = discover_overlays(repo, config)
-    assert [o.name for o in select_overlays(discovery, config, "dev", None)] == [
-        "dev/web",
-        "dev/worker",
-    ]
-    assert [o.name for o in select_overlays(discovery, config, None, "web")] == [
-        "dev/web",
-        "prod/web",
-    ]
-    with pytest.raises(SelectionError, match=r"unknown env 'qa': gitops\.yaml envs are dev, prod"):
-        select_overlays(discovery, config, "qa", None)
-    with pytest.raises(SelectionError, match="unknown service 'api'"):
-        select_overlays(discovery, config, None, "api")
+    failed = RenderedOverlay(WEB, None, "boom", 0.1)
+    assert join_manifests([failed]) == ""
 
 
 def test_write_manifests_layout(tmp_path: Path) -> None:
-    written = write_manifests(_render(FIXTURES / "render-ok"), tmp_path)
+    written = write_manifests(_plain(FIXTURES / "render-ok"), tmp_path)
     assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == [
         "dev/web.yaml",
         "dev/worker.yaml",
         "prod/web.yaml",
     ]
     assert "LOG_LEVEL: debug" in (tmp_path / "dev" / "web.yaml").read_text()
+
+
+def test_relativize_words_a_timeout_and_strips_the_checkout(tmp_path: Path) -> None:
+    command = Command(("kubectl", "kustomize", "overlays/dev/web"), cwd=tmp_path)
+    timeout = relativize(f"{command.quoted()} timed out after 120s", tmp_path, command)
+    assert timeout.startswith("kustomize timed out after 120s (kustomize.timeoutSeconds")
+    message = f"{command.quoted()} exited 1: {tmp_path}/overlays/dev/web/x.yaml: bad"
+    assert relativize(message, tmp_path, command) == "overlays/dev/web/x.yaml: bad"
+
+
+def test_a_traced_render_round_trips_through_the_cache_entry() -> None:
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {}}
+    resource = Resource("dev", "web", ResourceKey.of(body), body, "base/a.yaml", ("p.yaml",))
+    entry = traced_entry([resource], ["overlays/dev/web:3: document 1 is a string"])
+    assert entry is not None
+    other = Overlay(2, "prod", "web", "overlays/prod/web")
+    decoded = resources_from_entry(other, entry)
+    assert decoded is not None
+    (back,), problems = decoded
+    assert (back.body, back.source, back.patches) == (body, "base/a.yaml", ("p.yaml",))
+    # The entry names no overlay: the one it is read for names the resources.
+    assert (back.env, back.overlay_path) == ("prod", "overlays/prod/web")
+    assert problems == ("overlays/dev/web:3: document 1 is a string",)
+
+
+def test_bodies_json_would_change_are_not_encoded() -> None:
+    for body in ({1: "int key"}, {"x": float("inf")}, {"x": b"bytes"}):
+        resource = Resource("dev", "web", ResourceKey("v1", "A", "", "a"), body)  # type: ignore[arg-type]
+        assert traced_entry([resource], []) is None
+    assert resources_from_entry(WEB, {"manifest": "kind: A\n"}) is None
+
+
+def test_a_missing_nested_input_is_named_with_the_kustomization_naming_it(tmp_path: Path) -> None:
+    """kustomize words a missing secretGenerator env file or configurations: file as a failure
+    to accumulate the base that reads it; the message names the file and the field."""
+    base = tmp_path / "base" / "db"
+    base.mkdir(parents=True)
+    (base / "kustomization.yaml").write_text(
+        "secretGenerator:\n  - name: db\n    envs: [db.env]\nconfigurations: [names.yaml]\n"
+    )
+    command = Command(("kubectl", "kustomize", "overlays/dev/db"), cwd=tmp_path)
+    kustomize_says = (
+        f"{command.quoted()} exited 1: accumulating resources: accumulation err='accumulating "
+        f"resources from '../../../base/db': '{base}' must resolve to a file': recursed "
+        f"accumulation of path '{base}': loading KV pairs: env source files: [db.env]: "
+        f"evalsymlink failure on '{base}/db.env' : lstat {base}/db.env: no such file or directory"
+    )
+    assert relativize(kustomize_says, tmp_path, command) == (
+        "base/db/db.env does not exist: base/db/kustomization.yaml names it in "
+        "secretGenerator 'db' envs"
+    )
+    configurations = kustomize_says.replace("loading KV pairs: env source files: [db.env]: ", "")
+    configurations = configurations.replace("db.env", "names.yaml")
+    assert relativize(configurations, tmp_path, command) == (
+        "base/db/names.yaml does not exist: base/db/kustomization.yaml names it in configurations"
+    )

@@ -5,12 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 from gitops.check import CheckReport
-from gitops.model import Finding, Severity
+from gitops.model import Finding, Location, Severity
 from gitops.policy import all_rules
-from gitops.report import format_report, resource_line
+from gitops.report import format_report
 from tests.conftest import FIXTURES
 
 REPO = FIXTURES / "source-tracing"
@@ -23,6 +22,7 @@ FINDINGS = (
         message="resource 'x.yaml' does not exist",
         severity=Severity.ERROR,
         source="overlays/prod/web",
+        location=Location("overlays/prod/web/kustomization.yaml", 1),
     ),
     Finding(
         env="prod",
@@ -33,7 +33,17 @@ FINDINGS = (
         severity=Severity.WARNING,
         source="base/web/service.yaml",
         patches=("overlays/prod/web/service-port.yaml",),
+        location=Location("overlays/prod/web/service-port.yaml", 7),
+        related=(Location("base/web/service.yaml", 2),),
     ),
+)
+NO_FILE = Finding(
+    env="prod",
+    service="api",
+    rule="argocd-path-missing",
+    resource="",
+    message="overlays/prod/api: no kustomization.yaml in this overlay directory",
+    source="overlays/prod/api",
 )
 
 
@@ -52,9 +62,12 @@ def test_text_groups_by_overlay_and_names_source_and_patches() -> None:
     lines = text.splitlines()
     assert lines[0] == "prod/web"
     assert lines[1].split()[:2] == ["error", "render-failed"]
-    assert "at overlays/prod/web" in lines[2]
+    assert lines[2].strip() == "at overlays/prod/web/kustomization.yaml:1"
     assert "Service/web: port 80" in text
-    assert "at base/web/service.yaml (patched by overlays/prod/web/service-port.yaml)" in text
+    assert (
+        "at overlays/prod/web/service-port.yaml:7 (defined in base/web/service.yaml; "
+        "patched by overlays/prod/web/service-port.yaml)"
+    ) in text
     assert lines[-1] == (
         "2 overlays checked against Kubernetes 1.33: 1 error(s), 1 warning(s), 0 waived"
     )
@@ -82,11 +95,12 @@ def test_json_has_the_documented_shape() -> None:
         "message": "port 80, with a comma: and 100% of it\nsecond line",
         "source": "base/web/service.yaml",
         "patches": ["overlays/prod/web/service-port.yaml"],
+        "location": {"path": "overlays/prod/web/service-port.yaml", "line": 7},
     }
     assert document["summary"]["errors"] == 1 and document["summary"]["warnings"] == 1
 
 
-def test_sarif_points_at_the_source_file_and_line() -> None:
+def test_sarif_points_at_the_line_that_caused_the_finding() -> None:
     document = json.loads(format_report(_report(), "sarif", REPO))
     assert document["version"] == "2.1.0"
     run = document["runs"][0]
@@ -96,23 +110,24 @@ def test_sarif_points_at_the_source_file_and_line() -> None:
     assert result["ruleId"] == "waiver-unused" and result["level"] == "warning"
     location = result["locations"][0]["physicalLocation"]
     assert location["artifactLocation"] == {
-        "uri": "base/web/service.yaml",
+        "uri": "overlays/prod/web/service-port.yaml",
         "uriBaseId": "%SRCROOT%",
     }
-    assert location["region"]["startLine"] == 1
-    related = result["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-    assert related == "overlays/prod/web/service-port.yaml"
+    assert location["region"]["startLine"] == 7
+    (related,) = result["relatedLocations"]
+    assert related["physicalLocation"]["artifactLocation"]["uri"] == "base/web/service.yaml"
+    assert related["physicalLocation"]["region"]["startLine"] == 2
     assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == "waiver-unused"
 
 
-def test_resource_line_finds_the_document_in_a_multi_document_file(tmp_path: Path) -> None:
-    (tmp_path / "all.yaml").write_text(
-        "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n---\n"
-        "apiVersion: v1\nkind: Service\nmetadata:\n  name: b\n"
-    )
-    assert resource_line(tmp_path, "all.yaml", "v1/Service/ns/b") == 6
-    assert resource_line(tmp_path, "all.yaml", "v1/Service/ns/a") == 1
-    assert resource_line(tmp_path, "missing.yaml", "v1/Service/ns/a") == 1
+def test_a_finding_about_no_file_has_no_location() -> None:
+    """A SARIF uri and a GitHub file= are always existing files: an overlay folder without a
+    kustomization is shown without one rather than as a path that is not a file."""
+    report = _report((NO_FILE,))
+    (result,) = json.loads(format_report(report, "sarif", REPO))["runs"][0]["results"]
+    assert "locations" not in result
+    assert json.loads(format_report(report, "json", REPO))["findings"][0]["location"] is None
+    assert format_report(report, "github", REPO).startswith("::error title=argocd-path-missing::")
 
 
 def test_junit_one_suite_per_overlay_failures_for_errors() -> None:
@@ -127,7 +142,11 @@ def test_junit_one_suite_per_overlay_failures_for_errors() -> None:
 
 def test_github_annotations_escape_properties_and_data() -> None:
     lines = format_report(_report(), "github", REPO).splitlines()
-    assert lines[0].startswith("::error file=overlays/prod/web,line=1,title=render-failed::")
-    assert lines[1].startswith("::warning file=base/web/service.yaml,line=1,title=waiver-unused::")
+    assert lines[0].startswith(
+        "::error file=overlays/prod/web/kustomization.yaml,line=1,title=render-failed::"
+    )
+    assert lines[1].startswith(
+        "::warning file=overlays/prod/web/service-port.yaml,line=7,title=waiver-unused::"
+    )
     assert "100%25 of it%0Asecond line" in lines[1]
     assert lines[-1] == "gitops check: 1 error(s), 1 warning(s) in 2 overlays"

@@ -42,6 +42,9 @@ ISSUE_RULE_IDS = {
     # issue 11: API-server validation beyond the schemas; two overlays owning one object
     "schema-api",
     "resource-conflict",
+    # issue 21: keys kustomize reads silently wrong
+    "kustomization-duplicate-key",
+    "kustomization-field-ignored",
 }
 WARNINGS = {"api-deprecated", "probe-identical", "waiver-unused"}
 

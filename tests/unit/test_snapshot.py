@@ -1,5 +1,6 @@
 """One render pass per side: every kustomize process of ``check`` and ``diff`` goes through the
-Workspace's runner, so a counting runner proves each overlay is built once and argocd/ once."""
+Workspace's runner, so a counting runner proves each overlay is built once and argocd/ once, and
+that a warm diff builds only what the change touched."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gitops import argocd, kustomize, render
+from gitops import kustomize, workspace
 from gitops.check import check_snapshot
 from gitops.config import load_config
 from gitops.diff import run_diff
@@ -18,8 +19,7 @@ from gitops.errors import ToolNotFoundError
 from gitops.runner import Command, CommandResult, run
 from gitops.snapshot import take_snapshot
 from gitops.workspace import Workspace
-from tests.conftest import FIXTURES
-from tests.unit.diff.scratch import replicas_patch, write
+from tests.unit.diff.scratch import LAYOUT, replicas_patch, write
 
 
 class CountingRunner:
@@ -64,7 +64,7 @@ def _no_rediscovery(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_args: object, **_kwargs: object) -> kustomize.Kustomize:
         raise ToolNotFoundError("find_kustomize called below the Workspace")
 
-    for module in (kustomize, render, argocd):
+    for module in (kustomize, workspace):
         monkeypatch.setattr(module, "find_kustomize", refuse)
 
 
@@ -74,9 +74,9 @@ def test_check_builds_each_overlay_once_and_argocd_once(
     repo = fixture_repo("render-ok")
     config = load_config(repo)
     runner = CountingRunner()
-    workspace = Workspace.open(repo, config, use_cache=False, runner=runner)
+    tools = Workspace.open(repo, config, use_cache=False, runner=runner)
     _no_rediscovery(monkeypatch)
-    snapshot = take_snapshot(workspace)
+    snapshot = take_snapshot(tools)
     report = check_snapshot(snapshot)
     units = {str((repo / o.rel_path).resolve()) for o in snapshot.selected}
     assert report.rendered == tuple(o.name for o in snapshot.selected)
@@ -95,11 +95,9 @@ def test_diff_builds_each_overlay_once_per_side_and_argocd_once_per_side(
     # The diff tests' layout: web in dev, staging and prod, argocd/ with an ApplicationSet.
     write(scratch_repo, {"overlays/prod/web/replicas.yaml": replicas_patch(5)})
     runner = CountingRunner()
-    workspace = Workspace.open(
-        scratch_repo, load_config(scratch_repo), use_cache=False, runner=runner
-    )
+    tools = Workspace.open(scratch_repo, load_config(scratch_repo), use_cache=False, runner=runner)
     _no_rediscovery(monkeypatch)
-    result = run_diff(scratch_repo, base="HEAD", workspace=workspace)
+    result = run_diff(tools, base="HEAD")
     changed = [c for c in result.changes if c.action == "changed"]
     assert [(c.env, c.service, c.key.kind if c.key else "") for c in changed] == [
         ("prod", "web", "Deployment")
@@ -110,7 +108,8 @@ def test_diff_builds_each_overlay_once_per_side_and_argocd_once_per_side(
     for side in by_side:
         root = Path(side).resolve()
         targets = Counter(t for cwd, ts in runner.builds if cwd == side for t in ts)
-        # web in three envs (check compares the envs of a changed service) and argocd/
+        # web in three envs (rules compare the envs of a changed service), the rest of prod
+        # (none here) and argocd/
         assert sorted(Path(t).relative_to(root).as_posix() for t in targets) == [
             "argocd",
             "overlays/dev/web",
@@ -121,12 +120,42 @@ def test_diff_builds_each_overlay_once_per_side_and_argocd_once_per_side(
     assert len(runner.builds) == 8
 
 
-def test_workspace_for_tree_keeps_the_tools_and_the_cache_setting(tmp_path: Path) -> None:
-    repo = FIXTURES / "render-ok"
-    config = load_config(repo)
-    cached = Workspace.open(repo, config)
-    other = cached.for_tree(tmp_path, config)
-    assert other.kustomize == cached.kustomize and other.runner is cached.runner
-    assert other.cache is not None and cached.cache is not None
-    assert other.cache.directory == cached.cache.directory and other.repo == tmp_path
-    assert Workspace.open(repo, config, use_cache=False).for_tree(tmp_path, config).cache is None
+def test_a_warm_diff_builds_only_the_changed_overlays_head_side(
+    scratch_repo: Path, tmp_path: Path
+) -> None:
+    """The base side is a temporary worktree in a new folder each run; its renders still come
+    from the cache (keys hold no checkout path), so a second change to an overlay runs one
+    kustomize process: that overlay's head side. A change under argocd/ adds argocd/'s."""
+
+    def diff_with(runner: CountingRunner) -> None:
+        tools = Workspace.open(scratch_repo, load_config(scratch_repo), runner=runner)
+        assert tools.cache is not None
+        tools.cache.directory = tmp_path / "cache"
+        run_diff(tools, base="HEAD")
+
+    write(scratch_repo, {"overlays/prod/web/replicas.yaml": replicas_patch(5)})
+    cold = CountingRunner()
+    diff_with(cold)
+    # Each side: dev/web, staging/web, prod/web and argocd/ (the sides run at once, so one may
+    # find what the other already stored).
+    assert len(cold.builds) <= 8
+    write(scratch_repo, {"overlays/prod/web/replicas.yaml": replicas_patch(6)})
+    warm = CountingRunner()
+    diff_with(warm)
+    assert [
+        Path(t).relative_to(scratch_repo.resolve()).as_posix() for _c, ts in warm.builds for t in ts
+    ] == ["overlays/prod/web"]
+    write(
+        scratch_repo,
+        {
+            "argocd/applicationset.yaml": LAYOUT["argocd/applicationset.yaml"].replace(
+                "namespace: demo", "namespace: demo-apps"
+            )
+        },
+    )
+    with_argocd = CountingRunner()
+    diff_with(with_argocd)
+    built = sorted(Path(t).name for _c, ts in with_argocd.builds for t in ts)
+    # Every overlay is reached (the app set changed), all from the cache; argocd/'s head side
+    # is the one build.
+    assert built == ["argocd"]

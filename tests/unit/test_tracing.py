@@ -8,18 +8,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gitops.config import load_config
-from gitops.discovery import discover_overlays
-from gitops.model import Resource
-from gitops.render import render_overlays
-from gitops.tracing import ORIGIN, TRANSFORMATIONS, resources_from_render
+from gitops.model import Overlay, Resource
+from gitops.tracing import ORIGIN, TRANSFORMATIONS, trace_manifest
+from gitops.workspace import Workspace
 from tests.conftest import FIXTURES
 
 
 def _traced(repo: Path) -> dict[str, Resource]:
-    config = load_config(repo)
-    (result,) = render_overlays(repo, discover_overlays(repo, config).overlays, config, trace=True)
+    workspace = Workspace.open(repo, load_config(repo), use_cache=False)
+    (result,) = workspace.render(workspace.layout().overlays)
     assert result.ok, result.error
-    return {r.key.short(): r for r in resources_from_render(repo, result)}
+    return {r.key.short(): r for r in result.resources}
 
 
 def test_sources_and_patches_are_repo_relative() -> None:
@@ -27,12 +26,12 @@ def test_sources_and_patches_are_repo_relative() -> None:
     deployment = resources["Deployment/web"]
     assert deployment.source == "base/web/deployment.yaml"
     # kustomize lists every transformer that ran over the resource; only those that match it
-    # are patches: replicas.yaml and the inline patch (by target), the images: entry (by name).
-    assert set(deployment.patches) == {
+    # are patches: replicas.yaml and the inline patch (by target), the images: entry (by name);
+    # the last two are written in the kustomization, which is named once, as a file.
+    assert deployment.patches == (
         "overlays/prod/web/replicas.yaml",
-        "overlays/prod/web/kustomization.yaml (inline patch)",
         "overlays/prod/web/kustomization.yaml",
-    }
+    )
     service = resources["Service/web"]
     assert service.source == "base/web/service.yaml"
     assert service.patches == ("overlays/prod/web/service-port.yaml",)
@@ -66,3 +65,22 @@ def test_tracing_leaves_the_working_tree_untouched(fixture_repo: Callable[[str],
         ["git", "status", "--porcelain", "--ignored"], cwd=repo, capture_output=True, text=True
     ).stdout
     assert before == after
+
+
+def test_origins_resolve_against_the_folder_kustomize_built(tmp_path: Path) -> None:
+    """A build's origin paths are relative to the folder built (a temporary wrapper); the
+    resources name files relative to the checkout, and what is not an object is a problem."""
+    repo = tmp_path / "repo"
+    (repo / "base").mkdir(parents=True)
+    wrapper = tmp_path / "wrapper"
+    overlay = Overlay(0, "dev", "web", "overlays/dev/web")
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  annotations:\n"
+        "    config.kubernetes.io/origin: |\n      path: ../repo/base/cm.yaml\n"
+        "---\n- not an object\n"
+    )
+    resources, problems = trace_manifest(repo, str(wrapper), overlay, text)
+    assert [(r.source, r.metadata) for r in resources] == [("base/cm.yaml", {"name": "a"})]
+    assert problems == [
+        "overlays/dev/web:9: document 1 is a list, expected a mapping (a Kubernetes object)"
+    ]

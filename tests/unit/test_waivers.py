@@ -14,6 +14,7 @@ import pytest
 from gitops.check import run_check
 from gitops.config import load_config
 from gitops.errors import ConfigError
+from gitops.workspace import Workspace
 from tests.conftest import FIXTURES
 
 REPO = FIXTURES / "waivers"
@@ -52,5 +53,5 @@ def test_invalid_waivers_are_rejected(
     repo = fixture_repo("waivers")
     (repo / "policy" / "waivers.yaml").write_text("waivers:\n" + entry)
     with pytest.raises(ConfigError) as excinfo:
-        run_check(repo, load_config(repo), today=TODAY)
+        run_check(Workspace.open(repo, load_config(repo)), today=TODAY)
     assert str(excinfo.value).startswith(expected)

@@ -1,15 +1,28 @@
-"""``gitops.workspace``: the tools every command renders with, found once; ``--no-cache`` and
-its environment alias."""
+"""``gitops.workspace``: the render core. The tools found once, argocd/ built and expanded once,
+the units discovered from it, overlays rendered (plain or traced) through one runner; and
+``--no-cache`` with its environment alias."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from gitops.config import load_config
-from gitops.kustomize import find_kustomize
+from gitops.errors import CommandError, ConfigError
+from gitops.kustomize import Kustomize, find_kustomize
+from gitops.render import RenderedOverlay
 from gitops.runner import Command, CommandResult
 from gitops.workspace import Workspace, no_cache_requested
 from tests.conftest import FIXTURES
+
+
+def _workspace(repo: Path, **options: object) -> Workspace:
+    return Workspace.open(repo, load_config(repo), use_cache=False, **options)  # type: ignore[arg-type]
+
+
+def _plain(repo: Path, **options: object) -> list[RenderedOverlay]:
+    workspace = _workspace(repo, **options)
+    return workspace.render(workspace.layout().overlays, trace=False)
 
 
 def test_the_environment_alias_of_no_cache() -> None:
@@ -33,8 +46,124 @@ def test_open_finds_the_tools_once_and_for_tree_keeps_them(tmp_path: Path) -> No
     assert uncached.cache is None
     other = tmp_path / "base-checkout"
     base = cached.for_tree(other, config)
-    # Same binary, runner and cache directory; the other tree's own root.
+    # Same binary, runner and cache; the other tree's own root and resolver.
     assert (base.repo, base.kustomize, base.runner) == (other, kustomize, runner)
+    assert base.resolver.root == other and base.resolver is not cached.resolver
     assert base.cache is not None and cached.cache is not None
     assert base.cache.directory == cached.cache.directory
+    assert base.cache.identity == cached.cache.identity
     assert uncached.for_tree(other, config).cache is None
+
+
+def test_plain_renders_every_overlay_with_real_kustomize() -> None:
+    results = _plain(FIXTURES / "render-ok")
+    assert [r.overlay.name for r in results] == ["dev/web", "dev/worker", "prod/web"]
+    assert all(r.ok and r.resources == () for r in results)
+    dev_web = results[0].manifest or ""
+    assert "LOG_LEVEL: debug" in dev_web  # the overlay's patch applied
+    assert "namespace: demo" in dev_web
+    assert "LOG_LEVEL: info" in (results[2].manifest or "")
+
+
+def test_traced_renders_are_parsed_once_and_name_their_files() -> None:
+    workspace = _workspace(FIXTURES / "render-ok")
+    results = workspace.render(workspace.layout().overlays)
+    assert all(r.ok and r.manifest is None for r in results)
+    configmaps = [r for r in results[0].resources if r.kind == "ConfigMap"]
+    assert configmaps and configmaps[0].body["data"]["LOG_LEVEL"] == "debug"
+    assert all(r.source and r.overlay_path == "overlays/dev/web" for r in results[0].resources)
+
+
+def test_one_broken_overlay_never_hides_the_others() -> None:
+    for trace in (False, True):
+        workspace = _workspace(FIXTURES / "broken-overlays")
+        results = {
+            r.overlay.service: r for r in workspace.render(workspace.layout().overlays, trace)
+        }
+        assert results["ok"].ok
+        failures = {name: r.failure_line() for name, r in results.items() if not r.ok}
+        assert failures["missing-resource"] == (
+            "overlays/dev/missing-resource: resource 'deployment.yaml' listed in "
+            "overlays/dev/missing-resource/kustomization.yaml does not exist (expected a file "
+            "or a kustomization directory at overlays/dev/missing-resource/deployment.yaml)"
+        )
+        assert failures["malformed-yaml"].startswith(
+            "overlays/dev/malformed-yaml: invalid Kustomization: yaml: line 4"
+        )
+        assert failures["remote-base-offline"].startswith(
+            "overlays/dev/remote-base-offline: remote resource "
+            "https://git.invalid/example-org/platform//base/web?ref=v1.2.0 could not be fetched"
+        )
+        assert "\n" not in "".join(failures.values())
+        assert str(FIXTURES) not in "".join(failures.values())  # repo-relative only
+
+
+def test_argv_cwd_timeout_and_options_come_from_config() -> None:
+    seen: list[Command] = []
+    lock = threading.Lock()
+
+    def fake(command: Command) -> CommandResult:
+        with lock:
+            seen.append(command)
+        return CommandResult(command, 0, "kind: ConfigMap\n", "")
+
+    repo = FIXTURES / "render-ok"
+    _plain(repo, kustomize=Kustomize("/bin/kubectl", "test"), runner=fake)
+    argvs = sorted(c.argv for c in seen)
+    assert argvs[0] == (
+        "/bin/kubectl",
+        "kustomize",
+        "overlays/dev/web",
+        "--load-restrictor=LoadRestrictionsRootOnly",
+    )
+    assert {c.cwd for c in seen} == {repo}
+    assert {c.timeout for c in seen} == {120.0}
+    assert all(c.env is not None and c.env["GIT_TERMINAL_PROMPT"] == "0" for c in seen)
+    assert all(c.env is not None and c.env["GOMEMLIMIT"] == "1536MiB" for c in seen)
+
+
+def test_timeout_is_reported_per_overlay() -> None:
+    def fake(command: Command) -> CommandResult:
+        if command.argv[2] == "overlays/prod/web":
+            raise CommandError(f"{command.quoted()} timed out after 120s")
+        return CommandResult(command, 0, "kind: ConfigMap\n", "")
+
+    results = _plain(FIXTURES / "render-ok", kustomize=Kustomize("/bin/kubectl", "t"), runner=fake)
+    assert [r.ok for r in results] == [True, True, False]
+    assert results[2].error is not None and "timed out after 120s" in results[2].error
+
+
+def test_argocd_is_built_and_expanded_once_and_feeds_discovery() -> None:
+    builds: list[str] = []
+
+    def counting(command: Command) -> CommandResult:
+        builds.append(command.argv[2])
+        from gitops.runner import run
+
+        return run(command)
+
+    workspace = _workspace(FIXTURES / "render-ok", runner=counting)
+    argo = workspace.argocd()
+    assert argo is not None and argo.error is None
+    assert builds == ["argocd"]
+    discovery = workspace.discover(argo)
+    assert discovery.source == "argocd"
+    assert [o.name for o in discovery.overlays] == ["dev/web", "dev/worker", "prod/web"]
+    assert builds == ["argocd"]  # discovery reads the expansion, it builds nothing
+
+
+def test_an_argocd_build_failure_is_the_states_error(tmp_path: Path) -> None:
+    def failing(command: Command) -> CommandResult:
+        raise CommandError(f"{command.quoted()} exited 1: boom")
+
+    workspace = _workspace(FIXTURES / "render-ok", runner=failing)
+    argo = workspace.argocd()
+    assert argo is not None and isinstance(argo.error, ConfigError)
+    assert str(argo.error) == "argocd: boom"
+    # Discovery falls back to the overlays/ layout, with a note.
+    discovery = workspace.discover(argo)
+    assert discovery.source == "overlays"
+    assert any(
+        n.startswith("argocd: not used for discovery (argocd: boom)") for n in discovery.notes
+    )
+    assert _workspace(tmp_path).argocd() is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gitops import yamlio
-from gitops.yamlio import YamlError, load_documents, read_documents
+from gitops.yamlio import YamlError, go_scalar, load_documents, plain_safe, read_documents
 
 
 def test_documents_carry_their_index_and_starting_line() -> None:
@@ -86,3 +86,56 @@ def test_the_alias_pre_check_reads_the_stream_once_not_once_per_document(
     # A stream that does hold an alias is still checked document by document.
     bomb = "a: &x [1, 2]\nb: [*x, *x, *x]\n"
     assert read_documents(bomb, "b.yaml").documents[0].body["b"] == [[1, 2]] * 3
+
+
+@pytest.mark.parametrize(
+    ("plain", "meaning"),
+    [
+        # go.yaml.in/yaml/v2 resolve.go (kubectl's reader through sigs.k8s.io/yaml)
+        ("y", True),
+        ("N", False),
+        ("on", True),
+        ("OFF", False),
+        ("~", None),
+        ("", None),
+        ("=", "="),  # PyYAML: the YAML 1.1 "value" tag it cannot construct
+        ("<<", "<<"),  # PyYAML: the merge tag, an error outside a key
+        ("1:30", "1:30"),  # YAML 1.1 sexagesimal 90; base 60 is unsupported in go-yaml
+        ("190:20:30", "190:20:30"),
+        ("0o17", 15),  # strconv.ParseInt base 0
+        ("017", 15),
+        ("0x1F", 31),
+        ("-0b11", -3),
+        ("1_000", 1000),
+        ("08", 8.0),  # not octal: yamlStyleFloat
+        ("1e3", 1000.0),  # a string in YAML 1.1
+        (".5", 0.5),
+        ("-.inf", float("-inf")),
+        ("9223372036854775808", 9223372036854775808),  # ParseUint
+        ("18446744073709551616", 1.8446744073709552e19),
+        ("1e999", "1e999"),  # ParseFloat's range error
+        ("2024-01-31", "2024-01-31"),
+        ("1.2.3", "1.2.3"),
+        ("+", "+"),
+    ],
+)
+def test_plain_scalars_mean_what_they_mean_to_kubernetes(plain: str, meaning: object) -> None:
+    assert go_scalar(plain) == meaning and type(go_scalar(plain)) is type(meaning)
+    (document,) = read_documents(f"v: {plain}\n", "s.yaml").documents
+    assert document.body["v"] == meaning and type(document.body["v"]) is type(meaning)
+    # Written unquoted only when it reads back as the same string.
+    assert plain_safe(plain) is (meaning == plain)
+
+
+def test_kustomizes_bare_equals_and_merge_values_read_as_strings() -> None:
+    """kustomize prints the data values "=" and "<<" unquoted; PyYAML's YAML 1.1 loaders stop
+    with a ConstructorError on both (status and promote used one), this loader does not."""
+    text = "data:\n  =: eq\n  op: =\n  merge: <<\n  base: &b {a: 1}\n  child: {<<: *b, c: 2}\n"
+    (document,) = read_documents(text, "cm.yaml").documents
+    assert document.body["data"] == {
+        "=": "eq",
+        "op": "=",
+        "merge": "<<",
+        "base": {"a": 1},
+        "child": {"a": 1, "c": 2},
+    }

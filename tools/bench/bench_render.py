@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from gitops.config import load_config
-from gitops.discovery import discover_overlays
-from gitops.kustomize import build_environment, find_kustomize
+from gitops.kustomize import build_environment
+from gitops.workspace import Workspace
 
 TARGET_RATIO = 1.2
 
@@ -37,8 +37,9 @@ def main() -> int:
     args = parser.parse_args()
     repo = Path(args.repo).resolve()
     config = load_config(repo)
-    overlays = discover_overlays(repo, config).overlays
-    kustomize = find_kustomize(config)
+    workspace = Workspace.open(repo, config, use_cache=False)
+    overlays = workspace.layout().overlays
+    kustomize = workspace.kustomize
     argvs = [kustomize.build_argv(o.rel_path, config.kustomize.build_options) for o in overlays]
     # The environment gitops gives kustomize (its Go collector settings): the ratio measures
     # the pipeline's overhead, not a tuning the bare calls could have too.

@@ -22,6 +22,7 @@ from gitops.config import load_config
 from gitops.simulate.engine import simulate
 from gitops.simulate.scenario import Scenario, load_scenario
 from gitops.simulate.sources import repo_hpa_resolver
+from gitops.workspace import Workspace
 
 TARGET_SECONDS = 1.0
 DAY = 86_400 - 15  # syncs at 0, 15, ..., 86385: 5,760 of them
@@ -44,7 +45,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     repo = Path(args.repo).resolve()
-    resolver = repo_hpa_resolver(repo, load_config(repo))
+    resolver = repo_hpa_resolver(Workspace.open(repo, load_config(repo)))
     examples = repo / "examples" / "simulate"
     cases = {
         "legacy (prod healthz, a day)": load_scenario(examples / "healthz-day.yaml", resolver),

@@ -12,7 +12,11 @@ controller does it (argo-cd applicationset/generators/git.go, list.go):
 * list generator: one parameter set per element.
 * the generator's own ``template`` is merged over ``spec.template``.
 
-    >>> expansion = expand_applications(repo, config)
+Nothing here runs kustomize: the Workspace builds argocd/ (gitops.workspace.Workspace.argocd)
+and hands the objects to :func:`expand_applications`; a folder without a kustomization is read
+file by file with :func:`read_argocd_files`.
+
+    >>> expansion = expand_applications(repo, config, objects)
     >>> [a.name for a in expansion.applications][:2]
     ['dev-airbyte', 'dev-healthz']
 """
@@ -20,28 +24,23 @@ controller does it (argo-cd applicationset/generators/git.go, list.go):
 from __future__ import annotations
 
 import copy
+import dataclasses
 import fnmatch
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitops.cache import CachedRender, RenderCache
 from gitops.config import RepoConfig
-from gitops.discovery import Overlay
-from gitops.errors import CommandError, ConfigError
+from gitops.errors import ConfigError, GitopsError
 from gitops.gotemplate import TemplateError, render_fasttemplate, render_go_template
 from gitops.kustomization import find_kustomization
-from gitops.kustomize import Kustomize, find_kustomize
-from gitops.render import relativize
-from gitops.runner import Command, CommandResult, run
+from gitops.model import Overlay
 from gitops.yamlio import read_documents
 
 ARGO_GROUP = "argoproj.io"
-
-Runner = Callable[[Command], CommandResult]
 
 
 @dataclass(frozen=True)
@@ -85,36 +84,30 @@ class Expansion:
     problems: tuple[str, ...]  # each a one-line message naming the path or object
 
 
-def load_argocd_objects(
-    repo: Path,
-    config: RepoConfig,
-    kustomize: Kustomize | None = None,
-    cache: RenderCache | None = None,
-    runner: Runner = run,
-) -> list[dict[str, Any]]:
-    """The objects the root app would sync: ``kustomize build argocd/`` when it has a
-    kustomization, else every YAML file in the folder. The build goes through ``runner`` (the
-    Workspace's, so every kustomize process of a command passes one boundary tests can count)
-    and the render cache; this is the only place that builds argocd/."""
+@dataclass(frozen=True)
+class ArgoState:
+    """argocd/ of one checkout: its objects and their expansion, or why it could not be read.
+    Built and expanded once per snapshot (gitops.workspace.Workspace.argocd)."""
+
+    objects: tuple[dict[str, Any], ...] = ()
+    applications: tuple[Application, ...] = ()
+    problems: tuple[str, ...] = ()
+    error: GitopsError | None = None
+
+    def with_coverage(self, config: RepoConfig, overlays: Sequence[Overlay]) -> ArgoState:
+        """The same state plus one problem per overlay no Application deploys."""
+        if self.error is not None:
+            return self
+        missing = coverage_problems(config, self.applications, overlays)
+        return dataclasses.replace(self, problems=(*self.problems, *missing))
+
+
+def read_argocd_files(repo: Path, config: RepoConfig) -> list[dict[str, Any]]:
+    """The objects of an argocd/ folder without a kustomization: every YAML file in it, in
+    path order (with a kustomization, the Workspace builds it instead)."""
     directory = repo / config.argocd_path
     if not directory.is_dir():
         raise ConfigError(f"{config.argocd_path}/: no such directory (argocdPath in gitops.yaml)")
-    if find_kustomization(directory) is not None:
-        key = cache.key_for(config.argocd_path, trace=False) if cache is not None else None
-        hit = cache.get(key) if cache is not None and key is not None else None
-        if hit is not None:
-            return _parse_documents(hit.manifest, config.argocd_path)
-        kustomize = kustomize or find_kustomize(config)
-        command = kustomize.build_command(config.argocd_path, config.kustomize, repo)
-        try:
-            text = runner(command).stdout
-        except CommandError as exc:
-            raise ConfigError(
-                f"{config.argocd_path}: {relativize(str(exc), repo, command)}"
-            ) from exc
-        if cache is not None and key is not None:
-            cache.put(key, CachedRender(text, None))
-        return _parse_documents(text, config.argocd_path)
     objects: list[dict[str, Any]] = []
     for path in sorted(directory.rglob("*.y*ml")):
         rel = path.relative_to(repo).as_posix()
@@ -122,11 +115,13 @@ def load_argocd_objects(
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{rel}: not UTF-8 text (byte offset {exc.start})") from exc
-        objects.extend(_parse_documents(text, rel))
+        objects.extend(parse_argocd_objects(text, rel))
     return objects
 
 
-def _parse_documents(text: str, where: str) -> list[dict[str, Any]]:
+def parse_argocd_objects(text: str, where: str) -> list[dict[str, Any]]:
+    """The documents of a build or file of argocd/, read like every rendered stream
+    (gitops.yamlio.read_documents); the first problem is a ConfigError naming ``where``."""
     loaded = read_documents(text, where)
     if loaded.errors:
         raise ConfigError(loaded.errors[0])
@@ -134,17 +129,11 @@ def _parse_documents(text: str, where: str) -> list[dict[str, Any]]:
 
 
 def expand_applications(
-    repo: Path,
-    config: RepoConfig,
-    overlays: tuple[Overlay, ...] = (),
-    kustomize: Kustomize | None = None,
-    objects: list[dict[str, Any]] | None = None,
+    repo: Path, config: RepoConfig, objects: Sequence[dict[str, Any]]
 ) -> Expansion:
-    """Every Application Argo CD would have, plus the problems a reviewer must see: generated
-    paths without a kustomization, overlays no Application deploys, duplicate names.
-    ``objects``: the argocd/ objects if already loaded (see load_argocd_objects)."""
-    if objects is None:
-        objects = load_argocd_objects(repo, config, kustomize)
+    """Every Application Argo CD would have for the argocd/ ``objects``, plus the problems a
+    reviewer must see: generated paths without a kustomization, duplicate names (overlays no
+    Application deploys: :func:`coverage_problems`)."""
     applications: list[Application] = []
     problems: list[str] = []
     directories: list[str] | None = None
@@ -164,7 +153,6 @@ def expand_applications(
             except TemplateError as exc:
                 problems.append(f"ApplicationSet/{name}: {exc}")
     problems.extend(_check_paths(repo, config, applications))
-    problems.extend(_check_coverage(config, applications, overlays))
     problems.extend(_check_duplicates(applications))
     applications.sort(key=lambda a: a.name)
     return Expansion(tuple(applications), tuple(problems))
@@ -326,7 +314,7 @@ def _prefix_matches(pattern: list[str], segments: list[str], depth: int) -> bool
     )
 
 
-def _git_directory_patterns(objects: list[dict[str, Any]]) -> list[str] | None:
+def _git_directory_patterns(objects: Sequence[dict[str, Any]]) -> list[str] | None:
     """Every inclusion path of every git directories generator in ``objects``; None (list
     everything) when a path is not a plain string, so nothing is pruned on odd input."""
     patterns: list[str] = []
@@ -393,9 +381,10 @@ def _check_paths(repo: Path, config: RepoConfig, apps: list[Application]) -> lis
     return problems
 
 
-def _check_coverage(
-    config: RepoConfig, apps: list[Application], overlays: tuple[Overlay, ...]
+def coverage_problems(
+    config: RepoConfig, apps: Sequence[Application], overlays: Sequence[Overlay]
 ) -> list[str]:
+    """One line per overlay of the ``overlays/`` layout that no Application deploys."""
     deployed = {a.path for a in apps if same_repository(config, a.repo_url)}
     return [
         f"{o.rel_path}: no Argo CD Application deploys this overlay"

@@ -1,4 +1,4 @@
-"""Traced renders of one env's overlays in one kustomize process, split back per overlay.
+"""How one kustomize process builds several overlays of an env, and how its output is split.
 
 Most of a cold ``gitops check`` is kustomize starting: ~0.3 s per process, one per overlay. An
 env's overlays are independent kustomizations, so one build of a throw-away kustomization
@@ -6,18 +6,20 @@ listing them all (each through its own sub-kustomization) prints the same resour
 process. To tell them apart, each sub-kustomization adds one annotation naming its overlay, with
 an AnnotationsTransformer whose only field spec is the top-level ``metadata/annotations`` (pod
 templates are left alone); the line is removed from the text before anyone reads it. The
-outputs match the per-overlay traced build (gitops.render.render_overlay(trace=True)): the
-same documents, in the same relative order (kustomize's output order is a total order over the
-resources), with origin paths relative to the batch root, which becomes their ``origin_root``.
+outputs match the per-overlay traced build (the Workspace's, gitops.workspace): the same
+documents, in the same relative order (kustomize's output order is a total order over the
+resources), with origin paths relative to the batch root.
 
 Safe by construction, and otherwise per overlay: only overlays whose inputs are all local and
 resolvable are batched (a remote base would make every sibling wait on the network), and on any
 failure of the batch (two overlays defining the same resource id, a build error, a timeout, an
 out-of-memory end, a document that carries no mark) each overlay of the env is rendered on its
 own, so errors read exactly as before. Each overlay's part is stored in the render cache under
-its own key, which stays the key of its own inputs.
+its own key, which stays the key of its own inputs. This module writes the batch's
+kustomizations and splits the output; the Workspace runs the build.
 
-    >>> results = render_batched(repo, overlays, config, kustomize, run, cache)
+    >>> key = write_batch(root, repo, ["overlays/dev/web", "overlays/dev/api"])
+    >>> parts = split_batch(kustomize_output, key, 2)
 """
 
 from __future__ import annotations
@@ -25,18 +27,8 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
-
-from gitops.cache import CachedRender, RenderCache
-from gitops.config import RepoConfig
-from gitops.discovery import Overlay
-from gitops.errors import CommandError
-from gitops.inputs import InputResolver
-from gitops.kustomize import Kustomize
-from gitops.render import RenderedOverlay, Runner, render_overlay
 
 BATCH_KUSTOMIZATION = """\
 # Written by gitops in a temporary directory, never in the repository: one build for several
@@ -70,107 +62,26 @@ fieldSpecs:
 MIN_BATCH = 2
 
 
-def render_batched(
-    repo: Path,
-    overlays: Sequence[Overlay],
-    config: RepoConfig,
-    kustomize: Kustomize,
-    runner: Runner,
-    cache: RenderCache | None,
-) -> list[RenderedOverlay]:
-    """Traced renders of ``overlays``, in their order: cache hits as they are, the rest in one
-    kustomize process per env where that is safe, else one per overlay. Six parameters: the
-    Workspace's fields plus the overlays."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    resolver = cache.resolver if cache is not None else InputResolver(repo)
-    done: dict[str, RenderedOverlay] = {}
-    groups: dict[str, list[Overlay]] = {}
-    for overlay in overlays:
-        hit = _cached(cache, overlay)
-        if hit is not None:
-            done[overlay.rel_path] = hit
-            continue
-        inputs = resolver.overlay_inputs(overlay.rel_path)
-        batchable = not inputs.remote and not inputs.unresolved
-        groups.setdefault(overlay.env if batchable else f"\0{overlay.rel_path}", []).append(overlay)
-
-    def one_group(group: list[Overlay]) -> list[RenderedOverlay]:
-        if len(group) >= MIN_BATCH:
-            batched = _render_batch(repo, group, config, kustomize, runner)
-            if batched is not None:
-                for result in batched:
-                    _store(cache, result)
-                return batched
-        return [render_overlay(repo, o, config, kustomize, runner, True, cache) for o in group]
-
-    workers = max(1, min(len(groups), (os.cpu_count() or 1) * 2))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kustomize-env") as pool:
-        for results in pool.map(one_group, groups.values()):
-            done.update((r.overlay.rel_path, r) for r in results)
-    return [done[o.rel_path] for o in overlays]
-
-
-def _cached(cache: RenderCache | None, overlay: Overlay) -> RenderedOverlay | None:
-    if cache is None:
-        return None
-    key = cache.key(overlay, True)
-    hit = cache.get(key) if key is not None else None
-    if hit is None:
-        return None
-    return RenderedOverlay(overlay, hit.manifest, None, 0.0, hit.origin_root)
-
-
-def _store(cache: RenderCache | None, result: RenderedOverlay) -> None:
-    key = cache.key(result.overlay, True) if cache is not None else None
-    if cache is not None and key is not None and result.manifest is not None:
-        cache.put(key, CachedRender(result.manifest, result.origin_root))
-
-
-def _render_batch(
-    repo: Path,
-    group: list[Overlay],
-    config: RepoConfig,
-    kustomize: Kustomize,
-    runner: Runner,
-) -> list[RenderedOverlay] | None:
-    """One build of the group's overlays, split per overlay; None when the caller must render
-    them one by one (any failure, or output that cannot be attributed)."""
+def write_batch(root: Path, repo: Path, rel_paths: Sequence[str]) -> str:
+    """Write the batch kustomization into the empty folder ``root``: one unit per overlay of
+    ``rel_paths`` (under ``repo``), each marking its resources; returns the mark's annotation
+    key (random, so no resource of the repository can carry it)."""
     key = f"gitops.internal/batch-unit-{secrets.token_hex(6)}"
-    root = tempfile.mkdtemp(prefix="gitops-batch-")
-    try:
-        for index, overlay in enumerate(group):
-            unit = Path(root, f"u{index}")
-            unit.mkdir()
-            target = os.path.relpath(repo.resolve() / overlay.rel_path, unit)
-            (unit / "kustomization.yaml").write_text(
-                UNIT_KUSTOMIZATION.format(target=target), encoding="utf-8"
-            )
-            (unit / "mark.yaml").write_text(
-                MARK_TRANSFORMER.format(key=key, index=index), encoding="utf-8"
-            )
-        listed = "\n".join(f"  - u{i}" for i in range(len(group)))
-        Path(root, "kustomization.yaml").write_text(
-            BATCH_KUSTOMIZATION.format(resources=listed), encoding="utf-8"
+    for index, rel_path in enumerate(rel_paths):
+        unit = root / f"u{index}"
+        unit.mkdir()
+        target = os.path.relpath(repo.resolve() / rel_path, unit)
+        (unit / "kustomization.yaml").write_text(
+            UNIT_KUSTOMIZATION.format(target=target), encoding="utf-8"
         )
-        # One overlay's budget: a batch that needs more (a hanging remote, a huge chart) is
-        # abandoned for per-overlay builds, so at worst the env takes twice its budget.
-        command = kustomize.build_command(root, config.kustomize, repo)
-        started = time.perf_counter()
-        try:
-            text = runner(command).stdout
-        except CommandError:
-            return None
-        seconds = (time.perf_counter() - started) / len(group)
-        parts = split_batch(text, key, len(group))
-    finally:
-        _remove_tree(root)
-    if parts is None:
-        return None
-    return [
-        RenderedOverlay(overlay, part, None, seconds, origin_root=root)
-        for overlay, part in zip(group, parts, strict=True)
-    ]
+        (unit / "mark.yaml").write_text(
+            MARK_TRANSFORMER.format(key=key, index=index), encoding="utf-8"
+        )
+    listed = "\n".join(f"  - u{i}" for i in range(len(rel_paths)))
+    (root / "kustomization.yaml").write_text(
+        BATCH_KUSTOMIZATION.format(resources=listed), encoding="utf-8"
+    )
+    return key
 
 
 _EMPTY_ANNOTATIONS = re.compile(r"^  annotations:\n(?=\S|  \S|\Z)", re.MULTILINE)
@@ -207,9 +118,3 @@ def _documents(text: str) -> list[str]:
     if any(line.strip() for line in current):
         documents.append("".join(current))
     return [d if d.endswith("\n") else d + "\n" for d in documents]
-
-
-def _remove_tree(root: str) -> None:
-    import shutil
-
-    shutil.rmtree(root, ignore_errors=True)

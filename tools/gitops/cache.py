@@ -6,12 +6,16 @@ see :mod:`gitops.inputs`), the kustomize binary and the build options, so the ou
 under a hash of exactly those and reused while none of them changes. Overlays with a remote
 resource, or whose inputs cannot all be resolved, are never cached; failed renders neither.
 
+A key holds no absolute path: the overlay and its input files are named relative to the
+checkout, and a stored traced render names its source files the same way. Two checkouts of the
+same commit (the working tree and ``gitops diff``'s temporary base worktree) share every entry.
+
 The cache lives outside the repository: ``$GITOPS_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/gitops``, else ``~/.cache/gitops``. ``--no-cache`` (or ``GITOPS_NO_CACHE=1``, read
 once by the CLI, see gitops.workspace) turns it off; deleting the folder is always safe.
 
-    >>> cache = RenderCache.for_repo(repo, config, kustomize)
-    >>> key = cache.key(overlay, trace=True)   # None: not cacheable
+    >>> cache = RenderCache.for_checkout(repo, config, kustomize)
+    >>> key = cache.key("overlays/prod/web", trace=True, inputs=resolver.overlay_inputs(...))
 """
 
 from __future__ import annotations
@@ -23,15 +27,16 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gitops import __version__
 from gitops.config import RepoConfig
-from gitops.discovery import Overlay
-from gitops.inputs import InputResolver
+from gitops.inputs import InputSet
 from gitops.kustomize import Kustomize
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = "render-cache/1"
+# 2: keys without the checkout's path; traced entries hold parsed, repo-relative resources.
+FORMAT_VERSION = "render-cache/2"
 
 
 def user_cache_root() -> Path:
@@ -42,23 +47,16 @@ def user_cache_root() -> Path:
     return Path(base) / "gitops"
 
 
-@dataclass(frozen=True)
-class CachedRender:
-    manifest: str
-    origin_root: str | None
-
-
 @dataclass
 class RenderCache:
     directory: Path
-    repo: Path
-    identity: str  # binary, options and tool version: part of every key
-    resolver: InputResolver = field(repr=False)
+    identity: str  # binary, options and tool version: part of every key (never a path)
+    root: Path  # the checkout whose input files are hashed
     _file_digests: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def for_repo(
-        cls, repo: Path, config: RepoConfig, kustomize: Kustomize, directory: Path | None = None
+    def for_checkout(
+        cls, root: Path, config: RepoConfig, kustomize: Kustomize, directory: Path | None = None
     ) -> RenderCache:
         binary = Path(kustomize.binary)
         try:
@@ -73,23 +71,18 @@ class RenderCache:
                 binary_id,
                 kustomize.is_kubectl,
                 list(config.kustomize.build_options),
-                str(repo.resolve()),
             ]
         )
-        return cls(
-            directory=directory or user_cache_root() / "renders",
-            repo=repo,
-            identity=identity,
-            resolver=InputResolver(repo),
-        )
+        return cls(directory or user_cache_root() / "renders", identity, root)
 
-    def key(self, overlay: Overlay, trace: bool) -> str | None:
-        return self.key_for(overlay.rel_path, trace)
+    def for_root(self, root: Path) -> RenderCache:
+        """The same cache (folder and identity) over another checkout."""
+        return RenderCache(self.directory, self.identity, root)
 
-    def key_for(self, rel_path: str, trace: bool) -> str | None:
-        """The key of rendering the kustomization directory ``rel_path``; None if it reads
-        something the cache cannot see (a remote base, an unresolvable input)."""
-        inputs = self.resolver.overlay_inputs(rel_path)
+    def key(self, rel_path: str, trace: bool, inputs: InputSet) -> str | None:
+        """The key of rendering the kustomization directory ``rel_path`` whose input set is
+        ``inputs``; None if it reads something the cache cannot see (a remote base, an
+        unresolvable input)."""
         if inputs.remote or inputs.unresolved:
             return None
         digest = hashlib.sha256()
@@ -97,10 +90,10 @@ class RenderCache:
         digest.update(f"\0{rel_path}\0{trace}\0".encode())
         files = set(inputs.files)
         for directory in inputs.directories:
-            root = self.repo / directory
-            if root.is_dir():
+            folder = self.root / directory
+            if folder.is_dir():
                 files |= {
-                    p.relative_to(self.repo).as_posix() for p in root.rglob("*") if p.is_file()
+                    p.relative_to(self.root).as_posix() for p in folder.rglob("*") if p.is_file()
                 }
             else:
                 files.add(directory)
@@ -111,7 +104,7 @@ class RenderCache:
     def _digest(self, rel: str) -> str:
         if rel not in self._file_digests:
             try:
-                self._file_digests[rel] = hashlib.sha256((self.repo / rel).read_bytes()).hexdigest()
+                self._file_digests[rel] = hashlib.sha256((self.root / rel).read_bytes()).hexdigest()
             except OSError:
                 self._file_digests[rel] = "missing"
         return self._file_digests[rel]
@@ -119,22 +112,24 @@ class RenderCache:
     def _path(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> CachedRender | None:
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The stored entry, or None when absent or torn (render again)."""
         try:
             data = json.loads(self._path(key).read_text(encoding="utf-8"))
-            return CachedRender(str(data["manifest"]), data.get("origin_root"))
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # absent or torn: render again
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
 
-    def put(self, key: str, render: CachedRender) -> None:
+    def put(self, key: str, entry: dict[str, Any]) -> None:
         target = self._path(key)
         try:
+            text = json.dumps(entry)
             target.parent.mkdir(parents=True, exist_ok=True)
             # Write-then-rename: parallel gitops runs never see half a file.
             with tempfile.NamedTemporaryFile(
                 "w", encoding="utf-8", dir=target.parent, delete=False, suffix=".tmp"
             ) as handle:
-                json.dump({"manifest": render.manifest, "origin_root": render.origin_root}, handle)
+                handle.write(text)
             os.replace(handle.name, target)
-        except OSError as exc:
+        except (OSError, TypeError, ValueError) as exc:
             log.debug("render cache not written: %s", exc)

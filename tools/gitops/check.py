@@ -8,8 +8,7 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,11 +18,19 @@ from gitops.config import RepoConfig
 from gitops.discovery import NothingFoundError, nothing_found_message
 from gitops.errors import EXIT_OK, EXIT_PROBLEMS, ConfigError
 from gitops.k8s.apis import removed_api
-from gitops.kustomize import Kustomize
-from gitops.model import Finding, Resource, ResourceKey, Severity
+from gitops.locate import Locator
+from gitops.model import (
+    Finding,
+    Location,
+    Resource,
+    ResourceKey,
+    Severity,
+    message_field,
+)
 from gitops.policy import CheckContext, Rule, all_rules, get_rule, run_rules, to_finding
 from gitops.render import RenderedOverlay
 from gitops.snapshot import Snapshot, take_snapshot
+from gitops.waivers import apply_waivers, load_waivers
 from gitops.workspace import DocumentValidator as DocumentValidator  # re-exported
 from gitops.workspace import Workspace
 
@@ -55,27 +62,15 @@ class CheckReport:
         }
 
 
-def build_context(
-    repo: Path,
-    config: RepoConfig,
-    env: str | None = None,
-    service: str | None = None,
-    kustomize: Kustomize | None = None,
-    use_cache: bool = True,
-) -> tuple[CheckContext, list[RenderedOverlay], list[Finding]]:
-    """Render (with source tracing) and expand Argo CD apps; returns the context for the rules,
-    the raw render results and the findings the pipeline itself produced (render failures).
-    A convenience for library callers: the CLI builds the Workspace and Snapshot itself."""
-    workspace = Workspace.open(repo, config, kustomize=kustomize, use_cache=use_cache)
-    snapshot = take_snapshot(workspace, env, None if service is None else [service])
-    return context_from_snapshot(snapshot, env, service)
-
-
 def context_from_snapshot(
-    snapshot: Snapshot, env: str | None, service: str | None, copy_bodies: bool = False
+    snapshot: Snapshot,
+    env: str | None,
+    service: str | None,
+    whole_envs: frozenset[str] | None = None,
 ) -> tuple[CheckContext, list[RenderedOverlay], list[Finding]]:
     """The rules' context for ``env``/``service`` out of a snapshot, without rendering anything.
-    ``copy_bodies``: give the rules their own copies (the snapshot is checked more than once)."""
+    ``whole_envs``: the envs the snapshot holds whole when it was narrowed otherwise (diff's
+    reach); None: every env it holds (a --service narrows them all)."""
     repo, config = snapshot.workspace.repo, snapshot.workspace.config
 
     def wanted(item_env: str, item_service: str) -> bool:
@@ -87,8 +82,6 @@ def context_from_snapshot(
         raise NothingFoundError(nothing_found_message(repo, config, env, service))
     findings = _pipeline_findings(snapshot, results, wanted)
     resources = [r for r in snapshot.resources if wanted(r.env, r.service)]
-    if copy_bodies:
-        resources = [dataclasses.replace(r, body=copy.deepcopy(r.body)) for r in resources]
     applications, app_problems, argocd_resources = _argocd_part(snapshot, findings)
     context = CheckContext(
         repo=repo,
@@ -98,7 +91,7 @@ def context_from_snapshot(
         applications=applications,
         application_problems=app_problems,
         argocd_resources=argocd_resources,
-        service_filter=service,
+        whole_envs=frozenset() if service is not None else whole_envs,
     )
     return context, results, findings
 
@@ -106,35 +99,59 @@ def context_from_snapshot(
 def _pipeline_findings(
     snapshot: Snapshot, results: list[RenderedOverlay], wanted: Callable[[str, str], bool]
 ) -> list[Finding]:
-    """render-failed findings: discovery problems and overlays that did not render."""
+    """The findings the pipeline itself produces: render-failed (discovery problems, overlays
+    that did not render or whose output is not objects) and the keys kustomize reads silently
+    wrong in the kustomizations and patches of each overlay."""
     render_failed = get_rule("render-failed")
-    findings = [
-        Finding(
-            problem.env,
-            problem.service,
-            render_failed.id,
-            "",
-            problem.message,
-            render_failed.severity,
-            source=problem.rel_path,
+
+    def failed(env: str, service: str, message: str, source: str) -> Finding:
+        return Finding(
+            env, service, render_failed.id, "", message, render_failed.severity, source=source
         )
+
+    findings = [
+        failed(problem.env, problem.service, problem.message, problem.rel_path)
         for problem in snapshot.discovery.problems
         if wanted(problem.env, problem.service)
     ]
-    findings += [
+    for result in results:
+        overlay = result.overlay
+        if not result.ok:
+            findings.append(
+                failed(overlay.env, overlay.service, result.error or "", overlay.rel_path)
+            )
+        # Output that is not objects (never seen from kustomize): nothing of that overlay is
+        # checked, and it must not read as clean.
+        findings += [
+            failed(
+                overlay.env,
+                overlay.service,
+                f"kustomize's output does not read as Kubernetes objects: {problem}",
+                overlay.rel_path,
+            )
+            for problem in result.problems
+        ]
+    return findings + _key_findings(snapshot, wanted)
+
+
+def _key_findings(snapshot: Snapshot, wanted: Callable[[str, str], bool]) -> list[Finding]:
+    """kustomization-duplicate-key and kustomization-field-ignored, on the line of the key
+    kustomize drops or ignores."""
+    return [
         Finding(
-            result.overlay.env,
-            result.overlay.service,
-            render_failed.id,
+            overlay.env,
+            overlay.service,
+            problem.rule,
             "",
-            result.error or "render failed",
-            render_failed.severity,
-            source=result.overlay.rel_path,
+            problem.message,
+            get_rule(problem.rule).severity,
+            source=problem.path,
+            location=Location(problem.path, problem.line),
         )
-        for result in results
-        if not result.ok
+        for overlay in snapshot.selected
+        if wanted(overlay.env, overlay.service)
+        for problem in snapshot.key_problems.get(overlay.rel_path, ())
     ]
-    return findings
 
 
 def _argocd_part(
@@ -172,28 +189,14 @@ def _argocd_resource(obj: dict[str, Any], argocd_path: str) -> Resource:
     return Resource("", "argocd", key, obj, source=argocd_path, overlay_path=argocd_path)
 
 
-# Over six parameters: the docstring says why (one per option, no hidden state).
-def run_check(  # noqa: PLR0913
-    repo: Path,
-    config: RepoConfig,
+def run_check(
+    workspace: Workspace,
     env: str | None = None,
     service: str | None = None,
-    validator: DocumentValidator | None = None,
-    kustomize: Kustomize | None = None,
     today: Any = None,
-    use_cache: bool = True,
-    learn_crd: Callable[[dict[str, Any], str], list[str]] | None = None,
 ) -> CheckReport:
-    """A convenience for library callers (release, status, tests): opens a Workspace, takes the
-    Snapshot and checks it. Its parameters mirror the CLI's options, hence more than six."""
-    workspace = Workspace.open(
-        repo,
-        config,
-        kustomize=kustomize,
-        use_cache=use_cache,
-        validator=validator,
-        learn_crd=learn_crd,
-    )
+    """A convenience for library callers (release, tests): takes the Snapshot of ``env`` and
+    ``service`` and checks it, with the workspace's validator."""
     snapshot = take_snapshot(workspace, env, None if service is None else [service])
     return check_snapshot(snapshot, env, service, today)
 
@@ -203,15 +206,17 @@ def check_snapshot(
     env: str | None = None,
     service: str | None = None,
     today: Any = None,
-    copy_bodies: bool = False,
+    whole_envs: frozenset[str] | None = None,
+    locate: bool = True,
 ) -> CheckReport:
     """``gitops check`` over an already rendered snapshot: schema validation (with the
-    Workspace's validator), the rules, severities and waivers."""
-    from gitops.waivers import apply_waivers, load_waivers
-
+    Workspace's validator), the rules, severities and waivers. ``whole_envs``: see
+    :func:`context_from_snapshot`; ``locate``: find each finding's line (gitops.locate; diff
+    locates only the findings it reports). The rules read the snapshot's objects and never
+    change them (diff compares the same objects after checking them)."""
     workspace = snapshot.workspace
     repo, config = workspace.repo, workspace.config
-    context, results, findings = context_from_snapshot(snapshot, env, service, copy_bodies)
+    context, results, findings = context_from_snapshot(snapshot, env, service, whole_envs)
     rules = all_rules()
     if workspace.validator is not None:
         findings += _schema_findings(context, workspace.validator, workspace.learn_crd)
@@ -222,7 +227,10 @@ def check_snapshot(
         findings.append(to_finding(registered, hit, severity))
     waivers = load_waivers(repo, config)
     kept, waived, waiver_findings = apply_waivers(findings, waivers, context, today=today)
-    final = sorted(set(kept + waiver_findings), key=_finding_order(config))
+    found = set(kept + waiver_findings)
+    resources = [*context.resources, *context.argocd_resources]
+    located = _located(found, repo, resources) if locate else found
+    final = sorted(located, key=_finding_order(config))
     return CheckReport(
         findings=tuple(final),
         waived=tuple(waived),
@@ -231,6 +239,28 @@ def check_snapshot(
         rules=tuple(rules),
         notes=(*config.env_order_notes(), *context.notes),
     )
+
+
+def locate_findings(snapshot: Snapshot, findings: Iterable[Finding]) -> list[Finding]:
+    """``findings`` of a check of ``snapshot`` (run with ``locate=False``), each with the line
+    that caused it: diff locates only the findings it reports."""
+    argocd = snapshot.argocd
+    objects = argocd.objects if argocd is not None and argocd.error is None else ()
+    path = snapshot.workspace.config.argocd_path
+    resources = [*snapshot.resources, *(_argocd_resource(obj, path) for obj in objects)]
+    return _located(findings, snapshot.workspace.repo, resources)
+
+
+def _located(
+    findings: Iterable[Finding], repo: Path, resources: Iterable[Resource]
+) -> list[Finding]:
+    """Each finding with the line that caused it (gitops.locate)."""
+    locator = Locator(repo)
+    by_key = {(r.env, r.service, str(r.key)): r for r in resources}
+    return [
+        locator.locate(f, by_key.get((f.env, f.service, f.resource)) if f.resource else None)
+        for f in findings
+    ]
 
 
 def _schema_findings(
@@ -287,6 +317,7 @@ def to_finding_for(
         severity,
         resource.source,
         resource.patches,
+        field=message_field(message),
     )
 
 

@@ -185,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="what a change does to the rendered manifests and the policy findings",
         description="Render the overlays whose kustomize inputs changed between --base and "
-        "--head, compare resources and gitops check findings. Exit 0; 1 with --exit-code when "
+        "--head, compare resources, and compare gitops check findings over every overlay the "
+        "change can reach. Exit 0; 1 when the change breaks a render, or with --exit-code when "
         "there are differences; 2 on errors.",
     )
     diff.add_argument(
@@ -377,25 +378,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # GITOPS_VALIDATOR likewise, once, as the alias of --validator.
         args.validator = getattr(args, "validator", None) or _validator_from_env()
-        if args.version:
-            return _version(args)
-        if args.command is None:
-            parser.print_help(sys.stderr)
-            return EXIT_USAGE
-        handler = {
-            "render": _render,
-            "apps": _apps,
-            "check": _check,
-            "validate": _validate,
-            "diff": _diff,
-            "probe": _probe,
-            "set-image": _set_image,
-            "promote": _promote,
-            "status": _status,
-            "images": _status,
-            "simulate": _simulate,
-        }[args.command]
-        return handler(args)
+        return _dispatch(parser, args)
+    except BrokenPipeError:
+        return _reader_gone()
     except GitopsError as exc:
         if args.debug:
             raise
@@ -414,12 +399,55 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.version:
+        code = _version(args)
+    elif args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    else:
+        handler = {
+            "render": _render,
+            "apps": _apps,
+            "check": _check,
+            "validate": _validate,
+            "diff": _diff,
+            "probe": _probe,
+            "set-image": _set_image,
+            "promote": _promote,
+            "status": _status,
+            "images": _status,
+            "simulate": _simulate,
+        }[args.command]
+        code = handler(args)
+    # Written out here, inside main's handlers: a reader that went away (`| head`) is seen
+    # now rather than when the interpreter flushes on exit.
+    sys.stdout.flush()
+    return code
+
+
+# What a Unix tool's status is when SIGPIPE ends it (128 + 13), as a shell reports it.
+EXIT_BROKEN_PIPE = 141
+
+
+def _reader_gone() -> int:
+    """stdout's reader closed the pipe (``gitops apps | head``): stop quietly, as Unix tools
+    do. Cleanup already ran (the error unwound every ``finally``); what is still buffered goes
+    to /dev/null so the interpreter's last flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout without a file descriptor (an in-process caller)
+        pass
+    return EXIT_BROKEN_PIPE
+
+
 def _context(args: argparse.Namespace) -> tuple[Path, RepoConfig]:
-    from gitops.config import load_config
-    from gitops.repo import resolve_repo
+    from gitops.repo import open_config, resolve_repo
 
     repo = resolve_repo(args.repo)
-    config = load_config(repo)
+    config = open_config(repo)
     settings = config.kustomize
     if args.render_timeout is not None:
         if args.render_timeout <= 0:
@@ -448,31 +476,27 @@ def _workspace(
 
 
 def _version(args: argparse.Namespace) -> int:
-    from gitops.kustomize import find_kustomize
-
-    _repo, config = _context(args)
-    kustomize = find_kustomize(config)
+    repo, config = _context(args)
+    kustomize = _workspace(args, repo, config).kustomize
     print(f"gitops {__version__}")
     print(f"kustomize {kustomize.version()}: {kustomize.describe()}")
     return EXIT_OK
 
 
 def _render(args: argparse.Namespace) -> int:
-    from gitops.discovery import NothingFoundError, discover_units, nothing_found_message
-    from gitops.render import discover_and_render, join_manifests, write_manifests
+    from gitops.discovery import NothingFoundError, nothing_found_message
+    from gitops.render import join_manifests, write_manifests
+    from gitops.snapshot import take_snapshot
 
     repo, config = _context(args)
     workspace = _workspace(args, repo, config)
-    kustomize, cache = workspace.kustomize, workspace.cache
     if args.list:
-        return _print_units(
-            discover_units(repo, config, kustomize, cache), sys.stdout, repo, config
-        )
-    discovery, selected, results = discover_and_render(
-        repo, config, kustomize, args.env, args.service, cache=cache
-    )
-    problems = [str(p) for p in discovery.problems if _in_selection(p, args)]
-    if not selected and not problems:
+        return _print_units(workspace.discover(workspace.argocd()), sys.stdout, repo, config)
+    services = None if args.service is None else [args.service]
+    snapshot = take_snapshot(workspace, args.env, services, trace=False)
+    results = snapshot.results
+    problems = [str(p) for p in snapshot.discovery.problems if _in_selection(p, args)]
+    if not snapshot.selected and not problems:
         raise NothingFoundError(nothing_found_message(repo, config, args.env, args.service))
     if args.out:
         write_manifests(results, Path(args.out))
@@ -484,7 +508,11 @@ def _render(args: argparse.Namespace) -> int:
     if failures:
         rendered = sum(r.ok for r in results)
         print(f"{len(failures)} overlay(s) failed, {rendered} rendered", file=sys.stderr)
-    return EXIT_PROBLEMS if failures else EXIT_OK
+    # Keys kustomize read silently wrong: the output above is what kustomize made of them.
+    keys = sorted({p for found in snapshot.key_problems.values() for p in found})
+    for key in keys:
+        print(f"error: {key.path}:{key.line}: {key.message} ({key.rule})", file=sys.stderr)
+    return EXIT_PROBLEMS if failures or keys else EXIT_OK
 
 
 def _print_units(discovery: Discovery, out: TextIO, repo: Path, config: RepoConfig) -> int:
@@ -541,8 +569,6 @@ def _upstream(
 
 
 def _with_k8s_version(config: RepoConfig, version: str | None) -> RepoConfig:
-    import dataclasses
-
     from gitops.config import parse_kubernetes_version
 
     if version is None:
@@ -606,22 +632,22 @@ def _diff(args: argparse.Namespace) -> int:
     )
     validator = SchemaValidator.for_repo(repo, config)
     workspace = _workspace(args, repo, config, validator=validator.validate)
-    return diff_command(repo, options, sys.stdout, workspace=workspace)
+    return diff_command(workspace, options, sys.stdout)
 
 
 def _probe(args: argparse.Namespace) -> int:
-    from gitops.discovery import discover_overlays
+    from gitops.discovery import select_overlays
     from gitops.probe import format_json, format_text, probe_overlay, probeable_overlays
-    from gitops.render import select_overlays
 
     repo, config = _context(args)
-    selected = select_overlays(discover_overlays(repo, config), config, args.env, args.service)
+    workspace = _workspace(args, repo, config)
+    selected = select_overlays(workspace.layout(), config, args.env, args.service)
     targets = probeable_overlays(repo, selected)
     if not targets:
         raise GitopsError("no selected overlay has a container built from apps/<name>/")
     results = []
     for overlay in targets:
-        result = probe_overlay(repo, config, overlay.env, overlay.service, args.secrets, args.speed)
+        result = probe_overlay(workspace, overlay.env, overlay.service, args.secrets, args.speed)
         results.append(result)
         if args.format == "text":
             sys.stdout.write(format_text([result]))
@@ -652,9 +678,9 @@ def _simulate(args: argparse.Namespace) -> int:
     if form == "scenario":
         version = DEFAULT_KUBERNETES_VERSION
         try:
-            repo, config = _context(args)
-            resolver = repo_hpa_resolver(repo, config, use_cache=not args.no_cache)
-            version = config.kubernetes_version
+            workspace = _workspace(args, *_context(args))
+            resolver = repo_hpa_resolver(workspace)
+            version = workspace.config.kubernetes_version
         except GitopsError:
             resolver = None  # outside a repository: inline-HPA scenarios still work
         text, _timeline = run_scenario(Path(args.scenario), args.format, plot, resolver, version)
@@ -663,13 +689,13 @@ def _simulate(args: argparse.Namespace) -> int:
         nodes = 3 if args.nodes is None else args.nodes
         zones = 3 if args.zones is None else args.zones
         text, code = run_drain(
-            *_context(args), args.env, args.service, nodes, zones, args.format, ready,
-            use_cache=not args.no_cache, plot=plot,
+            _workspace(args, *_context(args)), args.env, args.service, nodes, zones,
+            args.format, ready, plot=plot,
         )  # fmt: skip
     else:
         text, code = run_rollout(
-            *_context(args), args.env, args.service, args.format, ready,
-            use_cache=not args.no_cache, plot=plot,
+            _workspace(args, *_context(args)), args.env, args.service, args.format, ready,
+            plot=plot,
         )  # fmt: skip
     sys.stdout.write(text)
     if plot is not None:
@@ -678,12 +704,16 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _apps(args: argparse.Namespace) -> int:
-    from gitops.argocd import expand_applications
-    from gitops.discovery import discover_overlays
+    from gitops.errors import ConfigError
 
     repo, config = _context(args)
-    overlays = discover_overlays(repo, config).overlays
-    expansion = expand_applications(repo, config, overlays)
+    workspace = _workspace(args, repo, config)
+    argo = workspace.argocd()
+    if argo is None:
+        raise ConfigError(f"{config.argocd_path}/: no such directory (argocdPath in gitops.yaml)")
+    if argo.error is not None:
+        raise argo.error
+    expansion = argo.with_coverage(config, workspace.layout().overlays)
     if args.format == "json":
         json.dump(
             {
@@ -717,49 +747,41 @@ def _set_image(args: argparse.Namespace) -> int:
 
     repo, config = _context(args)
     version = parse_version(args.ref)
+    workspace = _workspace(args, repo, config)
     plan = plan_set_image(
-        repo,
-        config,
-        args.env,
-        args.service,
-        version,
-        image=args.image,
-        container=args.container,
-        use_cache=not args.no_cache,
+        workspace, args.env, args.service, version, image=args.image, container=args.container
     )
-    return _carry_out(args, repo, config, plan)
+    return _carry_out(args, workspace, plan)
 
 
 def _promote(args: argparse.Namespace) -> int:
     from gitops.release.plan import plan_promote
 
-    repo, config = _context(args)
+    workspace = _workspace(args, *_context(args))
     plan = plan_promote(
-        repo,
-        config,
+        workspace,
         args.from_env,
         args.to_env,
         services=None if args.all else args.services,
         force=args.force,
-        use_cache=not args.no_cache,
     )
-    return _carry_out(args, repo, config, plan)
+    return _carry_out(args, workspace, plan)
 
 
-def _carry_out(args: argparse.Namespace, repo: Path, config: RepoConfig, plan: ReleasePlan) -> int:
+def _carry_out(args: argparse.Namespace, workspace: Workspace, plan: ReleasePlan) -> int:
     from gitops.release.apply import apply_plan, dry_run, format_json, format_text
     from gitops.schema import SchemaValidator
 
     if args.dry_run and args.commit:
         raise GitopsError("--dry-run and --commit exclude each other")
     # An empty plan (nothing to change) needs no schemas: it is only printed.
-    validator = SchemaValidator.for_repo(repo, config).validate if plan.files else None
+    if plan.files:
+        validator = SchemaValidator.for_repo(workspace.repo, workspace.config).validate
+        workspace = dataclasses.replace(workspace, validator=validator)
     if args.dry_run:
-        outcome = dry_run(repo, config, plan, validator=validator)
+        outcome = dry_run(workspace, plan)
     else:
-        outcome = apply_plan(
-            repo, config, plan, validator=validator, commit=args.commit, use_cache=not args.no_cache
-        )
+        outcome = apply_plan(workspace, plan, commit=args.commit)
     if args.format == "json":
         sys.stdout.write(format_json(outcome))
     else:
@@ -777,7 +799,7 @@ def _status(args: argparse.Namespace) -> int:
     from gitops.release.status import format_json, format_text, status_report
 
     repo, config = _context(args)
-    rows, problems = status_report(repo, config, use_cache=not args.no_cache)
+    rows, problems = status_report(_workspace(args, repo, config))
     if args.format == "json":
         sys.stdout.write(format_json(rows, list(config.envs), problems))
     else:

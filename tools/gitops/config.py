@@ -11,6 +11,7 @@ and their promotion order is assumed from their names (``ENV_TIERS``).
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from collections.abc import Mapping
@@ -270,7 +271,8 @@ def _parse_feature_gates(raw: Any) -> tuple[tuple[str, bool], ...]:
     for name, value in raw.items():
         if not isinstance(name, str) or not re.fullmatch(r"[A-Z][A-Za-z0-9]*", name):
             raise ConfigError(f"{where}: {name!r} is not a feature gate name (CamelCase)")
-        close = _closest(name, modelled) if name not in modelled else None
+        close = next(iter(difflib.get_close_matches(name, sorted(modelled), 1, 0.75)), None)
+        close = None if name in modelled else close
         if close is not None:
             # Near a gate gitops models: a typo. Other names are passed on to the upstream
             # validator, which knows every gate of its release and refuses unknown ones.
@@ -337,20 +339,13 @@ def parse_policy_section(raw: dict[str, Any], envs: tuple[str, ...]) -> dict[str
 
 
 def _parse_severities(where: str, severity: Any, envs: tuple[str, ...]) -> dict[str, Any]:
-    """``policy.severity``: rule id -> severity, or -> {env or "default": severity}."""
+    """``policy.severity``: rule id -> severity, or -> {env or "default": severity}. Whether
+    each id names a rule is the registry's to say (gitops.policy.check_rule_ids), checked
+    wherever gitops.yaml is opened for a command (gitops.repo.open_config)."""
     if not isinstance(severity, dict):
         raise ConfigError(f"{where}.severity must be a mapping of rule id to severity")
-    from gitops.policy import all_rules  # the registry: only when severities are configured
-
-    known = {r.id for r in all_rules()}
     normalised: dict[str, Any] = {}
     for rule_id, value in severity.items():
-        if rule_id not in known:
-            close = _closest(str(rule_id), known)
-            hint = f" (did you mean {close}?)" if close else ""
-            raise ConfigError(
-                f"{where}.severity: unknown rule id {rule_id!r}{hint}; docs/rules.md lists them"
-            )
         if isinstance(value, dict):
             normalised[str(rule_id)] = _per_env_severities(
                 f"{where}.severity.{rule_id}", value, envs
@@ -377,13 +372,6 @@ def _severity_value(where: str, value: Any) -> str:
     if isinstance(value, str) and value in SEVERITY_VALUES:
         return value
     raise ConfigError(f"{where} must be error, warning or off, got {value!r}")
-
-
-def _closest(name: str, known: set[str]) -> str | None:
-    import difflib
-
-    matches = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
-    return matches[0] if matches else None
 
 
 def _parse_kustomize(raw: Any) -> KustomizeSettings:

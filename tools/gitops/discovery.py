@@ -17,32 +17,43 @@ The rules, in order (README "Discovery"; ``gitops render --list`` shows the resu
    * a folder with no kustomization that nothing references is a problem: Argo CD's directory
      generator would make an Application of it that cannot render.
 
->>> [o.rel_path for o in discover_overlays(Path("."), load_config(Path("."))).overlays][:2]
+Nothing here builds anything: the Workspace (gitops.workspace) builds and expands argocd/ once
+and hands its Applications to :func:`discover_units`.
+
+>>> layout = layout_units(InputResolver(repo), config)
+>>> [o.rel_path for o in layout.overlays][:2]
 ['overlays/dev/airbyte', 'overlays/dev/healthz']
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from gitops.argocd import Application, ArgoState, same_repository
 from gitops.config import RepoConfig
 from gitops.errors import GitopsError
 from gitops.inputs import InputResolver
 from gitops.kustomization import find_kustomization, load_kustomization
+from gitops.model import Overlay
 
-if TYPE_CHECKING:
-    from gitops.argocd import Application
-    from gitops.cache import RenderCache
-    from gitops.kustomize import Kustomize
-    from gitops.runner import Command, CommandResult
-
-    Runner = Callable[[Command], CommandResult]
-
-log = logging.getLogger(__name__)
+__all__ = [
+    "ENV_UNIT",
+    "EXPECTED_LAYOUT",
+    "Discovery",
+    "DiscoveryProblem",
+    "NothingFoundError",
+    "Overlay",
+    "SelectionError",
+    "discover_units",
+    "is_component",
+    "layout_units",
+    "nothing_found_message",
+    "select_overlays",
+    "units_from_applications",
+]
 
 ENV_UNIT = "all"  # the service name of a unit that is a whole env (overlays/<env>/)
 EXPECTED_LAYOUT = (
@@ -55,17 +66,8 @@ class NothingFoundError(GitopsError):
     """No unit to check: exit 2, never a green "0 overlays checked"."""
 
 
-@dataclass(frozen=True, order=True)
-class Overlay:
-    env_index: int  # position of the env in gitops.yaml: sorts overlays in promotion order
-    env: str
-    service: str
-    rel_path: str  # "overlays/<env>/<service>", always with forward slashes
-    reason: str = field(default="", compare=False)  # why this is a unit (render --list)
-
-    @property
-    def name(self) -> str:
-        return f"{self.env}/{self.service}"
+class SelectionError(GitopsError):
+    """--env / --service named something the repository does not have."""
 
 
 @dataclass(frozen=True)
@@ -88,11 +90,6 @@ class Discovery:
     source: str = "overlays"  # "overlays" or "argocd": which rule produced the units
     # The overlays/ layout's units even when Argo CD's list won (coverage checks need them).
     filesystem: tuple[Overlay, ...] = ()
-    # argocd/ objects as loaded for discovery, so check does not build argocd/ twice.
-    argocd_objects: tuple[dict[str, Any], ...] | None = field(default=None, compare=False)
-    # Why argocd/ could not be built or expanded (None: it could, or there is none), so check
-    # reports it without building argocd/ a second time.
-    argocd_error: GitopsError | None = field(default=None, compare=False)
 
 
 def is_component(kustomization: Path) -> bool:
@@ -113,8 +110,30 @@ def nothing_found_message(
     return f"no overlays found in {repo}{where} (envs: {envs}); expected {EXPECTED_LAYOUT}"
 
 
-def discover_overlays(repo: Path, config: RepoConfig) -> Discovery:
-    """The units of the ``overlays/`` layout, in env order then service name (rule 2)."""
+def select_overlays(
+    discovery: Discovery, config: RepoConfig, env: str | None, service: str | None
+) -> list[Overlay]:
+    """Filter by ``--env`` / ``--service``; an unknown name is a usage error, not an empty set."""
+    if env is not None and env not in config.envs:
+        raise SelectionError(
+            f"unknown env {env!r}: gitops.yaml envs are {', '.join(config.envs) or 'none'}"
+        )
+    services = sorted({o.service for o in discovery.overlays})
+    if service is not None and service not in services:
+        raise SelectionError(
+            f"unknown service {service!r}: overlays exist for {', '.join(services) or 'none'}"
+        )
+    return [
+        o
+        for o in discovery.overlays
+        if (env is None or o.env == env) and (service is None or o.service == service)
+    ]
+
+
+def layout_units(resolver: InputResolver, config: RepoConfig) -> Discovery:
+    """The units of the ``overlays/`` layout under the resolver's checkout, in env order then
+    service name (rule 2)."""
+    repo = resolver.root
     root = repo / "overlays"
     overlays: list[Overlay] = []
     problems: list[DiscoveryProblem] = []
@@ -134,21 +153,21 @@ def discover_overlays(repo: Path, config: RepoConfig) -> Discovery:
     for index, env in enumerate(config.envs):
         env_dir = root / env
         if env_dir.is_dir():
-            _discover_env(repo, index, env, overlays, problems, notes)
+            _discover_env(resolver, index, env, overlays, problems, notes)
     found = tuple(sorted(overlays))
     return Discovery(found, tuple(problems), tuple(notes), filesystem=found)
 
 
 def _discover_env(
-    repo: Path,
+    resolver: InputResolver,
     index: int,
     env: str,
     overlays: list[Overlay],
     problems: list[DiscoveryProblem],
     notes: list[str],
 ) -> None:
+    repo = resolver.root
     env_rel = f"overlays/{env}"
-    resolver = InputResolver(repo)
     env_kustomization = find_kustomization(repo / env_rel)
     # Every folder a kustomization of this env reads is part of that kustomization.
     candidates: dict[str, Path | None] = {}
@@ -206,69 +225,44 @@ def _readers(
 
 
 def discover_units(
-    repo: Path,
-    config: RepoConfig,
-    kustomize: Kustomize | None = None,
-    cache: RenderCache | None = None,
-    filesystem: Discovery | None = None,
-    runner: Runner | None = None,
+    layout: Discovery, argo: ArgoState | None, resolver: InputResolver, config: RepoConfig
 ) -> Discovery:
-    """Rule 1 then rule 2: the Argo CD Applications' local paths when ``argocd/`` has any, else
-    the ``overlays/`` layout. An ``argocd/`` that cannot be read falls back to rule 2 with a
-    note (``gitops check`` reports the argocd/ problem itself). ``filesystem``: the result of
-    :func:`discover_overlays` when the caller already has it; ``runner`` runs the argocd/ build."""
-    filesystem = filesystem or discover_overlays(repo, config)
-    if not (repo / config.argocd_path).is_dir():
-        return filesystem
-    from gitops.argocd import expand_applications, load_argocd_objects
-    from gitops.runner import run
-
-    try:
-        # argocd.py's builder, through the Workspace's runner and cache: one code path.
-        objects = load_argocd_objects(repo, config, kustomize, cache, runner or run)
-        expansion = expand_applications(repo, config, (), kustomize, objects=objects)
-    except GitopsError as exc:
-        note = f"{config.argocd_path}: not used for discovery ({str(exc).splitlines()[0]})"
+    """Rule 1 then rule 2: the local paths of ``argo``'s Applications when it has any, else
+    the ``overlays/`` ``layout``. An argocd/ that could not be read falls back to rule 2 with
+    a note (``gitops check`` reports the argocd/ problem itself)."""
+    if argo is None:
+        return layout
+    if argo.error is not None:
+        note = f"{config.argocd_path}: not used for discovery ({str(argo.error).splitlines()[0]})"
         return Discovery(
-            filesystem.overlays,
-            filesystem.problems,
-            (*filesystem.notes, note),
-            argocd_error=exc,
+            layout.overlays, layout.problems, (*layout.notes, note), filesystem=layout.overlays
         )
-    units = units_from_applications(repo, config, expansion.applications)
+    units = units_from_applications(resolver, config, argo.applications)
     if not units:
-        return Discovery(
-            filesystem.overlays,
-            filesystem.problems,
-            filesystem.notes,
-            filesystem=filesystem.overlays,
-            argocd_objects=tuple(objects),
-        )
+        return layout
     synced = {u.rel_path for u in units}
-    notes = [*filesystem.notes]
+    notes = [*layout.notes]
     notes += [
         f"{o.rel_path}: no Argo CD Application syncs it, not rendered"
-        for o in filesystem.overlays
+        for o in layout.overlays
         if o.rel_path not in synced
     ]
-    problems = [p for p in filesystem.problems if p.rel_path in synced]
+    problems = [p for p in layout.problems if p.rel_path in synced]
     return Discovery(
         tuple(sorted(units)),
         tuple(problems),
         tuple(notes),
         source="argocd",
-        filesystem=filesystem.overlays,
-        argocd_objects=tuple(objects),
+        filesystem=layout.overlays,
     )
 
 
 def units_from_applications(
-    repo: Path, config: RepoConfig, applications: Sequence[Application]
+    resolver: InputResolver, config: RepoConfig, applications: Sequence[Application]
 ) -> list[Overlay]:
     """One unit per distinct local path the Applications sync (another repository's paths and
     paths without a kustomization are left to ``gitops apps`` to report)."""
-    from gitops.argocd import same_repository
-
+    repo = resolver.root
     units: dict[str, Overlay] = {}
     for app in applications:
         if not app.path or app.path in units or not same_repository(config, app.repo_url):

@@ -120,3 +120,75 @@ def walk(directory: Path, seen: set[Path] | None = None) -> Iterator[Visited]:
     yield Visited(path, directory, document, tuple(local), tuple(remote), tuple(missing))
     for child in local:
         yield from walk(child, seen)
+
+
+# Fields whose entries are paths, as kustomize reads them (api/types/kustomization.go).
+_PATH_LIST_FIELDS = (
+    "resources",
+    "components",
+    "bases",
+    "crds",
+    "configurations",
+    "transformers",
+    "generators",
+    "validators",
+    "patchesStrategicMerge",
+)
+
+
+def referencing_field(directory: Path, target: Path) -> str | None:
+    """Which field of the kustomization in ``directory`` names the file or folder ``target``
+    (``resources``, ``configurations``, ``secretGenerator 'db' envs``, ``patches``...), or
+    None when none does (or the kustomization cannot be read)."""
+    path = find_kustomization(directory)
+    document = load_kustomization(path) if path is not None else None
+    if document is None:
+        return None
+    wanted = _resolved(target)
+    for name, entry in _path_entries(document):
+        if _resolved(directory / entry) == wanted:
+            return name
+    return None
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return path
+
+
+def _path_entries(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(field, path) for every entry of the kustomization that names a local path."""
+    for name in _PATH_LIST_FIELDS:
+        yield from ((name, e) for e in _strings(document.get(name)))
+    for name in ("patches", "patchesJson6902", "replacements"):
+        for item in _dicts(document.get(name)):
+            yield from ((name, e) for e in _strings(item.get("path")))
+    yield from _generator_paths(document)
+    for item in _dicts(document.get("helmCharts")):
+        for entry in _strings(item.get("valuesFile")) + _strings(item.get("additionalValuesFiles")):
+            yield f"helmCharts {item.get('name')!r} values", entry
+    openapi = document.get("openapi")
+    if isinstance(openapi, dict):
+        yield from (("openapi", e) for e in _strings(openapi.get("path")))
+
+
+def _generator_paths(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """ConfigMap/Secret generators' files (``key=path`` or ``path``) and env files."""
+    for name in ("configMapGenerator", "secretGenerator"):
+        for item in _dicts(document.get(name)):
+            label = f"{name} {item.get('name')!r}"
+            for entry in _strings(item.get("files")):
+                yield f"{label} files", entry.split("=", 1)[-1]
+            for entry in _strings(item.get("envs")) + _strings(item.get("env")):
+                yield f"{label} envs", entry
+
+
+def _strings(value: Any) -> list[str]:
+    values = value if isinstance(value, list) else [value]
+    return [v for v in values if isinstance(v, str) and v]
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []

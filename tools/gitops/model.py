@@ -8,10 +8,27 @@ findings about them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from dataclasses import field as dataclass_field
 from enum import StrEnum
 from typing import Any
+
+
+@dataclass(frozen=True, order=True)
+class Overlay:
+    """A unit ``gitops`` renders: one kustomization directory, with its env and service."""
+
+    env_index: int  # position of the env in gitops.yaml: sorts overlays in promotion order
+    env: str
+    service: str
+    rel_path: str  # "overlays/<env>/<service>", always with forward slashes
+    reason: str = field(default="", compare=False)  # why this is a unit (render --list)
+
+    @property
+    def name(self) -> str:
+        return f"{self.env}/{self.service}"
 
 
 class Severity(StrEnum):
@@ -141,6 +158,21 @@ class Resource:
         return annotations if isinstance(annotations, dict) else {}
 
 
+# A path into an object's body: mapping keys and list indexes ("spec", "rules", 0, "host").
+FieldPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A line of a file of the repository: where a reviewer is shown a finding."""
+
+    path: str  # repo-relative, an existing file
+    line: int  # 1-based
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line}
+
+
 @dataclass(frozen=True, order=True)
 class Finding:
     env: str
@@ -151,6 +183,12 @@ class Finding:
     severity: Severity = Severity.ERROR
     source: str | None = None
     patches: tuple[str, ...] = ()
+    # Where a finding points, not what it is (identity, order and hash leave them out):
+    # the value the rule read (a path into the resource), and the line that set it
+    # (gitops.locate), with the other files that shaped the resource.
+    field: FieldPath = dataclass_field(default=(), compare=False)
+    location: Location | None = dataclass_field(default=None, compare=False)
+    related: tuple[Location, ...] = dataclass_field(default=(), compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -162,4 +200,23 @@ class Finding:
             "message": self.message,
             "source": self.source,
             "patches": list(self.patches),
+            "location": self.location.to_json() if self.location else None,
         }
+
+
+_MESSAGE_FIELD = re.compile(r"([A-Za-z0-9_$-]+(?:\[\d+\])*(?:\.[A-Za-z0-9_$-]+(?:\[\d+\])*)*): ")
+
+
+def message_field(message: str) -> FieldPath:
+    """The field a schema or API-rule message starts with (``spec.template.spec.containers[0]
+    .image: ...``) as a path, so the finding is shown on the line that set it; () when the
+    message names none."""
+    match = _MESSAGE_FIELD.match(message)
+    if match is None or ("." not in match.group(1) and "[" not in match.group(1)):
+        return ()
+    path: list[str | int] = []
+    for part in match.group(1).split("."):
+        name, *indexes = part.replace("]", "").split("[")
+        path.append(name)
+        path.extend(int(i) for i in indexes)
+    return tuple(path)

@@ -1,46 +1,42 @@
-"""Render overlays with kustomize, in parallel, reporting every failure.
+"""What a render gives back, and the words and files it ends in.
 
->>> config = load_config(repo)
->>> results = render_overlays(repo, discover_overlays(repo, config).overlays, config)
+A :class:`RenderedOverlay` is one overlay built by the Workspace (gitops.workspace): a plain
+build's manifest (what ``gitops render`` prints, byte for byte), or a traced build's resources,
+parsed once with the strict loader and traced to the files that defined and patched them. This
+module holds no process and no cache: it words kustomize's errors (:func:`relativize`), writes
+and joins manifests, and encodes a traced render for the render cache.
+
+>>> results = workspace.render(workspace.discover(workspace.argocd()).overlays)
 >>> [r.overlay.name for r in results if not r.ok]
 []
 """
 
 from __future__ import annotations
 
-import dataclasses
+import math
 import os
 import re
-import tempfile
-import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from gitops.cache import CachedRender, RenderCache
-from gitops.config import RepoConfig
-from gitops.discovery import Discovery, Overlay
-from gitops.errors import CommandError, GitopsError
-from gitops.kustomize import Kustomize, find_kustomize
-from gitops.runner import Command, CommandResult, run
-
-Runner = Callable[[Command], CommandResult]
-
-
-class SelectionError(GitopsError):
-    """--env / --service named something the repository does not have."""
+from gitops.kustomization import find_kustomization, referencing_field
+from gitops.model import Overlay, Resource, ResourceKey
+from gitops.runner import Command
 
 
 @dataclass(frozen=True)
 class RenderedOverlay:
     overlay: Overlay
-    manifest: str | None  # kustomize's multi-document YAML, None when rendering failed
+    manifest: str | None  # a plain build's multi-document YAML; None when traced or failed
     error: str | None  # one line, repo-relative paths, None on success
     seconds: float
-    # With build metadata (see render_overlay(trace=True)) kustomize writes origin paths relative
-    # to this directory; None for a plain render.
-    origin_root: str | None = None
+    # A traced build: every document parsed once (gitops.yamlio.read_documents), without
+    # kustomize's build metadata, naming its source file and patches (gitops.tracing).
+    resources: tuple[Resource, ...] = ()
+    # "file:line: problem" for output that is not an object (a document that is not a mapping)
+    problems: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -50,24 +46,47 @@ class RenderedOverlay:
         return f"{self.overlay.rel_path}: {self.error}"
 
 
-def select_overlays(
-    discovery: Discovery, config: RepoConfig, env: str | None, service: str | None
-) -> list[Overlay]:
-    """Filter by ``--env`` / ``--service``; an unknown name is a usage error, not an empty set."""
-    if env is not None and env not in config.envs:
-        raise SelectionError(
-            f"unknown env {env!r}: gitops.yaml envs are {', '.join(config.envs) or 'none'}"
+def traced_entry(resources: Iterable[Resource], problems: Iterable[str]) -> dict[str, Any] | None:
+    """A traced render as the render cache stores it (no absolute path, no overlay name: the
+    key is the overlay's inputs); None when a body would not read back the same from JSON
+    (a non-string key, a non-finite float: never in kustomize's output, but then not cached)."""
+    documents = [[r.body, r.source, list(r.patches)] for r in resources]
+    if not all(_json_safe(body) for body, _source, _patches in documents):
+        return None
+    return {"resources": documents, "problems": list(problems)}
+
+
+def resources_from_entry(
+    overlay: Overlay, entry: dict[str, Any]
+) -> tuple[tuple[Resource, ...], tuple[str, ...]] | None:
+    """The resources of a cached traced render, named for ``overlay``; None for an entry that
+    is not one (a plain build, an older format)."""
+    documents = entry.get("resources")
+    if not isinstance(documents, list):
+        return None
+    resources = tuple(
+        Resource(
+            overlay.env,
+            overlay.service,
+            ResourceKey.of(body),
+            body,
+            source,
+            tuple(patches),
+            overlay.rel_path,
         )
-    services = sorted({o.service for o in discovery.overlays})
-    if service is not None and service not in services:
-        raise SelectionError(
-            f"unknown service {service!r}: overlays exist for {', '.join(services) or 'none'}"
-        )
-    return [
-        o
-        for o in discovery.overlays
-        if (env is None or o.env == env) and (service is None or o.service == service)
-    ]
+        for body, source, patches in documents
+    )
+    return resources, tuple(str(p) for p in entry.get("problems") or ())
+
+
+def _json_safe(node: Any) -> bool:
+    if isinstance(node, dict):
+        return all(isinstance(k, str) and _json_safe(v) for k, v in node.items())
+    if isinstance(node, list):
+        return all(_json_safe(v) for v in node)
+    if isinstance(node, float):
+        return math.isfinite(node)
+    return node is None or isinstance(node, str | int | bool)
 
 
 WRAPPER_KUSTOMIZATION = """\
@@ -81,181 +100,9 @@ buildMetadata: [originAnnotations, transformerAnnotations]
 """
 
 
-# Over six parameters: the docstring says why (one per option, no hidden state).
-def render_overlay(  # noqa: PLR0913
-    repo: Path,
-    overlay: Overlay,
-    config: RepoConfig,
-    kustomize: Kustomize,
-    runner: Runner = run,
-    trace: bool = False,
-    cache: RenderCache | None = None,
-) -> RenderedOverlay:
-    """Render one overlay. With ``trace`` the build goes through a throw-away kustomization in a
-    temp dir that enables kustomize's build metadata (``config.kubernetes.io/origin`` and
-    ``alpha.config.kubernetes.io/transformations`` annotations), leaving the user's files alone;
-    if that fails, the plain build is run so the error reads as it does for ``gitops render``.
-    With a ``cache``, an unchanged overlay's previous output is reused (see gitops.cache).
-    Seven parameters: one overlay plus the Workspace's fields (gitops.workspace), kept separate
-    so library callers without a Workspace can render."""
-    key = cache.key(overlay, trace) if cache is not None else None
-    if cache is not None and key is not None:
-        hit = cache.get(key)
-        if hit is not None:
-            return RenderedOverlay(overlay, hit.manifest, None, 0.0, hit.origin_root)
-    result = _render_uncached(repo, overlay, config, kustomize, runner, trace)
-    if cache is not None and key is not None and result.ok and result.manifest is not None:
-        cache.put(key, CachedRender(result.manifest, result.origin_root))
-    return result
-
-
-def _render_uncached(
-    repo: Path,
-    overlay: Overlay,
-    config: RepoConfig,
-    kustomize: Kustomize,
-    runner: Runner,
-    trace: bool,
-) -> RenderedOverlay:
-    if not trace:
-        return _render_directory(repo, overlay, overlay.rel_path, config, kustomize, runner)
-    timeout = config.kustomize.timeout
-    with tempfile.TemporaryDirectory(prefix="gitops-trace-") as wrapper:
-        # kustomize refuses absolute resource paths; a relative one may climb out of the root.
-        target = os.path.relpath(repo.resolve() / overlay.rel_path, wrapper)
-        Path(wrapper, "kustomization.yaml").write_text(
-            WRAPPER_KUSTOMIZATION.format(target=target), encoding="utf-8"
-        )
-        traced = _render_directory(repo, overlay, wrapper, config, kustomize, runner, timeout)
-    if traced.ok:
-        return RenderedOverlay(overlay, traced.manifest, None, traced.seconds, origin_root=wrapper)
-    # The timeout applies once per overlay: the plain build that words the error as `gitops
-    # render` does gets what is left of it, and none after a timeout or an out-of-memory end.
-    remaining = timeout - traced.seconds
-    error = traced.error or ""
-    if remaining < 1 or "timed out after" in error or "ran out of memory" in error:
-        return traced
-    plain = _render_directory(repo, overlay, overlay.rel_path, config, kustomize, runner, remaining)
-    return RenderedOverlay(overlay, plain.manifest, plain.error, traced.seconds + plain.seconds)
-
-
-# Over six parameters: the docstring says why (one per option, no hidden state).
-def _render_directory(  # noqa: PLR0913
-    repo: Path,
-    overlay: Overlay,
-    directory: str,
-    config: RepoConfig,
-    kustomize: Kustomize,
-    runner: Runner,
-    timeout: float | None = None,
-) -> RenderedOverlay:
-    """One ``kustomize build`` of ``directory`` (the overlay or its trace wrapper) through
-    ``runner``. Seven parameters: render_overlay's, with the directory and timeout resolved."""
-    command = kustomize.build_command(directory, config.kustomize, repo, timeout)
-    started = time.perf_counter()
-    try:
-        result = runner(command)
-    except CommandError as exc:
-        return RenderedOverlay(
-            overlay, None, relativize(str(exc), repo, command), time.perf_counter() - started
-        )
-    return RenderedOverlay(overlay, result.stdout, None, time.perf_counter() - started)
-
-
-# Over six parameters: the docstring says why (one per option, no hidden state).
-def render_overlays(  # noqa: PLR0913
-    repo: Path,
-    overlays: Sequence[Overlay],
-    config: RepoConfig,
-    kustomize: Kustomize | None = None,
-    runner: Runner = run,
-    workers: int | None = None,
-    trace: bool = False,
-    cache: RenderCache | None = None,
-) -> list[RenderedOverlay]:
-    """Render each overlay in parallel (kustomize is a subprocess, so threads suffice).
-
-    Results come back in the order of ``overlays`` whatever order they finish in. Eight
-    parameters: render_overlay's plus the pool size.
-    """
-    if not overlays:
-        return []
-    kustomize = kustomize or find_kustomize(config)
-    workers = workers or min(len(overlays), max(os.cpu_count() or 1, 1) * 2)
-
-    def one(overlay: Overlay) -> RenderedOverlay:
-        return render_overlay(repo, overlay, config, kustomize, runner, trace, cache)
-
-    if workers == 1 or len(overlays) == 1:
-        return [one(o) for o in overlays]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kustomize") as pool:
-        return list(pool.map(one, overlays))
-
-
-# Over six parameters: the docstring says why (one per option, no hidden state).
-def discover_and_render(  # noqa: PLR0913
-    repo: Path,
-    config: RepoConfig,
-    kustomize: Kustomize,
-    env: str | None,
-    service: str | None,
-    cache: RenderCache | None = None,
-    trace: bool = False,
-    runner: Runner = run,
-    keep: Callable[[Overlay], bool] | None = None,
-) -> tuple[Discovery, list[Overlay], list[RenderedOverlay]]:
-    """Discover the units (gitops.discovery.discover_units) and render the selected ones, with
-    the argocd/ build that tells what Argo CD syncs running while the ``overlays/`` layout's
-    units render speculatively: when Argo CD confirms them (the usual case) nothing waits for
-    it, and only units it adds are rendered afterwards. ``keep`` narrows the selection further
-    (diff checks a set of services). Eight parameters: the render settings of one call."""
-    from gitops.discovery import discover_overlays, discover_units
-
-    filesystem = discover_overlays(repo, config)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="discovery") as pool:
-        pending = pool.submit(discover_units, repo, config, kustomize, cache, filesystem, runner)
-        try:
-            guess = select_overlays(filesystem, config, env, service)
-        except SelectionError:
-            guess = []  # the discovered units decide below
-        if keep is not None:
-            guess = [o for o in guess if keep(o)]
-        early = _render_many(repo, guess, config, kustomize, runner, trace, cache)
-        discovery = pending.result()
-    selected = select_overlays(discovery, config, env, service)
-    if keep is not None:
-        selected = [o for o in selected if keep(o)]
-    rendered = {r.overlay.rel_path: r for r in early}
-    missing = [o for o in selected if o.rel_path not in rendered]
-    for result in _render_many(repo, missing, config, kustomize, runner, trace, cache):
-        rendered[result.overlay.rel_path] = result
-    # Results carry the discovered unit (its env, service and reason), not the guess.
-    results = [dataclasses.replace(rendered[o.rel_path], overlay=o) for o in selected]
-    return discovery, selected, results
-
-
-# Over six parameters: the docstring says why (one per option, no hidden state).
-def _render_many(  # noqa: PLR0913
-    repo: Path,
-    overlays: list[Overlay],
-    config: RepoConfig,
-    kustomize: Kustomize,
-    runner: Runner,
-    trace: bool,
-    cache: RenderCache | None,
-) -> list[RenderedOverlay]:
-    """Traced renders go through gitops.batch (one kustomize process per env where safe);
-    plain ones, which ``gitops render`` prints byte for byte, stay one build per overlay.
-    Seven parameters: render_overlays' without the pool size."""
-    if trace and len(overlays) > 1:
-        from gitops.batch import render_batched
-
-        return render_batched(repo, overlays, config, kustomize, runner, cache)
-    return render_overlays(repo, overlays, config, kustomize, runner, trace=trace, cache=cache)
-
-
 def relativize(message: str, repo: Path, command: Command) -> str:
-    """Make kustomize's error about one overlay readable: repo-relative paths, no argv echo."""
+    """Make kustomize's error about one overlay readable: the cause, repo-relative paths, no
+    argv echo."""
     prefix = f"{command.quoted()} exited "
     if message.startswith(f"{command.quoted()} timed out after "):
         seconds = message.rsplit(" ", 1)[-1]
@@ -266,31 +113,47 @@ def relativize(message: str, repo: Path, command: Command) -> str:
     if message.startswith(prefix):
         # "<argv> exited 1: <kustomize message>" -> "<kustomize message>"
         message = message[len(prefix) :].split(": ", 1)[-1]
+    built = Path(command.cwd or ".") / command.argv[2] if len(command.argv) > 2 else repo
+    message = summarize_kustomize_error(" ".join(message.split()), built)
     for root in {str(repo.resolve()), str(repo)}:
         message = message.replace(root + os.sep, "").replace(root, ".")
-    return summarize_kustomize_error(" ".join(message.split()))
+    return message
 
 
 _ACCUMULATING = re.compile(r"accumulating resources from '(?P<resource>[^']+)'")
+_RECURSED = re.compile(r"recursed accumulation of path '(?P<path>[^']+)'")
+_MISSING = re.compile(r"lstat (?P<path>\S+): no such file or directory")
+_REFERENCE_FIELDS = frozenset({"resources", "components", "bases"})
 
 
-def summarize_kustomize_error(message: str) -> str:
-    """Shorten kustomize's nested "accumulating resources" chains to the cause a person needs;
+def summarize_kustomize_error(message: str, built: Path) -> str:
+    """Shorten kustomize's nested "accumulating resources" chains to the cause a person needs:
+    a remote resource that could not be fetched, or the missing file and the field of the
+    kustomization that names it (the innermost one kustomize was reading, ``built`` when none);
     any other message is returned unchanged."""
     match = _ACCUMULATING.search(message)
-    if match is None:
-        return message
-    resource = match.group("resource")
+    resource = match.group("resource") if match else ""
     if "://" in resource or resource.startswith(("git@", "github.com/")):
         cause = message.rsplit("fatal: ", 1)[-1] if "fatal: " in message else message
         return f"remote resource {resource} could not be fetched: {cause.rstrip('.')}"
-    missing = re.search(r"lstat (\S+): no such file or directory", message)
-    if missing:
+    missing = [m.group("path") for m in _MISSING.finditer(message)]
+    if not missing:
+        return message
+    target = Path(missing[-1])
+    directories = [m.group("path") for m in _RECURSED.finditer(message)]
+    reader = Path(directories[-1]) if directories else built
+    kustomization = find_kustomization(reader)
+    where = str(kustomization) if kustomization is not None else f"{reader}/kustomization.yaml"
+    field = referencing_field(reader, target)
+    if field in _REFERENCE_FIELDS or (field is None and match is not None and not directories):
+        named = os.path.relpath(target, reader) if target.is_absolute() else str(target)
         return (
-            f"resource {resource!r} listed in its kustomization does not exist "
-            f"(expected a file or a kustomization directory at {missing.group(1)})"
+            f"resource {named!r} listed in {where} does not exist (expected a file or a "
+            f"kustomization directory at {target})"
         )
-    return message
+    if field is None:
+        return f"{target} does not exist (read while building {where})"
+    return f"{target} does not exist: {where} names it in {field}"
 
 
 def join_manifests(results: Iterable[RenderedOverlay]) -> str:

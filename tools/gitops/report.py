@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections import defaultdict
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from gitops import __version__
 from gitops.check import CheckReport
-from gitops.model import Finding, Severity
+from gitops.model import Finding, Location, Severity
 
 FORMATS = ("text", "json", "sarif", "junit", "github")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -70,9 +68,7 @@ def format_text(report: CheckReport, color: bool = False) -> str:
             subject = _short_resource(finding.resource)
             subject = f"{subject}: " if subject else ""
             lines.append(f"  {severity} {finding.rule}  {subject}{finding.message}")
-            where = finding.source or ""
-            if finding.patches:
-                where += f" (patched by {', '.join(finding.patches)})"
+            where = _where(finding)
             if where:
                 lines.append(paint(f"          at {where}", _DIM))
         lines.append("")
@@ -83,6 +79,20 @@ def format_text(report: CheckReport, color: bool = False) -> str:
         f"{summary['waived']} waived"
     )
     return "\n".join(lines) + "\n"
+
+
+def _where(finding: Finding) -> str:
+    """``file:line`` of the value the finding is about, then where the resource was defined
+    and patched when that is elsewhere."""
+    location = finding.location
+    first = f"{location.path}:{location.line}" if location else finding.source or ""
+    rest = []
+    resource = finding.resource
+    if resource and finding.source and location is not None and finding.source != location.path:
+        rest.append(f"defined in {finding.source}")
+    if finding.patches:
+        rest.append(f"patched by {', '.join(finding.patches)}")
+    return first + (f" ({'; '.join(rest)})" if rest else "")
 
 
 def _short_resource(resource: str) -> str:
@@ -132,16 +142,14 @@ def format_sarif(report: CheckReport, repo: Path | None = None) -> str:
         }
         if finding.rule in index:
             result["ruleIndex"] = index[finding.rule]
-        if finding.source:
-            result["locations"] = [_location(finding.source, finding, repo)]
-        if finding.patches:
+        # GitHub annotates the location: an existing file of the repository and the line that
+        # set the value (gitops.locate); a finding about no file has none.
+        if finding.location is not None:
+            result["locations"] = [_location(finding.location)]
+        if finding.related:
             result["relatedLocations"] = [
-                {
-                    **_location(patch, finding, repo),
-                    "id": i,
-                    "message": {"text": "patch applied to this resource"},
-                }
-                for i, patch in enumerate(finding.patches)
+                {**_location(where), "id": i, "message": {"text": "also shapes this resource"}}
+                for i, where in enumerate(finding.related)
             ]
         results.append(result)
     document = {
@@ -174,42 +182,13 @@ def _sarif_message(finding: Finding) -> str:
     return f"{prefix}{subject + ': ' if subject else ''}{finding.message}"
 
 
-def _location(path: str, finding: Finding, repo: Path | None) -> dict[str, Any]:
-    line = resource_line(repo, path, finding.resource) if repo else 1
+def _location(where: Location) -> dict[str, Any]:
     return {
         "physicalLocation": {
-            "artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"},
-            "region": {"startLine": line},
+            "artifactLocation": {"uri": where.path, "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": where.line},
         }
     }
-
-
-def resource_line(repo: Path | None, path: str, resource: str) -> int:
-    """Best-effort line of ``kind``/``name`` of the resource in its source file (1 if unknown)."""
-    if repo is None or not resource:
-        return 1
-    parts = resource.split("/")
-    if len(parts) < 4:
-        return 1
-    return _line_in(str(repo / path), parts[-3], parts[-1])
-
-
-@lru_cache(maxsize=256)
-def _line_in(path: str, kind: str, name: str) -> int:
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return 1
-    document_start = 0
-    kind_seen = False
-    for number, line in enumerate(lines, start=1):
-        if line.startswith("---"):
-            document_start, kind_seen = number + 1, False
-        if re.match(rf"^kind:\s*{re.escape(kind)}\s*$", line):
-            kind_seen = True
-        if kind_seen and re.match(rf"^\s+name:\s*['\"]?{re.escape(name)}['\"]?\s*$", line):
-            return max(document_start, 1)
-    return 1
 
 
 def format_junit(report: CheckReport) -> str:
@@ -264,9 +243,9 @@ def format_github(report: CheckReport, repo: Path | None = None) -> str:
     for finding in report.findings:
         command = "error" if finding.severity is Severity.ERROR else "warning"
         props = []
-        if finding.source:
-            props.append(f"file={_gh_escape_property(finding.source)}")
-            props.append(f"line={resource_line(repo, finding.source, finding.resource)}")
+        if finding.location is not None:
+            props.append(f"file={_gh_escape_property(finding.location.path)}")
+            props.append(f"line={finding.location.line}")
         props.append(f"title={_gh_escape_property(finding.rule)}")
         lines.append(f"::{command} {','.join(props)}::{_gh_escape_data(_sarif_message(finding))}")
     summary = report.summary()

@@ -15,7 +15,7 @@ import logging
 import resource
 import shlex
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +47,10 @@ class CommandResult:
     returncode: int
     stdout: str
     stderr: str
+
+
+# What runs a Command: :func:`run`, or a test's counting or fake runner. The one alias.
+Runner = Callable[[Command], CommandResult]
 
 
 def run(command: Command) -> CommandResult:

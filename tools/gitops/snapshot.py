@@ -1,10 +1,10 @@
 """One side's rendered state: what ``gitops check`` consumes and what ``gitops diff`` compares.
 
-A :class:`Snapshot` is built once per side from a :class:`~gitops.workspace.Workspace`: every
-selected overlay rendered once, with source tracing and through the render cache, and argocd/
-built once and expanded once. Check filters it by service; diff compares two of them. Nothing
-here renders again: the traced output, with kustomize's build-metadata annotations removed, is
-the same manifest a plain build prints.
+A :class:`Snapshot` is taken once per side from a :class:`~gitops.workspace.Workspace`: argocd/
+built and expanded once (:meth:`Workspace.argocd`), the units discovered from it, and every
+selected unit rendered once, traced and through the render cache, its resources parsed once
+with the strict loader. Check filters it by env and service; diff compares two of them, object
+by object. Nothing here renders twice, and nothing reads a rendered stream again.
 
     >>> snapshot = take_snapshot(Workspace.open(repo, config))
     >>> [r.overlay.name for r in snapshot.results][:1]
@@ -13,26 +13,16 @@ the same manifest a plain build prints.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 
-from gitops.discovery import Discovery, Overlay
-from gitops.errors import ConfigError, GitopsError
+from gitops.argocd import ArgoState
+from gitops.discovery import Discovery, Overlay, SelectionError, select_overlays
+from gitops.kustomization_keys import KeyProblem
 from gitops.model import Resource
-from gitops.render import RenderedOverlay, discover_and_render, render_overlays
-from gitops.tracing import resources_from_render
+from gitops.render import RenderedOverlay
 from gitops.workspace import Workspace
-
-
-@dataclass(frozen=True)
-class ArgoState:
-    """argocd/ of one side: its objects and their expansion, or why it could not be read."""
-
-    objects: tuple[dict[str, Any], ...] = ()
-    applications: tuple[Any, ...] = ()  # gitops.argocd.Application
-    problems: tuple[str, ...] = ()
-    error: GitopsError | None = None
 
 
 @dataclass(frozen=True)
@@ -40,11 +30,13 @@ class Snapshot:
     workspace: Workspace
     discovery: Discovery
     selected: tuple[Overlay, ...]  # the discovered units matching the selection
-    results: tuple[RenderedOverlay, ...]  # one traced render per selected unit
-    resources: tuple[Resource, ...] = field(repr=False)  # parsed from ``results``
+    results: tuple[RenderedOverlay, ...]  # one render per selected unit
+    resources: tuple[Resource, ...] = field(repr=False)  # of every traced result, parsed once
     argocd: ArgoState | None  # None: the side has no argocd/
     # Overlays rendered beyond the selection (diff's affected overlays Argo CD does not sync).
     extra: tuple[RenderedOverlay, ...] = ()
+    # Keys kustomize reads silently wrong, per selected overlay (rel_path).
+    key_problems: dict[str, tuple[KeyProblem, ...]] = field(default_factory=dict, repr=False)
 
     def render_of(self, rel_path: str) -> RenderedOverlay | None:
         for result in (*self.results, *self.extra):
@@ -53,65 +45,72 @@ class Snapshot:
         return None
 
 
+# Over six parameters: the docstring says why (one per option, no hidden state).
 def take_snapshot(
     workspace: Workspace,
     env: str | None = None,
     services: Iterable[str] | None = None,
     also: Iterable[Overlay] = (),
+    keep: Callable[[Overlay], bool] | None = None,
+    trace: bool = True,
 ) -> Snapshot:
     """Render the units of ``env`` (all when None) whose service is in ``services`` (all when
-    None), and ``also`` any other overlays not among them, each exactly once; build and expand
-    argocd/ once. An unknown ``env`` or single service raises SelectionError, as check does."""
+    None) and that ``keep`` accepts, and ``also`` any other overlays not among them, each
+    exactly once; build and expand argocd/ once. An unknown ``env`` or single service raises
+    SelectionError, as check does. ``trace=False``: plain builds (``gitops render``), no
+    resources. Six parameters: the selection's four ways, the workspace and the build kind.
+
+    argocd/ builds while the ``overlays/`` layout's units render speculatively: when Argo CD
+    confirms them (the usual case) nothing waits for it; units it adds render afterwards."""
     wanted = None if services is None else frozenset(services)
     one_service = next(iter(wanted)) if wanted is not None and len(wanted) == 1 else None
-    discovery, selected, results = discover_and_render(
-        workspace.repo,
-        workspace.config,
-        workspace.kustomize,
-        env,
-        one_service,
-        cache=workspace.cache,
-        trace=True,
-        runner=workspace.runner,
-        keep=None if wanted is None or one_service else (lambda o: o.service in wanted),
-    )
-    done = {r.overlay.rel_path for r in results}
-    missing = [o for o in dict.fromkeys(also) if o.rel_path not in done]
-    extra = render_overlays(
-        workspace.repo,
-        missing,
-        workspace.config,
-        workspace.kustomize,
-        workspace.runner,
-        trace=True,
-        cache=workspace.cache,
-    )  # usually none or one: not worth a batch
-    resources = [res for r in results if r.ok for res in resources_from_render(workspace.repo, r)]
+
+    def selection(discovery: Discovery) -> list[Overlay]:
+        chosen = select_overlays(discovery, workspace.config, env, one_service)
+        return [
+            o
+            for o in chosen
+            if (wanted is None or o.service in wanted) and (keep is None or keep(o))
+        ]
+
+    layout = workspace.layout()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="argocd") as pool:
+        pending = pool.submit(workspace.argocd)
+        try:
+            guess = selection(layout)
+        except SelectionError:
+            guess = []  # the discovered units decide below
+        early = workspace.render(guess, trace)
+        argo = pending.result()
+    discovery = workspace.discover(argo, layout)
+    selected = selection(discovery)
+    rendered = {r.overlay.rel_path: r for r in early}
+    chosen = {o.rel_path for o in selected}
+    missing = [o for o in selected if o.rel_path not in rendered]
+    extra = [o for o in dict.fromkeys(also) if o.rel_path not in chosen]
+    unrendered = [o for o in extra if o.rel_path not in rendered]
+    for result in workspace.render([*missing, *unrendered], trace):
+        rendered.setdefault(result.overlay.rel_path, result)
+    results = [_as_unit(rendered[o.rel_path], o) for o in selected]
     return Snapshot(
         workspace,
         discovery,
         tuple(selected),
         tuple(results),
-        tuple(resources),
-        _argo_state(workspace, discovery),
-        tuple(extra),
+        tuple(r for result in results for r in result.resources),
+        argo.with_coverage(workspace.config, layout.overlays) if argo is not None else None,
+        tuple(rendered[o.rel_path] for o in extra),
+        {o.rel_path: workspace.key_problems(o) for o in selected},
     )
 
 
-def _argo_state(workspace: Workspace, discovery: Discovery) -> ArgoState | None:
-    from gitops.argocd import expand_applications
-
-    repo, config = workspace.repo, workspace.config
-    if not (repo / config.argocd_path).is_dir():
-        return None
-    if discovery.argocd_objects is None:
-        error = discovery.argocd_error or ConfigError(f"{config.argocd_path}: could not be read")
-        return ArgoState(error=error)
-    objects = list(discovery.argocd_objects)
-    try:
-        expansion = expand_applications(
-            repo, config, discovery.filesystem, workspace.kustomize, objects=objects
-        )
-    except GitopsError as exc:
-        return ArgoState(objects=tuple(objects), error=exc)
-    return ArgoState(tuple(objects), tuple(expansion.applications), tuple(expansion.problems))
+def _as_unit(result: RenderedOverlay, unit: Overlay) -> RenderedOverlay:
+    """A speculative render carries the guessed overlay; results carry the discovered unit (its
+    env, service and reason), and so do their resources."""
+    if result.overlay == unit and result.overlay.reason == unit.reason:
+        return result
+    resources = tuple(
+        replace(r, env=unit.env, service=unit.service, overlay_path=unit.rel_path)
+        for r in result.resources
+    )
+    return replace(result, overlay=unit, resources=resources)

@@ -1,6 +1,6 @@
 """Turn a traced render into :class:`Resource` objects that name their source file and patches.
 
-kustomize's build metadata (enabled by ``render_overlay(trace=True)``) annotates every resource:
+kustomize's build metadata (enabled for a traced build, gitops.workspace) annotates every resource:
 
 * ``config.kubernetes.io/origin``: ``path`` of the file that defined it (or ``configuredIn`` for
   generated resources, ``repo``/``ref`` for remote ones);
@@ -9,9 +9,11 @@ kustomize's build metadata (enabled by ``render_overlay(trace=True)``) annotates
 
 Patch transformers only name the kustomization, so the patch files are found by reading that
 kustomization's ``patches`` and matching each patch's target to the resource, the way kustomize
-selects them. Both annotations are removed from the body before checks see it.
+selects them; an inline patch is named by the kustomization that holds it. Both annotations are
+removed from the body before checks see it. Every path is relative to the checkout, so a traced
+render reads the same from any checkout of the same files (the render cache relies on it).
 
-    >>> resources = resources_from_render(repo, rendered_overlay)
+    >>> resources, problems = trace_manifest(repo, origin_root, overlay, kustomize_output)
     >>> resources[0].source, resources[0].patches
     ('base/healthz/deployment.yaml', ('overlays/prod/healthz/resources.yaml',))
 """
@@ -26,9 +28,8 @@ from typing import Any
 
 import yaml
 
-from gitops.model import Resource, ResourceKey, image_name
-from gitops.render import RenderedOverlay
-from gitops.yamlio import read_documents
+from gitops import yamlio
+from gitops.model import Overlay, Resource, ResourceKey, image_name
 
 ORIGIN = "config.kubernetes.io/origin"
 TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations"
@@ -40,40 +41,33 @@ _PATCH_KINDS = frozenset(
 _FILE_LEVEL_KINDS = frozenset({"ImageTagTransformer", "ReplicaCountTransformer"})
 
 
-def resources_from_render(repo: Path, rendered: RenderedOverlay) -> list[Resource]:
-    """Parse one overlay's rendered YAML into resources (empty if it failed to render)."""
-    if rendered.manifest is None:
-        return []
-    overlay = rendered.overlay
+def trace_manifest(
+    repo: Path, origin_root: str, overlay: Overlay, text: str
+) -> tuple[list[Resource], list[str]]:
+    """Parse one overlay's traced output (origin paths relative to ``origin_root``, the folder
+    kustomize built) into resources, and the problems of what is not an object."""
     root = str(repo.resolve())  # once per overlay: the traces below compare strings against it
     resources = []
     # The same YAML semantics as kubectl (dates stay strings) and as gitops validate.
-    for document in read_documents(rendered.manifest, overlay.rel_path).documents:
+    loaded = yamlio.read_documents(text, overlay.rel_path)
+    for document in loaded.documents:
         body = document.body
-        source, patches = _trace(root, rendered.origin_root, body)
-        key = ResourceKey.of(body)
+        source, patches = _trace(root, origin_root, body)
         resources.append(
             Resource(
                 env=overlay.env,
                 service=overlay.service,
-                key=key,
+                key=ResourceKey.of(body),
                 body=body,
                 source=source,
                 patches=patches,
                 overlay_path=overlay.rel_path,
             )
         )
-    return resources
+    return resources, list(loaded.errors)
 
 
-def _loader() -> type[yaml.SafeLoader]:
-    loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return loader
-
-
-def _trace(
-    root: str, origin_root: str | None, body: dict[str, Any]
-) -> tuple[str | None, tuple[str, ...]]:
+def _trace(root: str, origin_root: str, body: dict[str, Any]) -> tuple[str | None, tuple[str, ...]]:
     metadata = body.get("metadata")
     if not isinstance(metadata, dict):
         return None, ()
@@ -84,8 +78,6 @@ def _trace(
     transformations_text = annotations.pop(TRANSFORMATIONS, None)
     if not annotations:
         del metadata["annotations"]
-    if origin_root is None:
-        return None, ()
     source = _origin_source(root, origin_root, origin_text) if origin_text else None
     return source, _patch_files(root, origin_root, transformations_text, body)
 
@@ -124,7 +116,7 @@ def _patch_files(
 @lru_cache(maxsize=1024)
 def _parse_annotation(text: str) -> Any:
     """Parse a build-metadata annotation; resources of one overlay share most of them."""
-    return yaml.load(text, Loader=_loader())
+    return yamlio.safe_load(text)
 
 
 @lru_cache(maxsize=4096)
@@ -143,27 +135,37 @@ def _repo_relative(root: str, origin_root: str, path: str) -> str | None:
 def _matching_patch_files(root: str, kustomization: str, body: dict[str, Any]) -> list[str]:
     directory = Path(kustomization).parent
     matched = []
-    for entry in _patch_entries(root, kustomization):
-        path, target, patch_docs = entry
+    for _index, path in patches_applied(root, kustomization, body):
+        # An inline patch is where it is written: its kustomization.
+        matched.append(os.path.normpath((directory / path).as_posix()) if path else kustomization)
+    return matched
+
+
+def patches_applied(
+    root: str, kustomization: str, body: dict[str, Any]
+) -> list[tuple[int, str | None]]:
+    """(index in ``patches``, patch file or None for an inline patch) of each patch of the
+    kustomization that selects the resource ``body``, the way kustomize selects them."""
+    applied = []
+    for index, path, target, patch_docs in _patch_entries(root, kustomization):
         if target is not None:
             hit = _selector_matches(target, body)
         else:
             hit = any(_doc_targets(doc, body) for doc in patch_docs)
         if hit:
-            matched.append(
-                (directory / path).as_posix() if path else f"{kustomization} (inline patch)"
-            )
-    return [os.path.normpath(m) if " " not in m else m for m in matched]
+            applied.append((index, path))
+    return applied
 
 
 @lru_cache(maxsize=512)
 def _patch_entries(
     repo: str, kustomization: str
-) -> tuple[tuple[str | None, dict[str, Any] | None, tuple[dict[str, Any], ...]], ...]:
-    """(patch file or None for inline, explicit target, patch documents) per ``patches`` item."""
+) -> tuple[tuple[int, str | None, dict[str, Any] | None, tuple[dict[str, Any], ...]], ...]:
+    """(index, patch file or None for inline, explicit target, patch documents) per
+    ``patches`` item."""
     data = _kustomization(repo, kustomization)
     entries = []
-    for item in data.get("patches") or []:
+    for index, item in enumerate(data.get("patches") or []):
         if not isinstance(item, dict):
             continue
         path = item.get("path")
@@ -174,12 +176,10 @@ def _patch_entries(
             except (OSError, UnicodeDecodeError):
                 continue
         try:
-            docs = tuple(
-                d for d in yaml.load_all(text or "", Loader=_loader()) if isinstance(d, dict)
-            )
+            docs = tuple(d for d in yamlio.safe_load_all(text or "") if isinstance(d, dict))
         except yaml.YAMLError:
             docs = ()
-        entries.append((path, item.get("target"), docs))
+        entries.append((index, path, item.get("target"), docs))
     return tuple(entries)
 
 
@@ -218,7 +218,7 @@ def _kustomization(repo: str, kustomization: str) -> dict[str, Any]:
     it cannot be read or parsed."""
     try:
         text = Path(repo, kustomization).read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=_loader()) or {}
+        data = yamlio.safe_load(text) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return {}
     return data if isinstance(data, dict) else {}

@@ -2,8 +2,13 @@
 
 PyYAML's C parser does the scanning; our loader subclass adds what Kubernetes tooling expects and
 PyYAML does not do: a duplicate mapping key is reported (``kubectl apply`` rejects it with a
-strict-decoding error, while PyYAML would silently keep the last value), and unquoted dates stay
-strings, as they do when ``sigs.k8s.io/yaml`` turns YAML into JSON.
+strict-decoding error, while PyYAML would silently keep the last value), and a plain scalar
+means what it means to ``sigs.k8s.io/yaml`` (kubectl's YAML reader, go-yaml v2) rather than to
+PyYAML's YAML 1.1: ``y``/``n`` are booleans, ``1:30`` and dates are strings, ``0o17`` and ``1e3``
+are numbers, a bare ``=`` or ``<<`` value is that string. Every rendered stream (check, diff,
+status, promote, probe, simulate) and every file ``validate`` reads goes through this one
+loader (:func:`read_documents`); :func:`go_scalar` is the rule, :func:`plain_safe` says which
+strings must be quoted to read back the same.
 
     >>> loaded = read_documents("kind: A\\n---\\nkind: B\\nkind: C\\n", "x.yaml")
     >>> [(d.index, d.line, d.body) for d in loaded.documents]
@@ -15,6 +20,8 @@ strings, as they do when ``sigs.k8s.io/yaml`` turns YAML into JSON.
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -114,11 +121,100 @@ def _construct_as_string(loader: yaml.SafeLoader, node: yaml.Node) -> str:
     return str(node.value)
 
 
-# sigs.k8s.io/yaml converts YAML to JSON, where `date: 2024-01-01` is the string "2024-01-01";
-# PyYAML would build a datetime.date that no schema accepts as a string.
+# --- plain scalars as Kubernetes reads them --------------------------------------------------
+# go-yaml v2's resolver (go.yaml.in/yaml/v2 resolve.go: resolveMapList, resolve), which
+# sigs.k8s.io/yaml uses to turn kubectl's YAML into JSON. Written from its table and branches.
+_GO_WORDS: dict[str, Any] = {
+    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE"), True),
+    **dict.fromkeys(("on", "On", "ON"), True),
+    **dict.fromkeys(("n", "N", "no", "No", "NO", "false", "False", "FALSE"), False),
+    **dict.fromkeys(("off", "Off", "OFF"), False),
+    **dict.fromkeys(("", "~", "null", "Null", "NULL"), None),
+    **dict.fromkeys((".nan", ".NaN", ".NAN"), math.nan),
+    **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), math.inf),
+    **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), -math.inf),
+    "<<": "<<",  # a merge key; as a value, the string
+}
+# strconv.ParseInt/ParseUint with base 0: a sign (ParseInt only), 0b/0o/0x prefixes, a leading
+# 0 for octal (after go-yaml removed every "_").
+_GO_INT = re.compile(r"([-+]?)(0[bB][01]+|0[oO][0-7]+|0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+_GO_BASES = {"b": 2, "B": 2, "o": 8, "O": 8, "x": 16, "X": 16}
+# yamlStyleFloat in resolve.go
+_GO_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_GO_DOT_FLOAT = re.compile(r"\.[0-9]+([eE][-+]?[0-9]+)?")  # hint '.': strconv.ParseFloat
+# What may resolve to something other than a string: the words, and text starting like a
+# number (resolve.go's hints 'D', 'S' and '.').
+_GO_IMPLICIT = re.compile(
+    "|".join(re.escape(w) for w in _GO_WORDS if w) + r"|[-+0-9.][0-9A-Za-z_.+-]*"
+)
+_GO_SCALAR_TAG = "tag:gitops,2025:go-yaml-v2-plain"
+
+
+def go_scalar(text: str) -> Any:
+    """A plain (unquoted, untagged) scalar as go-yaml v2 resolves it: bool, None, int, float,
+    or the text itself. Sexagesimal numbers (``1:30``) and timestamps stay strings, as
+    sigs.k8s.io/yaml leaves them."""
+    if text in _GO_WORDS:
+        return _GO_WORDS[text]
+    if text[0] == ".":
+        return float(text) if _GO_DOT_FLOAT.fullmatch(text) else text
+    if text[0] not in "+-0123456789":
+        return text
+    plain = text.replace("_", "")
+    number = _go_int(plain)
+    if number is not None:
+        return number
+    if _GO_FLOAT.fullmatch(plain):
+        value = float(plain)
+        return value if math.isfinite(value) else text  # ParseFloat's range error: a string
+    return text
+
+
+def _go_int(plain: str) -> int | None:
+    """strconv.ParseInt(plain, 0, 64), else ParseUint(plain, 0, 64) (no sign), else None."""
+    match = _GO_INT.fullmatch(plain)
+    if match is None:
+        return None
+    sign, digits = match.groups()
+    if digits[:2].lower() in ("0b", "0o", "0x"):
+        value = int(digits[2:], _GO_BASES[digits[1]])
+    elif digits.startswith("0"):
+        value = int(digits, 8)
+    else:
+        value = int(digits)
+    if sign == "-":
+        value = -value
+    if -(2**63) <= value < 2**63 or (not sign and value < 2**64):
+        return value
+    return None
+
+
+def plain_safe(text: str) -> bool:
+    """Whether the string ``text`` written unquoted reads back as the same string, for this
+    loader (go-yaml v2's rules) and for YAML 1.1 readers alike."""
+    if text == "" or text != text.strip():
+        return False
+    return go_scalar(text) == text and not isinstance(go_scalar(text), bool | float | int)
+
+
+def _construct_go_scalar(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    return go_scalar(str(node.value))
+
+
+# The loader resolves plain scalars with go-yaml v2's rules only: PyYAML's YAML 1.1 table goes.
+_StrictLoader.yaml_implicit_resolvers = {}
+# `<<` as a key merges (flatten_mapping reads the tag); as a value it is the string "<<".
+_StrictLoader.add_implicit_resolver(_MERGE_TAG, re.compile(r"^(?:<<)$"), ["<"])
+_StrictLoader.add_implicit_resolver(
+    _GO_SCALAR_TAG,
+    re.compile(f"^(?:{_GO_IMPLICIT.pattern}|)$"),  # and the empty scalar: null
+    [*"yYnNtTfFoO~", "", *"+-.0123456789"],
+)
+_StrictLoader.add_constructor(_GO_SCALAR_TAG, _construct_go_scalar)
+_StrictLoader.add_constructor(_MERGE_TAG, _construct_as_string)
+# Explicitly tagged values keep the strings Kubernetes sees: `!!timestamp 2024-01-01` is the
+# string "2024-01-01" in sigs.k8s.io/yaml's JSON, and `!!value =` the string "=".
 _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_as_string)
-# A bare `=` scalar resolves to YAML 1.1's "value" tag, which SafeLoader cannot construct
-# (PyYAML issue #89); Kubernetes reads it as the string "=".
 _StrictLoader.add_constructor("tag:yaml.org,2002:value", _construct_as_string)
 
 
@@ -169,6 +265,24 @@ def read_documents(text: str, source: str) -> LoadedStream:
 def has_alias_marker(text: str) -> bool:
     """Whether the stream may hold an alias (``*name``) at all."""
     return "*" in text
+
+
+def compose_nodes(text: str) -> list[yaml.Node]:
+    """The YAML nodes of every document of ``text`` (with their lines, nothing constructed),
+    as this loader resolves them; none when the text is not YAML (whoever reads the file for
+    real reports that)."""
+    loader = _StrictLoader(text)
+    nodes: list[yaml.Node] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is not None:
+                nodes.append(node)
+    except yaml.YAMLError:
+        return []
+    finally:
+        loader.dispose()
+    return nodes
 
 
 def alias_problem(root: yaml.Node) -> str | None:

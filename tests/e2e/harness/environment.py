@@ -21,13 +21,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitops.argocd import load_argocd_objects
 from gitops.config import RepoConfig, load_config
-from gitops.discovery import discover_overlays
 from gitops.errors import CommandError
-from gitops.kustomize import Kustomize, find_kustomize
-from gitops.render import render_overlay
+from gitops.kustomize import Kustomize
 from gitops.runner import Command, CommandResult, run
+from gitops.workspace import Workspace
 from tests.e2e.harness import argocd as argo
 from tests.e2e.harness.backend import Backend
 from tests.e2e.harness.cluster import ExistingCluster, KindCluster
@@ -82,6 +80,11 @@ class E2EEnvironment:
     # app -> (image name, tag) as the real dev overlays deploy it
     overlay_images: dict[str, tuple[str, str]] = field(default_factory=dict)
     stack: list[Document] = field(default_factory=list)
+
+    @property
+    def workspace(self) -> Workspace:
+        """gitops's own render core over the repository, with the harness's binary."""
+        return Workspace.open(self.repo, self.config, kustomize=self.kustomize, use_cache=False)
 
     @property
     def renderer(self) -> Renderer:
@@ -236,10 +239,9 @@ class E2EEnvironment:
         """The dev overlays exactly as `gitops render` renders them (no test changes)."""
         wanted = set(overlay_paths())
         documents: list[Document] = []
-        for overlay in discover_overlays(self.repo, self.config).overlays:
-            if overlay.rel_path not in wanted:
-                continue
-            rendered = render_overlay(self.repo, overlay, self.config, self.kustomize)
+        workspace = self.workspace
+        overlays = [o for o in workspace.layout().overlays if o.rel_path in wanted]
+        for rendered in workspace.render(overlays, trace=False):
             if not rendered.ok or rendered.manifest is None:
                 raise AssertionError(f"gitops render failed: {rendered.failure_line()}")
             documents.extend(parse_documents(rendered.manifest))
@@ -264,7 +266,9 @@ class E2EEnvironment:
         return SimulatedCpuLoad(self.k, NAMESPACE, selector, containers)
 
     def ensure_namespace(self) -> None:
-        labels = managed_namespace_labels(load_argocd_objects(self.repo, self.config))
+        argo = self.workspace.argocd()
+        assert argo is not None and argo.error is None, argo
+        labels = managed_namespace_labels(list(argo.objects))
         self.apply([namespace_document(NAMESPACE, labels)], "namespace")
 
     def deploy_prerequisites(self, documents: Sequence[Document]) -> None:
@@ -336,7 +340,8 @@ def new_environment(repo: Path, toolchain: Toolchain, cluster_name: str) -> E2EE
             engine=toolchain.engine,
             kubeconfig=workdir / "kubeconfig",
         )
-    return E2EEnvironment(repo, config, find_kustomize(config), toolchain, cluster, workdir)
+    kustomize = Workspace.open(repo, config, use_cache=False).kustomize
+    return E2EEnvironment(repo, config, kustomize, toolchain, cluster, workdir)
 
 
 def utc_stamp() -> str:

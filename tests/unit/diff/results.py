@@ -41,6 +41,7 @@ def sample_result() -> DiffResult:
         affected=(AffectedOverlay("prod/web", "overlays/prod/web/replicas.yaml changed"),),
         notes=("remote base not followed",),
         overlay_order=("dev/web", "staging/web", "prod/web"),
+        checked=("dev/web", "staging/web", "prod/web"),
     )  # fmt: skip
 
 

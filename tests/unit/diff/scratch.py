@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from gitops.diff import DiffResult, format_json, format_markdown, format_text
+from gitops.config import load_config
+from gitops.diff import DiffResult, format_json, format_markdown, format_text, run_diff
+from gitops.workspace import Workspace
 from tests.fixturelib import commit as commit
 from tests.fixturelib import git as git
 
@@ -166,3 +168,13 @@ def many_changes(repo: Path) -> None:
                 ),
             },
         )
+
+
+def workspace_of(repo: Path) -> Workspace:
+    """The workspace the CLI opens for ``repo`` (render cache on, no schema validator)."""
+    return Workspace.open(repo, load_config(repo))
+
+
+def diff(repo: Path, base: str | None = None, head: str | None = None) -> DiffResult:
+    """``gitops diff --base BASE [--head HEAD]`` of ``repo``, as the library runs it."""
+    return run_diff(workspace_of(repo), base=base, head=head)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from gitops.diff import format_text, run_diff
-from tests.unit.diff.scratch import LAYOUT, changed, overlay_kustomization, write
+from gitops.diff import format_text
+from tests.unit.diff.scratch import LAYOUT, changed, diff, overlay_kustomization, write
 
 
 def test_base_change_fans_out_to_three_envs(
@@ -18,7 +18,7 @@ def test_base_change_fans_out_to_three_envs(
         {"base/web/configmap.yaml": LAYOUT["base/web/configmap.yaml"].replace("info", "warn")},
     )
     untouched()
-    result = run_diff(scratch_repo, base="HEAD")  # head: the uncommitted working tree
+    result = diff(scratch_repo, base="HEAD")  # head: the uncommitted working tree
     assert result.rendered_base == result.rendered_head == ("dev/web", "staging/web", "prod/web")
     assert changed(result) == [
         ("changed", "dev/web", "ConfigMap/web"),
@@ -45,7 +45,7 @@ def test_added_and_removed_resources(scratch_repo: Path, untouched: Callable[[],
         },
     )
     untouched()
-    result = run_diff(scratch_repo, base="HEAD")
+    result = diff(scratch_repo, base="HEAD")
     dev = [c for c in changed(result) if c[1] == "dev/web"]
     assert dev == [("removed", "dev/web", "ConfigMap/web"), ("added", "dev/web", "ConfigMap/extra")]
     assert ("removed", "prod/web", "ConfigMap/web") in changed(result)
@@ -68,7 +68,7 @@ def test_argocd_change_diffs_the_expanded_applications(
         },
     )
     untouched()
-    result = run_diff(scratch_repo, base="HEAD")
+    result = diff(scratch_repo, base="HEAD")
     assert result.argocd_compared
     assert result.rendered_head == ()
     assert [c[2] for c in changed(result)] == [

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from gitops.diff import MARKDOWN_MARKER, format_markdown, run_diff
-from tests.unit.diff.scratch import many_changes, replicas_patch, write
+from gitops.diff import MARKDOWN_MARKER, format_markdown
+from tests.unit.diff.scratch import diff, many_changes, replicas_patch, write
 
 
 def test_markdown_is_cut_to_max_bytes_with_a_note(
@@ -14,7 +14,7 @@ def test_markdown_is_cut_to_max_bytes_with_a_note(
 ) -> None:
     many_changes(scratch_repo)
     untouched()
-    result = run_diff(scratch_repo, base="HEAD")
+    result = diff(scratch_repo, base="HEAD")
     full = format_markdown(result, max_bytes=10**9)
     assert len(full.encode()) > 60_000
     for limit in (60_000, 20_000, 5_000):
@@ -32,7 +32,7 @@ def test_markdown_fits_without_a_note_when_small(
 ) -> None:
     write(scratch_repo, {"overlays/prod/web/replicas.yaml": replicas_patch(6)})
     untouched()
-    markdown = format_markdown(run_diff(scratch_repo, base="HEAD"))
+    markdown = format_markdown(diff(scratch_repo, base="HEAD"))
     assert "Cut to fit" not in markdown
     assert "<details><summary><code>prod/web: changed Deployment/web</code></summary>" in markdown
     assert "```diff\n--- base/prod/web/Deployment/web" in markdown

@@ -10,7 +10,10 @@ def test_text_report_lists_summary_findings_and_each_change() -> None:
     text = format_text(sample_result())
     lines = text.splitlines()
     assert lines[0] == ("gitops diff: merge-base(HEAD, main) (0123456789ab) -> working tree")
-    assert lines[1] == "rendered: 2 overlay(s) on base, 2 on head (of 3)"
+    assert lines[1] == (
+        "rendered: 2 overlay(s) on base, 2 on head (of 3); findings compared over 3 overlay(s) "
+        "the change can reach"
+    )
     assert "note: remote base not followed" in lines
     assert "ENV   SERVICE  ADDED  CHANGED  REMOVED  ERRORS  FINDINGS+  FIXED" in lines
     assert "prod  web      0      2        0        0       1          0" in lines

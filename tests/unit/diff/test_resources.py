@@ -1,18 +1,24 @@
-"""``gitops.diff.resources``: parse a render, normalise it, and compare two sides."""
+"""``gitops.diff.resources``: normalise objects and compare two sides."""
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from pathlib import Path
 
-from gitops.diff.resources import (
-    compare_resources,
-    normalise,
-    parse_manifest,
-    strip_build_metadata,
-)
+from gitops.diff.resources import ResourceMap, compare_resources, normalise
 from gitops.diff.secrets import REDACTED_CHANGED
 from gitops.model import ResourceKey
-from gitops.tracing import ORIGIN
+from gitops.yamlio import read_documents
+from tests.conftest import FIXTURES
+from tests.unit.diff.scratch import LAYOUT, commit, diff, write
+
+
+def parse_manifest(env: str, service: str, manifest: str) -> ResourceMap:
+    """The objects of a stream as a Snapshot holds them (the strict loader), keyed for diff."""
+    documents = read_documents(manifest, f"{env}/{service}").documents
+    return {(env, service, ResourceKey.of(d.body)): d.body for d in documents}
+
 
 MANIFEST = """\
 apiVersion: v1
@@ -47,17 +53,6 @@ def test_normalise_is_independent_of_key_order_and_never_folds() -> None:
     assert f"c: {long}\n" in normalise({"a": {"c": long}})
     shared = {"k": "v"}
     assert "&" not in normalise({"x": shared, "y": shared})  # no YAML anchors in a diff
-
-
-def test_strip_build_metadata_leaves_what_the_plain_build_prints() -> None:
-    traced = parse_manifest("dev", "web", MANIFEST)
-    key = next(iter(traced))
-    traced[key]["metadata"]["annotations"] = {ORIGIN: "path: base/web/cm.yaml\n"}
-    other = list(traced)[1]
-    traced[other]["metadata"]["annotations"] = {ORIGIN: "x", "team": "a"}
-    stripped = strip_build_metadata(traced)
-    assert "annotations" not in stripped[key]["metadata"]
-    assert stripped[other]["metadata"]["annotations"] == {"team": "a"}
 
 
 def test_compare_reports_added_removed_and_changed_with_a_unified_diff() -> None:
@@ -101,3 +96,36 @@ def test_a_changed_secret_value_is_named_not_shown() -> None:
     assert f"+  pw: {REDACTED_CHANGED}" in change.diff
     assert base64.b64encode(b"new-value").decode() not in change.diff
     assert change.to_json()["secretKeys"] == {"added": [], "removed": [], "changed": ["pw"]}
+
+
+def test_a_diff_reads_and_shows_values_as_kubernetes_does(
+    scratch_repo: Path, untouched: Callable[[], None]
+) -> None:
+    """A ConfigMap value kustomize prints bare (`op: =`, `merge: <<`) used to make diff report
+    "unparseable output"; the diff now compares the objects check reads and quotes a value
+    that would read as another type unquoted."""
+    oddities = (FIXTURES / "yaml-oddities" / "base" / "api" / "settings.yaml").read_text()
+    write(
+        scratch_repo,
+        {
+            "base/web/configmap.yaml": oddities.replace("api-settings", "web"),
+            "base/web/kustomization.yaml": LAYOUT["base/web/kustomization.yaml"],
+        },
+    )
+    commit(scratch_repo, "odd settings")
+    write(
+        scratch_repo,
+        {
+            "base/web/configmap.yaml": oddities.replace("api-settings", "web").replace(
+                'flag: "y"', 'flag: "n"'
+            )
+        },
+    )
+    untouched()
+    result = diff(scratch_repo, base="HEAD")
+    assert [c.action for c in result.changes] == ["changed"] * 3
+    change = result.changes[0]
+    assert "-  flag: 'y'\n+  flag: 'n'\n   merge: '<<'\n" in change.diff
+    assert not [c for c in result.changes if c.action == "render-error"]
+    (settings,) = [o for o in result.objects["dev/web"][1] if o["kind"] == "ConfigMap"]
+    assert settings["data"]["op"] == "=" and settings["data"]["merge"] == "<<"

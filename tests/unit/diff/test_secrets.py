@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gitops.diff import run_diff
 from gitops.diff.secrets import (
     REDACTED,
     REDACTED_CHANGED,
@@ -20,6 +19,7 @@ from tests.unit.diff.scratch import (
     NEW_SECRET_VALUE,
     OLD_SECRET_VALUE,
     all_formats,
+    diff,
     secret_yaml,
     write,
 )
@@ -37,7 +37,7 @@ def test_secret_values_never_appear_in_any_format(
         },
     )
     untouched()
-    result = run_diff(scratch_repo, base="HEAD")
+    result = diff(scratch_repo, base="HEAD")
     secrets = [c for c in result.changes if c.key and c.key.kind == "Secret"]
     assert len(secrets) == 3
     assert secrets[0].secret is not None
@@ -63,7 +63,7 @@ def test_secret_removed_lists_its_keys_without_values(
         },
     )
     untouched()
-    result = run_diff(scratch_repo, base="HEAD")
+    result = diff(scratch_repo, base="HEAD")
     removed = [c for c in result.changes if c.action == "removed"]
     assert [c.secret.removed for c in removed if c.secret] == [("password",)] * 3
     for output in all_formats(result).values():

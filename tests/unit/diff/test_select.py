@@ -6,8 +6,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from gitops.diff import format_json, run_diff
-from tests.unit.diff.scratch import changed, commit, replicas_patch, write
+from gitops.diff import format_json
+from tests.unit.diff.scratch import changed, commit, diff, replicas_patch, write
 
 
 def test_patch_change_renders_only_that_env(
@@ -16,7 +16,7 @@ def test_patch_change_renders_only_that_env(
     write(scratch_repo, {"overlays/staging/web/replicas.yaml": replicas_patch(4)})
     commit(scratch_repo, "staging: 4 replicas")
     untouched()
-    result = run_diff(scratch_repo, base="HEAD~1", head="HEAD")
+    result = diff(scratch_repo, base="HEAD~1", head="HEAD")
     assert result.rendered_base == result.rendered_head == ("staging/web",)
     assert [(a.name, a.reason) for a in result.affected] == [
         ("staging/web", "overlays/staging/web/replicas.yaml changed")

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
-from gitops.argocd import expand_application_set, list_repo_directories, load_argocd_objects
+from gitops.argocd import expand_application_set, list_repo_directories
 from gitops.config import load_config
+from gitops.workspace import Workspace
 from tests.conftest import REPO_ROOT
 from tests.e2e.harness import argocd as argo
 from tests.e2e.harness.argocd import Document
@@ -13,13 +15,17 @@ from tests.e2e.harness.deploy import overlay_paths
 from tests.e2e.harness.gitserver import GIT_URL
 
 
+def load_argocd_objects() -> list[dict[str, Any]]:
+    argo = Workspace.open(REPO_ROOT, load_config(REPO_ROOT)).argocd()
+    assert argo is not None and argo.error is None
+    return list(argo.objects)
+
+
 @pytest.fixture(scope="module")
 def test_objects() -> list[Document]:
     config = load_config(REPO_ROOT)
     assert config.repo_url
-    return argo.objects_for_test(
-        load_argocd_objects(REPO_ROOT, config), config.repo_url, GIT_URL, overlay_paths()
-    )
+    return argo.objects_for_test(load_argocd_objects(), config.repo_url, GIT_URL, overlay_paths())
 
 
 def test_repo_url_points_at_the_in_cluster_git_daemon_everywhere(
@@ -42,9 +48,7 @@ def test_restricted_applicationset_generates_exactly_the_dev_apps(
     test_objects: list[Document],
 ) -> None:
     config = load_config(REPO_ROOT)
-    original = next(
-        o for o in load_argocd_objects(REPO_ROOT, config) if o["kind"] == "ApplicationSet"
-    )
+    original = next(o for o in load_argocd_objects() if o["kind"] == "ApplicationSet")
     restricted = argo.restrict_directories(original, overlay_paths())
     apps = expand_application_set(restricted, list_repo_directories(REPO_ROOT), config)
     assert sorted(a.name for a in apps) == ["dev-healthz", "dev-kpis-api"]

@@ -11,6 +11,7 @@ import pytest
 
 from gitops.config import load_config
 from gitops.kustomize import find_kustomize
+from gitops.workspace import Workspace
 from tests.conftest import REPO_ROOT
 from tests.e2e.harness.deploy import (
     COMPONENT_DIR,
@@ -148,9 +149,9 @@ def test_presync_hook_is_found(rendered: Rendered) -> None:
 
 
 def test_pod_security_labels_come_from_the_applicationset() -> None:
-    from gitops.argocd import load_argocd_objects
-
-    labels = managed_namespace_labels(load_argocd_objects(REPO_ROOT, load_config(REPO_ROOT)))
+    argo = Workspace.open(REPO_ROOT, load_config(REPO_ROOT)).argocd()
+    assert argo is not None and argo.error is None
+    labels = managed_namespace_labels(list(argo.objects))
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
 
 

@@ -7,10 +7,11 @@ from pathlib import Path
 from gitops.check import run_check
 from gitops.config import load_config
 from gitops.model import Finding
+from gitops.workspace import Workspace
 
 
 def check_findings(repo: Path, service: str | None = None) -> list[Finding]:
-    return list(run_check(repo, load_config(repo), service=service).findings)
+    return list(run_check(Workspace.open(repo, load_config(repo)), service=service).findings)
 
 
 def findings_of(findings: list[Finding], rule_id: str) -> list[tuple[str, str]]:

@@ -11,12 +11,15 @@ import pytest
 
 from gitops.config import load_config
 from gitops.probe import ProbeSetupError, probe_overlay
+from gitops.workspace import Workspace
 from tests.conftest import REPO_ROOT
 from tests.unit.probe.overlays import SPEED, add_patch, failures, needs_postgres
 
 
 def test_dev_healthz_passes_and_reports_timing() -> None:
-    result = probe_overlay(REPO_ROOT, load_config(REPO_ROOT), "dev", "healthz", speed=SPEED)
+    result = probe_overlay(
+        Workspace.open(REPO_ROOT, load_config(REPO_ROOT)), "dev", "healthz", speed=SPEED
+    )
     assert failures(result) == {}
     assert {c.kind for c in result.checks} == {"readiness", "liveness"}
     (timing,) = result.timings
@@ -31,7 +34,9 @@ def test_dev_healthz_passes_and_reports_timing() -> None:
 
 @needs_postgres
 def test_dev_kpis_api_passes_including_database_down() -> None:
-    result = probe_overlay(REPO_ROOT, load_config(REPO_ROOT), "dev", "kpis-api", speed=SPEED)
+    result = probe_overlay(
+        Workspace.open(REPO_ROOT, load_config(REPO_ROOT)), "dev", "kpis-api", speed=SPEED
+    )
     assert failures(result) == {}
     kinds = [c.kind for c in result.checks]
     assert kinds == [
@@ -55,7 +60,9 @@ def test_wrong_path_fails_readiness_naming_the_url(repo_copy: Path) -> None:
         "  path: /spec/template/spec/containers/0/readinessProbe/httpGet/path\n"
         "  value: /healthz\n",
     )
-    result = probe_overlay(repo_copy, load_config(repo_copy), "dev", "healthz", speed=SPEED)
+    result = probe_overlay(
+        Workspace.open(repo_copy, load_config(repo_copy)), "dev", "healthz", speed=SPEED
+    )
     failed = failures(result)
     assert set(failed) == {"readiness"}, failed
     assert "readinessProbe of container healthz failed" in failed["readiness"]
@@ -71,7 +78,9 @@ def test_unknown_port_name_fails(repo_copy: Path) -> None:
         "- op: replace\n  path: /spec/template/spec/containers/0/livenessProbe/httpGet/port\n"
         "  value: metrics\n",
     )
-    result = probe_overlay(repo_copy, load_config(repo_copy), "dev", "healthz", speed=SPEED)
+    result = probe_overlay(
+        Workspace.open(repo_copy, load_config(repo_copy)), "dev", "healthz", speed=SPEED
+    )
     assert failures(result) == {
         "liveness": "livenessProbe of container healthz: port 'metrics' is not declared by the "
         "container (declared: http)"
@@ -88,7 +97,9 @@ def test_too_short_startup_budget_fails(repo_copy: Path) -> None:
         "failureThreshold: 1}\n",
     )
     # kubelet timing: the first attempt runs as the process starts, before it listens.
-    result = probe_overlay(repo_copy, load_config(repo_copy), "dev", "healthz", speed=1)
+    result = probe_overlay(
+        Workspace.open(repo_copy, load_config(repo_copy)), "dev", "healthz", speed=1
+    )
     failed = failures(result)
     assert "startup" in failed
     assert "failed 1 time(s) within 1s" in failed["startup"]
@@ -111,7 +122,9 @@ def test_liveness_on_a_database_dependent_endpoint_fails_when_the_db_is_down(
         "- op: replace\n  path: /spec/template/spec/containers/0/livenessProbe/httpGet/path\n"
         "  value: /ready\n",
     )
-    result = probe_overlay(repo_copy, load_config(repo_copy), "dev", "kpis-api", speed=SPEED)
+    result = probe_overlay(
+        Workspace.open(repo_copy, load_config(repo_copy)), "dev", "kpis-api", speed=SPEED
+    )
     failed = failures(result)
     assert set(failed) == {"liveness-db-down"}, failed
     assert "kubelet would restart every pod on a database outage" in failed["liveness-db-down"]
@@ -125,4 +138,6 @@ def test_missing_secret_value_is_a_setup_error(repo_copy: Path) -> None:
         ProbeSetupError,
         match="env KPIS_PG_HOST needs key 'KPIS_PG_HOST' of Secret 'kpis-db-credentials'",
     ):
-        probe_overlay(repo_copy, load_config(repo_copy), "dev", "kpis-api", speed=SPEED)
+        probe_overlay(
+            Workspace.open(repo_copy, load_config(repo_copy)), "dev", "kpis-api", speed=SPEED
+        )

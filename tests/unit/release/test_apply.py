@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gitops.check import DocumentValidator
-from gitops.config import RepoConfig, load_config
-from gitops.kustomize import Kustomize
+from gitops.config import load_config
 from gitops.model import Finding
 from gitops.release import apply as apply_module
 from gitops.release.apply import (
@@ -25,6 +23,7 @@ from gitops.release.apply import (
 from gitops.release.plan import plan_promote, plan_set_image
 from gitops.release.refs import ReleaseError, Version
 from gitops.schema import SchemaValidator
+from gitops.workspace import Workspace
 
 IDENTITY = ("-c", "user.name=Release Tester", "-c", "user.email=release@example.com")
 
@@ -58,11 +57,16 @@ def _validator(repo: Path) -> Callable[[dict[str, object]], list[str]]:
     return SchemaValidator.for_repo(repo, load_config(repo)).validate
 
 
+def _ws(repo: Path, validated: bool = False) -> Workspace:
+    """The repository's workspace, with the schema validator the CLI gives it when asked."""
+    validator = _validator(repo) if validated else None
+    return Workspace.open(repo, load_config(repo), validator=validator)
+
+
 def test_dry_run_shows_the_rendered_diff_and_writes_nothing(repo: Path) -> None:
-    config = load_config(repo)
     before = _snapshot(repo)
-    plan = plan_promote(repo, config, "staging", "prod", services=["api"])
-    outcome = dry_run(repo, config, plan, validator=_validator(repo))
+    plan = plan_promote(_ws(repo), "staging", "prod", services=["api"])
+    outcome = dry_run(_ws(repo, validated=True), plan)
     assert _snapshot(repo) == before
     assert _git(repo, "status", "--porcelain") == ""
     assert outcome.diff is not None and not outcome.written
@@ -77,9 +81,8 @@ def test_dry_run_shows_the_rendered_diff_and_writes_nothing(repo: Path) -> None:
 
 
 def test_dry_run_reports_the_findings_a_promotion_would_add(repo: Path) -> None:
-    config = load_config(repo)
-    plan = plan_promote(repo, config, "dev", "staging", services=["web"])
-    outcome = dry_run(repo, config, plan, validator=_validator(repo))
+    plan = plan_promote(_ws(repo), "dev", "staging", services=["web"])
+    outcome = dry_run(_ws(repo, validated=True), plan)
     assert [(f.env, f.rule, f.resource) for f in outcome.findings_added] == [
         ("staging", "image-tag-mutable", "apps/v1/Deployment/shop/web"),
         ("staging", "image-tag-mutable", "batch/v1/CronJob/shop/web-report"),
@@ -88,9 +91,8 @@ def test_dry_run_reports_the_findings_a_promotion_would_add(repo: Path) -> None:
 
 
 def test_a_clean_promotion_is_written_and_the_index_untouched(repo: Path) -> None:
-    config = load_config(repo)
-    plan = plan_promote(repo, config, "staging", "prod")
-    outcome = apply_plan(repo, config, plan, validator=_validator(repo))
+    plan = plan_promote(_ws(repo), "staging", "prod")
+    outcome = apply_plan(_ws(repo, validated=True), plan)
     assert outcome.written and not outcome.rolled_back and outcome.exit_code == 0
     assert outcome.findings_added == ()
     # Unstaged modifications only: " M", never "M " (the index is the user's).
@@ -106,14 +108,13 @@ def test_a_clean_promotion_is_written_and_the_index_untouched(repo: Path) -> Non
 
 
 def test_a_promotion_that_breaks_a_check_is_rolled_back_in_every_file(repo: Path) -> None:
-    config = load_config(repo)
     before = _snapshot(repo)
-    plan = plan_promote(repo, config, "dev", "staging")  # api is fine, web brings `latest`
+    plan = plan_promote(_ws(repo), "dev", "staging")  # api is fine, web brings `latest`
     assert sorted(plan.files) == [
         "overlays/staging/api/kustomization.yaml",
         "overlays/staging/web/kustomization.yaml",
     ]
-    outcome = apply_plan(repo, config, plan, validator=_validator(repo))
+    outcome = apply_plan(_ws(repo, validated=True), plan)
     assert outcome.rolled_back and not outcome.written and outcome.exit_code == 1
     assert _snapshot(repo) == before
     assert _git(repo, "status", "--porcelain") == ""
@@ -128,35 +129,26 @@ def test_a_promotion_that_breaks_a_check_is_rolled_back_in_every_file(repo: Path
 def test_an_error_during_the_check_restores_the_files(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = load_config(repo)
     before = _snapshot(repo)
-    plan = plan_promote(repo, config, "staging", "prod")
+    plan = plan_promote(_ws(repo), "staging", "prod")
     calls: list[int] = []
     real = apply_module.check_services
 
-    def check_then_interrupt(
-        repo_: Path,
-        config_: RepoConfig,
-        services: Sequence[str],
-        validator: DocumentValidator | None,
-        kustomize: Kustomize,
-        use_cache: bool = True,
-    ) -> list[Finding]:
+    def check_then_interrupt(workspace: Workspace, services: Sequence[str]) -> list[Finding]:
         calls.append(1)
         if len(calls) == 2:  # the check after the write
             assert _snapshot(repo) != before
             raise KeyboardInterrupt
-        return real(repo_, config_, services, validator, kustomize, use_cache)
+        return real(workspace, services)
 
     monkeypatch.setattr(apply_module, "check_services", check_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
-        apply_plan(repo, config, plan)
+        apply_plan(_ws(repo), plan)
     assert _snapshot(repo) == before
 
 
 def test_a_file_changed_since_planning_is_not_overwritten(repo: Path) -> None:
-    config = load_config(repo)
-    plan = plan_set_image(repo, config, "staging", "web", Version("1.2.0"))
+    plan = plan_set_image(_ws(repo), "staging", "web", Version("1.2.0"))
     target = repo / "overlays/staging/web/kustomization.yaml"
     target.write_text(target.read_text() + "# edited meanwhile\n", encoding="utf-8")
     with pytest.raises(ReleaseError, match="changed while the edit was prepared"):
@@ -165,12 +157,11 @@ def test_a_file_changed_since_planning_is_not_overwritten(repo: Path) -> None:
 
 
 def test_commit_makes_one_conventional_commit_of_exactly_the_edited_files(repo: Path) -> None:
-    config = load_config(repo)
     # Something of the user's is staged: it must stay staged and out of the commit.
     (repo / "NOTES.md").write_text("wip\n", encoding="utf-8")
     _git(repo, "add", "NOTES.md")
-    plan = plan_set_image(repo, config, "staging", "web", Version("1.2.0"))
-    outcome = apply_plan(repo, config, plan, validator=_validator(repo), commit=True)
+    plan = plan_set_image(_ws(repo), "staging", "web", Version("1.2.0"))
+    outcome = apply_plan(_ws(repo, validated=True), plan, commit=True)
     assert outcome.commit == _git(repo, "rev-parse", "HEAD").strip()
     assert _git(repo, "log", "-1", "--format=%s%n%n%b").strip() == (
         "chore(staging): set web image to 1.2.0\n\nstaging/web: ghcr.io/acme/web 1.1.0 -> 1.2.0"
@@ -196,32 +187,29 @@ def test_commit_without_a_git_identity_fails_before_writing(
     monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
     monkeypatch.setenv("GIT_CONFIG_KEY_0", "user.useConfigOnly")
     monkeypatch.setenv("GIT_CONFIG_VALUE_0", "true")
-    config = load_config(repo)
     before = _snapshot(repo)
-    plan = plan_set_image(repo, config, "staging", "web", Version("1.2.0"))
+    plan = plan_set_image(_ws(repo), "staging", "web", Version("1.2.0"))
     with pytest.raises(CommitError) as caught:
-        apply_plan(repo, config, plan, commit=True)
+        apply_plan(_ws(repo), plan, commit=True)
     assert str(caught.value).startswith("--commit: git has no identity to commit with")
     assert caught.value.exit_code == 2
     assert _snapshot(repo) == before
 
 
 def test_commit_refuses_a_file_with_uncommitted_edits(repo: Path) -> None:
-    config = load_config(repo)
     target = repo / "overlays/staging/web/kustomization.yaml"
     target.write_text("# mine\n" + target.read_text(), encoding="utf-8")
-    plan = plan_set_image(repo, config, "staging", "web", Version("1.2.0"))
+    plan = plan_set_image(_ws(repo), "staging", "web", Version("1.2.0"))
     with pytest.raises(CommitError, match="has uncommitted changes that the commit would"):
-        apply_plan(repo, config, plan, commit=True)
+        apply_plan(_ws(repo), plan, commit=True)
     assert target.read_text().startswith("# mine\n")
 
 
 def test_a_failed_second_write_undoes_the_first(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = load_config(repo)
     before = _snapshot(repo)
-    plan = plan_promote(repo, config, "staging", "prod")
+    plan = plan_promote(_ws(repo), "staging", "prod")
     assert len(plan.files) == 2
     real = apply_module._write_atomic
     writes: list[Path] = []
@@ -234,7 +222,7 @@ def test_a_failed_second_write_undoes_the_first(
 
     monkeypatch.setattr(apply_module, "_write_atomic", disk_full_on_second_file)
     with pytest.raises(ReleaseError) as caught:
-        apply_plan(repo, config, plan)
+        apply_plan(_ws(repo), plan)
     assert str(caught.value) == (
         "overlays/prod/web/kustomization.yaml: cannot write (No space left on device); "
         "nothing was changed"

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from gitops.config import load_config
+from gitops.discovery import SelectionError
 from gitops.errors import EXIT_PROBLEMS, EXIT_USAGE
 from gitops.release.plan import (
     OverlayRenderError,
@@ -20,7 +21,7 @@ from gitops.release.plan import (
     plan_set_image,
 )
 from gitops.release.refs import ReleaseError, Version
-from gitops.render import SelectionError
+from gitops.workspace import Workspace
 from tests.conftest import FIXTURES
 
 
@@ -33,6 +34,7 @@ class ImageChoice(TypedDict, total=False):
 
 REPO = FIXTURES / "release-edits"
 CONFIG = load_config(REPO)
+WORKSPACE = Workspace.open(REPO, CONFIG)
 DIGEST = "sha256:3f2b1c0a9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b"
 
 
@@ -43,7 +45,7 @@ def _written(plan_files: dict[str, tuple[str, str]], rel: str) -> dict[str, obje
 
 
 def test_set_image_of_a_one_image_overlay_needs_no_image_name() -> None:
-    plan = plan_set_image(REPO, CONFIG, "staging", "web", Version("1.2.0"))
+    plan = plan_set_image(WORKSPACE, "staging", "web", Version("1.2.0"))
     assert [c.line() for c in plan.changes] == ["staging/web: ghcr.io/acme/web 1.1.0 -> 1.2.0"]
     rel = "overlays/staging/web/kustomization.yaml"
     assert list(plan.files) == [rel]
@@ -52,7 +54,7 @@ def test_set_image_of_a_one_image_overlay_needs_no_image_name() -> None:
 
 def test_set_image_by_container_name_finds_the_sidecar_image() -> None:
     plan = plan_set_image(
-        REPO, CONFIG, "staging", "api", Version("v1.32.1", DIGEST), container="proxy"
+        WORKSPACE, "staging", "api", Version("v1.32.1", DIGEST), container="proxy"
     )
     assert [c.line() for c in plan.changes] == [
         f"staging/api: envoyproxy/envoy v1.31.0 -> v1.32.1@{DIGEST}"
@@ -61,7 +63,7 @@ def test_set_image_by_container_name_finds_the_sidecar_image() -> None:
 
 def test_set_image_through_new_name_edits_the_entry_and_keeps_the_mirror() -> None:
     plan = plan_set_image(
-        REPO, CONFIG, "prod", "web", Version("1.1.0"), image="mirror.acme.internal/acme/web:1.0.1"
+        WORKSPACE, "prod", "web", Version("1.1.0"), image="mirror.acme.internal/acme/web:1.0.1"
     )
     [change] = plan.changes
     assert change.image == "ghcr.io/acme/web"
@@ -75,7 +77,7 @@ def test_set_image_through_new_name_edits_the_entry_and_keeps_the_mirror() -> No
 
 
 def test_set_image_of_a_base_pinned_image_adds_the_images_block() -> None:
-    plan = plan_set_image(REPO, CONFIG, "prod", "api", Version("1.2.1"), image="ghcr.io/acme/api")
+    plan = plan_set_image(WORKSPACE, "prod", "api", Version("1.2.1"), image="ghcr.io/acme/api")
     [change] = plan.changes
     assert (change.old, change.new) == ((Version("1.0.0"),), Version("1.2.1"))
     written = _written(plan.files, "overlays/prod/api/kustomization.yaml")
@@ -83,7 +85,7 @@ def test_set_image_of_a_base_pinned_image_adds_the_images_block() -> None:
 
 
 def test_set_image_to_what_already_runs_changes_nothing() -> None:
-    plan = plan_set_image(REPO, CONFIG, "staging", "web", Version("1.1.0"))
+    plan = plan_set_image(WORKSPACE, "staging", "web", Version("1.1.0"))
     assert plan.changes == () and plan.files == {}
     assert plan.notes == ("staging/web: ghcr.io/acme/web already runs 1.1.0; nothing to change",)
 
@@ -112,16 +114,16 @@ def test_set_image_refuses_an_image_the_overlay_does_not_run(
     kwargs: ImageChoice, message: str
 ) -> None:
     with pytest.raises(ReleaseError) as caught:
-        plan_set_image(REPO, CONFIG, "staging", "api", Version("9.9.9"), **kwargs)
+        plan_set_image(WORKSPACE, "staging", "api", Version("9.9.9"), **kwargs)
     assert str(caught.value) == message
     assert caught.value.exit_code == EXIT_USAGE
 
 
 def test_set_image_refuses_latest_and_unknown_envs() -> None:
     with pytest.raises(ReleaseError, match='tag "latest" is mutable'):
-        plan_set_image(REPO, CONFIG, "staging", "web", Version("latest"))
+        plan_set_image(WORKSPACE, "staging", "web", Version("latest"))
     with pytest.raises(SelectionError, match="unknown env 'qa'"):
-        plan_set_image(REPO, CONFIG, "qa", "web", Version("1.0.0"))
+        plan_set_image(WORKSPACE, "qa", "web", Version("1.0.0"))
 
 
 def test_an_overlay_that_does_not_render_stops_the_edit_with_exit_1(
@@ -132,7 +134,7 @@ def test_an_overlay_that_does_not_render_stops_the_edit_with_exit_1(
         "resources:\n  - ../../../base/missing\n", encoding="utf-8"
     )
     with pytest.raises(OverlayRenderError, match=r"^overlays/staging/web: ") as caught:
-        plan_set_image(repo, load_config(repo), "staging", "web", Version("1.2.0"))
+        plan_set_image(Workspace.open(repo, load_config(repo)), "staging", "web", Version("1.2.0"))
     assert caught.value.exit_code == EXIT_PROBLEMS
 
 
@@ -182,7 +184,7 @@ def test_same_or_unknown_env_is_refused_even_with_force() -> None:
 
 
 def test_promote_copies_tags_and_digests_of_every_differing_image() -> None:
-    plan = plan_promote(REPO, CONFIG, "dev", "staging", services=["api"])
+    plan = plan_promote(WORKSPACE, "dev", "staging", services=["api"])
     assert [c.line() for c in plan.changes] == [
         f"staging/api: envoyproxy/envoy v1.31.0 -> v1.32.1@{DIGEST}",
         "staging/api: ghcr.io/acme/api 1.2.0 -> 1.3.0-rc.1",
@@ -195,7 +197,7 @@ def test_promote_copies_tags_and_digests_of_every_differing_image() -> None:
 
 
 def test_promote_all_creates_a_missing_block_and_keeps_new_name() -> None:
-    plan = plan_promote(REPO, CONFIG, "staging", "prod")
+    plan = plan_promote(WORKSPACE, "staging", "prod")
     assert [c.line() for c in plan.changes] == [
         "prod/api: ghcr.io/acme/api 1.0.0 -> 1.2.0",
         "prod/web: ghcr.io/acme/web 1.0.1 -> 1.1.0",
@@ -218,7 +220,9 @@ def test_promote_of_equal_envs_changes_nothing(fixture_repo: Callable[[str], Pat
     repo = fixture_repo("release-edits")
     staging = repo / "overlays/staging/web/kustomization.yaml"
     (repo / "overlays/prod/web/kustomization.yaml").write_bytes(staging.read_bytes())
-    plan = plan_promote(repo, load_config(repo), "staging", "prod", services=["web"])
+    plan = plan_promote(
+        Workspace.open(repo, load_config(repo)), "staging", "prod", services=["web"]
+    )
     assert plan.changes == () and plan.files == {}
     assert plan.notes == ("prod already runs the images of staging for web; nothing to change",)
 
@@ -230,7 +234,7 @@ def test_promote_refuses_a_service_missing_in_one_env(fixture_repo: Callable[[st
         "resources:\n  - ../../../base/web\n", encoding="utf-8"
     )
     with pytest.raises(ReleaseError) as caught:
-        plan_promote(repo, load_config(repo), "dev", "staging", services=["cart"])
+        plan_promote(Workspace.open(repo, load_config(repo)), "dev", "staging", services=["cart"])
     assert str(caught.value) == (
         "no overlay overlays/staging/cart: cannot promote cart "
         "(services in both dev and staging: api, web)"
@@ -249,12 +253,20 @@ def test_promote_refuses_an_untagged_source_image(fixture_repo: Callable[[str], 
         "resources:\n  - ../../../base/web\n", encoding="utf-8"
     )
     with pytest.raises(ReleaseError, match=r"dev/web: ghcr\.io/acme/web: no tag and no digest"):
-        plan_promote(repo, load_config(repo), "dev", "staging", services=["web"])
+        plan_promote(Workspace.open(repo, load_config(repo)), "dev", "staging", services=["web"])
 
 
 def test_promote_out_of_order_needs_force_and_notes_it() -> None:
     with pytest.raises(ReleaseError, match="a rollback; pass --force"):
-        plan_promote(REPO, CONFIG, "prod", "staging", services=["web"])
-    plan = plan_promote(REPO, CONFIG, "prod", "staging", services=["web"], force=True)
+        plan_promote(WORKSPACE, "prod", "staging", services=["web"])
+    plan = plan_promote(WORKSPACE, "prod", "staging", services=["web"], force=True)
     assert [c.line() for c in plan.changes] == ["staging/web: ghcr.io/acme/web 1.1.0 -> 1.0.1"]
     assert plan.notes[0].startswith("forced: staging comes before prod")
+
+
+def test_promote_reads_rendered_streams_with_the_one_loader() -> None:
+    """tests/fixtures/yaml-oddities renders `op: =` and `merge: <<`: promote used to stop with
+    an internal ConstructorError reading them."""
+    oddities = FIXTURES / "yaml-oddities"
+    plan = plan_promote(Workspace.open(oddities, load_config(oddities)), "dev", "prod")
+    assert [c.line() for c in plan.changes] == ["prod/api: ghcr.io/acme/api 1.0.0 -> 1.1.0"]

@@ -10,6 +10,7 @@ import pytest
 
 from gitops.config import load_config
 from gitops.release.status import format_json, format_text, image_status, version_key
+from gitops.workspace import Workspace
 from tests.conftest import FIXTURES
 
 REPO = FIXTURES / "release-edits"
@@ -18,7 +19,7 @@ DIGEST = "sha256:3f2b1c0a9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2
 
 
 def test_table_of_every_image_per_env() -> None:
-    rows = image_status(REPO, load_config(REPO))
+    rows = image_status(Workspace.open(REPO, load_config(REPO)))
     assert format_text(rows, ENVS) == (
         "SERVICE  IMAGE             DEV                            STAGING  PROD     STATUS\n"
         "api      envoyproxy/envoy  v1.32.1@sha256:3f2b1c0a9e8d *  v1.31.0  v1.31.0  "
@@ -33,7 +34,7 @@ def test_table_of_every_image_per_env() -> None:
 
 
 def test_json_has_full_digests_and_the_ahead_env() -> None:
-    document = json.loads(format_json(image_status(REPO, load_config(REPO)), ENVS))
+    document = json.loads(format_json(image_status(Workspace.open(REPO, load_config(REPO))), ENVS))
     assert document["envs"] == ENVS
     envoy = document["images"][0]
     assert envoy == {
@@ -51,13 +52,13 @@ def test_a_hotfix_that_skipped_the_order_is_reported(fixture_repo: Callable[[str
     repo = fixture_repo("release-edits")
     prod = repo / "overlays/prod/web/kustomization.yaml"
     prod.write_text(prod.read_text().replace("newTag: 1.0.1", "newTag: 1.1.1"), encoding="utf-8")
-    rows = {(r.service, r.image): r for r in image_status(repo, load_config(repo))}
+    rows = {(r.service, r.image): r for r in image_status(Workspace.open(repo, load_config(repo)))}
     web = rows[("web", "ghcr.io/acme/web")]
     # "latest" is no version: the leftmost env that differs is taken as ahead.
     assert (web.ahead, web.behind) == ("dev", ("staging", "prod"))
     dev = repo / "overlays/dev/web/kustomization.yaml"
     dev.write_text(dev.read_text().replace("newTag: latest", "newTag: 1.2.0"), encoding="utf-8")
-    rows = {(r.service, r.image): r for r in image_status(repo, load_config(repo))}
+    rows = {(r.service, r.image): r for r in image_status(Workspace.open(repo, load_config(repo)))}
     web = rows[("web", "ghcr.io/acme/web")]
     assert (web.ahead, web.behind, web.out_of_order) == (
         "dev",
@@ -78,7 +79,7 @@ def test_images_the_same_in_every_env_read_same_and_can_be_hidden(
         (repo / "overlays/staging/api/replicas.yaml").read_bytes()
     )
     staging.write_bytes(dev.read_bytes())
-    rows = image_status(repo, load_config(repo))
+    rows = image_status(Workspace.open(repo, load_config(repo)))
     every = format_text(rows, ENVS)
     assert "api      envoyproxy/envoy  v1.31.0   v1.31.0  v1.31.0  same\n" in every
     assert "api      ghcr.io/acme/api  1.0.0     1.0.0    1.0.0    same\n" in every
@@ -109,3 +110,16 @@ def test_tags_that_are_no_versions_have_no_order() -> None:
     assert version_key("latest") is None
     assert version_key("@" + DIGEST) is None
     assert version_key("main-4f2a9c1") is None
+
+
+def test_status_reads_rendered_streams_with_the_one_loader(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """tests/fixtures/yaml-oddities renders `op: =` and `merge: <<` (issue: status stopped with
+    an internal ConstructorError, exit 2): status reads what check reads."""
+    from gitops.cli import main
+
+    assert main(["status", "--repo", str(FIXTURES / "yaml-oddities")]) == 0
+    out, err = capsys.readouterr()
+    assert "api      ghcr.io/acme/api  1.1.0 *  1.0.0  dev ahead of prod" in out
+    assert err == ""

@@ -12,7 +12,15 @@ import pytest
 
 from gitops.diff import DiffOptions, diff_command
 from gitops.simulate.behaviour import touches_behaviour
-from tests.unit.diff.scratch import DEPLOYMENT, LAYOUT, commit, git, overlay_kustomization, write
+from tests.unit.diff.scratch import (
+    DEPLOYMENT,
+    LAYOUT,
+    commit,
+    git,
+    overlay_kustomization,
+    workspace_of,
+    write,
+)
 
 WITH_REQUESTS = DEPLOYMENT.replace(
     "          image: nginx:1.27\n",
@@ -61,7 +69,7 @@ def test_hpa_change_gets_a_side_by_side_section_and_a_plot(repo: Path, tmp_path:
     out = io.StringIO()
     plots = tmp_path / "plots"
     options = DiffOptions(base="HEAD", format="markdown", plot_dir=plots)
-    assert diff_command(repo, options, out) == 0
+    assert diff_command(workspace_of(repo), options, out) == 0
     text = out.getvalue()
     assert "## Behaviour" in text and "### prod/web" in text
     # 2 pods at 50 % of 100m is 100m; 3x is 300m = 6 pods' worth: base reaches 6, head stops
@@ -78,7 +86,7 @@ def test_hpa_change_gets_a_side_by_side_section_and_a_plot(repo: Path, tmp_path:
 def test_json_and_text_carry_the_section(repo: Path) -> None:
     write(repo, {"overlays/prod/web/pdb.yaml": PDB.replace("minAvailable: 1", "minAvailable: 2")})
     out = io.StringIO()
-    assert diff_command(repo, DiffOptions(base="HEAD", format="json"), out) == 0
+    assert diff_command(workspace_of(repo), DiffOptions(base="HEAD", format="json"), out) == 0
     (section,) = json.loads(out.getvalue())["behaviour"]
     assert section["overlay"] == "prod/web"
     # minAvailable 2 of 2 replicas (the HPA minimum): on head neither node holding a pod can
@@ -87,7 +95,7 @@ def test_json_and_text_carry_the_section(repo: Path) -> None:
     assert [d["completed"] for d in section["head"]["drain"]] == [False, False, True]
     assert section["head"]["drain"][0]["blockedBy"] == ["web"]
     text = io.StringIO()
-    diff_command(repo, DiffOptions(base="HEAD"), text)
+    diff_command(workspace_of(repo), DiffOptions(base="HEAD"), text)
     assert "Behaviour (simulated" in text.getvalue()
     assert "drain: completes" in text.getvalue() and "1/3 nodes" in text.getvalue()
 
@@ -96,7 +104,7 @@ def test_unrelated_change_has_no_section(repo: Path) -> None:
     write(repo, {"base/web/configmap.yaml": LAYOUT["base/web/configmap.yaml"].replace(
         "info", "debug")})  # fmt: skip
     out = io.StringIO()
-    diff_command(repo, DiffOptions(base="HEAD", format="markdown"), out)
+    diff_command(workspace_of(repo), DiffOptions(base="HEAD", format="markdown"), out)
     assert "## Behaviour" not in out.getvalue()
 
 
@@ -127,7 +135,7 @@ def test_strategy_change_shows_the_rollout(repo: Path) -> None:
     )
     write(repo, {"base/web/deployment.yaml": deployment})
     out = io.StringIO()
-    diff_command(repo, DiffOptions(base="HEAD", format="markdown"), out)
+    diff_command(workspace_of(repo), DiffOptions(base="HEAD", format="markdown"), out)
     # 2 replicas (the HPA minimum): the 25 % defaults surge one pod and keep both available
     # (2..3 pods); maxSurge 0 with maxUnavailable 1 runs one pod short instead (1..2 pods).
     row = "| rollout: available..total pods, time | web: 2..3 pods, 40 s | web: 1..2 pods, 40 s |"

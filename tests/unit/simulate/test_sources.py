@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from gitops.config import load_config
+from gitops.discovery import SelectionError
 from gitops.k8s.features import FeatureGates
-from gitops.render import SelectionError
 from gitops.simulate.scenario import ScenarioError
 from gitops.simulate.sources import find_hpa, rendered_objects, repo_hpa_resolver, target_workload
+from gitops.workspace import Workspace
 from tests.conftest import REPO_ROOT
 
 
@@ -74,7 +75,9 @@ def test_the_target_is_matched_by_group_kind_and_name() -> None:
 
 def test_the_resolver_renders_the_real_overlay() -> None:
     config = load_config(REPO_ROOT)
-    hpa, request, origin = repo_hpa_resolver(REPO_ROOT, config)("prod", "healthz", None)
+    hpa, request, origin = repo_hpa_resolver(Workspace.open(REPO_ROOT, config))(
+        "prod", "healthz", None
+    )
     assert hpa["kind"] == "HorizontalPodAutoscaler"
     assert request is not None and request > 0
     assert origin.startswith("overlays/prod/healthz (HorizontalPodAutoscaler ")
@@ -83,9 +86,9 @@ def test_the_resolver_renders_the_real_overlay() -> None:
 def test_rendering_outside_a_repo_or_an_unknown_overlay_is_one_error(tmp_path: Path) -> None:
     config = load_config(REPO_ROOT)
     with pytest.raises(ScenarioError, match="no overlays/ here to render prod/web"):
-        rendered_objects(tmp_path, config, "prod", "web")
+        rendered_objects(Workspace.open(tmp_path, config), "prod", "web")
     with pytest.raises(SelectionError, match="unknown service 'nope': overlays exist for"):
-        rendered_objects(REPO_ROOT, config, "prod", "nope")
+        rendered_objects(Workspace.open(REPO_ROOT, config), "prod", "nope")
 
 
 def test_find_hpa_measures_what_the_hpa_measures() -> None:

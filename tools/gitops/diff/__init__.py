@@ -6,7 +6,7 @@ their resources are matched by (env, service, apiVersion/kind, namespace, name) 
 normalised YAML; ``gitops check`` runs on the services involved and its findings are reported as
 added or fixed by the change. Secret values never reach any output: they are compared by hash.
 
-    >>> result = run_diff(repo, base="origin/main")
+    >>> result = run_diff(Workspace.open(repo, config), base="origin/main")
     >>> [(c.action, c.overlay, c.key.short()) for c in result.changes if c.key]
     [('changed', 'prod/web', 'ConfigMap/web')]
     >>> print(format_markdown(result, max_bytes=60_000))
@@ -20,8 +20,8 @@ affects), ``resources`` and ``secrets`` (compare rendered objects, Secrets by ha
 from __future__ import annotations
 
 from gitops.diff.command import diff_command
-from gitops.diff.compare import WorkspaceOpener, argocd_resources, compare_trees, run_diff
-from gitops.diff.findings import check_services, compare_findings, side_findings
+from gitops.diff.compare import argocd_resources, compare_trees, run_diff
+from gitops.diff.findings import compare_findings, landing_namespaces, lands_in
 from gitops.diff.format_json import format_json
 from gitops.diff.format_markdown import format_markdown
 from gitops.diff.format_text import format_text
@@ -33,15 +33,12 @@ from gitops.diff.options import (
     MARKDOWN_MARKER,
     MIN_MAX_BYTES,
     DiffOptions,
-    DocumentValidator,
 )
 from gitops.diff.resources import (
     ResourceChange,
     ResourceMap,
     compare_resources,
     normalise,
-    parse_manifest,
-    strip_build_metadata,
 )
 from gitops.diff.result import DiffResult
 from gitops.diff.secrets import (
@@ -65,16 +62,13 @@ __all__ = [
     "AffectedOverlay",
     "DiffOptions",
     "DiffResult",
-    "DocumentValidator",
     "ResourceChange",
     "ResourceMap",
     "SecretKeyChanges",
     "SideRef",
     "SideState",
-    "WorkspaceOpener",
     "affected_overlays",
     "argocd_resources",
-    "check_services",
     "compare_findings",
     "compare_resources",
     "compare_trees",
@@ -82,12 +76,11 @@ __all__ = [
     "format_json",
     "format_markdown",
     "format_text",
+    "landing_namespaces",
+    "lands_in",
     "load_side",
     "normalise",
-    "parse_manifest",
     "redact_secret",
     "run_diff",
     "secret_value_hashes",
-    "side_findings",
-    "strip_build_metadata",
 ]

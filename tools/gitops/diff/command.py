@@ -3,37 +3,37 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import sys
 from typing import Any, TextIO
 
 from gitops.diff.compare import run_diff
 from gitops.diff.format_json import format_json
 from gitops.diff.format_markdown import format_markdown
 from gitops.diff.format_text import format_text
-from gitops.diff.options import FORMATS, MIN_MAX_BYTES, DiffOptions, DocumentValidator
+from gitops.diff.options import FORMATS, MIN_MAX_BYTES, DiffOptions
 from gitops.diff.result import DiffResult
 from gitops.errors import EXIT_OK, EXIT_PROBLEMS, GitopsError
+from gitops.simulate.behaviour import behaviour_sections
+from gitops.simulate.behaviour import format_markdown as behaviour_markdown
+from gitops.simulate.behaviour import format_text as behaviour_text
+from gitops.simulate.behaviour import to_json as behaviour_json
 from gitops.workspace import Workspace
 
 
 def diff_command(
-    repo: Path,
-    options: DiffOptions,
-    out: TextIO,
-    validator: DocumentValidator | None = None,
-    workspace: Workspace | None = None,
+    workspace: Workspace, options: DiffOptions, out: TextIO, err: TextIO | None = None
 ) -> int:
-    """What ``gitops diff`` does after parsing: run, print, and return the exit code
-    (0; 1 with ``--exit-code`` when there are differences; errors raise GitopsError -> 2)."""
+    """What ``gitops diff`` does after parsing: run, print, and return the exit code: 1 when
+    the head side breaks a render the base side did not (whatever the options), else 0, or 1
+    with ``--exit-code`` when there are differences; errors raise GitopsError -> 2. Each broken
+    render is one ``error:`` line on ``err`` (stderr)."""
     if options.format not in FORMATS:
         raise GitopsError(f"--format {options.format}: expected one of {', '.join(FORMATS)}")
     if options.context < 0:
         raise GitopsError(f"--context {options.context}: expected a number of lines >= 0")
     if options.max_bytes < MIN_MAX_BYTES:
         raise GitopsError(f"--max-bytes {options.max_bytes}: expected at least {MIN_MAX_BYTES}")
-    result = run_diff(
-        repo, options.base, options.head, options.context, validator, workspace=workspace
-    )
+    result = run_diff(workspace, options.base, options.head, options.context)
     behaviour = _behaviour_hook(result, options)
     if options.format == "json":
         document = json.loads(format_json(result))
@@ -48,7 +48,13 @@ def diff_command(
     else:
         out.write(format_text(result, options.color))
         out.write(behaviour.text() if behaviour else "")
-    if options.exit_code and result.has_differences:
+    broken = result.broken_by_change
+    for change in broken:
+        print(
+            f"error: {change.overlay}: does not render with this change: {change.message}",
+            file=err or sys.stderr,
+        )
+    if broken or (options.exit_code and result.has_differences):
         return EXIT_PROBLEMS
     return EXIT_OK
 
@@ -60,25 +66,17 @@ class _Behaviour:
         self.sections = sections
 
     def to_json(self) -> list[dict[str, object]]:
-        from gitops.simulate.behaviour import to_json
-
-        return to_json(self.sections)
+        return behaviour_json(self.sections)
 
     def markdown(self) -> str:
-        from gitops.simulate.behaviour import format_markdown as behaviour_markdown
-
         return "\n" + behaviour_markdown(self.sections) if self.sections else ""
 
     def text(self) -> str:
-        from gitops.simulate.behaviour import format_text as behaviour_text
-
         return behaviour_text(self.sections)
 
 
 def _behaviour_hook(result: DiffResult, options: DiffOptions) -> _Behaviour | None:
     """Simulate base and head of every overlay whose HPA, PDB or workload scaling inputs
     changed; None when nothing of the kind changed."""
-    from gitops.simulate.behaviour import behaviour_sections
-
     sections = behaviour_sections(result.objects, options.plot_dir)
     return _Behaviour(sections) if sections else None

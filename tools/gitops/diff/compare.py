@@ -1,29 +1,30 @@
-"""The whole comparison: two Snapshots (gitops.snapshot), one per side, compared."""
+"""The whole comparison: two Snapshots (gitops.snapshot), one per side, compared object by object.
+
+Each side is one Workspace (the caller's tools over that side's checkout) and one Snapshot:
+the changed overlays and every overlay a change can reach through object relations (the rest
+of the changed overlays' envs, the changed services in the other envs, every overlay when
+argocd/ changes) rendered once, through the cache, parsed once. The changed overlays' objects
+are compared; the findings of ``gitops check`` over the whole selection are compared, and each
+finding added or fixed names the overlay it lands in and the changed overlay that caused it.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from gitops.config import CONFIG_FILE, RepoConfig
-from gitops.diff.findings import check_services, compare_findings, side_findings
-from gitops.diff.options import ARGOCD_SERVICE, DEFAULT_CONTEXT, DocumentValidator
-from gitops.diff.resources import (
-    ResourceChange,
-    ResourceMap,
-    compare_resources,
-    parse_manifest,
-    strip_build_metadata,
-)
+from gitops.check import check_snapshot, locate_findings
+from gitops.config import CONFIG_FILE
+from gitops.diff.findings import compare_findings, landing_namespaces, lands_in
+from gitops.diff.options import ARGOCD_SERVICE, DEFAULT_CONTEXT
+from gitops.diff.resources import ResourceChange, ResourceMap, compare_resources
 from gitops.diff.result import DiffResult
 from gitops.diff.select import AffectedOverlay, SideRef, SideState, affected_overlays, load_side
+from gitops.errors import GitopsError
 from gitops.gitworktree import (
     changed_files,
     default_base,
@@ -31,7 +32,6 @@ from gitops.gitworktree import (
     git_toplevel,
     resolve_ref,
 )
-from gitops.kustomize import Kustomize
 from gitops.model import Finding, ResourceKey
 from gitops.render import RenderedOverlay
 from gitops.snapshot import Snapshot, take_snapshot
@@ -62,21 +62,16 @@ def argocd_resources(snapshot: Snapshot) -> tuple[ResourceMap, str | None]:
     return resources, None
 
 
-# Over six parameters: the docstring says why (one per option, no hidden state).
-def run_diff(  # noqa: PLR0913
-    repo: Path,
+def run_diff(
+    workspace: Workspace,
     base: str | None = None,
     head: str | None = None,
     context: int = DEFAULT_CONTEXT,
-    validator: DocumentValidator | None = None,
-    kustomize: Kustomize | None = None,
-    workspace: Workspace | None = None,
 ) -> DiffResult:
     """Compare ``base`` (default: merge-base with origin/main or main) with ``head`` (default:
-    the working tree, uncommitted changes included). Never writes to ``repo``. ``workspace``
-    (the CLI's) supplies kustomize, runner, cache setting and validator for both sides;
-    without it one is opened from ``kustomize`` and ``validator``. Seven parameters: the refs,
-    the diff context and the three ways a library caller may supply the tools."""
+    the working tree, uncommitted changes included) of the workspace's repository, with its
+    tools (binary, runner, cache, validator) on both sides. Never writes to the repository."""
+    repo = workspace.repo
     _toplevel, prefix = git_toplevel(repo)
     head_sha = resolve_ref(repo, head) if head is not None else None
     if base is None:
@@ -91,23 +86,35 @@ def run_diff(  # noqa: PLR0913
         head_root = (
             stack.enter_context(detached_checkout(repo, head_sha, prefix)) if head_sha else repo
         )
-        return _compare(
-            base_ref,
-            head_ref,
-            base_root,
-            head_root,
-            changed,
-            context,
-            _opener(workspace, validator, kustomize),
-        )
+        sides = (load_side("base", base_root, workspace), load_side("head", head_root, workspace))
+        return _compare((base_ref, head_ref), sides, changed, context)
+
+
+# Over six parameters: the docstring says why (one per option, no hidden state).
+def compare_trees(
+    workspace: Workspace,
+    base_root: Path,
+    head_root: Path,
+    changed: set[str],
+    labels: tuple[str, str],
+    context: int = DEFAULT_CONTEXT,
+) -> DiffResult:
+    """The same comparison as :func:`run_diff`, between two directory trees instead of git
+    refs; ``changed`` lists the repo-relative files that differ (``gitops promote --dry-run``
+    compares the repository with an edited copy of it). Six parameters: the tools, the two
+    trees, what differs, their labels and the diff context."""
+    sides = (load_side("base", base_root, workspace), load_side("head", head_root, workspace))
+    refs = (SideRef(labels[0], None), SideRef(labels[1], None))
+    return _compare(refs, sides, changed, context)
 
 
 @dataclass(frozen=True)
 class _Plan:
     """What both sides render and check, decided before either renders."""
 
-    affected: tuple[AffectedOverlay, ...]
-    services: frozenset[str]  # whose check findings are compared
+    affected: tuple[AffectedOverlay, ...]  # the changed overlays: compared object by object
+    reached: frozenset[str]  # every overlay whose findings are compared (affected included)
+    whole_envs: frozenset[str] | None  # envs reached whole (None: all); the rest in part
     argocd_changed: bool
     notes: tuple[str, ...]
 
@@ -124,33 +131,34 @@ class _SideWork:
     argo: ResourceMap = field(default_factory=dict)
     argo_error: str | None = None
     findings: tuple[Finding, ...] = ()
+    namespaces: dict[str, frozenset[str]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    snapshot: Snapshot | None = None  # to locate the findings the comparison reports
+
+    def located(self, findings: list[Finding]) -> list[Finding]:
+        if self.snapshot is None or not findings:
+            return findings
+        return sorted(locate_findings(self.snapshot, findings))
 
 
-# Over six parameters: the docstring says why (one per option, no hidden state).
-def _compare(  # noqa: PLR0913
-    base_ref: SideRef,
-    head_ref: SideRef,
-    base_root: Path,
-    head_root: Path,
+def _compare(
+    refs: tuple[SideRef, SideRef],
+    sides: tuple[SideState, SideState],
     changed: set[str],
     context: int,
-    open_workspace: WorkspaceOpener,
 ) -> DiffResult:
-    """Seven parameters: the two sides (ref and tree each), what changed, and the options."""
-    base, head = load_side("base", base_root), load_side("head", head_root)
+    base, head = sides
     if base.config is None or head.config is None:
         errors = [
             ResourceChange("", "", "render-error", None, side=s.name, message=s.error or "")
-            for s in (base, head)
+            for s in sides
             if s.error
         ]
         note = "gitops.yaml does not load on one side: nothing was compared"
-        return DiffResult(base_ref, head_ref, (), (), tuple(errors), (), (), notes=(note,))
-    workspace = open_workspace(head.root, head.config)
+        return DiffResult(*refs, (), (), tuple(errors), (), (), notes=(note,))
     plan = _plan(base, head, changed)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="diff-side") as pool:
-        base_work, head_work = pool.map(lambda s: _side_work(s, plan, workspace), (base, head))
+        base_work, head_work = pool.map(lambda s: _side_work(s, plan), sides)
     notes = [*plan.notes, *base_work.notes, *head_work.notes]
     changes, objects = _overlay_changes(plan.names, base_work, head_work, context)
     if plan.argocd_changed:
@@ -167,19 +175,26 @@ def _compare(  # noqa: PLR0913
             f"{', '.join(sorted(broken))}: it does not render on one side"
         )
     added, fixed = compare_findings(base_findings, head_findings)
+    added, fixed = head_work.located(added), base_work.located(fixed)
+    namespaces = {**base_work.namespaces}
+    for name, found in head_work.namespaces.items():
+        namespaces[name] = namespaces.get(name, frozenset()) | found
+    causes = Causes(tuple(plan.names), plan.argocd_changed, CONFIG_FILE in changed, namespaces)
     order = sorted(set(base.overlays.values()) | set(head.overlays.values()))
     return DiffResult(
-        base=base_ref,
-        head=head_ref,
+        base=refs[0],
+        head=refs[1],
         rendered_base=tuple(name for name, _ in base_work.rendered),
         rendered_head=tuple(name for name, _ in head_work.rendered),
         changes=tuple(_sorted_changes(changes, [o.name for o in order])),
         findings_added=tuple(added),
         findings_fixed=tuple(fixed),
+        caused_by={f: causes.cause_of(f) for f in (*added, *fixed)},
         affected=plan.affected,
         argocd_compared=plan.argocd_changed,
         notes=tuple(notes),
         overlay_order=tuple(dict.fromkeys(o.name for o in order)),
+        checked=tuple(n for n in dict.fromkeys(o.name for o in order) if n in plan.reached),
         objects=objects,
     )
 
@@ -199,36 +214,85 @@ def _plan(base: SideState, head: SideState, changed: set[str]) -> _Plan:
             "remote bases are not compared for changes (only re-rendered with the "
             f"overlays that use them): {', '.join(remote)}"
         )
-    services = {name.split("/", 1)[1] for name in names}
-    if argocd_changed and not services:
-        # Argo CD findings come with any check run; one service keeps the cost constant.
-        services = {o.service for o in list(head.overlays.values())[:1]}
-    return _Plan(tuple(affected), frozenset(services), argocd_changed, tuple(notes))
+    reached = _reached(base, head, names, argocd_changed)
+    whole = None if argocd_changed else frozenset(n.split("/", 1)[0] for n in names)
+    return _Plan(tuple(affected), reached, whole, argocd_changed, tuple(notes))
 
 
-def _side_work(side: SideState, plan: _Plan, workspace: Workspace) -> _SideWork:
-    """One Snapshot of the side: each overlay rendered once (traced), argocd/ built once; the
-    affected overlays' renders, its Argo CD objects and its check findings all come from it."""
-    assert side.config is not None
-    overlays = [side.overlays[n] for n in plan.names if n in side.overlays]
-    present = check_services(side, plan.services)
-    if not overlays and not present and not plan.argocd_changed:
-        return _SideWork()
-    snapshot = take_snapshot(
-        workspace.for_tree(side.root, side.config),
-        None,
-        None if present == [None] else [s for s in present if s is not None],
-        also=overlays,
+def _reached(
+    base: SideState, head: SideState, names: list[str], argocd_changed: bool
+) -> frozenset[str]:
+    """The overlays a change can affect through object relations: the changed ones, every
+    overlay of their envs (a rule relates objects of one env and namespace: Ingress backends,
+    ServiceMonitor ports, NetworkPolicy peers, PDB and HPA targets), their services in the other
+    envs (rules comparing envs, env-regression) and, when argocd/ changed, every overlay (the
+    Argo CD app set: projects, destinations, coverage)."""
+    every = set(base.overlays) | set(head.overlays)
+    if argocd_changed:
+        return frozenset(every)
+    envs = {n.split("/", 1)[0] for n in names}
+    services = {n.split("/", 1)[1] for n in names}
+    return frozenset(
+        n for n in every if n.split("/", 1)[0] in envs or n.split("/", 1)[1] in services
     )
+
+
+def _side_work(side: SideState, plan: _Plan) -> _SideWork:
+    """One Snapshot of the side: each reached overlay rendered once (traced), argocd/ built
+    once; the changed overlays' objects, its Argo CD objects and its check findings all come
+    from it."""
+    assert side.workspace is not None
+    overlays = [side.overlays[n] for n in plan.names if n in side.overlays]
+    if not plan.reached and not plan.argocd_changed:
+        return _SideWork()
+    snapshot = take_snapshot(side.workspace, keep=lambda o: o.name in plan.reached, also=overlays)
     argo, argo_error = argocd_resources(snapshot) if plan.argocd_changed else ({}, None)
-    findings, notes = side_findings(side, snapshot, present)
+    findings: list[Finding] = []
+    notes: list[str] = []
+    try:
+        report = check_snapshot(snapshot, whole_envs=plan.whole_envs, locate=False)
+        findings = list(report.findings)
+    except GitopsError as exc:
+        notes.append(f"{side.name}: findings could not be computed: {exc}")
     return _SideWork(
         tuple((o.name, snapshot.render_of(o.rel_path)) for o in overlays),
         argo,
         argo_error,
         tuple(findings),
+        landing_namespaces(snapshot),
         tuple(notes),
+        snapshot,
     )
+
+
+@dataclass(frozen=True)
+class Causes:
+    """Which changed overlay caused a finding that lands in another overlay."""
+
+    changed: tuple[str, ...]
+    argocd_changed: bool
+    config_changed: bool
+    namespaces: dict[str, frozenset[str]]  # overlay -> namespaces its objects land in
+
+    def cause_of(self, finding: Finding) -> tuple[str, ...]:
+        """The changed overlay in the finding's own overlay, else those sharing a namespace
+        with it in its env, else any of its env, else its service's in other envs, else argocd/
+        (or gitops.yaml, which changes everything)."""
+        lands = lands_in(finding)
+        if lands in self.changed:
+            return (lands,)
+        if self.config_changed:
+            return (CONFIG_FILE,)
+        same_env = [c for c in self.changed if finding.env and c.split("/", 1)[0] == finding.env]
+        mine = self.namespaces.get(lands, frozenset())
+        shared = [c for c in same_env if self.namespaces.get(c, frozenset()) & mine]
+        same_service = [c for c in self.changed if c.split("/", 1)[1] == finding.service]
+        for candidates in (shared, same_env, same_service):
+            if candidates:
+                return tuple(candidates)
+        if self.argocd_changed:
+            return (ARGOCD_SERVICE,)
+        return self.changed
 
 
 Objects = dict[str, tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]]
@@ -237,8 +301,8 @@ Objects = dict[str, tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]
 def _overlay_changes(
     names: list[str], base: _SideWork, head: _SideWork, context: int
 ) -> tuple[list[ResourceChange], Objects]:
-    """Each affected overlay compared, or its render errors; and the parsed objects of each
-    compared overlay (base, head): input to the Behaviour section."""
+    """Each affected overlay compared, or its render errors; and the objects of each compared
+    overlay (base, head): input to the Behaviour section."""
     changes: list[ResourceChange] = []
     objects: Objects = {}
     by_name = {"base": dict(base.rendered), "head": dict(head.rendered)}
@@ -260,18 +324,17 @@ def _overlay_changes(
 def _resource_map(
     env: str, service: str, side_name: str, result: RenderedOverlay | None
 ) -> ResourceMap | ResourceChange:
-    """The overlay's resources on one side (none when it does not exist there), or the
-    render error that stands in for them."""
+    """The overlay's objects on one side, as the snapshot parsed them (none when it does not
+    exist there), or the render error that stands in for them."""
     if result is None:
         return {}
-    if result.manifest is None:
+    if not result.ok:
         message = result.error or "render failed"
         return ResourceChange(env, service, "render-error", None, side=side_name, message=message)
-    try:
-        return strip_build_metadata(parse_manifest(env, service, result.manifest))
-    except yaml.YAMLError as exc:
-        message = f"unparseable output: {exc}"
+    if result.problems:
+        message = f"unparseable output: {result.problems[0]}"
         return ResourceChange(env, service, "render-error", None, side=side_name, message=message)
+    return {(env, service, r.key): r.body for r in result.resources}
 
 
 def _argocd_changes(base: _SideWork, head: _SideWork, context: int) -> list[ResourceChange]:
@@ -308,46 +371,3 @@ def _sorted_changes(
             c.side,
         ),
     )
-
-
-# Over six parameters: the docstring says why (one per option, no hidden state).
-def compare_trees(  # noqa: PLR0913
-    base_root: Path,
-    head_root: Path,
-    changed: set[str],
-    base_label: str,
-    head_label: str,
-    context: int = DEFAULT_CONTEXT,
-    validator: DocumentValidator | None = None,
-    kustomize: Kustomize | None = None,
-    workspace: Workspace | None = None,
-) -> DiffResult:
-    """The same comparison as :func:`run_diff`, between two directory trees instead of git
-    refs; ``changed`` lists the repo-relative files that differ (``gitops promote --dry-run``
-    compares the repository with an edited copy of it). Nine parameters: run_diff's plus the
-    two labels."""
-    return _compare(
-        SideRef(base_label, None),
-        SideRef(head_label, None),
-        base_root,
-        head_root,
-        changed,
-        context,
-        _opener(workspace, validator, kustomize),
-    )
-
-
-WorkspaceOpener = Callable[[Path, RepoConfig], Workspace]
-
-
-def _opener(
-    workspace: Workspace | None, validator: DocumentValidator | None, kustomize: Kustomize | None
-) -> WorkspaceOpener:
-    """The head side's Workspace: the caller's, else one opened once from head's config."""
-
-    def open_workspace(root: Path, config: RepoConfig) -> Workspace:
-        if workspace is not None:
-            return workspace
-        return Workspace.open(root, config, kustomize=kustomize, validator=validator)
-
-    return open_workspace

@@ -1,11 +1,9 @@
-"""``gitops check`` findings of each side, and which the change added or fixed."""
+"""``gitops check`` findings of each side: which the change added or fixed, where they land."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from gitops.diff.select import SideState
-from gitops.errors import GitopsError
 from gitops.model import Finding
 from gitops.snapshot import Snapshot
 
@@ -33,35 +31,22 @@ def compare_findings(
     return sorted(added), sorted(fixed)
 
 
-def check_services(side: SideState, services: Iterable[str]) -> list[str | None]:
-    """The services whose ``gitops check`` findings are compared: every env of each (rules may
-    compare envs with each other, so a one-env change is checked against its siblings); one
-    ``None`` when that is every service (Argo CD is then checked once, not per service)."""
-    all_services = {o.service for o in side.overlays.values()}
-    present: list[str | None] = [*sorted(all_services & set(services))]
-    if len(present) > 1 and len(present) == len(all_services):
-        present = [None]
-    return present
+def lands_in(finding: Finding) -> str:
+    """The overlay a finding is about (``env/service``), ``argocd`` or ``""`` (the repository)."""
+    if finding.env:
+        return f"{finding.env}/{finding.service}"
+    return finding.service
 
 
-def side_findings(
-    side: SideState, snapshot: Snapshot, present: list[str | None]
-) -> tuple[list[Finding], list[str]]:
-    """The check findings of each of ``present`` out of one snapshot (nothing is rendered
-    here); a check that cannot run becomes a note."""
-    from gitops.check import check_snapshot
-    from gitops.render import select_overlays
-
-    findings: list[Finding] = []
-    notes: list[str] = []
-    for service in present:
-        try:
-            # An unknown service is reported as `gitops check --service` reports it.
-            select_overlays(snapshot.discovery, snapshot.workspace.config, None, service)
-            report = check_snapshot(snapshot, None, service, copy_bodies=len(present) > 1)
-        except GitopsError as exc:
-            scope = service or "all services"
-            notes.append(f"{side.name}: findings for {scope} could not be computed: {exc}")
-            continue
-        findings.extend(report.findings)
-    return findings, notes
+def landing_namespaces(snapshot: Snapshot) -> dict[str, frozenset[str]]:
+    """Per overlay (``env/service``) the namespaces its objects land in: their own, else the
+    destination of the Application that syncs the overlay."""
+    destinations: dict[str, str] = {}
+    if snapshot.argocd is not None:
+        for app in snapshot.argocd.applications:
+            destinations.setdefault(app.path, str(app.destination.get("namespace") or ""))
+    found: dict[str, set[str]] = {}
+    for resource in snapshot.resources:
+        namespace = resource.namespace or destinations.get(resource.overlay_path, "")
+        found.setdefault(f"{resource.env}/{resource.service}", set()).add(namespace)
+    return {name: frozenset(spaces) for name, spaces in found.items()}

@@ -56,7 +56,8 @@ def format_markdown(
         "",
         f"Base `{result.base.describe()}` → head `{result.head.describe()}`. Rendered "
         f"{len(result.rendered_base)} overlay(s) on base and {len(result.rendered_head)} on head "
-        f"(of {len(result.overlay_order)}): only overlays whose kustomize inputs changed.",
+        f"(of {len(result.overlay_order)}): only overlays whose kustomize inputs changed. "
+        f"Findings compared over {len(result.checked)} overlay(s) the change can reach.",
         "",
     ]
     head += [f"> {_md_escape(note)}" for note in result.notes]
@@ -84,7 +85,7 @@ def format_markdown(
         if findings:
             items = [
                 f"- `{_md_escape(f.rule)}` {f.severity} "
-                f"{_md_escape(_finding_line(f).split(' ', 2)[2])}"
+                f"{_md_escape(_finding_line(f, result.causes(f)).split(' ', 2)[2])}"
                 for f in findings
             ]
             blocks.append(f"\n#### {title}\n\n" + "\n".join(items) + "\n")

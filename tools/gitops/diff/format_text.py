@@ -18,11 +18,15 @@ _RED, _GREEN, _CYAN, _YELLOW, _BOLD, _RESET = (
 )
 
 
-def _finding_line(finding: Finding) -> str:
+def _finding_line(finding: Finding, causes: tuple[str, ...] = ()) -> str:
+    """``error rule env/service Kind/name: message``; when another overlay's change caused it,
+    ``(caused by env/service)``."""
     where = "/".join(p for p in (finding.env, finding.service) if p) or "repository"
     subject = finding.resource.split("/")
     short = f"{subject[-3]}/{subject[-1]}: " if len(subject) >= 4 else ""
-    return f"{finding.severity} {finding.rule} {where} {short}{finding.message}"
+    cause = [c for c in causes if c != where]
+    by = f" (caused by {', '.join(cause)})" if cause else ""
+    return f"{finding.severity} {finding.rule} {where} {short}{finding.message}{by}"
 
 
 def format_text(result: DiffResult, color: bool = False) -> str:
@@ -32,7 +36,8 @@ def format_text(result: DiffResult, color: bool = False) -> str:
     lines = [
         paint(f"gitops diff: {result.base.describe()} -> {result.head.describe()}", _BOLD),
         f"rendered: {len(result.rendered_base)} overlay(s) on base, "
-        f"{len(result.rendered_head)} on head (of {len(result.overlay_order)})",
+        f"{len(result.rendered_head)} on head (of {len(result.overlay_order)}); findings "
+        f"compared over {len(result.checked)} overlay(s) the change can reach",
     ]
     lines += [f"note: {note}" for note in result.notes]
     if not result.has_differences:
@@ -45,7 +50,7 @@ def format_text(result: DiffResult, color: bool = False) -> str:
     ):
         if findings:
             lines += ["", paint(f"{title}:", _BOLD)]
-            lines += [paint(f"  {_finding_line(f)}", code) for f in findings]
+            lines += [paint(f"  {_finding_line(f, result.causes(f))}", code) for f in findings]
     for change in result.changes:
         lines += ["", *_change_lines(change, paint)]
     return "\n".join(lines) + "\n"

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 FORMATS = ("text", "markdown", "json")
 
@@ -24,9 +22,6 @@ MARKDOWN_MARKER = "<!-- gitops-diff -->"
 
 
 ARGOCD_SERVICE = "argocd"
-
-
-DocumentValidator = Callable[[dict[str, Any]], list[str]]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Resources: parse a render, normalise, compare two sides (Secrets redacted)."""
+"""Resources: normalise and compare two sides' objects (Secrets redacted). The objects are the
+Snapshots' (gitops.snapshot), parsed once with the strict loader; nothing here reads YAML."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Any
 
 import yaml
 
-from gitops import yamlio
 from gitops.diff.secrets import (
     SecretKeyChanges,
     _is_secret,
@@ -18,7 +18,7 @@ from gitops.diff.secrets import (
     secret_value_hashes,
 )
 from gitops.model import ResourceKey
-from gitops.tracing import ORIGIN, TRANSFORMATIONS
+from gitops.yamlio import plain_safe
 
 # kustomize's name suffix for generated ConfigMaps/Secrets: a 10-char hash in its own alphabet.
 _GENERATED_SUFFIX = re.compile(r"-[bcdfghkmt2-9]{10}$")
@@ -66,31 +66,19 @@ class ResourceChange:
 ResourceMap = dict[tuple[str, str, ResourceKey], dict[str, Any]]
 
 
-def parse_manifest(env: str, service: str, manifest: str) -> ResourceMap:
-    resources: ResourceMap = {}
-    for body in yamlio.safe_load_all(manifest):
-        if isinstance(body, dict):
-            resources[(env, service, ResourceKey.of(body))] = body
-    return resources
-
-
-def strip_build_metadata(resources: ResourceMap) -> ResourceMap:
-    """Resources of a traced render (gitops.snapshot) as the plain build prints them: kustomize's
-    build-metadata annotations removed (and the annotations map, when they were all it had)."""
-    for body in resources.values():
-        metadata = body.get("metadata")
-        annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
-        if isinstance(metadata, dict) and isinstance(annotations, dict):
-            annotations.pop(ORIGIN, None)
-            annotations.pop(TRANSFORMATIONS, None)
-            if not annotations:
-                del metadata["annotations"]
-    return resources
-
-
 class _NormalDumper(yaml.SafeDumper):
     def ignore_aliases(self, data: Any) -> bool:
         return True
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    """A one-line string Kubernetes would read as something else unquoted (``y``, ``0o17``)
+    is quoted, so the diff reads back as the objects it shows (gitops.yamlio.plain_safe)."""
+    style = "'" if "\n" not in data and not plain_safe(data) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_NormalDumper.add_representer(str, _represent_str)
 
 
 def normalise(body: dict[str, Any]) -> str:

@@ -23,6 +23,11 @@ class DiffResult:
     argocd_compared: bool = False
     notes: tuple[str, ...] = ()
     overlay_order: tuple[str, ...] = ()  # every overlay name, in env then service order
+    # The overlays whose findings were compared: the changed ones and all they can reach.
+    checked: tuple[str, ...] = ()
+    # Per finding added or fixed, the changed overlay(s) that caused it ("argocd",
+    # "gitops.yaml" when those changed); the overlay it lands in is its own env/service.
+    caused_by: dict[Finding, tuple[str, ...]] = field(default_factory=dict, compare=False)
     # Parsed objects of each compared overlay (base, head): input to the Behaviour section.
     objects: dict[str, tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]] = field(
         default_factory=dict, compare=False, repr=False
@@ -31,6 +36,20 @@ class DiffResult:
     @property
     def has_differences(self) -> bool:
         return bool(self.changes or self.findings_added or self.findings_fixed)
+
+    @property
+    def broken_by_change(self) -> list[ResourceChange]:
+        """The head side's render errors of overlays (argocd/ included) that rendered on the
+        base side or did not exist there: the change breaks them (exit 1)."""
+        base = {c.overlay for c in self.changes if c.action == "render-error" and c.side == "base"}
+        return [
+            c
+            for c in self.changes
+            if c.action == "render-error" and c.side == "head" and c.overlay not in base
+        ]
+
+    def causes(self, finding: Finding) -> tuple[str, ...]:
+        return self.caused_by.get(finding, ())
 
     def summary_rows(self) -> list[dict[str, Any]]:
         """One row per (env, service) with anything to report, in overlay order."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitops.config import CONFIG_FILE, RepoConfig, load_config
-from gitops.discovery import Overlay, discover_overlays
+from gitops.config import CONFIG_FILE, RepoConfig
+from gitops.discovery import Overlay
 from gitops.errors import GitopsError
-from gitops.inputs import InputResolver, InputSet
+from gitops.inputs import InputSet
+from gitops.repo import open_config
+from gitops.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -22,26 +24,31 @@ class SideRef:
 
 @dataclass
 class SideState:
-    """What one side knows before rendering: its config, overlays and their inputs."""
+    """What one side knows before rendering: its workspace, overlays and their inputs."""
 
     name: str  # "base" or "head"
     root: Path
-    config: RepoConfig | None
+    workspace: Workspace | None  # None: gitops.yaml unreadable on this side
     overlays: dict[str, Overlay] = field(default_factory=dict)  # "<env>/<service>" -> overlay
     inputs: dict[str, InputSet] = field(default_factory=dict)
     error: str | None = None  # gitops.yaml unreadable on this side
 
+    @property
+    def config(self) -> RepoConfig | None:
+        return self.workspace.config if self.workspace is not None else None
 
-def load_side(name: str, root: Path) -> SideState:
+
+def load_side(name: str, root: Path, tools: Workspace) -> SideState:
+    """The checkout at ``root`` with the tools (binary, runner, cache) of ``tools``."""
     try:
-        config = load_config(root)
+        config = open_config(root)
     except GitopsError as exc:
         return SideState(name, root, None, error=str(exc))
-    side = SideState(name, root, config)
-    resolver = InputResolver(root)
-    for overlay in discover_overlays(root, config).overlays:
+    workspace = tools.for_tree(root, config)
+    side = SideState(name, root, workspace)
+    for overlay in workspace.layout().overlays:
         side.overlays[overlay.name] = overlay
-        side.inputs[overlay.name] = resolver.overlay_inputs(overlay.rel_path)
+        side.inputs[overlay.name] = workspace.resolver.overlay_inputs(overlay.rel_path)
     return side
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops import k8s_math
-from gitops.k8s.selectors import generated_labels, pdb_selects, selector_matches
+from gitops.k8s.selectors import GeneratedLabels, generated_labels, pdb_selects, selector_matches
 from gitops.k8s.workload import WORKLOAD_KINDS, template_labels
 from gitops.k8s_math import InvalidValueError
 from gitops.model import Resource
@@ -61,12 +61,21 @@ class Relations:
         # (env, namespace, kind) -> resources, in render order.
         self._index: dict[tuple[str, str, str], list[Resource]] = {}
         self._order: dict[int, int] = {}
+        self._pod_labels: dict[int, tuple[dict[str, str], GeneratedLabels]] = {}
         # Keyed by id(): the index holds every indexed resource, so no id is reused meanwhile.
         for position, resource in enumerate(resources):
             namespace = self.namespace_of(resource)
             self._index.setdefault((resource.env, namespace, resource.kind), []).append(resource)
             self._order[id(resource)] = position
             self._namespaces[id(resource)] = namespace
+
+    def pod_labels(self, owner: Resource) -> tuple[dict[str, str], GeneratedLabels]:
+        """The labels of the owner's pods (its template's, and those its controller adds),
+        worked out once per resource: every PDB and Service of an env asks for every owner."""
+        key = id(owner)
+        if key not in self._pod_labels:
+            self._pod_labels[key] = (template_labels(owner.body), generated_labels(owner.body))
+        return self._pod_labels[key]
 
     def namespace_of(self, resource: Resource) -> str:
         """Where the resource lands: its own namespace, else its Application's destination."""
@@ -130,8 +139,7 @@ class Relations:
 
     def pdbs_covering(self, workload: Resource) -> list[Resource]:
         """The PDBs in the workload's env and namespace whose selector picks its pods."""
-        labels = template_labels(workload.body)
-        generated = generated_labels(workload.body)
+        labels, generated = self.pod_labels(workload)
         return [
             pdb
             for pdb in self.neighbours(workload, PDB_KIND)
@@ -143,7 +151,7 @@ class Relations:
         return [
             owner
             for owner in self.neighbours(pdb, *WORKLOAD_KINDS, "Pod")
-            if pdb_selects(pdb.spec, template_labels(owner.body), generated_labels(owner.body))
+            if pdb_selects(pdb.spec, *self.pod_labels(owner))
         ]
 
     # --- Services -------------------------------------------------------------------------
@@ -156,15 +164,12 @@ class Relations:
         return [
             w
             for w in self.neighbours(service, *SERVICE_BACKED_KINDS)
-            if selector_matches(
-                {"matchLabels": selector}, template_labels(w.body), generated_labels(w.body)
-            )
+            if selector_matches({"matchLabels": selector}, *self.pod_labels(w))
         ]
 
     def services_selecting(self, workload: Resource) -> list[Resource]:
         """The Services in the workload's env and namespace whose selector matches its pods."""
-        labels = template_labels(workload.body)
-        generated = generated_labels(workload.body)
+        labels, generated = self.pod_labels(workload)
         return [
             service
             for service in self.neighbours(workload, "Service")

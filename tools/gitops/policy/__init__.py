@@ -1,51 +1,59 @@
-"""The policy engine: a registry of rules that declare what they check.
+"""The policy rules, all registered: import this package to get every rule.
 
-A rule is a generator decorated with :func:`rule`; its docstring says why it matters (the first
-line becomes its entry in ``docs/rules.md``), and the decorator declares the kinds it applies
-to, how to fix a finding and the ``gitops.yaml`` keys that tune it. A function of ``(ctx,
-resource)`` is a single-resource rule: the engine hands it only resources of its kinds. A
-function of ``(ctx)`` relates resources to each other (through ``ctx.relations``). It yields
-:class:`Hit` objects; the engine turns them into :class:`~gitops.model.Finding` with the
-severity configured for the env.
+The engine (the ``rule`` decorator, :class:`CheckContext`, how hits become findings) lives in
+:mod:`gitops.policy.engine`; the rule modules import it, and this package imports each rule
+module once, at the top, so the registry is complete before anyone asks for it. Nothing here is
+imported lazily: the engine never imports a rule module, so there is no cycle to hide.
 
-    @rule("probe-port-unknown", kinds=POD_KINDS, remediation="Declare the port name ...")
-    def probe_port_unknown(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
-        \"\"\"A probe uses a named port that its container does not declare. ...\"\"\"
-        for container in containers(workload):
-            ...
-            yield Hit('container web: readinessProbe port "http" is not declared', workload)
+    >>> get_rule("hpa-bounds").kinds
+    ('HorizontalPodAutoscaler',)
+    >>> [r.id for r in all_rules()][:2]
+    ['render-failed', 'schema']
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+import difflib
 
-from gitops.config import RepoConfig
-from gitops.discovery import Overlay
-from gitops.k8s import (
+from gitops.config import CONFIG_FILE, RepoConfig
+from gitops.errors import ConfigError
+from gitops.policy import (
+    apis,
+    applications,
+    networking,
+    pipeline,
+    promotion,
+    remote,
+    scaling,
+    secrets,
+    workloads,
+)
+from gitops.policy.engine import (
+    COMMON_PARAMS,
     WORKLOAD_KINDS,
+    CheckContext,
     GeneratedLabels,
-    Relations,
-    generated_labels,
+    Hit,
+    Param,
+    Rule,
+    containers,
+    controller_labels,
+    pipeline_rule,
+    pod_labels,
+    pod_spec,
+    pod_template,
+    registered_rules,
+    rule,
+    run_rule,
+    run_rules,
     selector_matches,
-    spec_containers,
-    template_of,
+    to_finding,
     valid_label_selector,
 )
-from gitops.k8s.operators import operator_objects
-from gitops.model import Finding, Resource, Severity
 
-if TYPE_CHECKING:
-    from gitops.argocd import Application
-
-# Modules whose import registers rules; docs/rules.md lists them in this order.
 __all__ = [
     "COMMON_PARAMS",
+    "RULE_MODULES",
     "WORKLOAD_KINDS",
     "CheckContext",
     "GeneratedLabels",
@@ -53,6 +61,7 @@ __all__ = [
     "Param",
     "Rule",
     "all_rules",
+    "check_rule_ids",
     "containers",
     "controller_labels",
     "get_rule",
@@ -67,292 +76,46 @@ __all__ = [
     "to_finding",
     "valid_label_selector",
 ]
-RULE_MODULES = (
-    "gitops.policy.pipeline",
-    "gitops.policy.workloads",
-    "gitops.policy.scaling",
-    "gitops.policy.networking",
-    "gitops.policy.apis",
-    "gitops.policy.secrets",
-    "gitops.policy.remote",
-    "gitops.policy.applications",
-    "gitops.policy.promotion",
-)
 
-
-@dataclass(frozen=True)
-class Hit:
-    """One violation found by a rule: about a resource, or about a file (``source``)."""
-
-    message: str
-    resource: Resource | None = None
-    env: str = ""
-    service: str = ""
-    source: str | None = None
-
-
-RuleFunc = Callable[["CheckContext"], Iterable[Hit]]
-# A single-resource rule: called once per resource of its declared kinds.
-ResourceRuleFunc = Callable[["CheckContext", Resource], Iterable[Hit]]
-AnyRuleFunc = RuleFunc | ResourceRuleFunc
-
-
-@dataclass(frozen=True)
-class Param:
-    """A ``gitops.yaml`` key that tunes a rule (listed in docs/rules.md)."""
-
-    key: str  # "policy.pdbRequiredEnvs"
-    doc: str
-
-
-# Keys that tune every rule; each rule's entry lists them after its own.
-COMMON_PARAMS = (
-    Param("policy.severity.<rule>", "error, warning or off, for all envs or per env"),
-    Param("policy/waivers.yaml", "waives one finding, with an owner and an expiry date"),
-)
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    severity: Severity
-    func: AnyRuleFunc | None  # None for rules the pipeline itself emits (render-failed, schema...)
-    doc: str
-    module: str
-    # The kinds the rule looks at (documentation; for single-resource rules also the filter
-    # the engine applies). Empty: not about particular kinds (files, whole envs).
-    kinds: tuple[str, ...] = ()
-    remediation: str = ""  # how to fix a finding
-    params: tuple[Param, ...] = ()  # its own tuning keys (beyond COMMON_PARAMS)
-    per_resource: bool = False  # func takes (ctx, resource) and sees only resources of kinds
-
-    @property
-    def summary(self) -> str:
-        return self.doc.strip().splitlines()[0] if self.doc.strip() else ""
-
-
-_REGISTRY: dict[str, Rule] = {}
-
-
-def rule(
-    rule_id: str,
-    severity: Severity = Severity.ERROR,
-    *,
-    kinds: tuple[str, ...] = (),
-    remediation: str = "",
-    params: tuple[Param, ...] = (),
-) -> Callable[[Any], Any]:
-    """Register a rule. A function of ``(ctx)`` sees the whole check; a function of
-    ``(ctx, resource)`` is a single-resource rule, which the engine calls once for each
-    rendered resource of ``kinds`` (those are required then)."""
-
-    def register(func: Any) -> Any:
-        per_resource = len(inspect.signature(func).parameters) == 2
-        if per_resource and not kinds:
-            raise ValueError(f"rule {rule_id}: a single-resource rule must declare its kinds")
-        _register(
-            Rule(
-                rule_id,
-                severity,
-                func,
-                func.__doc__ or "",
-                func.__module__,
-                kinds=tuple(kinds),
-                remediation=remediation,
-                params=tuple(params),
-                per_resource=per_resource,
-            )
-        )
-        return func
-
-    return register
-
-
-def pipeline_rule(
-    rule_id: str,
-    doc: str,
-    severity: Severity = Severity.ERROR,
-    *,
-    remediation: str = "",
-    params: tuple[Param, ...] = (),
-) -> None:
-    """Declare a rule whose findings the check pipeline emits directly."""
-    _register(
-        Rule(
-            rule_id,
-            severity,
-            None,
-            doc,
-            "gitops.policy.pipeline",
-            remediation=remediation,
-            params=tuple(params),
-        )
+# The rule modules, in the order docs/rules.md lists them.
+RULE_MODULES = tuple(
+    module.__name__
+    for module in (
+        pipeline,
+        workloads,
+        scaling,
+        networking,
+        apis,
+        secrets,
+        remote,
+        applications,
+        promotion,
     )
-
-
-def _register(registered: Rule) -> None:
-    rule_id = registered.id
-    if rule_id in _REGISTRY and _REGISTRY[rule_id].func is not registered.func:
-        raise ValueError(f"rule {rule_id} registered twice")
-    if not registered.doc.strip():
-        raise ValueError(f"rule {rule_id} has no docstring saying why it matters")
-    _REGISTRY[rule_id] = registered
+)
 
 
 def all_rules() -> list[Rule]:
-    for module in RULE_MODULES:
-        importlib.import_module(module)
     order = {m: i for i, m in enumerate(RULE_MODULES)}
-    return sorted(_REGISTRY.values(), key=lambda r: (order.get(r.module, 99), r.id))
+    return sorted(registered_rules(), key=lambda r: (order.get(r.module, 99), r.id))
 
 
 def get_rule(rule_id: str) -> Rule:
-    all_rules()
-    return _REGISTRY[rule_id]
+    for registered in registered_rules():
+        if registered.id == rule_id:
+            return registered
+    raise KeyError(rule_id)
 
 
-@dataclass
-class CheckContext:
-    """Everything a rule may look at, for the selected envs and services."""
-
-    repo: Path
-    config: RepoConfig
-    overlays: tuple[Overlay, ...]
-    resources: list[Resource]
-    applications: tuple[Application, ...] = ()
-    # Problems found while expanding argocd/ (paths without kustomization, uncovered overlays).
-    application_problems: tuple[str, ...] = ()
-    # Argo CD objects rendered from argocd/ (AppProjects, ApplicationSets, the root app).
-    argocd_resources: list[Resource] = field(default_factory=list)
-    service_filter: str | None = None  # --service: a partial env selection
-    # Notes for the report's header (not findings): what a rule could not judge and why.
-    notes: list[str] = field(default_factory=list)
-    _by_env: dict[str, list[Resource]] = field(default_factory=dict, repr=False)
-    _relations: Relations | None = field(default=None, repr=False)
-    _operator_made: list[Resource] | None = field(default=None, repr=False)
-
-    @property
-    def relations(self) -> Relations:
-        """The relation index over :attr:`resources` and :attr:`operator_made`, built on first
-        use: a selector that matches an operator's pods matches something that will exist."""
-        if self._relations is None:
-            self._relations = Relations(
-                [*self.resources, *self.operator_made], self._destination_namespace
+def check_rule_ids(config: RepoConfig) -> None:
+    """ConfigError for a ``policy.severity`` key that names no rule, with the closest id as a
+    hint (gitops.yaml's structure is checked when it is read, in gitops.config; which ids
+    exist only the registry knows)."""
+    known = sorted(r.id for r in registered_rules())
+    for rule_id in config.policy.get("severity") or {}:
+        if rule_id not in known:
+            close = difflib.get_close_matches(str(rule_id), known, n=1, cutoff=0.75)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(
+                f"{CONFIG_FILE}: policy.severity: unknown rule id {rule_id!r}{hint}; "
+                "docs/rules.md lists them"
             )
-        return self._relations
-
-    @property
-    def operator_made(self) -> list[Resource]:
-        """What known operators create from the rendered resources (the Prometheus Operator's
-        StatefulSets and Services, :mod:`gitops.k8s.operators`); rules relate to them but never
-        check them."""
-        if self._operator_made is None:
-            self._operator_made = operator_objects(self.resources)
-        return self._operator_made
-
-    def _destination_namespace(self, resource: Resource) -> str:
-        app = self.application_for(resource)
-        return str(app.destination.get("namespace") or "") if app is not None else ""
-
-    def namespace_of(self, resource: Resource) -> str:
-        """Where the resource lands: its own namespace, else its Application's destination."""
-        return self.relations.namespace_of(resource)
-
-    def in_env(self, env: str) -> list[Resource]:
-        if not self._by_env:
-            for resource in self.resources:
-                self._by_env.setdefault(resource.env, []).append(resource)
-        return self._by_env.get(env, [])
-
-    def note(self, text: str) -> None:
-        """Add a note for the report's header, once."""
-        if text not in self.notes:
-            self.notes.append(text)
-
-    def envs(self) -> list[str]:
-        """The selected envs that rendered anything, in gitops.yaml order."""
-        present = {r.env for r in self.resources}
-        return [e for e in self.config.envs if e in present]
-
-    def of_kind(self, *kinds: str, env: str | None = None) -> list[Resource]:
-        pool = self.resources if env is None else self.in_env(env)
-        return [r for r in pool if r.kind in kinds]
-
-    def workloads(self, env: str | None = None) -> list[Resource]:
-        return self.of_kind(*WORKLOAD_KINDS, env=env)
-
-    def application_for(self, resource: Resource) -> Application | None:
-        for app in self.applications:
-            if app.path == resource.overlay_path:
-                return app
-        return None
-
-
-# --- helpers shared by rule modules -------------------------------------------------------
-# Thin Resource-taking wrappers over the object layer (gitops.k8s), which owns the semantics.
-
-
-def pod_template(workload: Resource) -> dict[str, Any]:
-    """The pod template of a workload (CronJob: through its jobTemplate; a bare Pod is its own
-    template)."""
-    return template_of(workload.kind, workload.spec, workload.metadata)
-
-
-def pod_spec(workload: Resource) -> dict[str, Any]:
-    spec = pod_template(workload).get("spec")
-    return spec if isinstance(spec, dict) else {}
-
-
-def pod_labels(workload: Resource) -> dict[str, str]:
-    metadata = pod_template(workload).get("metadata")
-    labels = metadata.get("labels") if isinstance(metadata, dict) else None
-    return labels if isinstance(labels, dict) else {}
-
-
-def containers(workload: Resource, init: bool = False) -> list[dict[str, Any]]:
-    """The app containers (``init``: then the init containers, sidecars included)."""
-    lists = ("containers", "initContainers") if init else ("containers",)
-    return spec_containers(pod_spec(workload), lists)
-
-
-def controller_labels(workload: Resource) -> dict[str, frozenset[str] | None]:
-    """Labels the workload's controller adds to its pods (see
-    :func:`gitops.k8s.generated_labels`)."""
-    return generated_labels(workload.body)
-
-
-def run_rules(ctx: CheckContext, rules: Iterable[Rule]) -> Iterator[tuple[Rule, Hit]]:
-    for registered in rules:
-        for hit in run_rule(ctx, registered):
-            yield registered, hit
-
-
-def run_rule(ctx: CheckContext, registered: Rule) -> Iterator[Hit]:
-    """The rule's hits: a single-resource rule only sees the rendered resources (and the Argo
-    CD objects) of its kinds."""
-    func = registered.func
-    if func is None:
-        return
-    if not registered.per_resource:
-        yield from cast(RuleFunc, func)(ctx)
-        return
-    per_resource = cast(ResourceRuleFunc, func)
-    for resource in ctx.of_kind(*registered.kinds):
-        yield from per_resource(ctx, resource)
-    for resource in ctx.argocd_resources:
-        if resource.kind in registered.kinds:
-            yield from per_resource(ctx, resource)
-
-
-def to_finding(registered: Rule, hit: Hit, severity: Severity) -> Finding:
-    resource = hit.resource
-    return Finding(
-        env=resource.env if resource else hit.env,
-        service=resource.service if resource else hit.service,
-        rule=registered.id,
-        resource=str(resource.key) if resource else "",
-        message=hit.message,
-        severity=severity,
-        source=(resource.source if resource else None) or hit.source,
-        patches=resource.patches if resource else (),
-    )

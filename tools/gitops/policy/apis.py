@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from gitops.k8s.apis import lifecycle
 from gitops.model import Resource, Severity
-from gitops.policy import CheckContext, Hit, Param, rule
+from gitops.policy.engine import CheckContext, Hit, Param, rule
 
 
 def _all_resources(ctx: CheckContext) -> list[Resource]:

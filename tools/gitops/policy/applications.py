@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from gitops.argocd import Application, AppProject
 from gitops.k8s import is_namespaced
 from gitops.model import Resource
-from gitops.policy import CheckContext, Hit, Param, rule
+from gitops.policy.engine import CheckContext, Hit, Param, rule
 
 _OVERLAY_PATH = re.compile(r"overlays/([^/\s'\"]+)/([^/\s'\",:]+)")
 _QUOTED_PATH = re.compile(r"source path '?([^'\s]+)'?")
@@ -33,17 +33,12 @@ def argocd_path_missing(ctx: CheckContext) -> Iterator[Hit]:
     Every other problem the ApplicationSet expansion reports (duplicate Application names,
     unsupported generators) is reported here too, so none is silently dropped."""
     selected = {o.rel_path for o in ctx.overlays}
-    selected_envs = {o.env for o in ctx.overlays}
     for problem in ctx.application_problems:
         match = _OVERLAY_PATH.search(problem)
         env, service = (match.group(1), match.group(2)) if match else ("", "argocd")
         # Not a selected unit: report it only when the whole env was selected (the path of a
         # missing or unsynced overlay can never be selected).
-        if (
-            match
-            and match.group(0) not in selected
-            and (ctx.service_filter is not None or env not in selected_envs)
-        ):
+        if match and match.group(0) not in selected and not ctx.env_selected(env):
             continue
         quoted = _QUOTED_PATH.search(problem)
         if quoted:

@@ -18,9 +18,10 @@ from typing import Any
 
 from gitops.k8s import running_containers, service_selector
 from gitops.model import Resource
-from gitops.policy import (
+from gitops.policy.engine import (
     CheckContext,
     Hit,
+    field_path,
     pod_labels,
     pod_spec,
     rule,
@@ -150,11 +151,16 @@ def ingress_backend_unknown(ctx: CheckContext) -> Iterator[Hit]:
                         f"{namespace or '(none)'} of env {ingress.env} "
                         f"(Services: {_listing(sorted(services))})",
                         ingress,
+                        field=field_path(ingress, service_ref, "name"),
                     )
                 continue
             problem = _backend_port_problem(service, service_ref.get("port"))
             if problem:
-                yield Hit(f"{where}: Service {name} {problem}", ingress)
+                yield Hit(
+                    f"{where}: Service {name} {problem}",
+                    ingress,
+                    field=field_path(ingress, service_ref, "port"),
+                )
 
 
 def _backend_port_problem(service: Resource, port_ref: Any) -> str | None:
@@ -281,7 +287,7 @@ def _namespace_of(ctx: CheckContext, resource: Resource) -> str:
 def _env_complete(ctx: CheckContext, env: str) -> bool:
     """Whether every overlay of ``env`` was selected and rendered, so that "not found" means
     "does not exist" rather than "was not looked at"."""
-    if ctx.service_filter is not None:
+    if not ctx.env_selected(env):
         return False
     rendered = {r.overlay_path for r in ctx.resources if r.env == env}
     # ctx.overlays are the units discovery found (Argo CD's paths when argocd/ has them).

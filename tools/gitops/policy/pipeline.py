@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gitops.model import Severity
-from gitops.policy import Param, pipeline_rule
+from gitops.policy.engine import Param, pipeline_rule
 
 pipeline_rule(
     "render-failed",
@@ -15,6 +15,27 @@ pipeline_rule(
         "Run kustomize build on the overlay and fix the error it names (kustomize's message is "
         "in the finding)."
     ),
+)
+pipeline_rule(
+    "kustomization-duplicate-key",
+    """A key is written twice in a kustomization or in a patch it applies.
+
+    kustomize reads kustomization.yaml through YAML-to-JSON, which keeps the last of two equal
+    keys and says nothing: a second ``resources:`` silently drops every resource of the first.
+    A strategic-merge patch (a file or inline) keeps the first instead, a JSON 6902 patch the
+    last. Either way one of the two lines has no effect while it reads as if it had. The message
+    names both lines and the one kustomize reads (kubernetes-sigs/kustomize#5061).""",
+    remediation="Keep one of the two keys: merge their values into it and delete the other.",
+)
+pipeline_rule(
+    "kustomization-field-ignored",
+    """A kustomization field is written in two spellings, and kustomize reads only one.
+
+    kustomize matches field names case-insensitively (Go's encoding/json), so ``resources`` and
+    ``Resources``, or ``newTag`` and ``newtag``, are one field; of two spellings in one mapping
+    only the one that sorts last byte-wise is read and the other is ignored without a word.
+    (A field kustomize does not know at all is refused by kustomize itself: render-failed.)""",
+    remediation="Spell the field as kustomize documents it (resources, newTag...) and keep one.",
 )
 pipeline_rule(
     "schema",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops.model import Resource
-from gitops.policy import CheckContext, Hit, containers, rule
+from gitops.policy.engine import CheckContext, Hit, containers, rule
 
 REGRESSION_KINDS = ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet")
 _REPLICATED_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")

@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from gitops.kustomization import walk
-from gitops.policy import CheckContext, Hit, rule
+from gitops.policy.engine import CheckContext, Hit, rule
 
 _SEMVER_TAG = re.compile(r"^v?\d+(\.\d+){1,2}([-+][0-9A-Za-z.+-]+)?$")
 _COMMIT_SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")

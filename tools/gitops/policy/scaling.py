@@ -28,8 +28,8 @@ from gitops.k8s import (
     scale_target_ref,
 )
 from gitops.k8s_math import InvalidValueError
-from gitops.model import Resource
-from gitops.policy import (
+from gitops.model import Resource, message_field
+from gitops.policy.engine import (
     WORKLOAD_KINDS,
     CheckContext,
     Hit,
@@ -303,7 +303,7 @@ def hpa_bounds(ctx: CheckContext, hpa: Resource) -> Iterator[Hit]:
     rule only reports what the API rejects so it can stay an error.
     """
     for problem in hpa_problems(hpa.spec, ctx.config.gates()):
-        yield Hit(f"{problem}: the API server rejects this HPA", hpa)
+        yield Hit(f"{problem}: the API server rejects this HPA", hpa, field=message_field(problem))
 
 
 def _ignores_replicas(entry: dict[str, Any], workload: Resource, namespace: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from gitops.model import Resource
-from gitops.policy import CheckContext, Hit, rule
+from gitops.policy.engine import CheckContext, Hit, rule
 
 
 @rule(

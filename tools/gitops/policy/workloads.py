@@ -22,10 +22,11 @@ from gitops.k8s import is_sidecar, spec_containers
 from gitops.k8s.images import reference_problem
 from gitops.k8s_math import PROBE_DEFAULTS, probe_timings
 from gitops.model import Resource, Severity
-from gitops.policy import (
+from gitops.policy.engine import (
     WORKLOAD_KINDS,
     CheckContext,
     Hit,
+    field_path,
     pod_spec,
     pod_template,
     rule,
@@ -327,17 +328,20 @@ def image_tag_mutable(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
         if not isinstance(image, str) or not image.strip() or "@" in image:
             continue
         tag = _image_tag(image.strip())
+        where = field_path(workload, container.body, "image")
         if tag is None:
             yield Hit(
                 f'{container.label}: image "{image}" has no tag, so it means :latest '
                 "(expected a version tag or an @sha256: digest)",
                 workload,
+                field=where,
             )
         elif tag == "latest":
             yield Hit(
                 f'{container.label}: image "{image}" uses the mutable tag "latest" '
                 "(expected a version tag or an @sha256: digest)",
                 workload,
+                field=where,
             )
 
 

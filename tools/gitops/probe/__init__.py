@@ -14,7 +14,7 @@ throwaway local PostgreSQL whose settings fill the Secret keys named there, set 
 container's own commands (e.g. ``migrate``, ``seed-demo``), and a "database down" scenario:
 readiness must go unready, liveness must keep passing, and readiness must come back.
 
-    >>> result = probe_overlay(repo, config, "dev", "healthz")
+    >>> result = probe_overlay(workspace, "dev", "healthz")
     >>> [(p.kind, p.passed) for p in result.checks]
     [('startup', True), ('readiness', True), ('liveness', True)]
 

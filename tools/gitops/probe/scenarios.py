@@ -13,12 +13,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gitops import yamlio
 from gitops.config import RepoConfig
-from gitops.discovery import discover_overlays
+from gitops.discovery import select_overlays
 from gitops.errors import CommandError, ConfigError
 from gitops.k8s import pod_spec_of, spec_containers
-from gitops.kustomize import find_kustomize
+from gitops.model import Resource
 from gitops.pglocal import LocalPostgres, free_port
 from gitops.probe.container import (
     AppSource,
@@ -32,8 +31,8 @@ from gitops.probe.container import (
 from gitops.probe.results import ContainerTiming, ProbeCheck, ProbeResult, seconds_text
 from gitops.probe.schedule import Schedule, consecutive
 from gitops.probe.spec import PROBE_KINDS, Attempt, ProbeSetupError, ProbeSpec, Target, build_target
-from gitops.render import render_overlays, select_overlays
 from gitops.runner import Command, Process, run, spawn
+from gitops.workspace import Workspace
 
 # --- orchestration ------------------------------------------------------------------------
 
@@ -63,8 +62,7 @@ class _ProbeRun:
 
 
 def probe_overlay(
-    repo: Path,
-    config: RepoConfig,
+    workspace: Workspace,
     env: str,
     service: str,
     secrets_file: str | None = None,
@@ -73,12 +71,12 @@ def probe_overlay(
     """Render ``overlays/<env>/<service>``, start its own-source containers, run the probes."""
     if speed <= 0:
         raise ConfigError("--speed must be positive")
-    discovery = discover_overlays(repo, config)
-    (overlay,) = select_overlays(discovery, config, env, service)
-    (rendered,) = render_overlays(repo, [overlay], config, find_kustomize(config))
-    if not rendered.ok or rendered.manifest is None:
+    repo, config = workspace.repo, workspace.config
+    (overlay,) = select_overlays(workspace.layout(), config, env, service)
+    (rendered,) = workspace.render([overlay])
+    if not rendered.ok:
         raise ProbeSetupError(f"{overlay.rel_path}: does not render: {rendered.error}")
-    candidates = _candidates(repo, rendered.manifest)
+    candidates = _candidates(repo, rendered.resources)
     if not candidates:
         raise ProbeSetupError(
             f"{overlay.rel_path}: no container's image is built from apps/<name>/ in this repo"
@@ -106,13 +104,11 @@ def probe_overlay(
             postgres.close()
 
 
-def _candidates(repo: Path, manifest: str) -> list[tuple[str, dict[str, Any], AppSource]]:
+def _candidates(
+    repo: Path, resources: tuple[Resource, ...]
+) -> list[tuple[str, dict[str, Any], AppSource]]:
     """(workload name, container, app source) of every container built from ``apps/``."""
-    workloads = [
-        doc
-        for doc in yamlio.safe_load_all(manifest)
-        if isinstance(doc, dict) and doc.get("kind") in ("Deployment", "StatefulSet", "DaemonSet")
-    ]
+    workloads = [r.body for r in resources if r.kind in ("Deployment", "StatefulSet", "DaemonSet")]
     candidates: list[tuple[str, dict[str, Any], AppSource]] = []
     for workload in workloads:
         for container in spec_containers(pod_spec_of(workload)):

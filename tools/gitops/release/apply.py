@@ -10,7 +10,7 @@
 - ``--commit``: one commit of exactly the touched files (``git commit --only``), with a
   conventional message. Nothing else ever touches the git index.
 
-    >>> outcome = apply_plan(repo, config, plan)
+    >>> outcome = apply_plan(workspace, plan)
     >>> outcome.written, outcome.rolled_back
     (True, False)
 """
@@ -27,17 +27,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitops.check import DocumentValidator, run_check
-from gitops.config import RepoConfig
+from gitops.check import run_check
 from gitops.diff import DiffResult, compare_findings, compare_trees
 from gitops.diff import format_json as format_diff_json
 from gitops.diff import format_text as format_diff_text
 from gitops.errors import EXIT_OK, EXIT_PROBLEMS, CommandError, GitopsError
 from gitops.gitworktree import git
-from gitops.kustomize import Kustomize, find_kustomize
 from gitops.model import Finding, Severity
 from gitops.release.plan import ReleasePlan, read_text
 from gitops.release.refs import ReleaseError
+from gitops.workspace import Workspace
 
 # Never copied for a dry run: version control, virtualenvs, build output and caches.
 _TOP_LEVEL_SKIP = frozenset({"venv", "build", "e2e-artifacts"})
@@ -73,27 +72,15 @@ class Outcome:
 # --- dry run --------------------------------------------------------------------------------------
 
 
-def dry_run(
-    repo: Path,
-    config: RepoConfig,
-    plan: ReleasePlan,
-    validator: DocumentValidator | None = None,
-    kustomize: Kustomize | None = None,
-) -> Outcome:
+def dry_run(workspace: Workspace, plan: ReleasePlan) -> Outcome:
     """What the plan would change in the rendered manifests and the findings; writes nothing
-    in ``repo``."""
+    in the workspace's repository."""
     if not plan.files:
         return Outcome(plan, dry_run=True)
-    kustomize = kustomize or find_kustomize(config)
+    repo = workspace.repo
     with _edited_copy(repo, plan) as copy:
         result = compare_trees(
-            repo,
-            copy,
-            set(plan.files),
-            "working tree",
-            "with the edit",
-            validator=validator,
-            kustomize=kustomize,
+            workspace, repo, copy, set(plan.files), ("working tree", "with the edit")
         )
     return Outcome(
         plan,
@@ -125,27 +112,18 @@ def _edited_copy(repo: Path, plan: ReleasePlan) -> Iterator[Path]:
 # --- write, check, roll back -------------------------------------------------------------------
 
 
-# Over six parameters: the docstring says why (one per option, no hidden state).
-def apply_plan(  # noqa: PLR0913
-    repo: Path,
-    config: RepoConfig,
-    plan: ReleasePlan,
-    validator: DocumentValidator | None = None,
-    kustomize: Kustomize | None = None,
-    commit: bool = False,
-    use_cache: bool = True,
-) -> Outcome:
+def apply_plan(workspace: Workspace, plan: ReleasePlan, commit: bool = False) -> Outcome:
     """Write the plan's files, keep them only if no new error-severity finding appears, and
-    optionally commit them. Seven parameters: the plan, where it applies, and the options of
-    ``gitops release``/``promote`` (the command line's, one each)."""
+    optionally commit them."""
     if not plan.files:
         return Outcome(plan, dry_run=False)
+    repo = workspace.repo
     if commit:
         check_can_commit(repo, sorted(plan.files))
-    kustomize = kustomize or find_kustomize(config)
 
     def findings() -> list[Finding]:
-        return check_services(repo, config, plan.services, validator, kustomize, use_cache)
+        # A fresh view of the checkout each time: the files change in between.
+        return check_services(workspace.for_tree(repo, workspace.config), plan.services)
 
     before = findings()
     check_unchanged(repo, plan.files)
@@ -167,27 +145,11 @@ def apply_plan(  # noqa: PLR0913
     return outcome
 
 
-def check_services(
-    repo: Path,
-    config: RepoConfig,
-    services: Sequence[str],
-    validator: DocumentValidator | None,
-    kustomize: Kustomize,
-    use_cache: bool = True,
-) -> list[Finding]:
+def check_services(workspace: Workspace, services: Sequence[str]) -> list[Finding]:
     """``gitops check`` findings for every env of ``services``."""
     found: list[Finding] = []
     for service in services:
-        report = run_check(
-            repo,
-            config,
-            None,
-            service,
-            validator=validator,
-            kustomize=kustomize,
-            use_cache=use_cache,
-        )
-        found.extend(report.findings)
+        found.extend(run_check(workspace, None, service).findings)
     return found
 
 

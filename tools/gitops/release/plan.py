@@ -5,7 +5,7 @@ and cache as ``gitops render``, because what an env runs is what kustomize emits
 be pinned in the base, renamed by ``newName``, or overridden per env); the edit itself is one
 ``images:`` entry of ``overlays/<env>/<service>/kustomization.yaml``.
 
-    >>> plan = plan_set_image(repo, config, "dev", "healthz", parse_version("1.2.0"))
+    >>> plan = plan_set_image(workspace, "dev", "healthz", parse_version("1.2.0"))
     >>> [c.line() for c in plan.changes], list(plan.files)
     (['dev/healthz: ghcr.io/example-org/healthz 1.1.0-rc.1 -> 1.2.0'],
      ['overlays/dev/healthz/kustomization.yaml'])
@@ -18,18 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitops import yamlio
-from gitops.cache import RenderCache
-from gitops.config import RepoConfig
-from gitops.discovery import Overlay, discover_overlays
+from gitops.discovery import Overlay, select_overlays
 from gitops.errors import EXIT_PROBLEMS
 from gitops.k8s import CONTAINER_LISTS
 from gitops.kustomization import find_kustomization
-from gitops.kustomize import Kustomize, find_kustomize
-from gitops.model import ImageRef, image_name, parse_image
+from gitops.model import ImageRef, Resource, image_name, parse_image
 from gitops.release.refs import ReleaseError, Version, check_version
 from gitops.release.yamledit import read_image_entries, set_image_entry
-from gitops.render import render_overlays, select_overlays
+from gitops.workspace import Workspace
 
 
 class OverlayRenderError(ReleaseError):
@@ -139,13 +135,13 @@ def read_text(path: Path) -> str:
     return path.read_bytes().decode("utf-8")
 
 
-def container_images(manifest: str) -> list[ContainerImage]:
-    """Every container image of a rendered stream, wherever a pod spec sits (Deployments,
-    CronJobs, Pods...): kustomize's images transformer also looks in every container list."""
+def container_images(resources: Iterable[Resource]) -> list[ContainerImage]:
+    """Every container image of a rendered overlay's objects (parsed once, as check reads them),
+    wherever a pod spec sits (Deployments, CronJobs, Pods...): kustomize's images transformer
+    also looks in every container list."""
     found: list[ContainerImage] = []
-    for body in yamlio.safe_load_all(manifest):
-        if not isinstance(body, dict):
-            continue
+    for resource in resources:
+        body = resource.body
         metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
         workload = f"{body.get('kind')}/{(metadata or {}).get('name')}"
         for container in _containers(body):
@@ -170,15 +166,11 @@ def _containers(node: Any) -> Iterator[dict[str, Any]]:
 
 
 def load_overlay_images(
-    repo: Path,
-    config: RepoConfig,
-    overlays: Sequence[Overlay],
-    kustomize: Kustomize | None = None,
-    use_cache: bool = True,
+    workspace: Workspace, overlays: Sequence[Overlay]
 ) -> dict[str, OverlayImages]:
     """Render ``overlays`` (in parallel, cached) and collect their images, by ``env/service``.
     An overlay that does not render stops the edit (exit 1), naming every failure."""
-    loaded, failures = read_overlay_images(repo, config, overlays, kustomize, use_cache)
+    loaded, failures = read_overlay_images(workspace, overlays)
     if failures:
         raise OverlayRenderError(
             "; ".join(failures) + " (the images of an overlay that does not render are unknown)"
@@ -187,17 +179,12 @@ def load_overlay_images(
 
 
 def read_overlay_images(
-    repo: Path,
-    config: RepoConfig,
-    overlays: Sequence[Overlay],
-    kustomize: Kustomize | None = None,
-    use_cache: bool = True,
+    workspace: Workspace, overlays: Sequence[Overlay]
 ) -> tuple[dict[str, OverlayImages], list[str]]:
     """Like :func:`load_overlay_images`, but the overlays that do not render are returned as
     one failure line each next to the images of the others."""
-    kustomize = kustomize or find_kustomize(config)
-    cache = RenderCache.for_repo(repo, config, kustomize) if use_cache else None
-    results = render_overlays(repo, list(overlays), config, kustomize, cache=cache)
+    repo = workspace.repo
+    results = workspace.render(list(overlays))
     loaded: dict[str, OverlayImages] = {}
     failures: list[str] = []
     for result in results:
@@ -214,13 +201,13 @@ def read_overlay_images(
             rel,
             text,
             tuple(read_image_entries(text, rel)),
-            tuple(container_images(result.manifest or "")),
+            tuple(container_images(result.resources)),
         )
     return loaded, failures
 
 
-def _overlay(repo: Path, config: RepoConfig, env: str, service: str) -> Overlay:
-    selected = select_overlays(discover_overlays(repo, config), config, env, service)
+def _overlay(workspace: Workspace, env: str, service: str) -> Overlay:
+    selected = select_overlays(workspace.layout(), workspace.config, env, service)
     if not selected:
         raise ReleaseError(f"no overlay overlays/{env}/{service} (the service has none in {env})")
     return selected[0]
@@ -230,24 +217,21 @@ def _overlay(repo: Path, config: RepoConfig, env: str, service: str) -> Overlay:
 
 
 # Over six parameters: the docstring says why (one per option, no hidden state).
-def plan_set_image(  # noqa: PLR0913
-    repo: Path,
-    config: RepoConfig,
+def plan_set_image(
+    workspace: Workspace,
     env: str,
     service: str,
     version: Version,
     image: str | None = None,
     container: str | None = None,
-    kustomize: Kustomize | None = None,
-    use_cache: bool = True,
 ) -> ReleasePlan:
     """Pin one image of ``env/service`` to ``version``. The image is named by ``image`` (an
     ``images:`` entry name, its ``newName``, or a rendered image name), by ``container``, or
     is the overlay's only image; it must be one a container of the rendered overlay uses.
-    Nine parameters: ``gitops set-image``'s arguments and options, one each."""
+    Six parameters: the workspace and ``gitops set-image``'s arguments, one each."""
     check_version(version, str(version))
-    overlay = _overlay(repo, config, env, service)
-    images = load_overlay_images(repo, config, [overlay], kustomize, use_cache)[overlay.name]
+    overlay = _overlay(workspace, env, service)
+    images = load_overlay_images(workspace, [overlay])[overlay.name]
     name = _choose_image(images, image, container)
     old = tuple(sorted(images.versions(name), key=str))
     change = ImageChange(env, service, name, old, version, images.kustomization)
@@ -386,30 +370,25 @@ def _promote_overlay(
     return text, changes, notes
 
 
-# Over six parameters: the docstring says why (one per option, no hidden state).
-def plan_promote(  # noqa: PLR0913
-    repo: Path,
-    config: RepoConfig,
+def plan_promote(
+    workspace: Workspace,
     from_env: str,
     to_env: str,
     services: Iterable[str] | None = None,
     force: bool = False,
-    kustomize: Kustomize | None = None,
-    use_cache: bool = True,
 ) -> ReleasePlan:
     """Make ``to_env`` run the image versions (tags and digests) ``from_env`` runs, for the
     given services (None: every service both envs have). Only versions are copied: an env's
-    ``newName`` (a registry mirror, say) stays. Eight parameters: ``gitops promote``'s
-    arguments and options, one each."""
+    ``newName`` (a registry mirror, say) stays."""
     notes: list[str] = []
-    forced = check_order(config.envs, from_env, to_env, force)
+    forced = check_order(workspace.config.envs, from_env, to_env, force)
     if forced:
         notes.append(forced)
-    discovery = discover_overlays(repo, config)
-    by_name = {o.name: o for o in discovery.overlays}
-    chosen = _promoted_services(discovery.overlays, from_env, to_env, services)
+    layout = workspace.layout()
+    by_name = {o.name: o for o in layout.overlays}
+    chosen = _promoted_services(layout.overlays, from_env, to_env, services)
     overlays = [by_name[f"{env}/{s}"] for s in chosen for env in (from_env, to_env)]
-    loaded = load_overlay_images(repo, config, overlays, kustomize, use_cache)
+    loaded = load_overlay_images(workspace, overlays)
     changes: list[ImageChange] = []
     files: dict[str, tuple[str, str]] = {}
     for service in chosen:

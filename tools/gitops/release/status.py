@@ -6,7 +6,7 @@ when every differing tag reads as a version (``1.4.2``, ``v2.0.0-rc.1``); otherw
 releases enter at the first env and move right, the leftmost env that differs. An env running a
 higher version than an env before it is reported too: a hotfix that skipped the order.
 
-    >>> rows = image_status(repo, config)
+    >>> rows = image_status(Workspace.open(repo, config))
     >>> [(r.service, r.ahead, r.behind) for r in rows if r.differs]
     [('healthz', 'dev', ('staging', 'prod')), ('kpis-api', 'dev', ('staging', 'prod'))]
 """
@@ -17,13 +17,10 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from gitops.config import RepoConfig
-from gitops.discovery import discover_overlays
-from gitops.kustomize import Kustomize
 from gitops.release.plan import OverlayRenderError, read_overlay_images
+from gitops.workspace import Workspace
 
 _SEMVER = re.compile(
     r"v?(?P<major>\d+)(?:\.(?P<minor>\d+))?(?:\.(?P<patch>\d+))?"
@@ -101,32 +98,22 @@ def _row(service: str, image: str, versions: dict[str, str | None], envs: list[s
     return StatusRow(service, image, versions, ahead, behind, tuple(out_of_order))
 
 
-def image_status(
-    repo: Path,
-    config: RepoConfig,
-    kustomize: Kustomize | None = None,
-    use_cache: bool = True,
-) -> list[StatusRow]:
+def image_status(workspace: Workspace) -> list[StatusRow]:
     """One row per (service, image), in service then image order; an overlay that does not
     render raises (see :func:`status_report` for the rows of the others)."""
-    rows, problems = status_report(repo, config, kustomize, use_cache)
+    rows, problems = status_report(workspace)
     if problems:
         raise OverlayRenderError("; ".join(problems))
     return rows
 
 
-def status_report(
-    repo: Path,
-    config: RepoConfig,
-    kustomize: Kustomize | None = None,
-    use_cache: bool = True,
-) -> tuple[list[StatusRow], list[str]]:
+def status_report(workspace: Workspace) -> tuple[list[StatusRow], list[str]]:
     """The rows of every overlay that renders, and one line per overlay that does not (or
     has no kustomization): one broken overlay never hides the others."""
-    discovery = discover_overlays(repo, config)
-    loaded, failures = read_overlay_images(repo, config, discovery.overlays, kustomize, use_cache)
-    problems = [str(p) for p in discovery.problems] + failures
-    envs = list(config.envs)
+    layout = workspace.layout()
+    loaded, failures = read_overlay_images(workspace, layout.overlays)
+    problems = [str(p) for p in layout.problems] + failures
+    envs = list(workspace.config.envs)
     table: dict[tuple[str, str], dict[str, set[str]]] = {}
     for images in loaded.values():
         env, service = images.overlay.env, images.overlay.service

@@ -9,12 +9,18 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from gitops.config import DEFAULT_KUBERNETES_VERSION, RepoConfig
+from gitops import k8s_math
+from gitops.config import DEFAULT_KUBERNETES_VERSION
+from gitops.discovery import select_overlays
 from gitops.errors import EXIT_OK, EXIT_PROBLEMS, GitopsError
-from gitops.simulate.drain import DrainReport
+from gitops.simulate.drain import DrainReport, drain_nodes, workloads_from_objects
 from gitops.simulate.engine import Timeline, simulate
+from gitops.simulate.plot import write_drain_plot, write_plot, write_rollout_plot
 from gitops.simulate.report import FORMATTERS
+from gitops.simulate.rollout import deployment_rollout
 from gitops.simulate.scenario import HPAResolver, load_scenario
+from gitops.simulate.sources import objects_of_kind, rendered_objects
+from gitops.workspace import Workspace
 
 
 def run_scenario(
@@ -29,8 +35,6 @@ def run_scenario(
     scenario = load_scenario(path, resolver, kubernetes_version)
     timeline = simulate(scenario)
     if plot is not None:
-        from gitops.simulate.plot import write_plot
-
         write_plot(timeline, plot)
     return FORMATTERS[output_format](timeline), timeline
 
@@ -53,48 +57,39 @@ def check_options(form: str, given: Sequence[str]) -> None:
             )
 
 
-def _overlays(repo: Path, config: RepoConfig, env: str | None, service: str | None) -> list[str]:
-    from gitops.discovery import discover_overlays
-    from gitops.render import select_overlays
-
+def _overlays(workspace: Workspace, env: str | None, service: str | None) -> list[str]:
     if env is None:
         raise GitopsError("simulate drain/rollout: --env is required")
-    overlays = select_overlays(discover_overlays(repo, config), config, env, service)
+    overlays = select_overlays(workspace.layout(), workspace.config, env, service)
     return sorted({o.service for o in overlays})
 
 
 # Over six parameters: the docstring says why (one per option, no hidden state).
 def run_drain(  # noqa: PLR0913
-    repo: Path,
-    config: RepoConfig,
+    workspace: Workspace,
     env: str | None,
     service: str | None,
     nodes: int,
     zones: int,
     output_format: str,
     ready_seconds: float = 20.0,
-    use_cache: bool = True,
     plot: Path | None = None,
 ) -> tuple[str, int]:
     """Drain every node of a ``nodes``-node cluster holding the env's workloads; exit 1 when
-    a drain cannot complete. Ten parameters: ``gitops simulate drain``'s options, one each."""
-    from gitops.simulate.drain import drain_nodes, workloads_from_objects
-    from gitops.simulate.sources import rendered_objects
-
+    a drain cannot complete. Eight parameters: the workspace and ``gitops simulate drain``'s
+    options, one each."""
     if nodes < 1 or zones < 1:
         raise GitopsError("simulate drain: --nodes and --zones must be at least 1")
     if ready_seconds < 0:
         raise GitopsError("simulate drain: --ready-seconds must not be negative")
     workloads = []
-    for name in _overlays(repo, config, env, service):
-        objects, _origin = rendered_objects(repo, config, str(env), name, use_cache)
+    for name in _overlays(workspace, env, service):
+        objects, _origin = rendered_objects(workspace, str(env), name)
         workloads += workloads_from_objects(objects)
     report = drain_nodes(workloads, nodes, zones, ready_seconds)
     code = EXIT_OK if report.completed else EXIT_PROBLEMS
     title = f"drain {env}: {len(workloads)} workloads on {nodes} nodes in {min(zones, nodes)} zones"
     if plot is not None:
-        from gitops.simulate.plot import write_drain_plot
-
         done = sum(1 for n in report.nodes if n.completed)
         write_drain_plot(report, plot, f"{title} ({done} of {len(report.nodes)} drains complete)")
     return format_drain(report, title, output_format, {"env": env, "zones": zones}), code
@@ -174,25 +169,18 @@ def _replicas(report: object, name: str) -> int:
 
 
 # Over six parameters: the docstring says why (one per option, no hidden state).
-def run_rollout(  # noqa: PLR0913
-    repo: Path,
-    config: RepoConfig,
+def run_rollout(
+    workspace: Workspace,
     env: str | None,
     service: str | None,
     output_format: str,
     ready_seconds: float = 20.0,
-    use_cache: bool = True,
     plot: Path | None = None,
 ) -> tuple[str, int]:
-    """The rolling-update timeline of every Deployment of the env (or one service). Eight
-    parameters: ``gitops simulate rollout``'s options, one each."""
-    from gitops import k8s_math
-    from gitops.simulate.rollout import deployment_rollout
-    from gitops.simulate.sources import objects_of_kind, rendered_objects
-
+    """The rolling-update timeline of every Deployment of the env (or one service)."""
     plans = []
-    for name in _overlays(repo, config, env, service):
-        objects, origin = rendered_objects(repo, config, str(env), name, use_cache)
+    for name in _overlays(workspace, env, service):
+        objects, origin = rendered_objects(workspace, str(env), name)
         hpas = objects_of_kind(objects, "HorizontalPodAutoscaler")
         for deployment in objects_of_kind(objects, "Deployment"):
             replicas = k8s_math.min_replicas(deployment, hpas)
@@ -202,8 +190,6 @@ def run_rollout(  # noqa: PLR0913
                 (deployment_name, deployment_rollout(deployment, replicas, ready_seconds, where))
             )
     if plot is not None:
-        from gitops.simulate.plot import write_rollout_plot
-
         below = [n for n, p in plans if p.min_available < p.replicas - p.unavailable]
         count = f"{len(plans)} Deployment{'' if len(plans) == 1 else 's'}"
         verdict = f"{', '.join(below)} below the floor" if below else "never below the floor"

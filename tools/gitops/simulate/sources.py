@@ -1,52 +1,46 @@
 """Objects of the rendered repo that simulations start from: an overlay's HPA, the workload it
 scales (for its pods' CPU request), its PDB and Deployment strategy.
 
-    >>> objects = rendered_objects(repo, config, "prod", "healthz")
+    >>> objects = rendered_objects(workspace, "prod", "healthz")
     >>> manifest, request, origin = find_hpa(objects, "overlays/prod/healthz", None)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from gitops import k8s_math
-from gitops.config import RepoConfig
+from gitops.discovery import select_overlays
 from gitops.k8s import pod_spec_of
 from gitops.k8s.features import FeatureGates
 from gitops.simulate.scenario import HPAResolver, ScenarioError, pod_cpu_request_milli
+from gitops.workspace import Workspace
 
 # The kinds with a scale subresource an HPA can target.
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
 
 
 def rendered_objects(
-    repo: Path, config: RepoConfig, env: str, service: str, use_cache: bool = True
+    workspace: Workspace, env: str, service: str
 ) -> tuple[list[Mapping[str, Any]], str]:
-    """Render ``overlays/<env>/<service>`` (with the render cache) and parse its objects."""
-    from gitops.cache import RenderCache
-    from gitops.discovery import discover_overlays
-    from gitops.kustomize import find_kustomize
-    from gitops.render import render_overlay, select_overlays
-    from gitops.yamlio import load_documents
-
+    """Render ``overlays/<env>/<service>`` (through the render cache) and its objects, parsed
+    as check parses them."""
+    repo, config = workspace.repo, workspace.config
     if not (repo / "overlays").is_dir():
         raise ScenarioError(
             f"{repo}: no overlays/ here to render {env}/{service} from: run inside the "
             "repository or pass --repo"
         )
-    overlays = select_overlays(discover_overlays(repo, config), config, env, service)
+    overlays = select_overlays(workspace.layout(), config, env, service)
     if not overlays:
         raise ScenarioError(f"no overlay overlays/{env}/{service} in {repo}")
-    overlay = overlays[0]
-    kustomize = find_kustomize(config)
-    cache = None if not use_cache else RenderCache.for_repo(repo, config, kustomize)
-    result = render_overlay(repo, overlay, config, kustomize, cache=cache)
-    if not result.ok or result.manifest is None:
+    (result,) = workspace.render(overlays[:1])
+    if not result.ok:
         raise ScenarioError(result.failure_line())
-    documents = load_documents(result.manifest, overlay.rel_path)
-    return [d.body for d in documents], overlay.rel_path
+    if result.problems:
+        raise ScenarioError(f"{overlays[0].rel_path}: {result.problems[0]}")
+    return [r.body for r in result.resources], overlays[0].rel_path
 
 
 def objects_of_kind(objects: Sequence[Mapping[str, Any]], kind: str) -> list[Mapping[str, Any]]:
@@ -101,13 +95,13 @@ def target_workload(
     return None
 
 
-def repo_hpa_resolver(repo: Path, config: RepoConfig, use_cache: bool = True) -> HPAResolver:
-    """A :data:`gitops.simulate.scenario.HPAResolver` that renders the repository."""
+def repo_hpa_resolver(workspace: Workspace) -> HPAResolver:
+    """A :data:`gitops.simulate.scenario.HPAResolver` that renders the workspace's repository."""
 
     def resolve(
         env: str, service: str, name: str | None
     ) -> tuple[Mapping[str, Any], int | None, str]:
-        objects, origin = rendered_objects(repo, config, env, service, use_cache)
-        return find_hpa(objects, origin, name, FeatureGates(config.minor_version))
+        objects, origin = rendered_objects(workspace, env, service)
+        return find_hpa(objects, origin, name, FeatureGates(workspace.config.minor_version))
 
     return resolve
