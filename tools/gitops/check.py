@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,16 +22,20 @@ from gitops.errors import EXIT_OK, EXIT_PROBLEMS, ConfigError
 from gitops.k8s.apis import removed_api
 from gitops.locate import Locator
 from gitops.model import (
+    FieldPath,
     Finding,
     Location,
     Resource,
     ResourceKey,
     Severity,
+    field_path,
     message_field,
 )
 from gitops.policy import CheckContext, Rule, all_rules, get_rule, run_rules, to_finding
 from gitops.render import RenderedOverlay
+from gitops.schema.settings import parse_schema_settings
 from gitops.snapshot import Snapshot, take_snapshot
+from gitops.upstream import Judgement, Verdict
 from gitops.waivers import apply_waivers, load_waivers
 from gitops.workspace import DocumentValidator as DocumentValidator  # re-exported
 from gitops.workspace import Workspace
@@ -45,6 +51,9 @@ class CheckReport:
     # What the reader must know to trust the findings: an assumed env order, relations to
     # objects an operator creates; the text report prints them as its header.
     notes: tuple[str, ...] = ()
+    # Who judged the objects against the API server's rules: the upstream validator
+    # (UpstreamValidator.describe()) or, when None, the Python validator.
+    judge: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -59,6 +68,7 @@ class CheckReport:
             "warnings": sum(f.severity is Severity.WARNING for f in self.findings),
             "waived": len(self.waived),
             "kubernetesVersion": self.kubernetes_version,
+            "validator": self.judge or "Python validator",
         }
 
 
@@ -92,6 +102,7 @@ def context_from_snapshot(
         application_problems=app_problems,
         argocd_resources=argocd_resources,
         whole_envs=frozenset() if service is not None else whole_envs,
+        api_judged_upstream=snapshot.judging is not None,
     )
     return context, results, findings
 
@@ -218,7 +229,9 @@ def check_snapshot(
     repo, config = workspace.repo, workspace.config
     context, results, findings = context_from_snapshot(snapshot, env, service, whole_envs)
     rules = all_rules()
-    if workspace.validator is not None:
+    if snapshot.judging is not None:
+        findings += _upstream_findings(context, snapshot.judging, workspace.validator)
+    elif workspace.validator is not None:
         findings += _schema_findings(context, workspace.validator, workspace.learn_crd)
     for registered, hit in run_rules(context, rules):
         severity = severity_for(registered, hit.resource.env if hit.resource else hit.env, config)
@@ -238,6 +251,7 @@ def check_snapshot(
         kubernetes_version=config.kubernetes_version,
         rules=tuple(rules),
         notes=(*config.env_order_notes(), *context.notes),
+        judge=snapshot.judging.validator.describe() if snapshot.judging is not None else None,
     )
 
 
@@ -287,6 +301,71 @@ def _schema_findings(
             if severity_for(api_rule, resource.env, config) is not None:
                 findings.append(finding)
     return findings
+
+
+def _upstream_findings(
+    context: CheckContext, judging: Judgement, validator: DocumentValidator | None
+) -> list[Finding]:
+    """kube-apiserver's verdicts (gitops.upstream), one judgement for every rendered object: a
+    decoding error (unknown field, wrong type) or a kind nothing serves is a ``schema`` finding,
+    each cause of a rejection a ``schema-api`` finding, each warning an ``api-warning``.
+    Rendered CRDs are taught first, so they also judge the custom resources next to them; the
+    Python validator only words the advice for kinds nothing serves."""
+    config = context.config
+    resources = [*context.resources, *context.argocd_resources]
+    crds = [r for r in resources if _is_crd(r)]
+    objects = [r for r in resources if not _is_crd(r)]
+    crd_verdicts, verdicts = judging.judge([r.body for r in objects], [r.body for r in crds])
+    skipped = parse_schema_settings(config.schemas).skip_kinds
+    findings: list[Finding] = []
+    for resource, verdict in zip([*crds, *objects], [*crd_verdicts, *verdicts], strict=True):
+        if f"{resource.key.api_version}/{resource.kind}" in skipped:
+            continue  # schemas.skipKinds: accepted without a schema
+        for rule_id, message, about in _verdict_messages(resource, verdict, validator, config):
+            registered = get_rule(rule_id)
+            if severity_for(registered, resource.env, config) is not None:
+                finding = to_finding_for(registered, resource, message, config)
+                findings.append(dataclasses.replace(finding, field=about or finding.field))
+    return findings
+
+
+# How the API server names the field strict decoding refused (apimachinery's strict errors).
+_UNKNOWN_FIELD = re.compile(r'unknown field "([^"]+)"')
+
+
+def _verdict_messages(
+    resource: Resource,
+    verdict: Verdict,
+    validator: DocumentValidator | None,
+    config: RepoConfig,
+) -> list[tuple[str, str, FieldPath]]:
+    """(rule id, message, the field it is about) per problem of one verdict."""
+    if verdict.allowed:
+        return [("api-warning", warning, message_field(warning)) for warning in verdict.warnings]
+    if verdict.not_served:
+        if removed_api(resource.key.api_version, resource.kind, config.minor_version):
+            return []  # api-removed reports it, with the replacement
+        advice = validator(resource.body) if validator is not None else []
+        return [("schema", message, ()) for message in advice or verdict.problems()]
+    if verdict.decoding:
+        unknown = _UNKNOWN_FIELD.search(verdict.message)
+        return [("schema", verdict.message, field_path(unknown.group(1)) if unknown else ())]
+    if verdict.causes:
+        return [
+            (
+                "schema-api",
+                f"{cause.field}: {cause.message}" if cause.field else cause.message,
+                field_path(cause.field),
+            )
+            for cause in verdict.causes
+        ]
+    return [("schema-api", verdict.message, ())]
+
+
+def _is_crd(resource: Resource) -> bool:
+    return resource.kind == "CustomResourceDefinition" and resource.key.api_version.startswith(
+        "apiextensions.k8s.io/"
+    )
 
 
 def _crd_findings(

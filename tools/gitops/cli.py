@@ -477,9 +477,19 @@ def _workspace(
 
 def _version(args: argparse.Namespace) -> int:
     repo, config = _context(args)
+    from gitops.upstream import UpstreamValidator
+
     kustomize = _workspace(args, repo, config).kustomize
     print(f"gitops {__version__}")
     print(f"kustomize {kustomize.version()}: {kustomize.describe()}")
+    upstream = UpstreamValidator.find(config)
+    if upstream is None:
+        print(
+            f"validator: the Python fallback (no gitops-validator built for Kubernetes "
+            f"{config.kubernetes_version}: make validator)"
+        )
+    else:
+        print(f"validator: {upstream.describe()}: {upstream.binary}")
     return EXIT_OK
 
 
@@ -576,18 +586,35 @@ def _with_k8s_version(config: RepoConfig, version: str | None) -> RepoConfig:
     return dataclasses.replace(config, kubernetes_version=parse_kubernetes_version(version))
 
 
+def _judging_workspace(args: argparse.Namespace, repo: Path, config: RepoConfig) -> Workspace:
+    """The Workspace of a command that checks: the Python validator (its schemas, and its
+    words for kinds nothing serves) and the upstream validator ``--validator`` asks for,
+    taught the same CRDs."""
+    from gitops.schema import SchemaValidator
+    from gitops.workspace import Workspace
+
+    validator = SchemaValidator.for_repo(repo, config)
+    upstream = _upstream(args, config)
+    if upstream is not None:
+        upstream = dataclasses.replace(upstream, crds=tuple(validator.crd_documents()))
+    return Workspace.open(
+        repo,
+        config,
+        use_cache=not args.no_cache,
+        validator=validator.validate,
+        learn_crd=validator.add_crd_object,
+        upstream=upstream,
+    )
+
+
 def _check(args: argparse.Namespace) -> int:
     from gitops.check import check_snapshot
     from gitops.report import format_report
-    from gitops.schema import SchemaValidator
     from gitops.snapshot import take_snapshot
 
     repo, config = _context(args)
     config = _with_k8s_version(config, args.k8s_version)
-    validator = SchemaValidator.for_repo(repo, config)
-    workspace = _workspace(
-        args, repo, config, validator=validator.validate, learn_crd=validator.add_crd_object
-    )
+    workspace = _judging_workspace(args, repo, config)
     services = None if args.service is None else [args.service]
     report = check_snapshot(take_snapshot(workspace, args.env, services), args.env, args.service)
     text = format_report(report, args.format, repo, color=None if not args.output else False)
@@ -617,7 +644,6 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _diff(args: argparse.Namespace) -> int:
     from gitops.diff import DiffOptions, diff_command
-    from gitops.schema import SchemaValidator
 
     repo, config = _context(args)
     options = DiffOptions(
@@ -630,9 +656,7 @@ def _diff(args: argparse.Namespace) -> int:
         color=sys.stdout.isatty() and "NO_COLOR" not in os.environ,
         plot_dir=Path(args.plot_dir) if args.plot_dir else None,
     )
-    validator = SchemaValidator.for_repo(repo, config)
-    workspace = _workspace(args, repo, config, validator=validator.validate)
-    return diff_command(workspace, options, sys.stdout)
+    return diff_command(_judging_workspace(args, repo, config), options, sys.stdout)
 
 
 def _probe(args: argparse.Namespace) -> int:
@@ -770,14 +794,12 @@ def _promote(args: argparse.Namespace) -> int:
 
 def _carry_out(args: argparse.Namespace, workspace: Workspace, plan: ReleasePlan) -> int:
     from gitops.release.apply import apply_plan, dry_run, format_json, format_text
-    from gitops.schema import SchemaValidator
 
     if args.dry_run and args.commit:
         raise GitopsError("--dry-run and --commit exclude each other")
-    # An empty plan (nothing to change) needs no schemas: it is only printed.
+    # An empty plan (nothing to change) needs no validation: it is only printed.
     if plan.files:
-        validator = SchemaValidator.for_repo(workspace.repo, workspace.config).validate
-        workspace = dataclasses.replace(workspace, validator=validator)
+        workspace = _judging_workspace(args, workspace.repo, workspace.config)
     if args.dry_run:
         outcome = dry_run(workspace, plan)
     else:

@@ -204,7 +204,11 @@ class Finding:
         }
 
 
-_MESSAGE_FIELD = re.compile(r"([A-Za-z0-9_$-]+(?:\[\d+\])*(?:\.[A-Za-z0-9_$-]+(?:\[\d+\])*)*): ")
+# A field path as the API server prints one (k8s.io/apimachinery field.Path.String()): names
+# joined by dots, list indexes and map keys in brackets (``nodeSelector[kubernetes.io/os]``).
+_SEGMENT = r"[A-Za-z0-9_$-]+(?:\[[^\]\s]+\])*"
+_MESSAGE_FIELD = re.compile(rf"({_SEGMENT}(?:\.{_SEGMENT})*): ")
+_PART = re.compile(r"([A-Za-z0-9_$-]+)|\[([^\]]+)\]|\.")
 
 
 def message_field(message: str) -> FieldPath:
@@ -214,9 +218,17 @@ def message_field(message: str) -> FieldPath:
     match = _MESSAGE_FIELD.match(message)
     if match is None or ("." not in match.group(1) and "[" not in match.group(1)):
         return ()
+    return field_path(match.group(1))
+
+
+def field_path(text: str) -> FieldPath:
+    """A field path as the API server prints one, as a path: ``spec.containers[0].env[1]``
+    gives ("spec", "containers", 0, "env", 1), a map key stays a string
+    (``nodeSelector[kubernetes.io/os]``)."""
     path: list[str | int] = []
-    for part in match.group(1).split("."):
-        name, *indexes = part.replace("]", "").split("[")
-        path.append(name)
-        path.extend(int(i) for i in indexes)
+    for name, key in (m.groups() for m in _PART.finditer(text)):
+        if name is not None:
+            path.append(name)
+        elif key is not None:
+            path.append(int(key) if key.isdigit() else key)
     return tuple(path)

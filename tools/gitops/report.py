@@ -73,8 +73,10 @@ def format_text(report: CheckReport, color: bool = False) -> str:
                 lines.append(paint(f"          at {where}", _DIM))
         lines.append("")
     summary = report.summary()
+    judged = f" ({report.judge})" if report.judge else ""
     lines.append(
-        f"{summary['overlays']} overlays checked against Kubernetes {report.kubernetes_version}: "
+        f"{summary['overlays']} overlays checked against Kubernetes {report.kubernetes_version}"
+        f"{judged}: "
         f"{summary['errors']} error(s), {summary['warnings']} warning(s), "
         f"{summary['waived']} waived"
     )

@@ -22,6 +22,7 @@ from gitops.discovery import Discovery, Overlay, SelectionError, select_overlays
 from gitops.kustomization_keys import KeyProblem
 from gitops.model import Resource
 from gitops.render import RenderedOverlay
+from gitops.upstream import Judgement
 from gitops.workspace import Workspace
 
 
@@ -37,6 +38,9 @@ class Snapshot:
     extra: tuple[RenderedOverlay, ...] = ()
     # Keys kustomize reads silently wrong, per selected overlay (rel_path).
     key_problems: dict[str, tuple[KeyProblem, ...]] = field(default_factory=dict, repr=False)
+    # The workspace's upstream validator, started with the renders (gitops.upstream.start):
+    # its stores and allocators get ready while kustomize runs.
+    judging: Judgement | None = field(default=None, repr=False, compare=False)
 
     def render_of(self, rel_path: str) -> RenderedOverlay | None:
         for result in (*self.results, *self.extra):
@@ -74,6 +78,25 @@ def take_snapshot(
         ]
 
     layout = workspace.layout()
+    judging = workspace.upstream.start() if workspace.upstream is not None and trace else None
+    try:
+        return _take(workspace, layout, selection, also, trace, judging)
+    except BaseException:
+        if judging is not None:
+            judging.cancel()
+        raise
+
+
+def _take(
+    workspace: Workspace,
+    layout: Discovery,
+    selection: Callable[[Discovery], list[Overlay]],
+    also: Iterable[Overlay],
+    trace: bool,
+    judging: Judgement | None,
+) -> Snapshot:
+    """take_snapshot's renders, once the selection is known and the validator started. Six
+    parameters: what take_snapshot has computed, passed on."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="argocd") as pool:
         pending = pool.submit(workspace.argocd)
         try:
@@ -101,6 +124,7 @@ def take_snapshot(
         argo.with_coverage(workspace.config, layout.overlays) if argo is not None else None,
         tuple(rendered[o.rel_path] for o in extra),
         {o.rel_path: workspace.key_problems(o) for o in selected},
+        judging,
     )
 
 

@@ -93,6 +93,8 @@ class UpstreamValidator:
     settings: ApiServerSettings = field(default_factory=ApiServerSettings)
     runner: Runner = run
     feature_gates: tuple[tuple[str, bool], ...] = ()  # gitops.yaml featureGates
+    # CRDs taught before every judgement: ours (bundled) and schemas.crdDirs'.
+    crds: tuple[Mapping[str, Any], ...] = field(default=(), repr=False, compare=False)
 
     @classmethod
     def find(
@@ -172,13 +174,16 @@ class UpstreamValidator:
         return flags
 
 
-@dataclass(frozen=True)
 class Judgement:
-    """A validator process started by :meth:`UpstreamValidator.start`, judging one run."""
+    """A validator process started by :meth:`UpstreamValidator.start` for one run. It judges
+    once; judging again starts another process."""
 
-    validator: UpstreamValidator
-    command: Command
-    started: Started | None  # None: the validator's runner is a stand-in, run at judge()
+    def __init__(
+        self, validator: UpstreamValidator, command: Command, started: Started | None
+    ) -> None:
+        self.validator = validator
+        self.command = command
+        self.started = started  # None: the validator's runner is a stand-in, run at judge()
 
     def judge(
         self,
@@ -186,23 +191,29 @@ class Judgement:
         crds: Sequence[Mapping[str, Any]] = (),
         namespace: str | None = None,
     ) -> tuple[list[Verdict], list[Verdict]]:
-        """See :meth:`UpstreamValidator.judge`."""
-        lines = [_line(f"crd-{i}", "learn", crd, None) for i, crd in enumerate(crds)]
+        """See :meth:`UpstreamValidator.judge`; the validator's own CRDs are taught first and
+        get no verdict here."""
+        taught = self.validator.crds
+        lines = [_line(f"crd-{i}", "learn", crd, None) for i, crd in enumerate([*taught, *crds])]
         lines += [_line(f"doc-{i}", "", doc, namespace) for i, doc in enumerate(documents)]
         timeout = _START_SECONDS + _SECONDS_PER_DOCUMENT * len(lines)
-        if self.started is not None:
-            result = self.started.finish("".join(lines), timeout)
+        started, self.started = self.started, None
+        if started is None and self.validator.runner is run:
+            started = start(self.command, stdin=True)
+        if started is not None:
+            result = started.finish("".join(lines), timeout)
         else:
             command = replace(self.command, stdin="".join(lines), timeout=timeout)
             result = self.validator.runner(command)
         answers = _parse_answers(result.stdout, len(lines))
-        return answers[: len(crds)], answers[len(crds) :]
+        return answers[len(taught) : len(taught) + len(crds)], answers[len(taught) + len(crds) :]
 
     def cancel(self) -> None:
         """Stop a started validator that will not be asked (the run failed before)."""
-        if self.started is not None and self.started.popen.poll() is None:
-            self.started.popen.kill()
-            self.started.popen.communicate()
+        started, self.started = self.started, None
+        if started is not None and started.popen.poll() is None:
+            started.popen.kill()
+            started.popen.communicate()
 
 
 def validator_cache_root(environ: Mapping[str, str] | None = None) -> Path:

@@ -55,6 +55,7 @@ from gitops.render import (
 )
 from gitops.runner import Runner, run
 from gitops.tracing import trace_manifest
+from gitops.upstream import UpstreamValidator
 
 # Validates one document, returning one message per problem (see gitops.schema).
 DocumentValidator = Callable[[dict[str, Any]], list[str]]
@@ -88,6 +89,8 @@ class Workspace:
     runner: Runner = field(default=run, repr=False)
     validator: DocumentValidator | None = field(default=None, repr=False)
     learn_crd: CrdLearner | None = field(default=None, repr=False)
+    # kube-apiserver's verdicts (gitops.upstream) instead of the Python validator's.
+    upstream: UpstreamValidator | None = field(default=None, repr=False)
     # Read once per checkout: the layout's units, and the key problems per kustomization
     # file (gitops.kustomization_keys). for_tree gives another checkout fresh ones.
     _layout: list[Discovery] = field(default_factory=list, repr=False, compare=False)
@@ -107,14 +110,14 @@ class Workspace:
         runner: Runner = run,
         validator: DocumentValidator | None = None,
         learn_crd: CrdLearner | None = None,
+        upstream: UpstreamValidator | None = None,
     ) -> Workspace:
-        """The one place the kustomize binary is looked up (unless the caller has it). Seven
+        """The one place the kustomize binary is looked up (unless the caller has it). Eight
         parameters, all but two keyword-only: one per option, each optional."""
         kustomize = kustomize or find_kustomize(config)
         cache = RenderCache.for_checkout(repo, config, kustomize) if use_cache else None
-        return cls(
-            repo, config, kustomize, InputResolver(repo), cache, runner, validator, learn_crd
-        )
+        resolver = InputResolver(repo)
+        return cls(repo, config, kustomize, resolver, cache, runner, validator, learn_crd, upstream)
 
     def for_tree(self, root: Path, config: RepoConfig) -> Workspace:
         """The same tools over another checkout (``gitops diff``'s base side): same binary,

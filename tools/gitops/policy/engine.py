@@ -224,6 +224,10 @@ class CheckContext:
     # The envs selected whole (not narrowed to some services by --service or by diff's
     # reach); None: every selected env is whole.
     whole_envs: frozenset[str] | None = None
+    # kube-apiserver's own code judged the objects (gitops.upstream): its verdicts are the
+    # schema-api findings, so rules that restate API-server validation (hpa-bounds,
+    # probe-invalid) leave it to them.
+    api_judged_upstream: bool = False
     # Notes for the report's header (not findings): what a rule could not judge and why.
     notes: list[str] = field(default_factory=list)
     _by_env: dict[str, list[Resource]] = field(default_factory=dict, repr=False)

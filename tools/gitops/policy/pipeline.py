@@ -67,6 +67,19 @@ pipeline_rule(
     params=(Param("kubernetesVersion", "the target Kubernetes minor version"),),
 )
 pipeline_rule(
+    "api-warning",
+    """The API server accepts a rendered document but warns about it.
+
+    kube-apiserver answers some creates with a warning (the registry strategy's
+    WarningsOnCreate): a field that is ignored or deprecated, a value that will be rejected in a
+    later release, a setting that does nothing on this kind. Argo CD syncs the object and shows
+    the warning nowhere a reviewer looks. Reported only when the upstream validator judges
+    (``make validator``; gitops.upstream), in the API server's words.""",
+    remediation="Do what the warning asks; it names the field.",
+    severity=Severity.WARNING,
+    params=(Param("kubernetesVersion", "the target Kubernetes minor version"),),
+)
+pipeline_rule(
     "waiver-expired",
     """A waiver in policy/waivers.yaml is past its expiry date.
 

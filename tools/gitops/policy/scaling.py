@@ -300,8 +300,12 @@ def hpa_bounds(ctx: CheckContext, hpa: Resource) -> Iterator[Hit]:
     HPA (or none) stays in charge. ``gitops validate`` applies the same rules
     (gitops.apivalidation). minReplicas == maxReplicas is deliberately NOT reported: the API
     accepts it, it is a legitimate way to pin a service (e.g. during an incident), and this
-    rule only reports what the API rejects so it can stay an error.
+    rule only reports what the API rejects so it can stay an error. When the upstream validator
+    judges (gitops.upstream), the API server's own verdicts are ``schema-api`` findings and this
+    rule reports nothing.
     """
+    if ctx.api_judged_upstream:
+        return  # the API server's own verdict is a schema-api finding
     for problem in hpa_problems(hpa.spec, ctx.config.gates()):
         yield Hit(f"{problem}: the API server rejects this HPA", hpa, field=message_field(problem))
 

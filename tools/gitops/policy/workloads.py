@@ -201,8 +201,12 @@ def probe_invalid(ctx: CheckContext, workload: Resource) -> Iterator[Hit]:
     probe-level terminationGracePeriodSeconds > 0 and never on a readiness probe; no probes on
     plain init containers. A rejected pod template fails the whole sync; a probe without a
     handler never passes. ``timeoutSeconds >= periodSeconds`` is deliberately NOT reported: the
-    API accepts it and the probe works (the kubelet skips ticks while a probe runs).
+    API accepts it and the probe works (the kubelet skips ticks while a probe runs). When the
+    upstream validator judges (gitops.upstream), the API server's own verdicts are ``schema-api``
+    findings and this rule reports nothing.
     """
+    if ctx.api_judged_upstream:
+        return
     for container in _containers(workload, init=True):
         for kind in PROBES:
             probe = container.probe(kind)
