@@ -20,9 +20,9 @@ def test_inline_flags_mid_pattern_validate_instead_of_exit_2(
     out = capsys.readouterr().out.splitlines()
     # `good` passes: (?i) makes CRITICAL and pager-DUTY match, as in Go.
     assert out == [
-        f"{REPO}/rules.yaml:6: AlertRule/bad: spec.receiver: 'Pager' does not match "
+        f"{REPO}/rules.yaml:9: AlertRule/bad: spec.receiver: 'Pager' does not match "
         "'^[a-z](?i)[a-z0-9-]*$'",
-        f"{REPO}/rules.yaml:6: AlertRule/bad: spec.severity: 'fatal' does not match "
+        f"{REPO}/rules.yaml:9: AlertRule/bad: spec.severity: 'fatal' does not match "
         "'^(?i)(critical|warning|info)$'",
         "2 documents, 1 invalid (Kubernetes 1.36)",
     ]

@@ -312,9 +312,10 @@ def test_validate_judges_with_kube_apiserver_code(
     assert main(["validate", "--validator", "upstream", "--repo", str(tmp_path), str(planted)]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out == [
-        f"{planted}:1: HorizontalPodAutoscaler/web: spec.maxReplicas: Invalid value: 2: must be "
+        # Each on the line of the field the API server names.
+        f"{planted}:7: HorizontalPodAutoscaler/web: spec.maxReplicas: Invalid value: 2: must be "
         "greater than or equal to `minReplicas`",
-        f'{planted}:9: CronJob/report: spec.schedule: Invalid value: "every 5 minutes": '
+        f'{planted}:13: CronJob/report: spec.schedule: Invalid value: "every 5 minutes": '
         "expected exactly 5 fields, found 3: [every 5 minutes]",
         f"3 documents, 2 invalid (Kubernetes 1.36, judged by {upstream.describe()})",
     ]

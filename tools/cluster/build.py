@@ -252,7 +252,8 @@ def build_component(go: str, component: Component, log: Path) -> None:
                 sink.flush()
                 done = subprocess.run(command, cwd=cwd, env=env, stdout=sink, stderr=sink)
             if done.returncode != 0:
-                tail = log.read_text().strip().splitlines()[-1:] or ["?"]
+                text = log.read_text() if log.is_file() else ""
+                tail = text.strip().splitlines()[-1:] or ["?"]
                 raise BuildError(
                     f"{component.name}: building {binary} {component.version} failed "
                     f"(exit {done.returncode}): {tail[0]} (full log: {log})"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from gitops.model import (
     Severity,
     field_path,
     message_field,
+    problem_field,
 )
 from gitops.policy import CheckContext, Rule, all_rules, get_rule, run_rules, to_finding
 from gitops.render import RenderedOverlay
@@ -329,10 +329,6 @@ def _upstream_findings(
     return findings
 
 
-# How the API server names the field strict decoding refused (apimachinery's strict errors).
-_UNKNOWN_FIELD = re.compile(r'unknown field "([^"]+)"')
-
-
 def _verdict_messages(
     resource: Resource,
     verdict: Verdict,
@@ -348,8 +344,7 @@ def _verdict_messages(
         advice = validator(resource.body) if validator is not None else []
         return [("schema", message, ()) for message in advice or verdict.problems()]
     if verdict.decoding:
-        unknown = _UNKNOWN_FIELD.search(verdict.message)
-        return [("schema", verdict.message, field_path(unknown.group(1)) if unknown else ())]
+        return [("schema", verdict.message, problem_field(verdict.message))]
     if verdict.causes:
         return [
             (

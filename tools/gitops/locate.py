@@ -238,6 +238,12 @@ def _resource_document(documents: list[yaml.Node], resource: Resource) -> yaml.N
     return exact[0] if exact else None
 
 
+def line_of(node: yaml.Node, path: FieldPath, body: Any) -> int:
+    """The 1-based line of the value at ``path`` in a document's YAML ``node`` (``body`` is
+    that document, parsed): of the deepest part of the path the document holds."""
+    return _descend(node, path, body)[0]
+
+
 def _descend(node: yaml.Node, path: FieldPath, body: Any) -> tuple[int, bool]:
     """The 1-based line of the deepest node along ``path`` (keys, and list items matched by
     name where the rendered item has one), and whether the whole path was found."""

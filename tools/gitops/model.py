@@ -221,6 +221,20 @@ def message_field(message: str) -> FieldPath:
     return field_path(match.group(1))
 
 
+# How the API server names a field strict decoding refused (apimachinery's strict errors).
+_UNKNOWN_FIELD = re.compile(r'unknown field "([^"]+)"')
+
+
+def problem_field(message: str) -> FieldPath:
+    """The field a validation message is about: the one it starts with, else the unknown field
+    a strict decoding error names; () when it names none."""
+    found = message_field(message)
+    if found:
+        return found
+    unknown = _UNKNOWN_FIELD.search(message)
+    return field_path(unknown.group(1)) if unknown else ()
+
+
 def field_path(text: str) -> FieldPath:
     """A field path as the API server prints one, as a path: ``spec.containers[0].env[1]``
     gives ("spec", "containers", 0, "env", 1), a map key stays a string

@@ -17,14 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from gitops.apivalidation import api_problems
 from gitops.config import RepoConfig
 from gitops.errors import GitopsError
 from gitops.k8s.features import FeatureGates
+from gitops.locate import line_of
 from gitops.manifest_files import MANIFEST_SUFFIXES, STDIN, ManifestFiles, manifest_files
+from gitops.model import FieldPath, problem_field
 from gitops.schema import SchemaValidator
 from gitops.upstream import Judgement, UpstreamValidator, Verdict
-from gitops.yamlio import Document, read_documents
+from gitops.yamlio import Document, compose_nodes, read_documents
 
 PYTHON_VALIDATOR = "Python validator"
 
@@ -49,6 +53,9 @@ class DocumentResult:
     messages: tuple[str, ...]
     skipped: bool = False  # listed in schemas.skipKinds: identity checked, schema not
     warnings: tuple[str, ...] = ()  # what the API server would warn about (upstream validator)
+    # The line of each message and each warning: the value it is about, else ``line``.
+    lines: tuple[int, ...] = ()
+    warning_lines: tuple[int, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -124,6 +131,7 @@ def _validate(  # noqa: PLR0913
     file_errors: list[str] = []
     notes: list[str] = []
     loaded: list[Document] = []
+    texts: dict[str, str] = {}
     inputs = ManifestFiles()
     for source, text, problem in _read_sources(paths, stdin_text):
         if problem is not None:
@@ -136,12 +144,13 @@ def _validate(  # noqa: PLR0913
         stream = read_documents(text, source)
         file_errors.extend(stream.errors)
         loaded.extend(stream.documents)
+        texts[source] = text
     # CRDs first: a custom resource may come before its definition in the stream.
     crds = [d for d in loaded if _is_crd(d.body)]
     for crd in crds:
         file_errors.extend(validator.add_crd_object(crd.body, f"{crd.source}:{crd.line}"))
     items = [(document, *item) for document in loaded for item in _expand_list(document)]
-    judge = _Judge(validator, config.gates(validator.kubernetes_version), judging)
+    judge = _Judge(validator, config.gates(validator.kubernetes_version), judging, texts)
     judge.prepare([body for _, body, _, _ in items])
     documents = [judge.result(index, *item) for index, item in enumerate(items)]
     if not documents and not file_errors:
@@ -164,12 +173,18 @@ class _Judge:
     for all objects at once, or the Python validator's rules, object by object."""
 
     def __init__(
-        self, validator: SchemaValidator, gates: FeatureGates, judging: Judgement | None
+        self,
+        validator: SchemaValidator,
+        gates: FeatureGates,
+        judging: Judgement | None,
+        texts: dict[str, str],
     ) -> None:
         self.validator = validator
         self.gates = gates
         self.judging = judging
         self.verdicts: dict[int, Verdict] = {}
+        self.texts = texts  # source -> text, to find a problem's line
+        self._nodes: dict[str, dict[int, yaml.Node]] = {}
 
     def prepare(self, bodies: list[dict[str, Any] | None]) -> None:
         if self.judging is None:
@@ -203,6 +218,7 @@ class _Judge:
         if item_body is not None:
             found, warnings = self.problems(index, body, skipped)
             messages += found
+        prefix: FieldPath = _item_path(item)
         return DocumentResult(
             source=document.source,
             index=document.index,
@@ -214,7 +230,30 @@ class _Judge:
             messages=tuple(f"{item}{m}" for m in messages),
             skipped=skipped,
             warnings=tuple(f"{item}{w}" for w in warnings),
+            lines=self.lines(document, prefix, messages[len(problems) :], len(problems)),
+            warning_lines=self.lines(document, prefix, warnings, 0),
         )
+
+    def lines(
+        self, document: Document, prefix: FieldPath, messages: list[str], unplaced: int
+    ) -> tuple[int, ...]:
+        """The line of each message's field in the document's YAML (0: the document's line);
+        the first ``unplaced`` messages (the reader's own) keep the document's line."""
+        if not any(problem_field(m) for m in messages):
+            return ()
+        node = self._node(document)
+        found = [
+            line_of(node, (*prefix, *problem_field(m)), document.body) if node else 0
+            for m in messages
+        ]
+        return (*([0] * unplaced), *found)
+
+    def _node(self, document: Document) -> yaml.Node | None:
+        """The document's YAML node: the file composed once, the first time one is needed."""
+        if document.source not in self._nodes:
+            nodes = compose_nodes(self.texts.get(document.source, ""))
+            self._nodes[document.source] = {int(n.start_mark.line) + 1: n for n in nodes}
+        return self._nodes[document.source].get(document.line)
 
     def problems(
         self, index: int, body: dict[str, Any], skipped: bool
@@ -248,6 +287,11 @@ def document_problems(
     ):
         return problems
     return [*problems, *api_problems(body, gates)]
+
+
+def _item_path(item: str) -> FieldPath:
+    """``items[3]: `` (a List's item, as messages prefix it) as a path."""
+    return ("items", int(item[6:-3])) if item.startswith("items[") else ()
 
 
 def _is_crd(body: dict[str, Any]) -> bool:
@@ -294,9 +338,11 @@ def format_text(result: ValidateResult) -> str:
     lines = [f"note: {note}" for note in result.notes]
     lines += list(result.file_errors)
     for document in result.documents:
-        where = f"{document.source}:{document.line}: {document.label()}"
-        lines += [f"{where}: {message}" for message in document.messages]
-        lines += [f"{where}: warning: {message}" for message in document.warnings]
+        label = document.label()
+        for message, line in _placed(document, document.messages, document.lines):
+            lines.append(f"{document.source}:{line}: {label}: {message}")
+        for warning, line in _placed(document, document.warnings, document.warning_lines):
+            lines.append(f"{document.source}:{line}: {label}: warning: {warning}")
     summary = f"{len(result.documents)} documents, {len(result.invalid)} invalid"
     warned = sum(bool(d.warnings) for d in result.documents)
     if warned:
@@ -311,6 +357,15 @@ def format_text(result: ValidateResult) -> str:
     judged = "" if result.judge == PYTHON_VALIDATOR else f", judged by {result.judge}"
     lines.append(f"{summary} (Kubernetes {result.kubernetes_version}{judged})")
     return "\n".join(lines) + "\n"
+
+
+def _placed(
+    document: DocumentResult, messages: tuple[str, ...], lines: tuple[int, ...]
+) -> Iterator[tuple[str, int]]:
+    """Each message with its line; the document's own where none is known."""
+    for number, message in enumerate(messages):
+        line = lines[number] if number < len(lines) else 0
+        yield message, line or document.line
 
 
 def _read_sources(
