@@ -10,10 +10,18 @@ BASE ?=
 DIFF_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup ci check render apps test snapshots test-e2e fmt lint bench diff probe clean fuzz loadtest sigterm-stress cluster-tools test-cluster validator validator-if-go docs docs-images
+.PHONY: help deps setup ci check render apps test snapshots test-e2e fmt lint bench diff probe clean fuzz loadtest sigterm-stress cluster-tools test-cluster validator validator-if-go docs docs-images
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+# System prerequisites of the tests (PostgreSQL server, Chromium, chromedriver...): checked
+# first by `make test` and `make ci`, which stop with one line naming what is missing and the
+# command that installs it. Standard library only: runs before .venv exists.
+PREREQUISITES := $(PYTHON) tests/prerequisites.py
+
+deps: ## install the tests' system prerequisites (Debian/Ubuntu, as root; does nothing when all are there)
+	@$(PREREQUISITES) --install
 
 # Re-run setup when a dependency list changes; `make setup` forces it.
 $(STAMP): pyproject.toml $(wildcard apps/*/pyproject.toml)
@@ -36,7 +44,9 @@ render: $(STAMP) ## write every overlay's rendered YAML to build/rendered/<env>/
 apps: $(STAMP) ## list the Argo CD Applications the ApplicationSets generate
 	$(GITOPS) apps
 
-test: $(STAMP) ## unit tests, fixture-repo tests and tests over the real repo (no cluster)
+test: ## unit tests, fixture-repo tests and tests over the real repo (no cluster)
+	@$(PREREQUISITES)
+	@$(MAKE) --no-print-directory $(STAMP)
 	$(PYTEST) -q
 
 snapshots: $(STAMP) ## rewrite tests/snapshots/ (golden report, diff, simulate output) from the current output
@@ -67,7 +77,8 @@ fmt: $(STAMP) ## format the Python code
 	$(BIN)/ruff format tools tests apps
 	$(BIN)/ruff check --fix tools tests apps
 
-ci: $(STAMP) ## what CI runs (.ci/run): lint, then test, then check; stops at the first failure
+ci: ## what CI runs (.ci/run): lint, then test, then check; stops at the first failure
+	@$(PREREQUISITES)
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory check

@@ -1,5 +1,6 @@
-"""CI runs the habits: ``.ci/run`` calls ``make ci`` (lint with mypy strict over tools, apps and
-tests, then ``make test``, then ``make check``) before the cluster tier."""
+"""CI runs the habits: ``.ci/run`` installs the tests' system prerequisites (``make deps``), then
+calls ``make ci`` (the prerequisite check, lint with mypy strict over tools, apps and tests, then
+``make test``, then ``make check``) before the cluster tier."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ import tomllib
 from tests.conftest import REPO_ROOT
 
 
-def test_ci_entry_point_runs_make_ci_then_the_cluster_tier() -> None:
-    commands = [
-        line.strip()
-        for line in (REPO_ROOT / ".ci" / "run").read_text().splitlines()
-        if line.strip().startswith("make ")
-    ]
-    assert commands == ["make ci", "make test-cluster"]
+def test_ci_entry_point_installs_prerequisites_then_runs_make_ci_then_the_cluster_tier() -> None:
+    script = (REPO_ROOT / ".ci" / "run").read_text()
+    commands = [line.strip() for line in script.splitlines() if line.strip().startswith("make ")]
+    assert commands == ["make deps", "make ci", "make test-cluster"]
+    # the packages come from `make deps` alone, and under CI nothing skips
+    assert "apt-get" not in script
+    assert 'export CI="${CI:-true}"' in script
 
 
 def test_make_ci_lints_then_tests_then_checks() -> None:
@@ -30,9 +31,11 @@ def test_make_ci_lints_then_tests_then_checks() -> None:
     ).stdout.splitlines()
 
     def position(command: str) -> int:
-        return next(i for i, line in enumerate(dry_run) if line.startswith(command))
+        exact = [i for i, line in enumerate(dry_run) if line == command]
+        return (exact or [i for i, line in enumerate(dry_run) if line.startswith(command)])[0]
 
     steps = [
+        "python3 tests/prerequisites.py",
         ".venv/bin/ruff check tools tests apps",
         ".venv/bin/ruff format --check tools tests apps",
         ".venv/bin/mypy",
