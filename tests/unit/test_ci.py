@@ -4,6 +4,7 @@ calls ``make ci`` (the prerequisite check, lint with mypy strict over tools, app
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tomllib
 
@@ -50,3 +51,23 @@ def test_mypy_is_strict_over_tools_apps_and_tests() -> None:
     mypy = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
     assert mypy["strict"] is True
     assert set(mypy["files"]) >= {"tools", "apps", "tests"}
+
+
+def test_make_help_lists_every_target_in_aligned_columns() -> None:
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    documented = re.findall(r"^([a-z0-9-]+):.*## ", makefile, flags=re.MULTILINE)
+    lines = subprocess.run(
+        ["make", "--no-print-directory", "help"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.splitlines()
+    assert [line.split()[0] for line in lines] == documented
+    # every description starts in one column: two spaces after the longest target name
+    widest = max(len(name) for name in documented)
+    assert widest > 10  # sigterm-stress, cluster-tools...: the names that used to misalign
+    for line, name in zip(lines, documented, strict=True):
+        assert line[: 2 + widest + 2] == f"  {name}".ljust(2 + widest + 2), line
+        assert line[2 + widest + 2 :] and not line[2 + widest + 2].isspace(), line
