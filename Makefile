@@ -10,7 +10,7 @@ BASE ?=
 DIFF_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help deps setup ci check render apps test snapshots test-e2e fmt lint bench diff probe clean fuzz loadtest sigterm-stress cluster-tools test-cluster validator validator-if-go docs docs-images
+.PHONY: help deps install setup ci check render apps test test-install snapshots test-e2e fmt lint bench diff probe clean fuzz loadtest sigterm-stress cluster-tools test-cluster validator validator-if-go docs docs-images
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' \
@@ -33,6 +33,13 @@ $(STAMP): pyproject.toml $(wildcard apps/*/pyproject.toml)
 	@$(MAKE) --no-print-directory validator-if-go
 	@touch $@
 
+# `gitops` for everyday use, like the other CLIs beside it: a venv of its own (pipx), the pinned
+# kubectl with it, on PATH. PIPX_HOME / PIPX_BIN_DIR choose where, as for pipx itself.
+PIPX ?= pipx
+install: ## put gitops on your PATH from this checkout (pipx install; PIPX=/path/to/pipx)
+	@command -v $(PIPX) >/dev/null 2>&1 || { echo "make install: $(PIPX) not found: install pipx (Debian/Ubuntu: sudo apt-get install pipx; macOS: brew install pipx), or use .venv/bin/gitops after make setup" >&2; exit 2; }
+	$(PIPX) install --force .
+
 setup: ## create .venv with the gitops CLI, the apps and the dev tools
 	@rm -f $(STAMP)
 	@$(MAKE) --no-print-directory $(STAMP)
@@ -50,6 +57,9 @@ test: ## unit tests, fixture-repo tests and tests over the real repo (no cluster
 	@$(PREREQUISITES)
 	@$(MAKE) --no-print-directory $(STAMP)
 	$(PYTEST) -q
+
+test-install: $(STAMP) ## install gitops as adopters do (wheel, make install, pre-commit hooks) and run it (needs PyPI; ~3 min)
+	$(PYTEST) -q -m install tests/adoption
 
 snapshots: $(STAMP) ## rewrite tests/snapshots/ (golden report, diff, simulate output) from the current output
 	$(PYTEST) -q -p no:cacheprovider tests/unit/test_golden_snapshots.py tests/unit/simulate/test_plot.py --update-snapshots
@@ -79,10 +89,11 @@ fmt: $(STAMP) ## format the Python code
 	$(BIN)/ruff format tools tests apps
 	$(BIN)/ruff check --fix tools tests apps
 
-ci: ## what CI runs (.ci/run): lint, then test, then check; stops at the first failure
+ci: ## what CI runs (.ci/run): lint, test, test-install, then check; stops at the first failure
 	@$(PREREQUISITES)
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test
+	@$(MAKE) --no-print-directory test-install
 	@$(MAKE) --no-print-directory check
 
 lint: $(STAMP) ## ruff, mypy strict (tools, apps, tests), actionlint (.github/workflows)

@@ -1,6 +1,6 @@
 """CI runs the habits: ``.ci/run`` installs the tests' system prerequisites (``make deps``), then
 calls ``make ci`` (the prerequisite check, lint with mypy strict over tools, apps and tests, then
-``make test``, then ``make check``) before the cluster tier."""
+``make test``, the install tier, then ``make check``) before the cluster tier."""
 
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ def test_make_ci_lints_then_tests_then_checks() -> None:
         ".venv/bin/mypy",
         ".venv/bin/actionlint .github/workflows/",
         ".venv/bin/pytest -q",
+        ".venv/bin/pytest -q -m install tests/adoption",
         ".venv/bin/gitops check",
     ]
     assert [position(step) for step in steps] == sorted(position(step) for step in steps)
