@@ -58,7 +58,7 @@ test: ## unit tests, fixture-repo tests and tests over the real repo (no cluster
 	@$(MAKE) --no-print-directory $(STAMP)
 	$(PYTEST) -q
 
-test-install: $(STAMP) ## install gitops as adopters do (wheel, make install, pre-commit hooks) and run it (needs PyPI; ~3 min)
+test-install: $(STAMP) ## install gitops as adopters do (wheel, make install, pre-commit hooks) and run it (needs PyPI; ~4 min)
 	$(PYTEST) -q -m install tests/adoption
 
 snapshots: $(STAMP) ## rewrite tests/snapshots/ (golden report, diff, simulate output) from the current output
