@@ -96,11 +96,11 @@ ci: ## what CI runs (.ci/run): lint, test, test-install, then check; stops at th
 	@$(MAKE) --no-print-directory test-install
 	@$(MAKE) --no-print-directory check
 
-lint: $(STAMP) ## ruff, mypy strict (tools, apps, tests), actionlint (.github/workflows)
+lint: $(STAMP) ## ruff, mypy strict (tools, apps, tests), actionlint with shellcheck (.github/workflows)
 	$(BIN)/ruff check tools tests apps
 	$(BIN)/ruff format --check tools tests apps
 	$(BIN)/mypy
-	$(BIN)/actionlint .github/workflows/*.yaml
+	$(BIN)/actionlint -shellcheck $(BIN)/shellcheck .github/workflows/*.yaml
 
 diff: $(STAMP) ## rendered diff and findings of this branch (BASE=ref, DIFF_ARGS=...)
 	@$(GITOPS) diff $(if $(BASE),--base $(BASE)) $(DIFF_ARGS)

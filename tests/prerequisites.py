@@ -190,6 +190,10 @@ def _browser_problem(env: Environment) -> str | None:
     return None if find_browser(env.path) else "not found"
 
 
+def _node_problem(env: Environment) -> str | None:
+    return None if shutil.which("node", path=env.path) else "not found"
+
+
 def _go_problem(env: Environment) -> str | None:
     go = find_go(env.path)
     if go is None:
@@ -235,6 +239,14 @@ PREREQUISITES: tuple[Prerequisite, ...] = (
         # Ubuntu's chromium is a snap behind a transitional package of another name.
         apt_ubuntu=("chromium-browser", "chromium-chromedriver"),
         brew_casks=("google-chrome", "chromedriver"),
+    ),
+    Prerequisite(
+        "node",
+        "Node.js",
+        "the GitHub Action's comment script test",
+        _node_problem,
+        apt=("nodejs",),
+        brew=("node",),
     ),
     Prerequisite(
         "go",

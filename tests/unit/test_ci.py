@@ -40,7 +40,7 @@ def test_make_ci_lints_then_tests_then_checks() -> None:
         ".venv/bin/ruff check tools tests apps",
         ".venv/bin/ruff format --check tools tests apps",
         ".venv/bin/mypy",
-        ".venv/bin/actionlint .github/workflows/",
+        ".venv/bin/actionlint -shellcheck .venv/bin/shellcheck .github/workflows/",
         ".venv/bin/pytest -q",
         ".venv/bin/pytest -q -m install tests/adoption",
         ".venv/bin/gitops check",

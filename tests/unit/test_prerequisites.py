@@ -136,7 +136,7 @@ def test_a_hidden_program_is_reported_and_ci_only_ones_only_under_ci(tmp_path: P
 
 def test_everything_present_is_not_reported(tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
-    for name in ("git", "chromium", "chromedriver", "pg_ctl", "initdb", "runuser"):
+    for name in ("git", "chromium", "chromedriver", "pg_ctl", "initdb", "runuser", "node"):
         executable(bin_dir / name)
     env = Environment(path=str(bin_dir), environ={}, is_root=False, system="debian")
     assert find_missing(env=env) == []
@@ -282,7 +282,7 @@ class FakeApt:
 
 def _debian_root(tmp_path: Path) -> Environment:
     bin_dir = tmp_path / "bin"
-    for name in ("git", "pg_ctl", "initdb", "runuser"):
+    for name in ("git", "pg_ctl", "initdb", "runuser", "node"):
         executable(bin_dir / name)
     return Environment(
         path=str(bin_dir), environ={}, is_root=True, system="debian", has_user=lambda _: True
