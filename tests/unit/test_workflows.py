@@ -73,18 +73,3 @@ def test_e2e_diagnostics_survive_a_timeout() -> None:
     )
     assert job["steps"].index(step) < upload_index
     assert job["steps"][upload_index]["if"].replace(" ", "") == "${{always()}}"
-
-
-def test_e2e_kubectl_version_comes_from_the_pinned_node_image() -> None:
-    from tests.e2e.preflight import pinned_kubernetes_version
-
-    workflow = yaml.safe_load((WORKFLOWS / "pull-request.yaml").read_text(encoding="utf-8"))
-    steps = workflow["jobs"]["e2e"]["steps"]
-    probe = next(s for s in steps if "--kubernetes-version" in s.get("run", ""))
-    install = next(s for s in steps if s.get("uses", "").startswith("azure/setup-kubectl"))
-    expected = "${{ steps." + probe["id"] + ".outputs.version }}"
-    assert install["with"]["version"] == expected
-    assert steps.index(probe) < steps.index(install)
-    # no second, hand-written Kubernetes version anywhere in the job
-    text = (WORKFLOWS / "pull-request.yaml").read_text(encoding="utf-8")
-    assert pinned_kubernetes_version() not in text

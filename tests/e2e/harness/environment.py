@@ -63,6 +63,7 @@ from tests.e2e.harness.images import (
 from tests.e2e.harness.kube import TRANSIENT, Kube
 from tests.e2e.harness.load import HttpLoad, LoadDriver, SimulatedCpuLoad
 from tests.e2e.harness.tools import Runner, Toolchain
+from tests.e2e.harness.versions import pinned_versions
 from tests.e2e.harness.wait import Backoff, wait_until
 
 TEST_DB = "kpis-db"
@@ -335,6 +336,7 @@ def new_environment(repo: Path, toolchain: Toolchain, cluster_name: str) -> E2EE
             kubectl=toolchain.kubectl,
             engine=toolchain.engine,
             kubeconfig=workdir / "kubeconfig",
+            node_image=pinned_versions().node_image,
         )
     return E2EEnvironment(repo, config, find_kustomize(config), toolchain, cluster, workdir)
 
