@@ -10,10 +10,20 @@ BASE ?=
 DIFF_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup ci check render apps test snapshots test-e2e fmt lint bench diff probe clean fuzz loadtest sigterm-stress cluster-tools test-cluster validator validator-if-go docs docs-images
+.PHONY: help deps install setup ci check render apps test test-install snapshots test-e2e fmt lint bench diff probe clean fuzz loadtest sigterm-stress cluster-tools test-cluster validator validator-if-go docs docs-images
 
 help: ## list the targets
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' \
+		'{ name[NR] = $$1; text[NR] = $$2; if (length($$1) > width) width = length($$1) } \
+		END { for (i = 1; i <= NR; i++) printf "  %-" width "s  %s\n", name[i], text[i] }'
+
+# System prerequisites of the tests (PostgreSQL server, Chromium, chromedriver...): checked
+# first by `make test` and `make ci`, which stop with one line naming what is missing and the
+# command that installs it. Standard library only: runs before .venv exists.
+PREREQUISITES := $(PYTHON) tests/prerequisites.py
+
+deps: ## install the tests' system prerequisites (Debian/Ubuntu, as root; does nothing when all are there)
+	@$(PREREQUISITES) --install
 
 # Re-run setup when a dependency list changes; `make setup` forces it.
 $(STAMP): pyproject.toml $(wildcard apps/*/pyproject.toml)
@@ -22,6 +32,13 @@ $(STAMP): pyproject.toml $(wildcard apps/*/pyproject.toml)
 	$(BIN)/python -m pip install --quiet -e '.[dev]' $(foreach app,$(wildcard apps/*/pyproject.toml),-e $(dir $(app)))
 	@$(MAKE) --no-print-directory validator-if-go
 	@touch $@
+
+# `gitops` for everyday use, like the other CLIs beside it: a venv of its own (pipx), the pinned
+# kubectl with it, on PATH. PIPX_HOME / PIPX_BIN_DIR choose where, as for pipx itself.
+PIPX ?= pipx
+install: ## put gitops on your PATH from this checkout (pipx install; PIPX=/path/to/pipx)
+	@command -v $(PIPX) >/dev/null 2>&1 || { echo "make install: $(PIPX) not found: install pipx (Debian/Ubuntu: sudo apt-get install pipx; macOS: brew install pipx), or use .venv/bin/gitops after make setup" >&2; exit 2; }
+	$(PIPX) install --force .
 
 setup: ## create .venv with the gitops CLI, the apps and the dev tools
 	@rm -f $(STAMP)
@@ -36,8 +53,13 @@ render: $(STAMP) ## write every overlay's rendered YAML to build/rendered/<env>/
 apps: $(STAMP) ## list the Argo CD Applications the ApplicationSets generate
 	$(GITOPS) apps
 
-test: $(STAMP) ## unit tests, fixture-repo tests and tests over the real repo (no cluster)
+test: ## unit tests, fixture-repo tests and tests over the real repo (no cluster)
+	@$(PREREQUISITES)
+	@$(MAKE) --no-print-directory $(STAMP)
 	$(PYTEST) -q
+
+test-install: $(STAMP) ## install gitops as adopters do (wheel, make install, pre-commit hooks) and run it (needs PyPI; ~4 min)
+	$(PYTEST) -q -m install tests/adoption
 
 snapshots: $(STAMP) ## rewrite tests/snapshots/ (golden report, diff, simulate output) from the current output
 	$(PYTEST) -q -p no:cacheprovider tests/unit/test_golden_snapshots.py tests/unit/simulate/test_plot.py --update-snapshots
@@ -67,16 +89,18 @@ fmt: $(STAMP) ## format the Python code
 	$(BIN)/ruff format tools tests apps
 	$(BIN)/ruff check --fix tools tests apps
 
-ci: $(STAMP) ## what CI runs (.ci/run): lint, then test, then check; stops at the first failure
+ci: ## what CI runs (.ci/run): lint, test, test-install, then check; stops at the first failure
+	@$(PREREQUISITES)
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test
+	@$(MAKE) --no-print-directory test-install
 	@$(MAKE) --no-print-directory check
 
-lint: $(STAMP) ## ruff, mypy strict (tools, apps, tests), actionlint (.github/workflows)
+lint: $(STAMP) ## ruff, mypy strict (tools, apps, tests), actionlint with shellcheck (.github/workflows)
 	$(BIN)/ruff check tools tests apps
 	$(BIN)/ruff format --check tools tests apps
 	$(BIN)/mypy
-	$(BIN)/actionlint .github/workflows/*.yaml
+	$(BIN)/actionlint -shellcheck $(BIN)/shellcheck .github/workflows/*.yaml
 
 diff: $(STAMP) ## rendered diff and findings of this branch (BASE=ref, DIFF_ARGS=...)
 	@$(GITOPS) diff $(if $(BASE),--base $(BASE)) $(DIFF_ARGS)

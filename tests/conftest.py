@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.prerequisites import require
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -20,6 +22,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="rewrite the golden files under tests/snapshots/ from the current output",
     )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.requires("postgresql", ...)``: the test needs system prerequisites of
+    tests/prerequisites.py; without them it skips with the install line, or fails under CI."""
+    for marker in item.iter_markers("requires"):
+        require(*marker.args)
 
 
 @pytest.fixture

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import glob
 import json
 import os
 import pwd
 import re
-import shutil
 import socket
 import stat
 import subprocess
@@ -36,7 +34,6 @@ from typing import Any
 
 import pytest
 
-POSTGRES_MISSING_REASON = "PostgreSQL binaries (pg_ctl) not found: apt-get install postgresql"
 # With trust authentication the password is never checked, but kpis-api insists on one.
 UNCHECKED_PASSWORD = "unused-with-trust-auth"
 
@@ -221,20 +218,6 @@ def base_env(**overrides: str) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- PostgreSQL
-
-
-def find_pg_ctl() -> str | None:
-    """pg_ctl from PATH, else the newest Debian cluster binaries; None when absent."""
-    on_path = shutil.which("pg_ctl")
-    if on_path:
-        return on_path
-
-    def major_version(path: str) -> int:
-        version = Path(path).parent.parent.name
-        return int(version) if version.isdigit() else 0
-
-    debian = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=major_version)
-    return debian[-1] if debian else None
 
 
 @dataclass(frozen=True)

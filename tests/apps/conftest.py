@@ -2,10 +2,11 @@
 
 ``postgresql_proc`` overrides pytest-postgresql's fixture of the same name: the plugin's
 own factory expects a non-root user and a pg_ctl it can find by itself, while this one
-looks on PATH and in Debian's /usr/lib/postgresql/*/bin and, under root (as in CI), runs
-the server as the ``postgres`` user. The plugin's ``postgresql`` fixture (a fresh database
-per test, cloned from the template created here) then works unchanged on top of it.
-Without PostgreSQL binaries the database tests skip with one reason, the only skip allowed.
+takes the server that tests/prerequisites.py finds (PATH, Debian's /usr/lib/postgresql/*/bin,
+Homebrew's postgresql@NN) and, under root (as in CI), runs it as the ``postgres`` user. The
+plugin's ``postgresql`` fixture (a fresh database per test, cloned from the template created
+here) then works unchanged on top of it. Without PostgreSQL the database tests follow the
+prerequisites' one rule: skip with the install line, or fail under CI.
 """
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ from typing import Any
 import pytest
 
 from tests.apps.apps_testing import (
-    POSTGRES_MISSING_REASON,
     UNCHECKED_PASSWORD,
     ServiceProcess,
-    find_pg_ctl,
     make_postgres_executor,
     prepare_postgres_layout,
 )
+from tests.prerequisites import find_pg_bin_dir, require
 
 
 @pytest.fixture
@@ -43,10 +43,10 @@ def start_service() -> Iterator[Callable[[Sequence[str], Mapping[str, str]], Ser
 
 @pytest.fixture(scope="session")
 def pg_ctl_path() -> str:
-    path = find_pg_ctl()
-    if path is None:
-        pytest.skip(POSTGRES_MISSING_REASON)
-    return path
+    require("postgresql")
+    bin_dir = find_pg_bin_dir()
+    assert bin_dir is not None  # require() returned: it is there
+    return str(bin_dir / "pg_ctl")
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""The kpis-api dashboard in a real headless Chromium (Debian's chromium + chromium-driver).
+"""The kpis-api dashboard in a real headless Chromium (Debian's chromium + chromium-driver;
+any Chromium or Chrome with its chromedriver that tests/prerequisites.py finds).
 
 kpis-api runs in-process under Granian with the known dataset and a pinned clock, mounted
 under /kpis as the Ingress serves it. Assertions are on the DOM as the browser rendered it
@@ -9,7 +10,6 @@ build/artifacts/kpis-dashboard.png for every run.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,12 +20,9 @@ from kpis_api.db import connect_once
 from kpis_api.migrations import apply_migrations
 from tests.apps.kpis_dataset import EXPECTED_SUMMARY, load_dataset
 from tests.apps.test_kpis_api_http import running_kpis_server
+from tests.prerequisites import find_browser, require
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "artifacts"
-MISSING_BROWSER = (
-    "headless browser tests need Debian's chromium and chromium-driver "
-    "(apt-get install chromium chromium-driver; .ci/run installs them)"
-)
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +30,10 @@ def browser() -> Iterator[Any]:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    chromium = shutil.which("chromium")
-    driver_path = shutil.which("chromedriver")
-    if chromium is None or driver_path is None:
-        pytest.fail(MISSING_BROWSER)
+    require("browser")
+    found = find_browser()
+    assert found is not None  # require() returned: it is there
+    chromium, driver_path = found
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for argument in (

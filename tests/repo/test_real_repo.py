@@ -220,11 +220,11 @@ def test_every_env_probes_pass_against_the_real_processes(
     env: str, service: str, repo_config: RepoConfig
 ) -> None:
     """What `make probe` runs, five times faster (periods and delays divided by 5)."""
-    from gitops.pglocal import find_pg_bin_dir
     from gitops.probe import probe_overlay
+    from tests.prerequisites import require
 
-    if service == "kpis-api" and find_pg_bin_dir() is None:
-        pytest.skip("PostgreSQL binaries (pg_ctl) not found: apt-get install postgresql")
+    if service == "kpis-api":
+        require("postgresql")
     result = probe_overlay(Workspace.open(REPO_ROOT, repo_config), env, service, speed=5)
     assert [c.message for c in result.checks if not c.passed] == []
     assert {"readiness", "liveness"} <= {c.kind for c in result.checks}

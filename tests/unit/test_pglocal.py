@@ -9,10 +9,7 @@ import pytest
 
 from gitops.pglocal import LocalPostgres, find_pg_bin_dir, free_port
 
-needs_postgres = pytest.mark.skipif(
-    find_pg_bin_dir() is None,
-    reason="PostgreSQL binaries (pg_ctl) not found: apt-get install postgresql",
-)
+needs_postgres = pytest.mark.requires("postgresql")
 
 
 def _accepts(port: int) -> bool:

@@ -1,8 +1,12 @@
 """The kind cluster: its config file, the kind commands, and create-or-reuse / delete.
 
 >>> cluster = KindCluster(name="integration-e2e", kubeconfig=tmp / "kubeconfig", ...)
->>> cluster.kind_create_argv()
-('kind', 'create', 'cluster', '--name', 'integration-e2e', '--config', ..., '--wait', '180s')
+>>> cluster.create_command().argv
+('kind', 'create', 'cluster', '--name', 'integration-e2e', '--config', ..., '--image', ...)
+
+The node image is not in kind-config.yaml: it is pinned once, in tests/e2e/versions.yaml, and
+given to `kind create cluster --image`, which sets it on every node of the config (kind's
+create.go, fixupOptions).
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ from tests.e2e.harness.tools import Engine, Runner
 E2E_DIR = Path(__file__).resolve().parent.parent
 KIND_CONFIG = E2E_DIR / "kind-config.yaml"
 DEFAULT_CLUSTER_NAME = "integration-e2e"
-_PINNED_IMAGE = re.compile(r"^kindest/node:v(?P<version>\d+\.\d+\.\d+)@sha256:[0-9a-f]{64}$")
 
 
 class KindConfigError(ValueError):
@@ -32,41 +35,31 @@ class KindConfigError(ValueError):
 @dataclass(frozen=True)
 class KindConfig:
     roles: tuple[str, ...]
-    images: tuple[str, ...]
 
     @property
     def workers(self) -> int:
         return self.roles.count("worker")
 
-    @property
-    def kubernetes_version(self) -> str:
-        """``1.33.1``, from the pinned node image."""
-        match = _PINNED_IMAGE.match(self.images[0])
-        assert match is not None  # checked in parse_kind_config
-        return match.group("version")
-
 
 def parse_kind_config(text: str) -> KindConfig:
-    """Check the invariants the tests depend on: one control-plane, >= 2 workers (drain), every
-    node on the same image, pinned by version *and* digest."""
+    """Check the invariants the tests depend on: one control-plane, >= 2 workers (drain), and
+    no node image of its own (every node runs the pinned one, given by ``--image``)."""
     raw: Any = yaml.safe_load(text)
     if not isinstance(raw, dict) or raw.get("kind") != "Cluster":
         raise KindConfigError("expected a kind `Cluster` document")
     nodes = raw.get("nodes") or []
     roles = tuple(str(n.get("role")) for n in nodes)
-    images = tuple(str(n.get("image", "")) for n in nodes)
+    images = sorted({str(n["image"]) for n in nodes if "image" in n})
     if roles.count("control-plane") != 1:
         raise KindConfigError(f"expected exactly one control-plane node, got roles {roles}")
     if roles.count("worker") < 2:
         raise KindConfigError(f"the drain test needs at least two workers, got roles {roles}")
-    unpinned = [i for i in images if not _PINNED_IMAGE.match(i)]
-    if unpinned:
+    if images:
         raise KindConfigError(
-            f"node images must be kindest/node:vX.Y.Z@sha256:<digest>, got {unpinned}"
+            f"nodes must not name an image (got {images}): the node image is pinned in "
+            "tests/e2e/versions.yaml and given to kind create cluster --image"
         )
-    if len(set(images)) != 1:
-        raise KindConfigError(f"all nodes must run the same image, got {sorted(set(images))}")
-    return KindConfig(roles, images)
+    return KindConfig(roles)
 
 
 def env_flag(environ: Mapping[str, str], name: str) -> bool:
@@ -82,6 +75,7 @@ class KindCluster:
     kubectl: str  # binary
     engine: Engine
     kubeconfig: Path
+    node_image: str  # tests/e2e/versions.yaml's nodeImage
     config_file: Path = KIND_CONFIG
 
     # kind talks to podman only when told to; docker is its default.
@@ -107,6 +101,8 @@ class KindCluster:
                 self.name,
                 "--config",
                 str(self.config_file),
+                "--image",
+                self.node_image,
                 "--kubeconfig",
                 str(self.kubeconfig),
                 "--wait",

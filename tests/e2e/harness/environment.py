@@ -61,6 +61,7 @@ from tests.e2e.harness.images import (
 from tests.e2e.harness.kube import TRANSIENT, Kube
 from tests.e2e.harness.load import HttpLoad, LoadDriver, SimulatedCpuLoad
 from tests.e2e.harness.tools import Runner, Toolchain
+from tests.e2e.harness.versions import pinned_versions
 from tests.e2e.harness.wait import Backoff, wait_until
 
 TEST_DB = "kpis-db"
@@ -339,6 +340,7 @@ def new_environment(repo: Path, toolchain: Toolchain, cluster_name: str) -> E2EE
             kubectl=toolchain.kubectl,
             engine=toolchain.engine,
             kubeconfig=workdir / "kubeconfig",
+            node_image=pinned_versions().node_image,
         )
     kustomize = Workspace.open(repo, config, use_cache=False).kustomize
     return E2EEnvironment(repo, config, kustomize, toolchain, cluster, workdir)

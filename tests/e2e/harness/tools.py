@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import sysconfig
 from collections.abc import Callable, Mapping
@@ -22,19 +21,23 @@ from pathlib import Path
 from gitops.errors import CommandError
 from gitops.runner import Command, CommandResult, run
 from tests.e2e.harness.backend import Backend
+from tests.e2e.harness.versions import (
+    KUBECTL_SKEW_MINORS,
+    parse_version,
+    pinned_versions,
+    within_skew,
+)
 
 Runner = Callable[[Command], CommandResult]
-
-# Versions the suite is written and documented against (README); newer ones usually work.
-KIND_VERSION = "v0.29.0"
 
 INSTALL_HINTS: Mapping[str, str] = {
     "container engine": (
         "install Docker (https://docs.docker.com/engine/install/) or Podman "
         "(https://podman.io/docs/installation) and start it"
     ),
+    # the pinned version (tests/e2e/versions.yaml) is filled in by install_hint()
     "kind": (
-        f"install kind {KIND_VERSION}: `go install sigs.k8s.io/kind@{KIND_VERSION}` or a release "
+        "install kind {kind}: `go install sigs.k8s.io/kind@{kind}` or a release "
         "binary from https://kind.sigs.k8s.io/docs/user/quick-start/#installation"
     ),
     "kubectl": (
@@ -43,24 +46,11 @@ INSTALL_HINTS: Mapping[str, str] = {
     ),
     "cluster": "start it, or point GITOPS_E2E_KUBECONFIG at the kubeconfig of a running one",
 }
-# kubectl is supported within one minor version of the API server (Kubernetes version skew
-# policy); outside it, drain, rollout and apply can misbehave in ways no test names.
-KUBECTL_SKEW_MINORS = 1
-_VERSION = re.compile(r"^v?(?P<major>\d+)\.(?P<minor>\d+)\.(?P<patch>\d+)")
 
 
-def parse_version(text: str) -> tuple[int, int, int]:
-    """``v1.33.1`` (or ``1.33.1``, ``v1.33.1+k3s1``) -> (1, 33, 1); ValueError otherwise."""
-    match = _VERSION.match(text.strip())
-    if match is None:
-        raise ValueError(f"not a Kubernetes version: {text!r}")
-    return int(match["major"]), int(match["minor"]), int(match["patch"])
-
-
-def within_skew(kubectl_version: str, cluster_version: str) -> bool:
-    """Whether kubectl ``kubectl_version`` may drive a cluster at ``cluster_version``."""
-    client, server = parse_version(kubectl_version), parse_version(cluster_version)
-    return client[0] == server[0] and abs(client[1] - server[1]) <= KUBECTL_SKEW_MINORS
+def install_hint(tool: str) -> str:
+    """How to get ``tool`` (a key of INSTALL_HINTS), with the pinned versions filled in."""
+    return INSTALL_HINTS[tool].format(kind=pinned_versions().kind)
 
 
 def kubectl_download_hint(cluster_version: str) -> str:
@@ -132,7 +122,7 @@ class Toolchain:
             f"the e2e suite needs {needs}; missing: " + ", ".join(p.tool for p in self.problems)
         ]
         for problem in self.problems:
-            hint = problem.hint or INSTALL_HINTS[problem.tool]
+            hint = problem.hint or install_hint(problem.tool)
             lines.append(f"  - {problem.tool}: {problem.detail}; {hint}")
         return "\n".join(lines)
 

@@ -14,7 +14,8 @@ from gitops.errors import CommandError
 from gitops.runner import Command, CommandResult
 from tests.e2e import preflight
 from tests.e2e.harness.backend import Backend, BackendError, backend_from_env
-from tests.e2e.harness.tools import choose_kubectl, find_toolchain, within_skew
+from tests.e2e.harness.tools import choose_kubectl, find_toolchain
+from tests.e2e.harness.versions import pinned_versions, within_skew
 
 
 def _kubeconfig(tmp_path: Path) -> Path:
@@ -168,12 +169,14 @@ def test_existing_backend_needs_no_engine_or_kind_and_checks_the_server_version(
     assert "needs kubectl and a reachable cluster" in message and "connection refused" in message
 
 
-def test_preflight_prints_the_pinned_kubernetes_version_for_ci(
+def test_preflight_prints_the_pinned_versions_as_github_outputs(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert preflight.main(["--kubernetes-version"]) == 0
-    printed = capsys.readouterr().out.strip()
-    assert printed == "v" + preflight.pinned_kubernetes_version()
+    assert preflight.main(["--versions"]) == 0
+    printed = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
+    pins = pinned_versions()
+    assert printed == {"kind": pins.kind, "kubectl": pins.kubectl, "node-image": pins.node_image}
+    assert pins.node_image.startswith(f"kindest/node:v{preflight.pinned_kubernetes_version()}@")
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,8 @@ from tests.e2e.harness.deploy import apply_command
 from tests.e2e.harness.portforward import parse_local_port, port_forward_argv
 from tests.e2e.harness.tools import Engine
 
+NODE_IMAGE = "kindest/node:v1.36.1@sha256:" + "b" * 64
+
 
 def _cluster(tmp_path: Path, engine: str = "docker") -> KindCluster:
     return KindCluster(
@@ -19,10 +21,13 @@ def _cluster(tmp_path: Path, engine: str = "docker") -> KindCluster:
         kubectl="kubectl",
         engine=Engine(engine, engine),
         kubeconfig=tmp_path / "kubeconfig",
+        node_image=NODE_IMAGE,
     )
 
 
-def test_kind_create_uses_the_committed_config_and_a_private_kubeconfig(tmp_path: Path) -> None:
+def test_kind_create_uses_the_committed_config_the_pinned_image_and_a_private_kubeconfig(
+    tmp_path: Path,
+) -> None:
     command = _cluster(tmp_path).create_command()
     assert command.argv == (
         "kind",
@@ -32,6 +37,8 @@ def test_kind_create_uses_the_committed_config_and_a_private_kubeconfig(tmp_path
         "integration-e2e",
         "--config",
         str(KIND_CONFIG),
+        "--image",
+        NODE_IMAGE,
         "--kubeconfig",
         str(tmp_path / "kubeconfig"),
         "--wait",

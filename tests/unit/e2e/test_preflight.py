@@ -9,6 +9,7 @@ from gitops.errors import CommandError
 from gitops.runner import Command, CommandResult
 from tests.e2e import preflight
 from tests.e2e.harness.tools import find_kubectl, find_toolchain
+from tests.e2e.harness.versions import pinned_versions
 
 
 def _which(available: set[str]):  # type: ignore[no-untyped-def]
@@ -51,7 +52,9 @@ def test_missing_kind_is_one_message_naming_it_and_how_to_install(
     assert err.startswith(
         "error: the e2e suite needs docker (or podman), kind and kubectl; missing: kind\n"
     )
-    assert "go install sigs.k8s.io/kind@v0.29.0" in err
+    # the one pin, tests/e2e/versions.yaml (the hint once said v0.29.0 while CI ran v0.32.0)
+    kind = pinned_versions().kind
+    assert f"install kind {kind}: `go install sigs.k8s.io/kind@{kind}`" in err
     assert "Traceback" not in err
     assert err.count("error:") == 1
 

@@ -7,16 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from gitops.pglocal import find_pg_bin_dir
 from gitops.probe.results import ProbeResult
 
 SPEED = 5.0
 
 
-needs_postgres = pytest.mark.skipif(
-    find_pg_bin_dir() is None,
-    reason="PostgreSQL binaries (pg_ctl) not found: apt-get install postgresql",
-)
+needs_postgres = pytest.mark.requires("postgresql")
 
 
 def add_patch(repo: Path, service: str, name: str, patch: str) -> None:
