@@ -55,10 +55,10 @@ func (s *server) learn(body json.RawMessage) verdict {
 	if err != nil {
 		return verdict{Reason: "InternalError", Message: fmt.Sprintf("CustomResourceDefinition %s: %v", crd.Name, err)}
 	}
-	for gvk, r := range s.taught {
-		if gvk.GroupKind() == (schema.GroupKind{Group: crd.Spec.Group, Kind: crd.Spec.Names.Kind}) {
+	taughtKind := schema.GroupKind{Group: crd.Spec.Group, Kind: crd.Spec.Names.Kind}
+	for gvk := range s.taught {
+		if gvk.GroupKind() == taughtKind {
 			delete(s.taught, gvk)
-			_ = r
 		}
 	}
 	for _, r := range resources {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"sort"
+	"strings"
 
 	apiextensionsinstall "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/install"
 	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
@@ -161,7 +162,7 @@ func (s *server) add(group string, byVersion map[string]map[string]rest.Storage,
 	for version, byResource := range byVersion {
 		for name, storage := range byResource {
 			creater, ok := storage.(rest.Creater)
-			if !ok || containsSlash(name) {
+			if !ok || strings.Contains(name, "/") {
 				continue // subresources and resources nobody creates from a manifest
 			}
 			kinds, _, err := scheme.ObjectKinds(storage.New())
@@ -184,15 +185,6 @@ func (s *server) add(group string, byVersion map[string]map[string]rest.Storage,
 			}
 		}
 	}
-}
-
-func containsSlash(name string) bool {
-	for _, r := range name {
-		if r == '/' {
-			return true
-		}
-	}
-	return false
 }
 
 // servedKinds lists every apiVersion/kind a document can have, sorted.
