@@ -123,6 +123,7 @@ DEBIAN_PACKAGES: dict[str, dict[str, str]] = {
         "iptables": "kube-proxy (iptables mode), the kubelet and the CNI bridge's masquerading",
         "conntrack": "kube-proxy clears stale conntrack entries with it",
         "ipset": "kube-router's network-policy controller",
+        "nftables": "the node tier's leftover check lists (and removes) nf_tables tables",
         "mmdebstrap": "the Debian base image of `make images`",
         "buildah": "builds the images from our Dockerfiles without a daemon",
     },
