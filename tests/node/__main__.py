@@ -45,10 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     except NodeTierError as error:
         print(f"node tier: {error}", file=sys.stderr)
         return 1
-    shutil.rmtree(tier.workdir, ignore_errors=True)
     for line in leftovers:
         print(f"left behind: {line}", file=sys.stderr)
-    return 1 if leftovers else 0
+    if leftovers:
+        print(f"state kept in {tier.workdir}: `down` again after fixing", file=sys.stderr)
+        return 1
+    shutil.rmtree(tier.workdir, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":

@@ -49,11 +49,11 @@ def node_tier() -> Iterator[NodeTier]:
         print(f"\nnode tier: up in {time.monotonic() - started:.0f}s")
         yield tier
     finally:
+        started = time.monotonic()
         try:
-            tier.copy_logs(ARTIFACTS)
-        finally:
-            started = time.monotonic()
             leftovers = tier.down()
+        finally:
+            tier.copy_logs(ARTIFACTS)
             shutil.rmtree(workdir, ignore_errors=True)
         print(f"\nnode tier: down in {time.monotonic() - started:.0f}s; logs in {ARTIFACTS}")
         assert not leftovers, "the node tier left this on the host:\n" + "\n".join(leftovers)

@@ -38,7 +38,7 @@ import signal
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,10 +169,22 @@ def image_index() -> dict[str, dict[str, str]]:
 
 @dataclass
 class Supervisor:
-    """The tier's long-running processes, each logging to ``<logs>/<name>.log``."""
+    """The tier's long-running processes, each logging to ``<logs>/<name>.log``. Their pids
+    are also written to ``<logs>/pids.json``, so a later process (``python -m tests.node
+    down``) stops them in the same order: :meth:`adopt`."""
 
     logs: Path
     running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    adopted: dict[str, int] = field(default_factory=dict)
+
+    def adopt(self) -> None:
+        saved = self.logs / "pids.json"
+        if saved.is_file():
+            pids = json.loads(saved.read_text())
+            self.adopted = {name: int(pid) for name, pid in pids.items() if _alive(int(pid))}
+
+    def _save(self) -> None:
+        (self.logs / "pids.json").write_text(json.dumps(self.pids()))
 
     def start(
         self, name: str, argv: Sequence[object], env: Mapping[str, str] | None = None
@@ -187,6 +199,7 @@ class Supervisor:
                 env=dict(env) if env is not None else None,
                 start_new_session=True,
             )
+        self._save()
 
     def check(self, name: str) -> bool:
         """False while ``name`` runs (so ``check(x) or ready()`` waits on ready()); raises
@@ -201,6 +214,9 @@ class Supervisor:
         return False
 
     def stop(self, name: str, timeout: float = 20.0) -> None:
+        pid = self.adopted.pop(name, None)
+        if pid is not None:
+            _terminate(pid, timeout)
         process = self.running.pop(name, None)
         if process is None or process.poll() is not None:
             return
@@ -213,6 +229,24 @@ class Supervisor:
 
     def pids(self) -> dict[str, int]:
         return {name: p.pid for name, p in self.running.items() if p.poll() is None}
+
+    def knows(self, name: str) -> bool:
+        return name in self.running or name in self.adopted
+
+
+def _alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists()
+
+
+def _terminate(pid: int, timeout: float) -> None:
+    """SIGTERM a process that is not our child, then SIGKILL it after ``timeout``."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: float = 0.5) -> Any:
@@ -244,6 +278,7 @@ class NodeTier:
         self.network = host_network()
         self.logs = workdir / "logs"
         self.supervisor = Supervisor(self.logs)
+        self.supervisor.adopt()  # a tier started by another process (`python -m tests.node`)
         self.kwok = KwokCluster(
             name,
             workdir / "kwok",
@@ -294,7 +329,8 @@ class NodeTier:
         # Pods on two bridges reach each other, the API and DNS through the host.
         hoststate.set_sysctl("net/ipv4/ip_forward", "1")
         hoststate.set_sysctl("net/bridge/bridge-nf-call-iptables", "1")
-        self.kwok.create()
+        with self.timed("control plane (kwokctl create, KWOK pool)"):
+            self.kwok.create()
         # Our CRDs (tools/gitops/schemas), as the cluster tier installs them: every rendered
         # env has ServiceMonitors, and upstream's CRD is on GitHub.
         install_crds(Kube(self.kubeconfig))
@@ -302,10 +338,12 @@ class NodeTier:
         admin = self.kwok.kubeconfig
         self._start_coredns(tools["coredns"], admin)
         for node in self.nodes:
-            self._start_node(node, tools, images)
+            with self.timed(f"{node.name}: containerd, image imports, kubelet start"):
+                self._start_node(node, tools, images)
         self._start_kube_proxy(tools["kube-proxy"])
         self._start_kube_router(tools["kube-router"], admin)
-        self._wait_nodes_ready()
+        with self.timed("nodes Ready, kube-proxy synced, kube-router healthy"):
+            self._wait_nodes_ready()
         self._write_nodes_file(tools, images)
 
     def _apply_placement_policy(self) -> None:
@@ -602,20 +640,36 @@ class NodeTier:
         saved = self.workdir / "host-before.pickle"
         if before is None and saved.is_file():
             before = pickle.loads(saved.read_bytes())
+        # The kubelets remove a deleted pod's logs: keep them with ours first.
+        self._keep_pod_logs(self.logs)
         try:
-            self._release_pods()
+            with self.timed("releasing the real nodes' pods"):
+                self._release_pods()
         finally:
-            self._stop_processes()
+            with self.timed("stopping every process"):
+                self._stop_processes()
         if before is None:
             return []
-        hoststate.restore(before)
+        with self.timed("restoring the host"):
+            hoststate.restore(before)
         return before.diff(hoststate.snapshot(self.markers()))
+
+    @contextlib.contextmanager
+    def timed(self, step: str) -> Iterator[None]:
+        """Log how long ``step`` took to logs/tier.log (kept with the components' logs)."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.logs.mkdir(parents=True, exist_ok=True)
+            with (self.logs / "tier.log").open("a") as log:
+                log.write(f"{step}: {time.monotonic() - started:.1f}s\n")
 
     def _release_pods(self) -> None:
         """Force-delete every pod on the real nodes so each kubelet stops its containers and
         tears the sandboxes' networks down through CNI, then wait until containerd runs none."""
         if not self.kwok.exists() or not any(
-            f"{n.name}-kubelet" in self.supervisor.running for n in self.nodes
+            self.supervisor.knows(f"{n.name}-kubelet") for n in self.nodes
         ):
             return
         try:
@@ -662,6 +716,9 @@ class NodeTier:
                 self._kill_containers(tools, node)
             self.supervisor.stop(f"{node.name}-containerd")
         self.supervisor.stop("coredns")
+        # kwokctl deletes the cluster's folder, logs included: keep them with ours first.
+        with contextlib.suppress(OSError):
+            self.kwok.copy_logs(self.logs / "control-plane")
         with contextlib.suppress(Exception):  # half-created: its processes are found below
             self.kwok.delete()
         for line in hoststate.processes_mentioning(self.markers()):
@@ -712,14 +769,17 @@ class NodeTier:
         """Every component's log: ours (logs/), kwokctl's, and the kubelets' pod logs."""
         destination.mkdir(parents=True, exist_ok=True)
         if self.logs.is_dir():
-            for log in self.logs.iterdir():
-                shutil.copy2(log, destination / log.name)
-        self.kwok.copy_logs(destination / "control-plane")
+            shutil.copytree(self.logs, destination, dirs_exist_ok=True)
+        if self.kwok.exists():  # still up (before down())
+            self.kwok.copy_logs(destination / "control-plane")
+        self._keep_pod_logs(destination)
+        return destination
+
+    def _keep_pod_logs(self, destination: Path) -> None:
         for node in self.nodes:
             pod_logs = node.root / "pod-logs"
             if pod_logs.is_dir():
                 shutil.copytree(pod_logs, destination / f"{node.name}-pod-logs", dirs_exist_ok=True)
-        return destination
 
 
 def _quiet(argv: Sequence[object]) -> None:

@@ -16,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,10 +222,34 @@ def restore_iptables(before: HostState) -> None:
             _run([f"{binary}-restore", "--noflush"], stdin=_iptables_script(table, old, now))
 
 
-def _remove_cgroups(created: Iterable[str]) -> None:
-    for folder in sorted(created, key=lambda p: p.count("/"), reverse=True):
-        with contextlib.suppress(OSError):  # still populated: reported by diff()
-            os.rmdir(folder)
+def kill_cgroup_members(created: Iterable[str]) -> None:
+    """SIGKILL every process still in a cgroup the run created: a container whose runtime
+    died before it (only pods of our nodes live below our cgroup roots)."""
+    for folder in created:
+        procs = Path(folder) / "cgroup.procs"
+        with contextlib.suppress(OSError):
+            for pid in procs.read_text().split():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), signal.SIGKILL)
+
+
+def _remove_cgroups(created: Iterable[str], attempts: int = 10) -> None:
+    """rmdir leaves first; a cgroup whose last member was just killed stays busy until the
+    kernel has released it, so retry for a few seconds."""
+    left = sorted(created, key=lambda p: p.count("/"), reverse=True)
+    for _ in range(attempts):
+        busy = []
+        for folder in left:
+            try:
+                os.rmdir(folder)
+            except FileNotFoundError:
+                pass
+            except OSError:
+                busy.append(folder)  # reported by diff() if it stays
+        if not busy:
+            return
+        left = busy
+        time.sleep(1)
 
 
 def _remove_paths(before: HostState) -> None:
@@ -245,6 +271,7 @@ def _remove_paths(before: HostState) -> None:
 def restore(before: HostState) -> None:
     """Undo what the run added: mounts, links, iptables, ipsets, cgroups, fixed paths,
     sysctls. Processes must be gone first (the caller stops them)."""
+    kill_cgroup_members(_cgroup_dirs() - before.cgroups)
     for point in reversed(_mountpoints()):
         if point not in before.mounts:
             subprocess.run(["umount", "--lazy", point], capture_output=True, check=False)
