@@ -666,13 +666,15 @@ class NodeTier:
                 log.write(f"{step}: {time.monotonic() - started:.1f}s\n")
 
     def _release_pods(self) -> None:
-        """Force-delete every pod on the real nodes so each kubelet stops its containers and
-        tears the sandboxes' networks down through CNI, then wait until containerd runs none."""
+        """Cordon the real nodes (or controllers put replacements right back), force-delete
+        every pod on them so each kubelet stops its containers and tears the sandboxes'
+        networks down through CNI, then wait until containerd runs none."""
         if not self.kwok.exists() or not any(
             self.supervisor.knows(f"{n.name}-kubelet") for n in self.nodes
         ):
             return
         try:
+            self.kubectl("cordon", *(node.name for node in self.nodes))
             for node in self.nodes:
                 self.kubectl(
                     "delete",
