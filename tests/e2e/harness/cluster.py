@@ -233,6 +233,14 @@ class NodeCluster(ExistingCluster):
         data: dict[str, Any] = json.loads(self.nodes_file.read_text(encoding="utf-8"))
         return data
 
+    def load_image_commands(
+        self, image: str, archive_dir: Path, platform: str | None = None
+    ) -> tuple[Command, ...]:
+        raise RuntimeError(
+            f"cannot load {image} into the {self.name} backend: `make images` builds its "
+            "images and the tier imports them; the suite only names them (name_image_commands)"
+        )
+
     def built_images(self) -> dict[str, str]:
         """short name (healthz, kpis-api, postgres, pause) -> the reference it was built as."""
         return {str(k): str(v) for k, v in self._nodes()["images"].items()}
