@@ -21,10 +21,11 @@ What is configured here and why (measured: ../shared/REAL-NODE-FACTS.md):
 * the node tools of `make node-tools` and the images of `make images` (imported into every
   node's containerd; the sandbox image is our pause).
 
-Teardown (:meth:`NodeTier.down`) runs also after a failed ``up``: pods are force-deleted so
-each kubelet tears its sandboxes down through CNI, every process is stopped, kube-proxy and
-kube-router remove their rules, and hoststate.restore() removes whatever else the run added;
-the return value is hoststate's diff against the snapshot taken before ``up``.
+Teardown (:meth:`NodeTier.down`) runs also after a failed ``up``: the real nodes are cordoned
+and their pods force-deleted so each kubelet tears its sandboxes down through CNI, every
+process is stopped, kube-proxy and kube-router remove their rules, and hoststate.restore()
+removes whatever else the run added; the return value is hoststate's diff against the
+snapshot taken before ``up``.
 """
 
 from __future__ import annotations

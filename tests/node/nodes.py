@@ -124,7 +124,7 @@ state = "{root / "state"}"
         }
 
     def kubelet_config(self, client_ca: Path, dns: str) -> dict[str, Any]:
-        """Long because it is one literal: the KubeletConfiguration of this node."""
+        """This node's KubeletConfiguration."""
         return {
             "apiVersion": "kubelet.config.k8s.io/v1beta1",
             "kind": "KubeletConfiguration",

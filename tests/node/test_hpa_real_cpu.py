@@ -11,9 +11,8 @@ served it, each new pod's creation/start/Ready/first-metrics times) and compared
 real replica change must be the simulated value, in the same order, at the same sync. The
 recording is kept as node-artifacts/hpa-timeline-real.json.
 
-Staging, not prod: its four pods at their 200m limit fit on this 2-core machine beside the
-control plane and the load generator; prod's ten would not, and the load would measure the
-machine, not the HPA.
+Staging, not prod: its four pods and the load generator fit on this 2-core machine beside the
+control plane; prod's ten would not, and the load would measure the machine, not the HPA.
 """
 
 from __future__ import annotations
