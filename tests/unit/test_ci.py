@@ -1,5 +1,6 @@
 """CI runs the habits: ``.ci/run`` calls ``make ci`` (lint with mypy strict over tools, apps and
-tests, then ``make test``, then ``make check``) before the cluster tier."""
+tests, then ``make test``, then ``make check``) before the cluster tier, and the node tier
+after it."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ import tomllib
 from tests.conftest import REPO_ROOT
 
 
-def test_ci_entry_point_runs_make_ci_then_the_cluster_tier() -> None:
+def test_ci_entry_point_runs_make_ci_then_the_cluster_tier_then_the_node_tier() -> None:
     commands = [
         line.strip()
         for line in (REPO_ROOT / ".ci" / "run").read_text().splitlines()
         if line.strip().startswith("make ")
     ]
-    assert commands == ["make ci", "make test-cluster"]
+    assert commands == ["make ci", "make test-cluster", "make test-node"]
 
 
 def test_make_ci_lints_then_tests_then_checks() -> None:
