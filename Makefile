@@ -10,7 +10,7 @@ BASE ?=
 DIFF_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help deps install setup ci check render apps test test-install snapshots test-e2e fmt lint bench diff probe clean fuzz loadtest sigterm-stress cluster-tools test-cluster validator validator-if-go docs docs-images
+.PHONY: help deps install setup ci check render apps test test-install snapshots test-e2e fmt lint bench diff probe clean fuzz loadtest sigterm-stress cluster-tools test-cluster validator validator-if-go docs docs-images node-deps node-tools images test-node
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' \
@@ -84,6 +84,18 @@ cluster-tools: ## build kube-apiserver, etcd, kwok, metrics-server... from Go mo
 
 test-cluster: $(STAMP) cluster-tools ## cluster tier: manifests vs upstream Kubernetes on KWOK nodes
 	$(PYTEST) -m cluster tests/cluster $(CLUSTER_ARGS)
+
+node-deps: ## install the Debian packages the node tier needs (as root; idempotent)
+	$(PYTHON) tools/cluster/build.py --group node --install-deps --deps-only
+
+node-tools: node-deps ## build kubelet, kube-proxy, containerd, runc, CNI plugins, CoreDNS... (cached)
+	$(PYTHON) tools/cluster/build.py --group node
+
+images: node-tools ## build the node tier's images with buildah on a pinned Debian base (cached)
+	$(PYTHON) tools/node/images.py
+
+test-node: $(STAMP) cluster-tools node-tools images ## node tier: the e2e suite on real nodes (root)
+	$(PYTEST) -m node tests/node $(NODE_ARGS)
 
 fmt: $(STAMP) ## format the Python code
 	$(BIN)/ruff format tools tests apps

@@ -121,11 +121,13 @@ def kwok_stages(kwok_dir: Path) -> list[dict[str, Any]]:
     return stages
 
 
-def node_manifest(name: str, zone: str) -> dict[str, Any]:
+def node_manifest(name: str, zone: str, taints: tuple[dict[str, str], ...] = ()) -> dict[str, Any]:
     """A Node as a cloud provider would register it: hostname, zone and region labels.
     No addresses: kwok's node-initialize stage sets Hostname ``localhost`` and the kubelet port
-    to kwok's own, which is where metrics-server then scrapes the emulated resource metrics."""
+    to kwok's own, which is where metrics-server then scrapes the emulated resource metrics.
+    ``taints`` keep pods off it unless they tolerate them (the node tier's simulated pool)."""
     capacity = {"cpu": "32", "memory": "256Gi", "pods": "110"}
+    spec: dict[str, Any] = {"taints": [dict(t) for t in taints]} if taints else {}
     return {
         "apiVersion": "v1",
         "kind": "Node",
@@ -145,14 +147,32 @@ def node_manifest(name: str, zone: str) -> dict[str, Any]:
                 "metrics.k8s.io/resource-metrics-path": f"/metrics/nodes/{name}/metrics/resource",
             },
         },
+        "spec": spec,
         "status": {"capacity": capacity, "allocatable": capacity},
     }
+
+
+def _merged_patches(
+    extra: tuple[dict[str, Any], ...], *patches: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """kwokctl's componentsPatches, one entry per component: ``extra``'s extraArgs are added
+    to those of the same component."""
+    merged: dict[str, dict[str, Any]] = {}
+    for patch in (*patches, *extra):
+        entry = merged.setdefault(patch["name"], {"name": patch["name"], "extraArgs": []})
+        entry["extraArgs"] = [*entry["extraArgs"], *patch.get("extraArgs", [])]
+    return list(merged.values())
 
 
 @dataclass(frozen=True)
 class KwokCluster:
     name: str
     workdir: Path  # KWOK_WORKDIR: kwokctl's state, logs, PKI; never the user's ~/.kwok
+    # More componentsPatches (the node tier's), their extraArgs added to the ones below.
+    extra_patches: tuple[dict[str, Any], ...] = ()
+    # The KWOK nodes (name, zone) and the taints they carry.
+    kwok_nodes: tuple[tuple[str, str], ...] = tuple(zip(NODE_NAMES, ZONES, strict=True))
+    node_taints: tuple[dict[str, str], ...] = ()
 
     @property
     def cluster_dir(self) -> Path:
@@ -223,7 +243,8 @@ class KwokCluster:
             "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
             "kind": "KwokctlConfiguration",
             "options": options,
-            "componentsPatches": [
+            "componentsPatches": _merged_patches(
+                self.extra_patches,
                 {
                     "name": "kube-controller-manager",
                     "extraArgs": [
@@ -237,7 +258,7 @@ class KwokCluster:
                         {"key": key, "value": value} for key, value in METRICS_SERVER_ARGS.items()
                     ],
                 },
-            ],
+            ),
         }
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config_file.write_text(yaml.safe_dump_all([config, *kwok_stages(kwok_dir)]))
@@ -316,9 +337,9 @@ class KwokCluster:
 
         api_client = config.new_client_from_config(str(self.kubeconfig))  # type: ignore[no-untyped-call]
         api = client.CoreV1Api(api_client)
-        for name, zone in zip(NODE_NAMES, ZONES, strict=True):
+        for name, zone in self.kwok_nodes:
             try:
-                body: Any = node_manifest(name, zone)  # the client sends a dict as it is
+                body: Any = node_manifest(name, zone, self.node_taints)  # sent as it is
                 api.create_node(body)
             except client.ApiException as error:
                 if error.status != 409:
@@ -333,7 +354,7 @@ class KwokCluster:
                 and n.status is not None
                 and any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])
             ]
-            if set(NODE_NAMES) <= set(ready):
+            if {name for name, _ in self.kwok_nodes} <= set(ready):
                 return
             time.sleep(1)
         raise ClusterError(f"KWOK nodes not Ready within {timeout:.0f}s (logs: {self.logs_dir})")

@@ -84,11 +84,13 @@ def _since(record: HpaRecord, value: Any) -> float | None:
     return None if unix is None else round(unix - record.start_unix, 2)
 
 
-def _served_cpu(kube: Kube, selector: dict[str, str]) -> dict[str, tuple[int, str]]:
+def _served_cpu(
+    kube: Kube, selector: dict[str, str], namespace: str = NAMESPACE
+) -> dict[str, tuple[int, str]]:
     """Each pod's CPU (milli, all containers) as the metrics API serves it to the HPA, with
     the PodMetrics timestamp (the scrape that measured it)."""
     query = {"labelSelector": label_selector(selector)}
-    path = f"/apis/metrics.k8s.io/v1beta1/namespaces/{NAMESPACE}/pods"
+    path = f"/apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods"
     items = kube.request("GET", path, query=query).body.get("items", [])
     return {
         m["metadata"]["name"]: (
@@ -101,10 +103,10 @@ def _served_cpu(kube: Kube, selector: dict[str, str]) -> dict[str, tuple[int, st
 
 
 def _record_pods(
-    kube: Kube, selector: dict[str, str], record: HpaRecord, t: float
+    kube: Kube, selector: dict[str, str], record: HpaRecord, t: float, namespace: str = NAMESPACE
 ) -> tuple[dict[str, int], float | None]:
-    served = _served_cpu(kube, selector)
-    for pod in kube.pods(NAMESPACE, selector):
+    served = _served_cpu(kube, selector, namespace)
+    for pod in kube.pods(namespace, selector):
         name = pod.metadata.name
         ready = next(
             (c for c in pod.status.conditions or [] if c.type == "Ready" and c.status == "True"),
@@ -125,11 +127,18 @@ def _record_pods(
 
 
 def _sample(
-    kube: Kube, names: tuple[str, str], selector: dict[str, str], record: HpaRecord, t: float
+    kube: Kube,
+    names: tuple[str, str],
+    selector: dict[str, str],
+    record: HpaRecord,
+    t: float,
+    namespace: str = NAMESPACE,
 ) -> Sample:
+    """One sample of the HPA, its Deployment and the served CPU of its pods, into ``record``
+    (``namespace``: the node tier samples the same way in a namespace of its own)."""
     hpa_name, deployment = names
     hpa = kube.request(
-        "GET", f"/apis/autoscaling/v2/namespaces/{NAMESPACE}/horizontalpodautoscalers/{hpa_name}"
+        "GET", f"/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers/{hpa_name}"
     ).body
     status = hpa.get("status", {})
     utilization = None
@@ -144,8 +153,8 @@ def _sample(
         ),
         None,
     )
-    d = kube.apps.read_namespaced_deployment(deployment, NAMESPACE)
-    served, served_at = _record_pods(kube, selector, record, t)
+    d = kube.apps.read_namespaced_deployment(deployment, namespace)
+    served, served_at = _record_pods(kube, selector, record, t, namespace)
     sample = Sample(
         t=round(t, 2),
         spec_replicas=(d.spec.replicas if d.spec else None) or 0,

@@ -8,9 +8,11 @@
   interrupt (Ctrl-C, or the E2E_DEADLINE_MINUTES session deadline CI sets below its step
   timeout) to e2e-artifacts/interrupted/, before the cluster is torn down.
 * ``GITOPS_E2E_BACKEND=kwok`` + ``GITOPS_E2E_KUBECONFIG``: an existing cluster instead of kind
-  (harness/backend.py); tests marked ``needs_containers`` skip there, saying why.
-* Runs the test files in an order that lets them share one cluster: probes, hpa, pdb, argocd
-  (the Argo CD test takes the namespace over from the directly deployed stack).
+  (harness/backend.py); tests marked ``needs_containers`` skip there, saying why. ``=node``
+  (+ ``GITOPS_E2E_NODES``): the node tier's real nodes; ``kind_only`` tests skip there.
+* Runs the test files in an order that lets them share one cluster: probes, seed commands,
+  network policy, rollout, hpa, pdb, argocd (the Argo CD test takes the namespace over from
+  the directly deployed stack).
 """
 
 from __future__ import annotations
@@ -25,14 +27,29 @@ from typing import Any
 import pytest
 
 from tests.e2e.harness.artifacts import ARTIFACTS_DIR_NAME, argocd_plan, artifact_dir, dump_plan
-from tests.e2e.harness.backend import NEEDS_CONTAINERS_MARKER, BackendError, backend_from_env
+from tests.e2e.harness.backend import (
+    KIND_ONLY_MARKER,
+    NEEDS_CONTAINERS_MARKER,
+    NEEDS_NETWORK_POLICY_MARKER,
+    NEEDS_SIMULATED_POOL_MARKER,
+    BackendError,
+    backend_from_env,
+)
 from tests.e2e.harness.cluster import DEFAULT_CLUSTER_NAME, env_flag
 from tests.e2e.harness.deadline import DEADLINE_ENV, DeadlineError, SessionDeadline
 from tests.e2e.preflight import checked_toolchain
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 E2E_DIR = Path(__file__).resolve().parent
-FILE_ORDER = ("test_probes.py", "test_hpa.py", "test_pdb.py", "test_argocd.py")
+FILE_ORDER = (
+    "test_probes.py",
+    "test_seed_commands.py",
+    "test_network_policy.py",
+    "test_rollout.py",
+    "test_hpa.py",
+    "test_pdb.py",
+    "test_argocd.py",
+)
 ENV_KEY = pytest.StashKey[Any]()
 DEADLINE_KEY = pytest.StashKey[SessionDeadline]()
 INTERRUPTED_DIR = "interrupted"
@@ -93,7 +110,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     except BackendError:
         return  # reported once, in pytest_collection_finish
     for item in items:
-        reason = backend.skip_reason(item.get_closest_marker(NEEDS_CONTAINERS_MARKER) is not None)
+        reason = backend.skip_reason(
+            item.get_closest_marker(NEEDS_CONTAINERS_MARKER) is not None,
+            kind_only=item.get_closest_marker(KIND_ONLY_MARKER) is not None,
+            needs_network_policy=item.get_closest_marker(NEEDS_NETWORK_POLICY_MARKER) is not None,
+            needs_simulated_pool=item.get_closest_marker(NEEDS_SIMULATED_POOL_MARKER) is not None,
+        )
         if reason is not None:
             item.add_marker(pytest.mark.skip(reason=reason))
 

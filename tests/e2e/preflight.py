@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None, toolchain: Toolchain | None = None) 
 def describe(toolchain: Toolchain) -> str:
     backend: Backend = toolchain.backend
     kubectl = f"kubectl ({toolchain.kubectl_summary()})"
-    if not backend.runs_containers:
+    if not backend.owns_cluster:
         return f"backend {backend.describe()}, {kubectl}"
     engine = toolchain.engine
     assert engine is not None

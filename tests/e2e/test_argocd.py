@@ -34,11 +34,13 @@ from tests.e2e.harness.deploy import (
 )
 from tests.e2e.harness.environment import E2EEnvironment
 from tests.e2e.harness.expectations import HpaBounds, container, load_plan, startup_budget
+from tests.e2e.harness.images import LocalImage
 from tests.e2e.harness.kube import TRANSIENT
 from tests.e2e.harness.wait import Backoff, Sampler, wait_until
 
-# Real containers answer the probes / Argo CD pulls from a git server: kind backend only.
-pytestmark = [pytest.mark.e2e, pytest.mark.needs_containers]
+# Real containers answer the probes / Argo CD pulls from a git server; its install manifests
+# and images come from GitHub and quay.io, which only the kind backend can fetch.
+pytestmark = [pytest.mark.e2e, pytest.mark.needs_containers, pytest.mark.kind_only]
 
 SYNC_TIMEOUT_SECONDS = 600
 LOAD_DEPLOYMENT = "healthz-load"
@@ -143,6 +145,7 @@ def hand_namespace_to_argocd(env: E2EEnvironment) -> None:
     engine = env.toolchain.engine
     assert engine is not None
     for app, image in env.images.items():
+        assert isinstance(image, LocalImage), "Argo CD runs on kind, which builds the images"
         name, tag = env.overlay_images[app]
         alias = f"{name}:{tag}"
         env.runner(image.alias_command(engine, alias))

@@ -24,7 +24,7 @@ from tests.e2e.harness.kube import TRANSIENT, condition
 from tests.e2e.harness.portforward import port_forward
 from tests.e2e.harness.wait import Backoff, holds_for, wait_until
 
-# Real containers answer the probes / Argo CD pulls from a git server: kind backend only.
+# Real containers answer the probes: kind and the node tier.
 pytestmark = [pytest.mark.e2e, pytest.mark.needs_containers]
 
 SERVICES = {"healthz": "app=healthz", "kpis-api": "app=kpis-api"}

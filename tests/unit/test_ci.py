@@ -1,6 +1,7 @@
 """CI runs the habits: ``.ci/run`` installs the tests' system prerequisites (``make deps``), then
 calls ``make ci`` (the prerequisite check, lint with mypy strict over tools, apps and tests, then
-``make test``, the install tier, then ``make check``) before the cluster tier."""
+``make test``, the install tier, then ``make check``) before the cluster tier, and the node tier
+after it."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ import tomllib
 from tests.conftest import REPO_ROOT
 
 
-def test_ci_entry_point_installs_prerequisites_then_runs_make_ci_then_the_cluster_tier() -> None:
+def test_ci_entry_point_installs_prerequisites_then_make_ci_then_cluster_and_node_tiers() -> None:
     script = (REPO_ROOT / ".ci" / "run").read_text()
     commands = [line.strip() for line in script.splitlines() if line.strip().startswith("make ")]
-    assert commands == ["make deps", "make ci", "make test-cluster"]
+    assert commands == ["make deps", "make ci", "make test-cluster", "make test-node"]
     # the packages come from `make deps` alone, and under CI nothing skips
     assert "apt-get" not in script
     assert 'export CI="${CI:-true}"' in script

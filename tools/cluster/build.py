@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Build the upstream Go components from Go modules: the cluster test tier's control plane
-(`make cluster-tools`) and gitops' upstream validator (`make validator`, tools/validator).
+(`make cluster-tools`), the node tier's kubelet, kube-proxy, container runtime, CNI plugins and
+cluster DNS (`make node-tools`) and gitops' upstream validator (`make validator`, tools/validator).
 
 Every binary is built from the Go module proxy at a pinned version into a cache outside the
 repository, one folder per component and version, under one folder per group:
 
     ${XDG_CACHE_HOME:-~/.cache}/integration-gitops/cluster-tools/<component>-<version>/
+    ${XDG_CACHE_HOME:-~/.cache}/integration-gitops/node-tools/<component>-<version>/
     ${XDG_CACHE_HOME:-~/.cache}/integration-gitops/validator/<component>-<version>/
 
 A folder that holds every binary of its component (and the `.complete` stamp written last) is
@@ -15,10 +17,14 @@ what changed, and the validator compiles little once kube-apiserver is built (an
 
     python3 tools/cluster/build.py                    build the cluster group, print progress
     python3 tools/cluster/build.py --group validator  build the validator instead
+    python3 tools/cluster/build.py --group node --install-deps
+                                                      the node tier's tools, after installing
+                                                      the Debian packages it needs (as root)
     python3 tools/cluster/build.py --json             the same, then print {"binary": "path"}
     python3 tools/cluster/build.py --check            exit 1 (one line) when something is missing
 
-Exit codes: 0 built or reused; 1 a build failed or (--check) a binary is missing; 2 no Go.
+Exit codes: 0 built or reused; 1 a build failed, (--check) a binary is missing or a Debian
+package could not be installed; 2 no Go.
 Only the standard library is used: this runs before (and without) the project's .venv.
 """
 
@@ -47,6 +53,16 @@ KUBERNETES_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
 METRICS_SERVER_VERSION = "v0.9.0"
+# The node tier (each the newest release on the module proxy when pinned): containerd 2.4 is
+# the line that supports Kubernetes 1.36 (containerd RELEASES.md), runc 1.5 the runc it is
+# tested with; CNI plugins v1.10.0 needs Go 1.26.8 (its go.mod); kube-router v2.1.0 is the only
+# v2 release the module proxy serves here (its network-policy controller, tools/node/README).
+CONTAINERD_VERSION = "v2.4.2"
+RUNC_VERSION = "v1.5.3"
+CNI_PLUGINS_VERSION = "v1.10.0"
+COREDNS_VERSION = "v1.15.0"
+KUBE_ROUTER_VERSION = "v2.1.0"
+PAUSE_VERSION = "v1.0.0"  # ours: tools/cluster/pause
 MIN_GO = (1, 26)
 # Where Go's official tarball installs it, for shells whose PATH lacks it.
 GO_FALLBACKS = (Path("/usr/local/go/bin/go"),)
@@ -87,10 +103,32 @@ class Component:
     module_dir: str | None = None
     ldflags: tuple[str, ...] = field(default_factory=tuple)
     group: str = "cluster"
+    tags: tuple[str, ...] = ()  # Go build tags
+    cgo: bool = False  # upstream builds it with cgo (runc: libseccomp)
 
 
 # Group -> the cache folder its components live in and the make target that builds it.
-GROUPS = {"cluster": ("cluster-tools", "cluster-tools"), "validator": ("validator", "validator")}
+GROUPS = {
+    "cluster": ("cluster-tools", "cluster-tools"),
+    "node": ("node-tools", "node-tools"),
+    "validator": ("validator", "validator"),
+}
+# Debian packages a group needs on the build machine, with why (`--install-deps` installs the
+# missing ones; the node tier's runtime and image tools are here so one step installs all).
+DEBIAN_PACKAGES: dict[str, dict[str, str]] = {
+    "node": {
+        "gcc": "runc is built with cgo",
+        "libc6-dev": "runc is built with cgo",
+        "libseccomp-dev": "runc's seccomp support (cgo, libseccomp)",
+        "pkg-config": "runc's cgo flags for libseccomp",
+        "iptables": "kube-proxy (iptables mode), the kubelet and the CNI bridge's masquerading",
+        "conntrack": "kube-proxy clears stale conntrack entries with it",
+        "ipset": "kube-router's network-policy controller",
+        "nftables": "the node tier's leftover check lists (and removes) nf_tables tables",
+        "mmdebstrap": "the Debian base image of `make images`",
+        "buildah": "builds the images from our Dockerfiles without a daemon",
+    },
+}
 
 
 def components(group: str = "cluster") -> tuple[Component, ...]:
@@ -130,6 +168,7 @@ def all_components() -> tuple[Component, ...]:
             {"metrics-server": "sigs.k8s.io/metrics-server/cmd/metrics-server"},
             ldflags=(f"-X 'k8s.io/client-go/pkg/version.gitVersion={METRICS_SERVER_VERSION}'",),
         ),
+        *_node_components(kube),
         # gitops' upstream validator: our main over k8s.io/kubernetes' registry, in its own
         # module whose requirements equal tools/cluster/k8s's (the build cache is shared). Its
         # version is the Kubernetes release it judges as; gitops finds it by that folder name.
@@ -140,6 +179,78 @@ def all_components() -> tuple[Component, ...]:
             module_dir="../validator",
             group="validator",
         ),
+    )
+
+
+def _node_components(kube: tuple[str, ...]) -> tuple[Component, ...]:
+    containerd = "github.com/containerd/containerd/v2"
+    cni = "github.com/containernetworking/plugins"
+    return (
+        # The same wrapper module (and so the same build cache) as the control plane.
+        Component(
+            "kubernetes-node",
+            KUBERNETES_VERSION,
+            {name: f"k8s.io/kubernetes/cmd/{name}" for name in ("kubelet", "kube-proxy")},
+            module_dir="k8s",
+            ldflags=kube,
+            group="node",
+        ),
+        # containerd's Makefile: the version is stamped into version.Version, docs generation
+        # is left out by `urfave_cli_no_docs`; the shim gets `no_grpc` too (SHIM_GO_TAGS).
+        Component(
+            "containerd",
+            CONTAINERD_VERSION,
+            {name: f"{containerd}/cmd/{name}" for name in ("containerd", "ctr")},
+            ldflags=(f"-X '{containerd}/version.Version={CONTAINERD_VERSION}'",),
+            group="node",
+            tags=("urfave_cli_no_docs",),
+        ),
+        Component(
+            "containerd-shim",
+            CONTAINERD_VERSION,
+            {"containerd-shim-runc-v2": f"{containerd}/cmd/containerd-shim-runc-v2"},
+            ldflags=(f"-X '{containerd}/version.Version={CONTAINERD_VERSION}'",),
+            group="node",
+            tags=("urfave_cli_no_docs", "no_grpc"),
+        ),
+        # runc's Makefile adds `libpathrs` to the default tags: a Rust library Debian 12 lacks.
+        Component(
+            "runc",
+            RUNC_VERSION,
+            {"runc": "github.com/opencontainers/runc"},
+            group="node",
+            tags=("seccomp", "urfave_cli_no_docs"),
+            cgo=True,
+        ),
+        Component(
+            "cni-plugins",
+            CNI_PLUGINS_VERSION,
+            {
+                "bridge": f"{cni}/plugins/main/bridge",
+                "loopback": f"{cni}/plugins/main/loopback",
+                "host-local": f"{cni}/plugins/ipam/host-local",
+                "portmap": f"{cni}/plugins/meta/portmap",
+            },
+            ldflags=(f"-X '{cni}/pkg/utils/buildversion.BuildVersion={CNI_PLUGINS_VERSION}'",),
+            group="node",
+        ),
+        Component(
+            "coredns",
+            COREDNS_VERSION,
+            {"coredns": "github.com/coredns/coredns"},
+            group="node",
+        ),
+        Component(
+            "kube-router",
+            KUBE_ROUTER_VERSION,
+            {"kube-router": "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router"},
+            ldflags=(
+                "-X 'github.com/cloudnativelabs/kube-router/v2/pkg/version.Version="
+                f"{KUBE_ROUTER_VERSION}'",
+            ),
+            group="node",
+        ),
+        Component("pause", PAUSE_VERSION, {"pause": "."}, module_dir="pause", group="node"),
     )
 
 
@@ -210,10 +321,11 @@ def find_go(label: str = "cluster-tools") -> str:
     return go
 
 
-def _go_env() -> dict[str, str]:
+def _go_env(cgo: bool = False) -> dict[str, str]:
     env = dict(os.environ)
-    # Static binaries like upstream's release builds; no VCS stamping (we build from modules).
-    env["CGO_ENABLED"] = "0"
+    # Static binaries like upstream's release builds (cgo only where upstream needs it); no
+    # VCS stamping (we build from modules).
+    env["CGO_ENABLED"] = "1" if cgo else "0"
     env.setdefault("GOFLAGS", "-buildvcs=false")
     env.setdefault("GOTOOLCHAIN", "local")
     return env
@@ -225,6 +337,7 @@ def build_component(go: str, component: Component, log: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{component.name}-", dir=target.parent))
     try:
         ldflags = " ".join(("-s", "-w", *component.ldflags))
+        tags = ("-tags", ",".join(component.tags)) if component.tags else ()
         for binary, package in component.binaries.items():
             started = time.monotonic()
             _progress(f"  building {binary} ({package}) ...")
@@ -233,6 +346,7 @@ def build_component(go: str, component: Component, log: Path) -> None:
                     go,
                     "build",
                     "-trimpath",
+                    *tags,
                     "-ldflags",
                     ldflags,
                     "-o",
@@ -241,10 +355,10 @@ def build_component(go: str, component: Component, log: Path) -> None:
                 command.append(package)
                 cwd: Path | None = HERE / component.module_dir
             else:
-                command = [go, "install", "-trimpath", "-ldflags", ldflags]
+                command = [go, "install", "-trimpath", *tags, "-ldflags", ldflags]
                 command.append(f"{package}@{component.version}")
                 cwd = None
-            env = _go_env()
+            env = _go_env(component.cgo)
             if component.module_dir is None:
                 env["GOBIN"] = str(staging)
             with log.open("a") as sink:
@@ -268,38 +382,110 @@ def build_component(go: str, component: Component, log: Path) -> None:
             shutil.rmtree(staging, ignore_errors=True)
 
 
+def missing_debian_packages(group: str) -> list[str]:
+    """The group's Debian packages that dpkg does not list as installed."""
+    wanted = list(DEBIAN_PACKAGES.get(group, {}))
+    if not wanted or shutil.which("dpkg-query") is None:
+        return []
+    done = subprocess.run(
+        ["dpkg-query", "--show", "--showformat", "${Package} ${db:Status-Status}\n", *wanted],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    installed = {
+        line.split()[0].split(":")[0]
+        for line in done.stdout.splitlines()
+        if line.endswith(" installed")
+    }
+    return [name for name in wanted if name not in installed]
+
+
+def install_debian_packages(group: str, label: str) -> None:
+    """apt-get install the group's missing packages (idempotent: nothing runs when all are
+    there). Needs root; otherwise one line naming the command to run."""
+    missing = missing_debian_packages(group)
+    if not missing:
+        return
+    command = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing]
+    if os.geteuid() != 0:
+        raise BuildError(f"{label}: Debian packages missing; as root run: {' '.join(command)}")
+    _progress(f"{label}: installing Debian packages {' '.join(missing)} ...")
+    started = time.monotonic()
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for step in (["apt-get", "update", "-qq"], command):
+        done = subprocess.run(step, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            tail = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["?"]
+            raise BuildError(f"{label}: `{' '.join(step)}` failed: {tail[0]}")
+    _progress(f"{label}: Debian packages installed in {time.monotonic() - started:.0f}s")
+
+
 def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print binary paths as JSON")
     parser.add_argument("--check", action="store_true", help="only check that all are built")
     parser.add_argument("--group", choices=sorted(GROUPS), default="cluster", help="what to build")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--install-deps",
+        action="store_true",
+        help="first install the Debian packages the group needs (as root; idempotent)",
+    )
+    parser.add_argument(
+        "--deps-only", action="store_true", help="with --install-deps: install, build nothing"
+    )
+    parser.add_argument(
+        "--only", action="append", metavar="COMPONENT", help="only this component (repeatable)"
+    )
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     label, target = GROUPS[args.group][0], GROUPS[args.group][1]
-    missing = [c for c in components(args.group) if not is_complete(c)]
+    chosen = [c for c in components(args.group) if not args.only or c.name in args.only]
+    unknown = sorted(set(args.only or ()) - {c.name for c in chosen})
+    if unknown:
+        known = ", ".join(c.name for c in components(args.group))
+        print(f"{label}: no component {', '.join(unknown)} (known: {known})", file=sys.stderr)
+        return 1
+    missing = [c for c in chosen if not is_complete(c)]
     if args.check:
         if missing:
             names = ", ".join(f"{c.name} {c.version}" for c in missing)
             print(f"{label}: not built yet: {names} (run `make {target}`)")
             return 1
     else:
-        for component in components(args.group):
+        code = _install_and_build(args, chosen, missing, label)
+        if code != 0 or args.deps_only:
+            return code
+    if args.json:
+        print(json.dumps(binary_paths(args.group), indent=2))
+    return 0
+
+
+def _install_and_build(
+    args: argparse.Namespace, chosen: list[Component], missing: list[Component], label: str
+) -> int:
+    try:
+        if args.install_deps or args.deps_only:
+            install_debian_packages(args.group, label)
+        if args.deps_only:
+            return 0
+        for component in chosen:
             if component not in missing:
                 _progress(
                     f"{label}: {component.name} {component.version}: reusing "
                     f"{component_dir(component)}"
                 )
-        try:
-            _build_all(missing, label)
-        except BuildError as error:
-            print(error, file=sys.stderr)
-            return 2 if "Go is missing" in str(error) or "need Go" in str(error) else 1
-    if args.json:
-        print(json.dumps(binary_paths(args.group), indent=2))
+        _build_all(missing, label)
+    except BuildError as error:
+        print(error, file=sys.stderr)
+        return 2 if "Go is missing" in str(error) or "need Go" in str(error) else 1
     return 0
 
 

@@ -11,6 +11,7 @@ create.go, fixupOptions).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -212,4 +213,53 @@ class ExistingCluster:
     ) -> tuple[Command, ...]:
         raise RuntimeError(
             f"cannot load {image} into the {self.name} backend: its pods run no containers"
+        )
+
+
+@dataclass(frozen=True)
+class NodeCluster(ExistingCluster):
+    """The node tier's cluster (GITOPS_E2E_BACKEND=node): an existing cluster whose nodes are
+    real, each with its own containerd. `make images` built the images and the tier imported
+    them into every node; the suite only gives them the names the rendered manifests use
+    (``ctr images tag``), so no manifest is rewritten and no node pulls."""
+
+    nodes_file: Path = Path()
+
+    def _nodes(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.nodes_file.read_text(encoding="utf-8"))
+        return data
+
+    def load_image_commands(
+        self, image: str, archive_dir: Path, platform: str | None = None
+    ) -> tuple[Command, ...]:
+        raise RuntimeError(
+            f"cannot load {image} into the {self.name} backend: `make images` builds its "
+            "images and the tier imports them; the suite only names them (name_image_commands)"
+        )
+
+    def built_images(self) -> dict[str, str]:
+        """short name (healthz, kpis-api, postgres, pause) -> the reference it was built as."""
+        return {str(k): str(v) for k, v in self._nodes()["images"].items()}
+
+    def name_image_commands(self, built: str, reference: str) -> tuple[Command, ...]:
+        """Name the built image ``reference`` in every node's containerd (the CRI plugin's
+        namespace ``k8s.io``)."""
+        nodes = self._nodes()
+        return tuple(
+            Command(
+                (
+                    nodes["ctr"],
+                    "--address",
+                    socket,
+                    "--namespace",
+                    "k8s.io",
+                    "images",
+                    "tag",
+                    "--force",
+                    built,
+                    reference,
+                ),
+                timeout=60,
+            )
+            for socket in nodes["nodes"].values()
         )

@@ -26,7 +26,7 @@ from gitops.k8s import pod_spec_of, spec_containers
 from gitops.kustomize import Kustomize
 from gitops.runner import Command, CommandResult, run
 from tests.e2e.harness.expectations import simulated_ready_delay
-from tests.e2e.harness.images import LocalImage
+from tests.e2e.harness.images import LocalImage, NamedImage
 
 Runner = Callable[[Command], CommandResult]
 Document = dict[str, Any]
@@ -36,6 +36,9 @@ COMPONENT_DIR = E2E_DIR / "component"
 MANIFESTS_DIR = E2E_DIR / "manifests"
 NAMESPACE = "integration"
 DEV_SERVICES = ("healthz", "kpis-api")
+# What the stack deploys: the two services and the namespace's shared objects (its Ingress and
+# NetworkPolicies, default-deny-ingress included), as Argo CD syncs them into every env.
+STACK_SERVICES = (*DEV_SERVICES, "shared")
 # Label on every object that exists only for the test (manifests/*/kustomization.yaml).
 TEST_ONLY_LABEL = ("app.kubernetes.io/part-of", "integration-e2e")
 FIELD_MANAGER = "integration-e2e"
@@ -57,7 +60,7 @@ def kustomization_text(
     repo: Path,
     resources: Sequence[str],
     components: Sequence[Path],
-    images: Mapping[str, LocalImage],
+    images: Mapping[str, LocalImage | NamedImage],
 ) -> str:
     """The temp kustomization: relative paths (kustomize refuses absolute ones), ``images:``
     keyed by the image name the overlays use (e.g. ``ghcr.io/example-org/healthz``)."""
@@ -95,7 +98,7 @@ def render_kustomization(
     renderer: Renderer,
     resources: Sequence[str],
     components: Sequence[Path] = (),
-    images: Mapping[str, LocalImage] | None = None,
+    images: Mapping[str, LocalImage | NamedImage] | None = None,
 ) -> list[Document]:
     """Render resources (+ components, + image swaps) through a temp kustomization."""
     repo, config = renderer.repo, renderer.config

@@ -28,12 +28,13 @@ from gitops.runner import Command, CommandResult, run
 from gitops.workspace import Workspace
 from tests.e2e.harness import argocd as argo
 from tests.e2e.harness.backend import Backend
-from tests.e2e.harness.cluster import ExistingCluster, KindCluster
+from tests.e2e.harness.cluster import ExistingCluster, KindCluster, NodeCluster
 from tests.e2e.harness.deploy import (
     COMPONENT_DIR,
     DEV_SERVICES,
     MANIFESTS_DIR,
     NAMESPACE,
+    STACK_SERVICES,
     Document,
     Renderer,
     apply_command,
@@ -53,8 +54,11 @@ from tests.e2e.harness.deploy import (
 )
 from tests.e2e.harness.images import (
     LocalImage,
+    NamedImage,
     PulledImage,
+    built_by_the_suite,
     host_platform_name,
+    short_name,
     third_party_images,
     unpinned,
 )
@@ -65,6 +69,7 @@ from tests.e2e.harness.versions import pinned_versions
 from tests.e2e.harness.wait import Backoff, wait_until
 
 TEST_DB = "kpis-db"
+TEST_IMAGES_DIR = Path(__file__).resolve().parent.parent / "images"
 
 
 @dataclass
@@ -77,7 +82,7 @@ class E2EEnvironment:
     workdir: Path
     runner: Runner = run
     kube: Kube | None = None
-    images: dict[str, LocalImage] = field(default_factory=dict)
+    images: dict[str, LocalImage | NamedImage] = field(default_factory=dict)
     # app -> (image name, tag) as the real dev overlays deploy it
     overlay_images: dict[str, tuple[str, str]] = field(default_factory=dict)
     stack: list[Document] = field(default_factory=list)
@@ -191,6 +196,9 @@ class E2EEnvironment:
     def build_and_load_images(self, apps: Sequence[str] = DEV_SERVICES) -> None:
         if not self.backend.runs_containers:
             return  # simulated pods pull nothing: the overlays' own image references stay
+        if isinstance(self.cluster, NodeCluster):
+            self.name_node_images(self.cluster, apps)
+            return
         engine = self.toolchain.engine
         assert engine is not None
         for app in apps:
@@ -202,13 +210,39 @@ class E2EEnvironment:
             self.images[app] = image
         self.load_third_party_images(apps)
 
+    def name_node_images(self, cluster: NodeCluster, apps: Sequence[str]) -> None:
+        """Node backend: give the images `make images` built (already in every node's
+        containerd) the names the rendered dev overlays and test manifests use."""
+        built = cluster.built_images()
+        rendered = images_by_app(self.render_dev_overlays(), apps)
+        wanted = {app: f"{name}:{tag}" for app, (name, tag) in rendered.items()}
+        local = [name for name, _tag in rendered.values()]
+        for reference in third_party_images(MANIFESTS_DIR, local):
+            if short_name(reference) in built:
+                wanted[short_name(reference)] = reference
+        for short, reference in wanted.items():
+            if short not in built:
+                raise AssertionError(f"`make images` built no {short} image for {reference}")
+            for command in cluster.name_image_commands(built[short], reference):
+                self.runner(command)
+        self.images.update({app: NamedImage(*rendered[app]) for app in apps})
+
     def load_third_party_images(self, apps: Sequence[str]) -> None:
-        """Postgres and git-daemon images, pinned by digest: pulled into the engine once (a
-        laptop re-run pulls nothing: no anonymous Docker Hub limits), loaded like ours."""
+        """The test manifests' other images. Ours (tests/e2e/images: PostgreSQL) are built like
+        the apps' and named as the manifests say; the rest (git-daemon), pinned by digest,
+        are pulled into the engine once (a laptop re-run pulls nothing: no anonymous Docker
+        Hub limits). All are loaded like the app images."""
         engine = self.toolchain.engine
         assert engine is not None
         local = [name for name, _tag in images_by_app(self.render_dev_overlays(), apps).values()]
-        references = third_party_images(MANIFESTS_DIR, local)
+        found = third_party_images(MANIFESTS_DIR, local)
+        for reference in [r for r in found if built_by_the_suite(r)]:
+            image = LocalImage.for_test_image(TEST_IMAGES_DIR / short_name(reference))
+            if self.runner(image.exists_command(engine)).returncode != 0:
+                self.runner(image.build_command(engine))
+            self.runner(image.alias_command(engine, reference))
+            self.load_into_kind(reference)
+        references = [r for r in found if not built_by_the_suite(r)]
         if unpinned(references):
             raise AssertionError(
                 f"tests/e2e/manifests: images not pinned by digest: {unpinned(references)}"
@@ -236,9 +270,9 @@ class E2EEnvironment:
 
     # --- 5. stack -----------------------------------------------------------------------
 
-    def render_dev_overlays(self) -> list[Document]:
+    def render_dev_overlays(self, services: Sequence[str] = STACK_SERVICES) -> list[Document]:
         """The dev overlays exactly as `gitops render` renders them (no test changes)."""
-        wanted = set(overlay_paths())
+        wanted = set(overlay_paths(services=services))
         documents: list[Document] = []
         workspace = self.workspace
         overlays = [o for o in workspace.layout().overlays if o.rel_path in wanted]
@@ -252,7 +286,9 @@ class E2EEnvironment:
         plain = self.render_dev_overlays()
         self.overlay_images = images_by_app(plain, list(self.images))
         swaps = {self.overlay_images[app][0]: image for app, image in self.images.items()}
-        documents = render_kustomization(self.renderer, overlay_paths(), [COMPONENT_DIR], swaps)
+        documents = render_kustomization(
+            self.renderer, overlay_paths(services=STACK_SERVICES), [COMPONENT_DIR], swaps
+        )
         # Simulated pods are Ready at once unless told when: give them the probes' delay.
         return documents if self.backend.runs_containers else with_ready_delays(documents)
 
@@ -330,7 +366,9 @@ def new_environment(repo: Path, toolchain: Toolchain, cluster_name: str) -> E2EE
     workdir = Path(tempfile.mkdtemp(prefix="integration-e2e-"))
     backend = toolchain.backend
     cluster: KindCluster | ExistingCluster
-    if backend.kubeconfig is not None:
+    if backend.kubeconfig is not None and backend.nodes is not None:
+        cluster = NodeCluster(backend.name, toolchain.kubectl, backend.kubeconfig, backend.nodes)
+    elif backend.kubeconfig is not None:
         cluster = ExistingCluster(backend.name, toolchain.kubectl, backend.kubeconfig)
     else:
         assert toolchain.engine and toolchain.kind

@@ -80,8 +80,18 @@ def image_files(app_dir: Path) -> list[Path]:
 
 
 @dataclass(frozen=True)
+class NamedImage:
+    """An image by repository and tag, as an ``images:`` entry of the e2e kustomization sets
+    it (the node backend keeps the rendered names: the entry changes nothing in the overlays
+    and gives the test-only load generator the overlay's tag)."""
+
+    repository: str
+    tag: str
+
+
+@dataclass(frozen=True)
 class LocalImage:
-    app: str  # folder name under apps/, also the image's short name
+    app: str  # folder name under apps/ (or tests/e2e/images/), also the image's short name
     context: Path  # the build context: apps/ (the Dockerfile is apps/<app>/Dockerfile)
     tag: str
 
@@ -89,6 +99,14 @@ class LocalImage:
     def for_app(cls, app_dir: Path) -> LocalImage:
         digest = content_hash(app_dir.parent, image_files(app_dir))
         return cls(app_dir.name, app_dir.parent, TAG_PREFIX + digest[:HASH_CHARS])
+
+    @classmethod
+    def for_test_image(cls, folder: Path) -> LocalImage:
+        """A test-only image of ours (tests/e2e/images/<name>/Dockerfile, context its parent,
+        as for the apps); tagged by the hash of its folder."""
+        files = [Path(folder.name) / rel for rel in app_files(folder)]
+        digest = content_hash(folder.parent, files)
+        return cls(folder.name, folder.parent, TAG_PREFIX + digest[:HASH_CHARS])
 
     @property
     def dockerfile(self) -> Path:
@@ -144,6 +162,17 @@ def host_platform_name(machine: str | None = None) -> str:
 
 def _containers(document: Any) -> Iterator[dict[str, Any]]:
     yield from spec_containers(pod_spec_of(document), ("initContainers", "containers"))
+
+
+def built_by_the_suite(reference: str) -> bool:
+    """An image of the test manifests that the suite builds itself (tests/e2e/images/<name>):
+    named under LOCAL_REGISTRY, so a node that was not given it fails at once."""
+    return reference.startswith(f"{LOCAL_REGISTRY}/")
+
+
+def short_name(reference: str) -> str:
+    """``e2e.local/postgres:15-bookworm`` -> ``postgres``."""
+    return reference.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
 
 
 def third_party_images(manifests_dir: Path, local_names: Iterable[str]) -> list[str]:

@@ -52,6 +52,16 @@ def port_forward(
     timeout: float = 30.0,
 ) -> Iterator[int]:
     argv = port_forward_argv(kubectl, namespace, target, remote_port)
+    with forwarding(argv, env, target, timeout) as port:
+        yield port
+
+
+@contextmanager
+def forwarding(
+    argv: tuple[str, ...], env: Mapping[str, str], target: str, timeout: float = 30.0
+) -> Iterator[int]:
+    """Run a `kubectl port-forward` argv (any form, e.g. a runbook's verbatim ``8080:8080``)
+    until the block ends; yields the local port kubectl reports."""
     process = subprocess.Popen(  # argv list, never a shell
         list(argv), env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

@@ -115,7 +115,7 @@ class Toolchain:
             return None
         needs = (
             "docker (or podman), kind and kubectl"
-            if self.backend.runs_containers
+            if self.backend.owns_cluster
             else f"kubectl and a reachable cluster ({self.backend.describe()})"
         )
         lines = [
@@ -218,7 +218,7 @@ def find_toolchain(
     problems: list[Problem] = []
     engine: Engine | None = None
     kind: str | None = None
-    if backend.runs_containers:
+    if backend.owns_cluster:
         engine, engine_problem = _find_engine(env, which, runner)
         if engine_problem is not None:
             problems.append(engine_problem)

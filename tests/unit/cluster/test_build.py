@@ -136,3 +136,79 @@ def test_the_validator_builds_against_exactly_the_cluster_tiers_module_versions(
     assert len([k for k in validator if k.endswith("=>")]) == 33
     different = {m: (v, cluster.get(m)) for m, v in validator.items() if cluster.get(m) != v}
     assert not different
+
+
+def test_the_node_group_has_its_own_cache_and_every_binary_the_tier_starts(
+    build: ModuleType, tmp_path: Path
+) -> None:
+    paths = build.binary_paths("node")
+    wanted = {"kubelet", "kube-proxy", "containerd", "ctr", "containerd-shim-runc-v2", "runc"}
+    wanted |= {"bridge", "host-local", "loopback", "portmap", "coredns", "kube-router", "pause"}
+    assert set(paths) == wanted
+    root = tmp_path / "integration-gitops" / "node-tools"
+    assert Path(paths["kubelet"]).parent == root / f"kubernetes-node-{build.KUBERNETES_VERSION}"
+    assert Path(paths["runc"]).parent == root / f"runc-{build.RUNC_VERSION}"
+    assert "kubelet" not in build.binary_paths()  # not a cluster-tools binary
+    node = {c.name: c for c in build.components("node")}
+    # kubelet and kube-proxy come from the control plane's module: one build cache.
+    assert node["kubernetes-node"].module_dir == build.components()[0].module_dir == "k8s"
+    assert node["runc"].cgo and "seccomp" in node["runc"].tags
+    assert "libpathrs" not in node["runc"].tags  # a Rust library Debian 12 lacks
+    assert [c.name for c in build.components("node") if c.cgo] == ["runc"]
+
+
+def test_tags_and_cgo_reach_the_go_command(
+    build: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[list[str], str]] = []
+
+    def fake_run(command: list[str], **kwargs: object) -> object:
+        env: dict[str, str] = kwargs["env"]  # type: ignore[assignment]
+        seen.append((command, env["CGO_ENABLED"]))
+        binary = Path(env["GOBIN"]) / "runc"  # `go install` writes into GOBIN
+        binary.write_text("")
+        binary.chmod(0o755)
+        return build.subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(build.subprocess, "run", fake_run)
+    runc = next(c for c in build.components("node") if c.name == "runc")
+    build.build_component("go", runc, tmp_path / "log")
+    command, cgo = seen[0]
+    assert command[:2] == ["go", "install"] and cgo == "1"
+    assert command[command.index("-tags") + 1] == "seccomp,urfave_cli_no_docs"
+    assert command[-1] == f"github.com/opencontainers/runc@{build.RUNC_VERSION}"
+    assert build.is_complete(runc)
+
+
+def test_debian_packages_are_installed_only_when_missing(
+    build: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls: list[list[str]] = []
+    installed = set(build.DEBIAN_PACKAGES["node"]) - {"ipset"}
+
+    def fake_run(command: list[str], **kwargs: object) -> object:
+        calls.append(command)
+        out = "".join(f"{name} installed\n" for name in command[4:] if name in installed)
+        return build.subprocess.CompletedProcess(command, 0, out, "")
+
+    monkeypatch.setattr(build.subprocess, "run", fake_run)
+    monkeypatch.setattr(build.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(build.os, "geteuid", lambda: 1000)
+    assert build.main(["--group", "node", "--deps-only"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "node-tools: Debian packages missing; as root run: "
+        "apt-get install -y -qq --no-install-recommends ipset"
+    )
+    monkeypatch.setattr(build.os, "geteuid", lambda: 0)
+    calls.clear()
+    assert build.main(["--group", "node", "--deps-only"]) == 0
+    assert [c[:2] for c in calls] == [
+        ["dpkg-query", "--show"],
+        ["apt-get", "update"],
+        ["apt-get", "install"],
+    ]
+    assert calls[-1][-1] == "ipset"
+    installed.add("ipset")
+    calls.clear()
+    assert build.main(["--group", "node", "--deps-only"]) == 0
+    assert [c[0] for c in calls] == ["dpkg-query"]  # all there: nothing installed

@@ -1,6 +1,7 @@
-"""The backend switch (GITOPS_E2E_BACKEND / GITOPS_E2E_KUBECONFIG) and what each backend needs:
-kind needs an engine, kind and a kubectl within one minor of the pinned node image; an
-existing cluster (KWOK) needs only a kubectl within one minor of what it reports."""
+"""The backend switch (GITOPS_E2E_BACKEND / GITOPS_E2E_KUBECONFIG / GITOPS_E2E_NODES) and what
+each backend needs: kind needs an engine, kind and a kubectl within one minor of the pinned
+node image; an existing cluster (KWOK, the node tier) needs only a kubectl within one minor of
+what it reports; the node tier also its nodes file. Which tests each backend skips, and why."""
 
 from __future__ import annotations
 
@@ -44,11 +45,53 @@ def test_kwok_backend_takes_an_existing_kubeconfig_and_skips_container_tests(
     assert backend.skip_reason(needs_containers=False) is None  # HPA, PDB run unchanged
 
 
+def test_node_backend_runs_containers_on_a_cluster_it_does_not_own(tmp_path: Path) -> None:
+    kubeconfig, nodes = _kubeconfig(tmp_path), tmp_path / "nodes.json"
+    nodes.write_text("{}")
+    env = {
+        "GITOPS_E2E_BACKEND": "node",
+        "GITOPS_E2E_KUBECONFIG": str(kubeconfig),
+        "GITOPS_E2E_NODES": str(nodes),
+    }
+    backend = backend_from_env(env)
+    assert backend == Backend("node", kubeconfig.resolve(), nodes.resolve())
+    assert backend.runs_containers and not backend.owns_cluster
+    assert backend.enforces_network_policy and backend.simulated_pool
+    assert backend.skip_reason(needs_containers=True) is None  # probes, rollout run
+    assert backend.skip_reason(True, needs_network_policy=True, needs_simulated_pool=True) is None
+    reason = backend.skip_reason(needs_containers=True, kind_only=True)  # Argo CD
+    assert reason is not None and reason.startswith("kind only") and "node backend" in reason
+
+
+@pytest.mark.parametrize("name", ["kind", "kwok"])
+def test_only_the_node_backend_promises_policy_enforcement_and_a_simulated_pool(
+    tmp_path: Path, name: str
+) -> None:
+    backend = Backend(name, None if name == "kind" else _kubeconfig(tmp_path))
+    policy = backend.skip_reason(False, needs_network_policy=True)
+    pool = backend.skip_reason(False, needs_simulated_pool=True)
+    assert policy is not None and "kube-router" in policy
+    assert pool is not None and "simulated node pool" in pool
+    assert (backend.skip_reason(False, kind_only=True) is None) is (name == "kind")
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
         ({"GITOPS_E2E_BACKEND": "kwok"}, "needs GITOPS_E2E_KUBECONFIG"),
-        ({"GITOPS_E2E_BACKEND": "minikube"}, "expected one of kind, kwok, existing"),
+        ({"GITOPS_E2E_BACKEND": "minikube"}, "expected one of kind, node, kwok, existing"),
+        (
+            {"GITOPS_E2E_BACKEND": "node", "GITOPS_E2E_KUBECONFIG": "/etc/hostname"},
+            "needs GITOPS_E2E_NODES",
+        ),
+        (
+            {
+                "GITOPS_E2E_BACKEND": "node",
+                "GITOPS_E2E_KUBECONFIG": "/etc/hostname",
+                "GITOPS_E2E_NODES": "/nonexistent/nodes.json",
+            },
+            "/nonexistent/nodes.json does not exist",
+        ),
         ({"GITOPS_E2E_KUBECONFIG": "/k"}, "set GITOPS_E2E_BACKEND=kwok"),
         (
             {"GITOPS_E2E_BACKEND": "kwok", "GITOPS_E2E_KUBECONFIG": "/nonexistent/kubeconfig"},
@@ -64,7 +107,7 @@ def test_bad_backend_settings_are_one_line_naming_the_variable(
 ) -> None:
     with pytest.raises(BackendError, match=message):
         backend_from_env(env)
-    for key in ("GITOPS_E2E_BACKEND", "GITOPS_E2E_KUBECONFIG"):
+    for key in ("GITOPS_E2E_BACKEND", "GITOPS_E2E_KUBECONFIG", "GITOPS_E2E_NODES"):
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -181,16 +224,26 @@ def test_preflight_prints_the_pinned_versions_as_github_outputs(
 
 @pytest.mark.parametrize(
     ("module", "needs_containers"),
-    [("test_probes", True), ("test_argocd", True), ("test_hpa", False), ("test_pdb", False)],
+    [
+        ("test_probes", True),
+        ("test_argocd", True),
+        ("test_rollout", True),
+        ("test_seed_commands", True),
+        ("test_network_policy", True),
+        ("test_hpa", False),
+        ("test_pdb", False),
+    ],
 )
-def test_only_probe_and_argocd_modules_need_containers(module: str, needs_containers: bool) -> None:
-    # HPA and PDB must run unchanged on the KWOK tier; probes and Argo CD cannot.
+def test_only_hpa_and_pdb_run_without_containers(module: str, needs_containers: bool) -> None:
+    # HPA and PDB must run unchanged on the KWOK tier; the others need real containers, and
+    # Argo CD alone is kind-only.
     import importlib
 
     marks = importlib.import_module(f"tests.e2e.{module}").pytestmark
     names = {mark.name for mark in (marks if isinstance(marks, list) else [marks])}
     assert "e2e" in names
     assert ("needs_containers" in names) is needs_containers
+    assert ("kind_only" in names) is (module == "test_argocd")
 
 
 def test_pytest_on_an_existing_cluster_skips_container_tests_naming_the_reason(

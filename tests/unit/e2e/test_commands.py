@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from gitops.errors import CommandError
 from gitops.runner import Command, CommandResult
-from tests.e2e.harness.cluster import KIND_CONFIG, KindCluster
+from tests.e2e.harness.cluster import KIND_CONFIG, KindCluster, NodeCluster
 from tests.e2e.harness.deploy import apply_command
 from tests.e2e.harness.portforward import parse_local_port, port_forward_argv
 from tests.e2e.harness.tools import Engine
@@ -173,3 +175,33 @@ def test_parse_local_port() -> None:
     assert parse_local_port("Forwarding from 127.0.0.1:54321 -> 8080\n") == 54321
     assert parse_local_port("Forwarding from [::1]:54321 -> 8080") is None
     assert parse_local_port("error: unable to forward") is None
+
+
+def test_the_node_backend_names_built_images_in_every_nodes_containerd(tmp_path: Path) -> None:
+    nodes = tmp_path / "nodes.json"
+    nodes.write_text(
+        '{"ctr": "/cache/ctr", "nodes": {"real-0": "/w/0.sock", "real-1": "/w/1.sock"},'
+        ' "images": {"healthz": "localhost/integration-gitops/healthz:abc"}}'
+    )
+    cluster = NodeCluster("node", "kubectl", tmp_path / "kubeconfig", nodes)
+    assert cluster.built_images() == {"healthz": "localhost/integration-gitops/healthz:abc"}
+    commands = cluster.name_image_commands(
+        "localhost/integration-gitops/healthz:abc", "ghcr.io/example-org/healthz:1.1.0-rc.1"
+    )
+    assert [c.argv for c in commands] == [
+        (
+            "/cache/ctr",
+            "--address",
+            socket,
+            "--namespace",
+            "k8s.io",  # the CRI plugin's namespace: what the kubelet sees
+            "images",
+            "tag",
+            "--force",
+            "localhost/integration-gitops/healthz:abc",
+            "ghcr.io/example-org/healthz:1.1.0-rc.1",
+        )
+        for socket in ("/w/0.sock", "/w/1.sock")
+    ]
+    with pytest.raises(RuntimeError, match="the suite only names them"):
+        cluster.load_image_commands("x:1", tmp_path)  # nothing is loaded: only named

@@ -8,8 +8,10 @@ from tests.e2e.harness.images import (
     LocalImage,
     PulledImage,
     app_files,
+    built_by_the_suite,
     content_hash,
     host_platform_name,
+    short_name,
     third_party_images,
     unpinned,
 )
@@ -111,14 +113,33 @@ def test_podman_build_has_no_buildkit_attestation_flags(app: Path) -> None:
     assert not any(arg.startswith(("--provenance", "--sbom")) for arg in command.argv)
 
 
-def test_every_third_party_image_of_the_e2e_manifests_is_pinned_by_digest() -> None:
+def test_every_image_of_the_e2e_manifests_is_ours_or_pinned_by_digest() -> None:
     from tests.e2e.harness.deploy import MANIFESTS_DIR
 
     # the load generator runs healthz's own image (built here), named as the overlay names it
     images = third_party_images(MANIFESTS_DIR, ["ghcr.io/example-org/healthz"])
-    names = {image.split("@")[0] for image in images}
-    assert names == {"docker.io/library/postgres:16.4-bookworm", "docker.io/alpine/git:v2.47.2"}
-    assert unpinned(images) == []
+    ours = [image for image in images if built_by_the_suite(image)]
+    pulled = [image for image in images if not built_by_the_suite(image)]
+    # PostgreSQL is ours (tests/e2e/images/postgres), built by every backend under that name.
+    assert ours == ["e2e.local/postgres:15-bookworm"]
+    assert [short_name(image) for image in ours] == ["postgres"]
+    assert {image.split("@")[0] for image in pulled} == {"docker.io/alpine/git:v2.47.2"}
+    assert unpinned(pulled) == []
+
+
+def test_a_test_image_is_built_from_its_folder_with_the_parent_as_context() -> None:
+    from tests.conftest import REPO_ROOT
+
+    folder = REPO_ROOT / "tests" / "e2e" / "images" / "postgres"
+    image = LocalImage.for_test_image(folder)
+    assert image.dockerfile == folder / "Dockerfile" and image.context == folder.parent
+    copies = [
+        line.split()[1]
+        for line in image.dockerfile.read_text(encoding="utf-8").splitlines()
+        if line.startswith("COPY ")
+    ]
+    assert copies and all((folder.parent / source).is_file() for source in copies)
+    assert image.reference.startswith("e2e.local/postgres:e2e-")
 
 
 def test_unpinned_and_third_party_detection(tmp_path: Path) -> None:
