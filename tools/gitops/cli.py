@@ -421,18 +421,20 @@ def _add_release_parsers(sub: argparse._SubParsersAction[Parser]) -> None:
     set_image = _command(
         sub,
         "set-image",
-        help="pin an overlay's image to a tag and/or digest, keeping comments and layout",
-        description="Edit the images: entry of overlays/<env>/<service>/kustomization.yaml "
+        help="pin an overlay's images to tags and/or digests, keeping comments and layout",
+        description="Edit the images: entries of overlays/<env>/<service>/kustomization.yaml "
         "(added if missing), then render and check; an edit that adds an error finding is "
-        "rolled back (exit 1). Refused (exit 2): an image no rendered container uses, a "
-        "malformed tag or digest, the tag latest.",
+        "rolled back (exit 1). One image: TAG|@DIGEST|TAG@DIGEST (with --image or --container "
+        "when the overlay has several); several at once: NAME=REF ..., each NAME an image, "
+        "all written or none. Refused (exit 2), nothing written: an image no rendered "
+        "container uses, a malformed tag or digest, the tag latest.",
     )
     set_image.add_argument("--env", required=True, help="the env whose overlay to edit")
     set_image.add_argument("--service", required=True, help="the service whose overlay to edit")
     which = set_image.add_mutually_exclusive_group()
     which.add_argument("--container", metavar="NAME", help="the image of this container")
     which.add_argument("--image", metavar="NAME", help="this image (its tag, if given, is ignored)")
-    set_image.add_argument("ref", metavar="TAG|@DIGEST|TAG@DIGEST")
+    set_image.add_argument("refs", nargs="+", metavar="TAG|@DIGEST|TAG@DIGEST|NAME=REF")
     edit_options(set_image)
 
     promote = _command(
@@ -919,15 +921,21 @@ def _print_apps_table(apps: Sequence[Application], out: TextIO) -> None:
 
 
 def _set_image(args: argparse.Namespace) -> int:
-    from gitops.release.plan import plan_set_image
-    from gitops.release.refs import parse_version
+    from gitops.release.plan import plan_set_images
+    from gitops.release.refs import ImagePin, parse_pins, parse_version
 
     repo, config = _context(args)
-    version = parse_version(args.ref)
+    if len(args.refs) == 1 and "=" not in args.refs[0]:
+        pins = [ImagePin(parse_version(args.refs[0]), args.image, args.container)]
+    elif args.image is not None or args.container is not None:
+        raise GitopsError(
+            "--image and --container name the one image of a single TAG|@DIGEST; "
+            "with several, give each as NAME=REF"
+        )
+    else:
+        pins = parse_pins(args.refs)
     workspace = _workspace(args, repo, config)
-    plan = plan_set_image(
-        workspace, args.env, args.service, version, image=args.image, container=args.container
-    )
+    plan = plan_set_images(workspace, args.env, args.service, pins)
     return _carry_out(args, workspace, plan)
 
 
