@@ -135,7 +135,7 @@ RENDERING = {"--no-cache", "--render-timeout", "--render-memory"}
         ("render", SHARED | RENDERING | {"--env", "--service", "--out", "--list"}),
         ("validate", SHARED | {"--validator", "--k8s-version"}),
         ("apps", SHARED | RENDERING | {"--format"}),
-        ("status", SHARED | RENDERING | {"--format", "--differing"}),
+        ("status", SHARED | RENDERING | {"--format", "--differing", "--env"}),
         (
             "check",
             SHARED

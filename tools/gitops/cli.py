@@ -470,9 +470,13 @@ def _add_release_parsers(sub: argparse._SubParsersAction[Parser]) -> None:
         sub,
         "status",
         aliases=list(ALIASES),
-        help="every service's image per env: where envs differ, which env is ahead",
-        description="Render every overlay and list each service's images per env.",
+        help="every service's images per env as git declares them: which env is ahead of which",
+        description="Render every overlay and list each service's images per env: the "
+        "versions git declares (what Argo CD applies once synced), not what the clusters run. "
+        "STATUS ranks the envs that differ (dev ahead of staging, staging ahead of prod); an "
+        "env declaring a higher version than an env before it is out of order.",
     )
+    status.add_argument("--env", help="only this env's overlays (one column, nothing compared)")
     status.add_argument(
         "--format", choices=("text", "json"), default="text", help="output (default: text)"
     )
@@ -979,14 +983,15 @@ def _carry_out(args: argparse.Namespace, workspace: Workspace, plan: ReleasePlan
 
 
 def _status(args: argparse.Namespace) -> int:
-    from gitops.release.status import format_json, format_text, status_report
+    from gitops.release.status import format_json, format_text, status_envs, status_report
 
     repo, config = _context(args)
-    rows, problems = status_report(_workspace(args, repo, config))
+    rows, problems = status_report(_workspace(args, repo, config), args.env)
+    envs = status_envs(config.envs, args.env)
     if args.format == "json":
-        sys.stdout.write(format_json(rows, list(config.envs), problems))
+        sys.stdout.write(format_json(rows, envs, problems))
     else:
-        sys.stdout.write(format_text(rows, list(config.envs), only_differing=args.differing))
+        sys.stdout.write(format_text(rows, envs, only_differing=args.differing))
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     return EXIT_PROBLEMS if problems else EXIT_OK
