@@ -16,6 +16,7 @@ env before it is reported too: a hotfix that skipped the order.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Sequence
@@ -63,7 +64,7 @@ class StatusRow:
             return "same"
         steps = [
             f"{' and '.join(a)} ahead of {' and '.join(b)}"
-            for a, b in zip(self.ranking, self.ranking[1:], strict=False)
+            for a, b in itertools.pairwise(self.ranking)
         ]
         text = ", ".join(steps)
         if self.out_of_order:
