@@ -133,7 +133,7 @@ RENDERING = {"--no-cache", "--render-timeout", "--render-memory"}
     ("command", "expected"),
     [
         ("render", SHARED | RENDERING | {"--env", "--service", "--out", "--list"}),
-        ("validate", SHARED | {"--validator", "--k8s-version"}),
+        ("validate", SHARED | {"--validator", "--k8s-version", "--allow-no-documents"}),
         ("apps", SHARED | RENDERING | {"--format"}),
         ("status", SHARED | RENDERING | {"--format", "--differing", "--env"}),
         (

@@ -279,6 +279,13 @@ def build_parser() -> Parser:
         help="judge as this Kubernetes version's API server (default: kubernetesVersion in "
         "gitops.yaml)",
     )
+    validate.add_argument(
+        "--allow-no-documents",
+        action="store_true",
+        help="exit 0 when the inputs hold no Kubernetes document (every file skipped as a "
+        "kustomization, patch or generator input, or empty), as a pre-commit hook handed "
+        "only such files should; a path that does not exist is still an error",
+    )
 
     diff = _command(
         sub,
@@ -787,16 +794,22 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from gitops.validate import format_text, run_validate
+    from gitops.validate import NothingToValidateError, format_text, run_validate
 
     repo, config = _context(args)
     # Bytes: binary or non-UTF-8 input is reported as such, never a decoding traceback.
     stdin = getattr(sys.stdin, "buffer", sys.stdin)
     stdin_text = stdin.read() if "-" in args.paths else None
     upstream = _upstream(args, config, args.k8s_version)
-    result = run_validate(
-        args.paths, stdin_text, config, args.k8s_version, repo=repo, upstream=upstream
-    )
+    try:
+        result = run_validate(
+            args.paths, stdin_text, config, args.k8s_version, repo=repo, upstream=upstream
+        )
+    except NothingToValidateError as nothing:
+        if not args.allow_no_documents:
+            raise
+        sys.stdout.write(nothing.format_text())
+        return EXIT_OK
     sys.stdout.write(format_text(result))
     return EXIT_OK if result.ok else EXIT_PROBLEMS
 
