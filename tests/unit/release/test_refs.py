@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from gitops.errors import EXIT_USAGE
-from gitops.release.refs import ReleaseError, Version, check_version, parse_version
+from gitops.release.refs import (
+    ImagePin,
+    ReleaseError,
+    Version,
+    check_version,
+    parse_pins,
+    parse_version,
+)
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 
@@ -56,3 +63,15 @@ def test_promote_may_copy_a_mutable_tag_for_the_check_to_judge() -> None:
     check_version(Version("latest"), "dev/web", allow_mutable=True)
     with pytest.raises(ReleaseError, match="no tag and no digest"):
         check_version(Version(), "dev/web", allow_mutable=True)
+
+
+def test_name_ref_pins_read_every_argument_or_refuse() -> None:
+    assert parse_pins(["airbyte/server=1.8.6", f"airbyte/worker=@{DIGEST}"]) == [
+        ImagePin(Version("1.8.6"), image="airbyte/server"),
+        ImagePin(Version(None, DIGEST), image="airbyte/worker"),
+    ]
+    for bad in ("airbyte/server", "=1.8.6", "airbyte/server="):
+        with pytest.raises(ReleaseError, match="expected NAME=TAG, NAME=@DIGEST"):
+            parse_pins(["airbyte/cron=1.8.6", bad])
+    with pytest.raises(ReleaseError, match=r"malformed tag 'airbyte/server:1\.8\.6'"):
+        parse_pins(["airbyte/server=airbyte/server:1.8.6"])

@@ -187,3 +187,67 @@ def test_set_image_pins_a_digest_alone(repo: Path, capsys: pytest.CaptureFixture
     assert _kustomization(repo, "staging", "web").endswith(
         f"  - name: ghcr.io/acme/web\n    digest: {digest}\n"
     )
+
+
+def test_set_image_takes_several_images_at_once_in_one_edit(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["set-image", "--repo", str(repo), "--env", "staging", "--service", "api"]
+    pins = ["ghcr.io/acme/api=1.3.0", "envoyproxy/envoy=v1.32.1"]
+    assert main([*args, *pins]) == 0
+    assert capsys.readouterr().out == (
+        "staging/api: ghcr.io/acme/api 1.2.0 -> 1.3.0\n"
+        "staging/api: envoyproxy/envoy v1.31.0 -> v1.32.1\n"
+        "wrote overlays/staging/api/kustomization.yaml\n"
+        "not committed\n"
+    )
+    text = _kustomization(repo, "staging", "api")
+    assert '    newTag: "1.3.0"  # quoted on purpose: the edit must keep the quotes' in text
+    assert "  - name: envoyproxy/envoy\n    newTag: v1.32.1\n" in text
+
+
+@pytest.mark.parametrize(
+    ("pins", "error"),
+    [
+        (
+            ["ghcr.io/acme/api=1.3.0", "nginx=1.27"],
+            "error: overlays/staging/api: no container of the rendered overlay uses image "
+            "'nginx' (images used: envoyproxy/envoy, ghcr.io/acme/api)\n",
+        ),
+        (
+            ["ghcr.io/acme/api=1.3.0", "envoyproxy/envoy=latest"],
+            "error: 'latest': tag \"latest\" is mutable (expected a version tag or a digest; "
+            "see the image-tag-mutable rule)\n",
+        ),
+        (
+            ["ghcr.io/acme/api=1.3.0", "envoyproxy/envoy"],
+            "error: 'envoyproxy/envoy': expected NAME=TAG, NAME=@DIGEST or NAME=TAG@DIGEST "
+            "(several images at once), or one TAG|@DIGEST|TAG@DIGEST\n",
+        ),
+        (
+            ["ghcr.io/acme/api=1.3.0", "ghcr.io/acme/api:9=1.4.0"],
+            "error: overlays/staging/api: ghcr.io/acme/api=1.3.0 and ghcr.io/acme/api:9=1.4.0 "
+            "both name image ghcr.io/acme/api; give it once\n",
+        ),
+    ],
+    ids=["unknown-image", "latest", "not-name-ref", "twice"],
+)
+def test_one_refused_image_refuses_them_all(
+    repo: Path, capsys: pytest.CaptureFixture[str], pins: list[str], error: str
+) -> None:
+    before = _kustomization(repo, "staging", "api")
+    args = ["set-image", "--repo", str(repo), "--env", "staging", "--service", "api"]
+    assert main([*args, *pins]) == 2
+    assert capsys.readouterr() == ("", error)
+    assert _kustomization(repo, "staging", "api") == before
+
+
+def test_image_or_container_goes_with_a_single_ref_only(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["set-image", "--repo", str(repo), "--env", "staging", "--service", "api"]
+    assert main([*args, "--container", "proxy", "envoyproxy/envoy=v1.32.1"]) == 2
+    assert capsys.readouterr().err == (
+        "error: --image and --container name the one image of a single TAG|@DIGEST; with "
+        "several, give each as NAME=REF\n"
+    )

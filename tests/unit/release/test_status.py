@@ -1,4 +1,5 @@
-"""``gitops status`` on the release-edits fixture: images per env, which env is ahead."""
+"""``gitops status`` on the release-edits fixture: images per env as git declares them, which
+env is ahead of which."""
 
 from __future__ import annotations
 
@@ -23,13 +24,14 @@ def test_table_of_every_image_per_env() -> None:
     assert format_text(rows, ENVS) == (
         "SERVICE  IMAGE             DEV                            STAGING  PROD     STATUS\n"
         "api      envoyproxy/envoy  v1.32.1@sha256:3f2b1c0a9e8d *  v1.31.0  v1.31.0  "
-        "dev ahead of staging, prod\n"
+        "dev ahead of staging and prod\n"
         "api      ghcr.io/acme/api  1.3.0-rc.1 *                   1.2.0    1.0.0    "
-        "dev ahead of staging, prod\n"
+        "dev ahead of staging, staging ahead of prod\n"
         "web      ghcr.io/acme/web  latest *                       1.1.0    1.0.1    "
-        "dev ahead of staging, prod\n"
+        "dev ahead of staging, staging ahead of prod\n"
         "\n"
-        "3 of 3 image(s) differ between envs; * marks the env that is ahead\n"
+        "3 of 3 image(s) differ between envs; * marks the env ahead\n"
+        "Versions as declared in git (the rendered overlays), not read from the clusters.\n"
     )
 
 
@@ -44,6 +46,7 @@ def test_json_has_full_digests_and_the_ahead_env() -> None:
         "differs": True,
         "ahead": "dev",
         "behind": ["staging", "prod"],
+        "ranking": [["dev"], ["staging", "prod"]],
         "outOfOrder": [],
     }
 
@@ -62,10 +65,13 @@ def test_a_hotfix_that_skipped_the_order_is_reported(fixture_repo: Callable[[str
     web = rows[("web", "ghcr.io/acme/web")]
     assert (web.ahead, web.behind, web.out_of_order) == (
         "dev",
-        ("staging", "prod"),
+        ("prod", "staging"),  # from ahead to behind
         ("prod > staging",),
     )
-    assert web.status() == "dev ahead of staging, prod; prod > staging (out of order)"
+    assert web.ranking == (("dev",), ("prod",), ("staging",))
+    assert web.status() == (
+        "dev ahead of prod, prod ahead of staging (out of order: prod > staging)"
+    )
 
 
 def test_images_the_same_in_every_env_read_same_and_can_be_hidden(
@@ -85,9 +91,7 @@ def test_images_the_same_in_every_env_read_same_and_can_be_hidden(
     assert "api      ghcr.io/acme/api  1.0.0     1.0.0    1.0.0    same\n" in every
     differing = format_text(rows, ENVS, only_differing=True)
     assert "api" not in differing
-    assert differing.endswith(
-        "1 of 3 image(s) differ between envs; * marks the env that is ahead\n"
-    )
+    assert "1 of 3 image(s) differ between envs; * marks the env ahead\n" in differing
 
 
 @pytest.mark.parametrize(
@@ -123,3 +127,40 @@ def test_status_reads_rendered_streams_with_the_one_loader(
     out, err = capsys.readouterr()
     assert "api      ghcr.io/acme/api  1.1.0 *  1.0.0  dev ahead of prod" in out
     assert err == ""
+
+
+def test_envs_that_agree_lead_together_and_are_all_marked(
+    fixture_repo: Callable[[str], Path],
+) -> None:
+    repo = fixture_repo("release-edits")
+    staging = repo / "overlays/staging/web/kustomization.yaml"
+    staging.write_text(staging.read_text().replace("1.1.0", "1.2.0"), encoding="utf-8")
+    dev = repo / "overlays/dev/web/kustomization.yaml"
+    dev.write_text(dev.read_text().replace("newTag: latest", "newTag: 1.2.0"), encoding="utf-8")
+    rows = image_status(Workspace.open(repo, load_config(repo)))
+    [web] = [r for r in rows if r.image == "ghcr.io/acme/web"]
+    assert web.status() == "dev and staging ahead of prod"
+    [line] = [line for line in format_text(rows, ENVS).splitlines() if line.startswith("web")]
+    assert " ".join(line.split()) == (
+        "web ghcr.io/acme/web 1.2.0 * 1.2.0 * 1.0.1 dev and staging ahead of prod"
+    )
+
+
+def test_one_env_is_one_column_and_compares_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    from gitops.cli import main
+
+    assert main(["status", "--repo", str(REPO), "--env", "prod"]) == 0
+    assert capsys.readouterr().out == (
+        "SERVICE  IMAGE             PROD\n"
+        "api      envoyproxy/envoy  v1.31.0\n"
+        "api      ghcr.io/acme/api  1.0.0\n"
+        "web      ghcr.io/acme/web  1.0.1\n"
+        "\n"
+        "3 image(s) in prod\n"
+        "Versions as declared in git (the rendered overlays), not read from the clusters.\n"
+    )
+    assert main(["status", "--repo", str(REPO), "--env", "qa"]) == 2
+    assert (
+        capsys.readouterr().err
+        == "error: unknown env 'qa': gitops.yaml envs are dev, staging, prod\n"
+    )

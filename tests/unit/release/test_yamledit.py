@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from gitops.release.refs import Version
-from gitops.release.yamledit import EditError, set_image_entry
+from gitops.release.yamledit import EditError, _first_line_outside, set_image_entry
 from tests.conftest import FIXTURES
 
 OVERLAYS = FIXTURES / "release-edits" / "overlays"
@@ -158,3 +158,29 @@ def test_images_that_is_not_a_list_is_refused_naming_the_file() -> None:
 def test_invalid_yaml_is_refused_naming_the_file() -> None:
     with pytest.raises(EditError, match=r"^k.yaml: invalid YAML"):
         set_image_entry("images: [\n", "k.yaml", "web", Version("2"))
+
+
+def test_an_entry_ending_like_the_one_before_it_is_appended() -> None:
+    """Two images pinned to one tag: the new entry's last line equals the previous entry's.
+    A line diff aligned them and blamed an untouched line ("without reformatting line 7")."""
+    before = "resources:\n  - ../base\nimages:\n  - name: airbyte/server\n    newTag: 1.8.6\n"
+    before += "patches:\n" + "".join(f"  - path: p{i}.yaml\n" for i in range(6))
+    after = set_image_entry(before, "k.yaml", "airbyte/worker", Version("1.8.6"))
+    server = "    newTag: 1.8.6\n"
+    assert after == before.replace(server, server + "  - name: airbyte/worker\n" + server)
+
+
+@pytest.mark.parametrize(
+    ("new", "allowed", "outside"),
+    [
+        (["a\n", "b\n", "x\n", "b\n", "c\n"], (2, 2), None),  # inserted next to its twin
+        (["a\n", "B\n", "c\n"], (1, 2), None),  # the allowed line replaced
+        (["A\n", "b\n", "c\n"], (1, 2), 0),  # a line before the allowed range
+        (["a\n", "B\n", "C\n"], (1, 2), 2),  # a line after it
+        (["a\n"], (1, 2), 2),  # a line after it dropped
+    ],
+)
+def test_only_the_allowed_lines_may_change(
+    new: list[str], allowed: tuple[int, int], outside: int | None
+) -> None:
+    assert _first_line_outside(["a\n", "b\n", "c\n"], new, allowed) == outside

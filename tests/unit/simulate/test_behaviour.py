@@ -4,7 +4,9 @@ git repos rendered with the real kustomize."""
 from __future__ import annotations
 
 import io
+import itertools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +73,8 @@ def test_hpa_change_gets_a_side_by_side_section_and_a_plot(repo: Path, tmp_path:
     options = DiffOptions(base="HEAD", format="markdown", plot_dir=plots)
     assert diff_command(workspace_of(repo), options, out) == 0
     text = out.getvalue()
-    assert "## Behaviour" in text and "### prod/web" in text
+    assert "\n#### Behaviour\n" in text and "\n##### prod/web\n" in text
+    assert_headings_nest(text)
     # 2 pods at 50 % of 100m is 100m; 3x is 300m = 6 pods' worth: base reaches 6, head stops
     # at its new maxReplicas 4 and stays saturated there.
     assert "| HPA | 2..10 at 50 % | 2..4 at 50 % |" in text
@@ -105,7 +108,7 @@ def test_unrelated_change_has_no_section(repo: Path) -> None:
         "info", "debug")})  # fmt: skip
     out = io.StringIO()
     diff_command(workspace_of(repo), DiffOptions(base="HEAD", format="markdown"), out)
-    assert "## Behaviour" not in out.getvalue()
+    assert "Behaviour" not in out.getvalue()
 
 
 def test_touches_behaviour_watches_scaling_inputs() -> None:
@@ -140,3 +143,18 @@ def test_strategy_change_shows_the_rollout(repo: Path) -> None:
     # (2..3 pods); maxSurge 0 with maxUnavailable 1 runs one pod short instead (1..2 pods).
     row = "| rollout: available..total pods, time | web: 2..3 pods, 40 s | web: 1..2 pods, 40 s |"
     assert row in out.getvalue()
+
+
+def assert_headings_nest(markdown: str) -> None:
+    """The comment's headings, outside code fences, start at its title's level and never skip
+    a level going deeper nor rise above the title (it once went from #### to ##)."""
+    levels: list[int] = []
+    fenced = False
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and (match := re.match(r"(#+) ", line)):
+            levels.append(len(match.group(1)))
+    assert levels, "no heading"
+    for previous, level in itertools.pairwise(levels):
+        assert levels[0] < level <= previous + 1, levels

@@ -23,7 +23,7 @@ from gitops.errors import EXIT_PROBLEMS
 from gitops.k8s import CONTAINER_LISTS
 from gitops.kustomization import find_kustomization
 from gitops.model import ImageRef, Resource, image_name, parse_image
-from gitops.release.refs import ReleaseError, Version, check_version
+from gitops.release.refs import ImagePin, ReleaseError, Version, check_version
 from gitops.release.yamledit import read_image_entries, set_image_entry
 from gitops.workspace import Workspace
 
@@ -229,22 +229,47 @@ def plan_set_image(
     ``images:`` entry name, its ``newName``, or a rendered image name), by ``container``, or
     is the overlay's only image; it must be one a container of the rendered overlay uses.
     Six parameters: the workspace and ``gitops set-image``'s arguments, one each."""
-    check_version(version, str(version))
+    return plan_set_images(workspace, env, service, [ImagePin(version, image, container)])
+
+
+def plan_set_images(
+    workspace: Workspace, env: str, service: str, pins: Sequence[ImagePin]
+) -> ReleasePlan:
+    """Pin several images of ``env/service`` at once, in one edit of its kustomization: every
+    pin is resolved (and any refused) before the file's new text is made, so the plan is all
+    of them or an error. An image that already runs its version is a note, not a change."""
+    for pin in pins:
+        check_version(pin.version, str(pin.version))
     overlay = _overlay(workspace, env, service)
     images = load_overlay_images(workspace, [overlay])[overlay.name]
-    name = _choose_image(images, image, container)
-    old = tuple(sorted(images.versions(name), key=str))
-    change = ImageChange(env, service, name, old, version, images.kustomization)
-    if old == (version,):
-        return ReleasePlan(
-            "set-image",
-            (),
-            notes=(f"{env}/{service}: {name} already runs {version}; nothing to change",),
-        )
-    new_text = set_image_entry(images.text, images.kustomization, name, version)
-    return ReleasePlan(
-        "set-image", (change,), {images.kustomization: (images.text, new_text)}, to_env=env
-    )
+    names = [_choose_image(images, pin.image, pin.container) for pin in pins]
+    _refuse_repeats(images.overlay.rel_path, pins, names)
+    text = images.text
+    changes: list[ImageChange] = []
+    notes: list[str] = []
+    for name, pin in zip(names, pins, strict=True):
+        old = tuple(sorted(images.versions(name), key=str))
+        if old == (pin.version,):
+            notes.append(f"{env}/{service}: {name} already runs {pin.version}; nothing to change")
+            continue
+        text = set_image_entry(text, images.kustomization, name, pin.version)
+        changes.append(ImageChange(env, service, name, old, pin.version, images.kustomization))
+    files = {images.kustomization: (images.text, text)} if changes else {}
+    return ReleasePlan("set-image", tuple(changes), files, tuple(notes), to_env=env)
+
+
+def _refuse_repeats(where: str, pins: Sequence[ImagePin], names: Sequence[str]) -> None:
+    """Two arguments naming one image (the same name twice, or a name and its ``newName``)
+    would leave the later one's version in the file: refused, naming both."""
+    seen: dict[str, ImagePin] = {}
+    for pin, name in zip(pins, names, strict=True):
+        if name in seen:
+            first = seen[name]
+            raise ReleaseError(
+                f"{where}: {first.image or first.container}={first.version} and "
+                f"{pin.image or pin.container}={pin.version} both name image {name}; give it once"
+            )
+        seen[name] = pin
 
 
 def _choose_image(images: OverlayImages, image: str | None, container: str | None) -> str:

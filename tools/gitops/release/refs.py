@@ -5,6 +5,8 @@ Version(tag='1.4.2', digest='sha256:aaaa...')
 >>> parse_version("latest")
 Traceback (most recent call last):
 ReleaseError: tag "latest" is mutable ...
+>>> parse_pins(["airbyte/server=1.8.6", "airbyte/worker=1.8.6"])[1]
+ImagePin(version=Version(tag='1.8.6', digest=None), image='airbyte/worker', container=None)
 """
 
 from __future__ import annotations
@@ -70,3 +72,30 @@ def check_version(version: Version, what: str, allow_mutable: bool = False) -> N
             f'{what}: tag "{version.tag}" is mutable (expected a version tag or a digest; see '
             "the image-tag-mutable rule)"
         )
+
+
+@dataclass(frozen=True)
+class ImagePin:
+    """One image ``gitops set-image`` pins to ``version``: named by ``image`` (an ``images:``
+    entry's name, its ``newName`` or a rendered image name) or by ``container``; neither: the
+    overlay's only image."""
+
+    version: Version
+    image: str | None = None
+    container: str | None = None
+
+
+def parse_pins(arguments: list[str]) -> list[ImagePin]:
+    """``NAME=REF`` arguments, as ``kustomize edit set image`` takes several at once (REF as
+    in :func:`parse_version`). Every one is read before anything is planned: one bad argument
+    refuses them all."""
+    pins: list[ImagePin] = []
+    for argument in arguments:
+        name, equals, ref = argument.partition("=")
+        if not equals or not name.strip() or not ref.strip():
+            raise ReleaseError(
+                f"{argument!r}: expected NAME=TAG, NAME=@DIGEST or NAME=TAG@DIGEST (several "
+                "images at once), or one TAG|@DIGEST|TAG@DIGEST"
+            )
+        pins.append(ImagePin(parse_version(ref), image=name.strip()))
+    return pins

@@ -19,7 +19,6 @@ Anything else is refused with the file named, never written.
 from __future__ import annotations
 
 import copy
-import difflib
 import io
 import re
 from typing import Any
@@ -303,15 +302,31 @@ def _verify(
             f"{source}: cannot edit images: without changing other content; "
             "edit the file by hand (nothing written)"
         )
-    old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    changed = _first_line_outside(
+        before.splitlines(keepends=True), after.splitlines(keepends=True), allowed
+    )
+    if changed is not None:
+        raise EditError(
+            f"{source}: cannot edit images: without reformatting line {changed + 1}; "
+            "edit the file by hand (nothing written)"
+        )
+
+
+def _first_line_outside(old: list[str], new: list[str], allowed: tuple[int, int]) -> int | None:
+    """The first line of ``old`` outside the lines [low, high) the edit may replace that is
+    not kept byte for byte in ``new`` (the lines before ``low`` in place, those from ``high``
+    on at the end), or None. Compared by position, not by a diff: a diff may align an
+    inserted entry with an identical line next to it (two entries ending in the same
+    ``newTag``) and blame a line the edit never touched."""
     low, high = allowed
-    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
-    for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        inside = low <= i1 and i2 <= max(high, low) if i1 < i2 else low <= i1 <= high
-        if not inside:
-            raise EditError(
-                f"{source}: cannot edit images: without reformatting line {i1 + 1}; "
-                "edit the file by hand (nothing written)"
-            )
+    high = max(high, low)
+    kept_tail = len(old) - high
+    for index in range(low):
+        if index >= len(new) or old[index] != new[index]:
+            return index
+    if len(new) - kept_tail < low:  # no room for the kept lines after the head: some are gone
+        return high
+    for index in range(kept_tail):
+        if old[high + index] != new[len(new) - kept_tail + index]:
+            return high + index
+    return None

@@ -256,16 +256,18 @@ def _rows(section: BehaviourSection) -> list[tuple[str, str, str]]:
 
 
 def format_markdown(sections: Sequence[BehaviourSection]) -> str:
+    """The Behaviour section of ``gitops diff --format markdown``: a level-4 heading beside
+    the comment's Findings and Resources (under its level-3 title), one level 5 per overlay."""
     if not sections:
         return ""
     lines = [
-        "## Behaviour",
+        "#### Behaviour",
         "",
         f"Simulated (`gitops simulate`): a step to {STEP_FACTOR}x the base side's target load "
         "and back, and a drain of each node of a 3-node, 3-zone cluster.",
     ]
     for section in sections:
-        lines += ["", f"### {section.overlay}", "", "| | base | head |", "|---|---|---|"]
+        lines += ["", f"##### {section.overlay}", "", "| | base | head |", "|---|---|---|"]
         lines += [f"| {label} | {b} | {h} |" for label, b, h in _rows(section)]
         if section.plot is not None:
             lines += ["", f"Plot: `{section.plot}`"]

@@ -2,7 +2,7 @@
 start, become Ready and share the load, metrics-server samples them.
 
 The controller is :mod:`gitops.simulate.hpa`; this module is the world around it, kept simple
-and documented (README "gitops simulate"):
+and documented (docs/simulate.md):
 
 * a new pod is Pending for ``startupSeconds``, then Running (``status.startTime`` is its
   creation, as the kubelet sets it on admission) and Ready ``readinessSeconds`` later;

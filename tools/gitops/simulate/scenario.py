@@ -2,7 +2,7 @@
 
 A scenario names an HPA of the rendered repo (``hpa: {env, service}``) or inlines one
 (``hpa: {manifest: ...}``), and gives the starting state, a load profile, pod timing, the
-controller settings and a duration (README "gitops simulate" documents every key)::
+controller settings and a duration (docs/simulate.md documents every key)::
 
     hpa: {env: prod, service: healthz}
     start: {replicas: 2}
