@@ -2,7 +2,8 @@
 verbatim against the deployed stack: each command exactly as an operator types it, with only
 `kubectl` resolved to the suite's binary and KUBECONFIG set.
 
-Where the seed and our objects disagreed, the objects changed (docs/node-tier.md, "The seed's runbook"):
+Where the seed and our objects disagreed, the objects changed (docs/node-tier.md, "The seed's
+runbook"):
 * `curl http://healthz.integration.svc.cluster.local/health` has no port, so 80: the healthz
   Service also listens on 80 (same container port as 8080, which the seed's port-forward
   uses); kpis-api's image ships curl; base/shared allows kpis-api -> healthz through the

@@ -2,7 +2,8 @@
 // without a server: it builds the API server's own REST storage for every built-in resource
 // (k8s.io/kubernetes/pkg/registry) and for the custom resources of the CRDs it is taught
 // (k8s.io/apiextensions-apiserver), backed by a storage that holds nothing, and creates each
-// document there with dryRun=All and fieldValidation=Strict.
+// document there with fieldValidation=Strict (a real create into that empty storage, not a dry
+// run: see create.go).
 //
 // Protocol: newline-delimited JSON on stdin and stdout, one answer per request, in order.
 //
