@@ -11,6 +11,12 @@ over this repository's rendered output (every env) and over 2,000 generated docu
 like it (bench_validate.py's). Target: the upstream validator at least as fast as the Python
 path on this repository's rendered output. Median of N rounds; ratios are to the upstream one.
 
+Then what the fallback is worth: the cluster tier's hand-written corpus of semantic mistakes
+(tests/cluster/corpus_semantic.py) judged by both, per kind: how many of the upstream
+validator's rejections the Python fallback catches, and any document it rejects that the
+upstream validator accepts (the cluster tier proves the upstream validator answers as
+kube-apiserver does on that corpus).
+
     $ .venv/bin/python tools/bench/bench_validators.py --rounds 5
 """
 
@@ -30,7 +36,10 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench_validate import write_documents
+
+from tests.cluster.corpus_semantic import semantic_corpus
 
 REPO = Path(__file__).resolve().parents[2]
 KUBECONFORM = "github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0"
@@ -131,6 +140,48 @@ def measure(label: str, folder: Path, argv_by_name: dict[str, list[str]], rounds
     return medians["gitops python"] / upstream
 
 
+def _rejected(judge: str, folder: Path) -> set[str]:
+    """The files of FOLDER that `gitops validate --validator JUDGE` reports a problem in."""
+    done = subprocess.run(
+        [sys.executable, "-m", "gitops.cli", "validate", "--validator", judge, str(folder)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode not in (0, 1):
+        sys.exit(f"gitops validate --validator {judge} exited {done.returncode}:\n{done.stderr}")
+    prefix = f"{folder}/"
+    return {
+        line[len(prefix) :].split(":", 1)[0]
+        for line in done.stdout.splitlines()
+        if line.startswith(prefix) and " warning: " not in line
+    }
+
+
+def fallback_coverage(folder: Path) -> None:
+    """Print how much of the upstream validator's verdicts the Python fallback reproduces."""
+    cases = semantic_corpus()
+    folder.mkdir()
+    for index, case in enumerate(cases):
+        (folder / f"{index:04d}.json").write_text(json.dumps(case.doc))
+    upstream, python = _rejected("upstream", folder), _rejected("python", folder)
+    per_kind: dict[str, list[int]] = {}
+    for index, case in enumerate(cases):
+        name = f"{index:04d}.json"
+        if name in upstream:
+            counts = per_kind.setdefault(case.doc["kind"], [0, 0])
+            counts[0] += name in python
+            counts[1] += 1
+    caught = len(upstream & python)
+    print(
+        f"\nthe Python fallback on {len(cases)} hand-written semantic cases: catches {caught} of "
+        f"the upstream validator's {len(upstream)} rejections "
+        f"({100 * caught / max(1, len(upstream)):.0f}%), "
+        f"rejects {len(python - upstream)} it accepts"
+    )
+    print("  " + ", ".join(f"{kind} {c}/{n}" for kind, (c, n) in sorted(per_kind.items())))
+    for name in sorted(python - upstream):
+        print(f"  false reject: {cases[int(name[:4])].id}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -172,6 +223,7 @@ def main() -> int:
             f"generated: {count} documents", generated, commands(generated, schemas, binary),
             args.rounds,
         )  # fmt: skip
+        fallback_coverage(Path(tmp) / "semantic")
     verdict = "met" if repo_ratio >= TARGET_RATIO else "MISSED"
     print(
         f"\ntarget: the upstream validator at least as fast as the Python path on this "
