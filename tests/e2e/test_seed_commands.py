@@ -1,4 +1,4 @@
-"""The seed's runbook (the seed's README, "Troubleshooting", and each service's "Verificar"/"Uso"), run
+"""The seed's runbook (its README's "Troubleshooting" and each service's "Verificar"/"Uso"), run
 verbatim against the deployed stack: each command exactly as an operator types it, with only
 `kubectl` resolved to the suite's binary and KUBECONFIG set.
 
