@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Build the upstream Go components from Go modules: the cluster test tier's control plane
-(`make cluster-tools`) and gitops' upstream validator (`make validator`, tools/validator).
+(`make cluster-tools`), gitops' upstream validator (`make validator`, tools/validator) and the
+pinned helm that renders charts (`make helm`).
 
 Every binary is built from the Go module proxy at a pinned version into a cache outside the
 repository, one folder per component and version, under one folder per group:
 
     ${XDG_CACHE_HOME:-~/.cache}/integration-gitops/cluster-tools/<component>-<version>/
     ${XDG_CACHE_HOME:-~/.cache}/integration-gitops/validator/<component>-<version>/
+    ${XDG_CACHE_HOME:-~/.cache}/integration-gitops/helm/<component>-<version>/
 
 A folder that holds every binary of its component (and the `.complete` stamp written last) is
 reused as is; anything else is rebuilt. Go's own module and build caches (GOMODCACHE, GOCACHE)
@@ -15,6 +17,7 @@ what changed, and the validator compiles little once kube-apiserver is built (an
 
     python3 tools/cluster/build.py                    build the cluster group, print progress
     python3 tools/cluster/build.py --group validator  build the validator instead
+    python3 tools/cluster/build.py --group helm       build helm instead
     python3 tools/cluster/build.py --json             the same, then print {"binary": "path"}
     python3 tools/cluster/build.py --check            exit 1 (one line) when something is missing
 
@@ -47,6 +50,11 @@ KUBERNETES_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
 METRICS_SERVER_VERSION = "v0.9.0"
+# helm renders the charts gitops reads (kustomize's helmCharts, Argo CD chart sources). v4.3.2 is
+# the newest v4 release on the module proxy when this was pinned; kustomize v5.8 accepts helm 3
+# and 4 (api/internal/builtins/HelmChartInflationGenerator.go checkHelmVersion). Its go.mod has
+# no replace directives, so it builds with `go install` from its own module.
+HELM_VERSION = "v4.3.2"
 MIN_GO = (1, 26)
 # Where Go's official tarball installs it, for shells whose PATH lacks it.
 GO_FALLBACKS = (Path("/usr/local/go/bin/go"),)
@@ -90,7 +98,11 @@ class Component:
 
 
 # Group -> the cache folder its components live in and the make target that builds it.
-GROUPS = {"cluster": ("cluster-tools", "cluster-tools"), "validator": ("validator", "validator")}
+GROUPS = {
+    "cluster": ("cluster-tools", "cluster-tools"),
+    "validator": ("validator", "validator"),
+    "helm": ("helm", "helm"),
+}
 
 
 def components(group: str = "cluster") -> tuple[Component, ...]:
@@ -139,6 +151,15 @@ def all_components() -> tuple[Component, ...]:
             {"gitops-validator": "."},
             module_dir="../validator",
             group="validator",
+        ),
+        # helm's Makefile stamps its version the same way (LDFLAGS += -X .../version.version);
+        # unstamped, `helm version` says "v4.3" and kustomize's version check reads that.
+        Component(
+            "helm",
+            HELM_VERSION,
+            {"helm": "helm.sh/helm/v4/cmd/helm"},
+            ldflags=(f"-X 'helm.sh/helm/v4/internal/version.version={HELM_VERSION}'",),
+            group="helm",
         ),
     )
 
