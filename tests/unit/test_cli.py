@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,6 +14,7 @@ import pytest
 
 from gitops.cli import main
 from tests.conftest import FIXTURES, REPO_ROOT
+from tests.fixturelib import commit, git
 
 OK = str(FIXTURES / "render-ok")
 BROKEN = str(FIXTURES / "broken-overlays")
@@ -198,3 +200,36 @@ def test_a_reader_that_went_away_ends_the_command_quietly(argv: list[str]) -> No
     finally:
         os.close(write_end)
     assert (process.returncode, process.stderr) == (141, "")
+
+
+def test_a_repository_whose_only_app_is_a_local_chart_renders_checks_and_diffs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], pinned_helm: Path
+) -> None:
+    """No overlays/, no gitops.yaml envs: two Argo CD Applications of one chart folder."""
+    repo = tmp_path / "repo"
+    for folder in ("charts", "argocd"):
+        shutil.copytree(FIXTURES / "helm-chart" / folder, repo / folder)
+    apps = repo / "argocd" / "apps.yaml"
+    documents = apps.read_text().split("---\n")
+    apps.write_text("---\n".join(d for d in documents if "staging-web" not in d))
+    (repo / "gitops.yaml").write_text("repoURL: https://git.example.test/team/web.git\n")
+    git(repo, "init", "-q", "-b", "main")
+    commit(repo, "a chart and its Applications")
+    assert main(["render", "--repo", str(repo)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("# Source: charts/web (Argo CD Application ") == 2
+    assert main(["check", "--repo", str(repo), "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert [(f["rule"], f["env"], f["location"]) for f in report["findings"]] == [
+        (
+            "image-tag-mutable",
+            "prod",
+            {"path": "charts/web/templates/deployment.yaml", "line": 25},
+        )
+    ]
+    values = repo / "charts" / "web" / "values-prod.yaml"
+    values.write_text(values.read_text().replace("tag: latest", 'tag: "1.4.3"'))
+    assert main(["diff", "--repo", str(repo), "--base", "HEAD", "--format", "json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [f["rule"] for f in result["findings"]["fixed"]] == ["image-tag-mutable"]
+    assert {(c["env"], c["service"]) for c in result["changes"]} == {("prod", "web")}
