@@ -56,6 +56,27 @@ def test_a_chart_source_renders_in_its_folder_with_argo_cds_arguments(pinned_hel
     assert command.memory_limit == KustomizeSettings().memory_limit
 
 
+def test_parameters_win_over_values_and_values_over_the_files_in_helms_own_render(
+    pinned_helm: Path,
+) -> None:
+    """Argo CD passes ``--set`` before the ``--values`` (util/helm/cmd.go template), yet
+    parameters are applied last ("parameters last"): helm merges value files in order, then
+    --set/--set-string on top. The chart's values.yaml sets minAvailable 1, the values object
+    2, a parameter 3; the service port (80 in values.yaml) is changed by a string parameter."""
+    source = dataclasses.replace(
+        SOURCE,
+        parameters=(("podDisruptionBudget.minAvailable", "3"),),
+        string_parameters=(("service.port", "8443"),),
+    )
+    helm = HelmRun(Helm(str(pinned_helm), "make helm"), KustomizeSettings(timeout=60), run)
+    plain = render_chart(helm, CHART, SOURCE).stdout
+    rendered = render_chart(helm, CHART, source).stdout
+    assert plain is not None and rendered is not None
+    assert "minAvailable: 2" in plain and "port: 80\n" in plain
+    assert "minAvailable: 3" in rendered and "minAvailable: 2" not in rendered
+    assert "port: 8443\n" in rendered
+
+
 def test_a_template_error_is_one_message_on_its_template_line(pinned_helm: Path) -> None:
     broken = FIXTURES / "helm-template-error"
     source = dataclasses.replace(
