@@ -118,7 +118,7 @@ lint: $(STAMP) ## ruff, mypy strict (tools, apps, tests), actionlint with shellc
 diff: $(STAMP) ## rendered diff and findings of this branch (BASE=ref, DIFF_ARGS=...)
 	@$(GITOPS) diff $(if $(BASE),--base $(BASE)) $(DIFF_ARGS)
 
-BENCHMARKS := render diff validate validate_stream check simulate hostile memory validators
+BENCHMARKS := render diff validate validate_stream check simulate hostile memory validators charts
 bench: $(STAMP) ## performance targets measured side by side (several minutes); fails if any target is missed
 	@failed=""; for name in $(BENCHMARKS); do \
 		$(BIN)/python tools/bench/bench_$$name.py || failed="$$failed $$name"; \
