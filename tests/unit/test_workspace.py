@@ -264,6 +264,64 @@ def test_chart_sources_render_as_each_application_says_and_name_their_templates(
     }
 
 
+APPSET = """\
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata:
+  name: web
+  namespace: argocd
+spec:
+  goTemplate: true
+  goTemplateOptions: ["missingkey=error"]
+  generators:
+    - list:
+        elements: [{env: dev}, {env: prod}]
+  template:
+    metadata:
+      name: "{{.env}}-web"
+    spec:
+      project: default
+      source:
+        repoURL: https://git.example.test/team/web.git
+        targetRevision: HEAD
+        path: charts/web
+        helm:
+          valueFiles: ["values-{{.env}}.yaml"]
+      destination:
+        name: "{{.env}}"
+        namespace: web
+"""
+
+
+def test_an_applicationsets_chart_sources_render_with_each_generated_applications_values(
+    pinned_helm: Path, tmp_path: Path
+) -> None:
+    """An ApplicationSet template whose path is a chart folder: one chart unit per generated
+    Application, each with its own value file and release name (the Application's name)."""
+    repo = tmp_path / "repo"
+    shutil.copytree(CHARTS, repo, ignore=shutil.ignore_patterns("overlays"))
+    (repo / "argocd" / "apps.yaml").write_text(APPSET)
+    (repo / "gitops.yaml").write_text(
+        "envs: [dev, prod]\nrepoURL: https://git.example.test/team/web.git\n"
+    )
+    workspace = _workspace(repo)
+    units = workspace.discover(workspace.argocd()).overlays
+    assert [(o.name, o.key) for o in units] == [
+        ("dev/web", "charts/web@dev-web"),
+        ("prod/web", "charts/web@prod-web"),
+    ]
+    dev, prod = workspace.render(units)
+    assert dev.ok and prod.ok
+    deployments = {
+        r.overlay.env: next(x for x in r.resources if x.kind == "Deployment") for r in (dev, prod)
+    }
+    assert deployments["dev"].name == "dev-web" and deployments["dev"].spec["replicas"] == 1
+    assert deployments["prod"].name == "prod-web" and "replicas" not in deployments["prod"].spec
+    assert sorted(x.kind for x in prod.resources) == [
+        "Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Service",
+    ]  # fmt: skip
+
+
 def test_a_unit_that_needs_helm_without_one_is_one_error_naming_it() -> None:
     workspace = dataclasses.replace(_workspace(CHARTS), helm=None)
     units = {o.env: o for o in workspace.discover(workspace.argocd()).overlays}
