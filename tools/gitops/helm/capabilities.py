@@ -32,6 +32,9 @@ from gitops.schema.settings import parse_schema_settings
 # Kinds of subresources (pods/eviction, deployments/scale, serviceaccounts/token): objects of
 # the API, not resources Argo CD's cluster cache lists.
 _SUBRESOURCE_KINDS = frozenset({"Scale", "Eviction", "TokenRequest"})
+# Alpha and beta versions: kube-apiserver v1.36 enables only GA group versions by default and
+# lists every beta and alpha one as disabled (k8s.io/kubernetes pkg/controlplane/instance.go
+# DefaultAPIResourceConfigSource and its *DisabledByDefault lists).
 _PRERELEASE = re.compile(r"v\d+(alpha|beta)\d*$")
 
 
