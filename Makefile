@@ -10,7 +10,7 @@ BASE ?=
 DIFF_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help deps install setup ci check render apps test test-install snapshots test-e2e fmt lint bench diff probe clean fuzz loadtest sigterm-stress cluster-tools test-cluster validator validator-if-go docs docs-images node-deps node-tools images test-node
+.PHONY: help deps install setup ci check render apps test test-install snapshots test-e2e fmt lint bench diff probe clean fuzz loadtest sigterm-stress cluster-tools test-cluster validator validator-if-go helm helm-if-go docs docs-images node-deps node-tools images test-node
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' \
@@ -31,6 +31,7 @@ $(STAMP): pyproject.toml $(wildcard apps/*/pyproject.toml)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]' $(foreach app,$(wildcard apps/*/pyproject.toml),-e $(dir $(app)))
 	@$(MAKE) --no-print-directory validator-if-go
+	@$(MAKE) --no-print-directory helm-if-go
 	@touch $@
 
 # `gitops` for everyday use, like the other CLIs beside it: a venv of its own (pipx), the pinned
@@ -79,6 +80,18 @@ validator-if-go:
 		echo "setup: no Go found: gitops will validate with its Python fallback (install Go >= 1.26, then make validator)"; \
 	fi
 
+helm: ## build the pinned helm that renders charts (helmCharts, Argo CD chart sources; cached)
+	$(PYTHON) tools/cluster/build.py --group helm
+
+# `make setup` builds helm when Go is present; without Go (and without HELM or
+# kustomize.helmCommand), a repository whose units need helm fails with one line naming them.
+helm-if-go:
+	@if command -v go >/dev/null 2>&1 || test -x /usr/local/go/bin/go; then \
+		$(PYTHON) tools/cluster/build.py --group helm; \
+	else \
+		echo "setup: no Go found: charts cannot be rendered (install Go >= 1.26, then make helm; or set HELM=/path/to/helm)"; \
+	fi
+
 cluster-tools: ## build kube-apiserver, etcd, kwok, metrics-server... from Go modules (cached)
 	$(PYTHON) tools/cluster/build.py
 
@@ -117,7 +130,7 @@ lint: $(STAMP) ## ruff, mypy strict (tools, apps, tests), actionlint with shellc
 diff: $(STAMP) ## rendered diff and findings of this branch (BASE=ref, DIFF_ARGS=...)
 	@$(GITOPS) diff $(if $(BASE),--base $(BASE)) $(DIFF_ARGS)
 
-BENCHMARKS := render diff validate validate_stream check simulate hostile memory validators
+BENCHMARKS := render diff validate validate_stream check simulate hostile memory validators charts
 bench: $(STAMP) ## performance targets measured side by side (several minutes); fails if any target is missed
 	@failed=""; for name in $(BENCHMARKS); do \
 		$(BIN)/python tools/bench/bench_$$name.py || failed="$$failed $$name"; \

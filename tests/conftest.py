@@ -59,3 +59,16 @@ def fixture_repo(tmp_path: Path) -> Callable[[str], Path]:
         return target
 
     return copy
+
+
+@pytest.fixture
+def pinned_helm() -> Path:
+    """The helm `make helm` builds (make setup builds it where Go is): a test that renders a
+    chart needs it; without it the test skips with the reason, or fails under CI."""
+    from gitops.helm.binary import pinned_helm as built
+    from tests.prerequisites import skip_or_fail
+
+    binary = built()
+    if not (binary.parent / ".complete").is_file():
+        skip_or_fail("the pinned helm is not built (make helm; needs Go >= 1.26)")
+    return binary

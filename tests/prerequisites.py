@@ -251,7 +251,7 @@ PREREQUISITES: tuple[Prerequisite, ...] = (
     Prerequisite(
         "go",
         f"Go >= {'.'.join(map(str, MIN_GO))}",
-        "the upstream validator's tests (make setup builds it)",
+        "the upstream validator's and the chart tests (make setup builds the validator and helm)",
         _go_problem,
         brew=("go",),
         manual="Go from https://go.dev/dl (distribution packages are older)",

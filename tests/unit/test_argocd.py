@@ -97,9 +97,24 @@ def test_generated_path_without_kustomization(fixture_repo: Callable[[str], Path
     (repo / "overlays" / "prod" / "docs" / "README.md").write_text("notes\n")
     expansion = _expand(repo)
     assert (
-        "Application prod-docs: source path overlays/prod/docs has no kustomization.yaml"
-        in expansion.problems
+        "Application prod-docs: source path overlays/prod/docs has no kustomization.yaml or "
+        "Chart.yaml" in expansion.problems
     )
+    # A chart folder is a path Argo CD renders (with helm): no problem.
+    (repo / "overlays" / "prod" / "docs" / "Chart.yaml").write_text("name: docs\n")
+    assert not [p for p in _expand(repo).problems if "prod-docs" in p]
+
+
+def test_an_application_of_a_helm_repositorys_chart_has_no_path_to_check(tmp_path: Path) -> None:
+    (tmp_path / "argocd").mkdir()
+    (tmp_path / "argocd" / "app.yaml").write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: ingress}\n"
+        "spec:\n  source: {repoURL: 'https://kubernetes.github.io/ingress-nginx', "
+        "chart: ingress-nginx, targetRevision: 4.11.0}\n  destination: {name: dev}\n"
+    )
+    argo = Workspace.open(tmp_path, RepoConfig(envs=("dev",))).argocd()
+    assert argo is not None and [a.name for a in argo.applications] == ["ingress"]
+    assert argo.problems == ()
 
 
 def test_duplicate_application_names_are_problems(fixture_repo: Callable[[str], Path]) -> None:

@@ -3,6 +3,7 @@ never for remote or failed renders; kept outside the repository."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -110,6 +111,21 @@ def test_remote_resources_and_failures_are_never_cached(tmp_path: Path) -> None:
     _render(repo, tmp_path / "cache", runner)
     rendered_again = sorted(c.argv[2].split("/")[-1] for c in runner.calls)
     assert rendered_again == ["malformed-yaml", "missing-resource", "remote-base-offline"]
+
+
+def test_a_units_other_arguments_and_remote_charts_are_part_of_its_key(tmp_path: Path) -> None:
+    """A chart source's key: its chart files and its arguments (values, release name...); a
+    unit reading a chart kustomize would pull is never cached."""
+    repo = FIXTURES / "render-ok"
+    workspace = _workspace(repo, tmp_path / "cache", CountingRunner())
+    assert workspace.cache is not None
+    inputs = workspace.resolver.overlay_inputs("overlays/dev/web")
+    key = workspace.cache.key("charts/web@dev-web", True, inputs, '["a"]')
+    assert key is not None
+    assert key != workspace.cache.key("charts/web@dev-web", True, inputs, '["b"]')
+    assert key == workspace.cache.key("charts/web@dev-web", True, inputs, '["a"]')
+    pulled = dataclasses.replace(inputs, remote_charts=frozenset({"helm chart x 1 from y"}))
+    assert workspace.cache.key("overlays/dev/web", True, pulled) is None
 
 
 def test_cache_lives_outside_the_repo_and_can_be_turned_off(

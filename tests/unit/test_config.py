@@ -39,6 +39,22 @@ def test_build_options_as_one_string_like_argocd_cm(tmp_path: Path) -> None:
     )
 
 
+def test_helm_settings_say_whether_builds_inflate_charts_and_with_which_helm(
+    tmp_path: Path,
+) -> None:
+    config = load_config(FIXTURES / "helm-chart")
+    assert config.kustomize.helm_enabled
+    assert config.kustomize.helm_command is None
+    (tmp_path / "gitops.yaml").write_text(
+        "envs: [dev]\nkustomize:\n  buildOptions: --enable-helm=false\n"
+        "  helmCommand: /opt/helm/bin/helm\n"
+    )
+    settings = load_config(tmp_path).kustomize
+    assert not settings.helm_enabled
+    assert settings.helm_command == "/opt/helm/bin/helm"
+    assert not load_config(FIXTURES / "render-ok").kustomize.helm_enabled
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -50,6 +66,7 @@ def test_build_options_as_one_string_like_argocd_cm(tmp_path: Path) -> None:
         ("envs: [Dev]\n", "envs must be a non-empty list of lower-case names"),
         ("kustomize:\n  options: []\n", "unknown key(s) under kustomize: options"),
         ("kustomize:\n  timeoutSeconds: 0\n", "timeoutSeconds must be a positive number"),
+        ("kustomize:\n  helmCommand: ''\n", "kustomize.helmCommand must be the path of a helm"),
         ("featureGates: [HPAScaleToZero]\n", "featureGates must be a mapping"),
         (
             "featureGates:\n  HPAScaleToZer0: true\n",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from gitops.discovery import (
 )
 from gitops.errors import ConfigError
 from gitops.inputs import InputResolver
+from gitops.workspace import Workspace
 from tests.conftest import FIXTURES
 
 
@@ -75,3 +77,41 @@ def test_an_unreadable_argocd_falls_back_to_the_layout_with_a_note() -> None:
     assert discovery.overlays == layout.overlays and discovery.source == "overlays"
     assert discovery.notes[-1] == "argocd: not used for discovery (argocd: boom)"
     assert discover_units(layout, None, InputResolver(repo), config) == layout
+
+
+def test_one_unit_per_application_rendering_a_chart_and_remote_charts_are_notes() -> None:
+    """Argo CD renders a chart folder once per Application (each with its own values): one
+    unit each, named by the Application when two would share env/service; an Application of a
+    Helm repository's chart has nothing here to render (a note)."""
+    repo = FIXTURES / "helm-chart"
+    config = load_config(repo)
+    workspace = Workspace.open(repo, config, use_cache=False)
+    argo = workspace.argocd()
+    assert argo is not None
+    same_env = [dataclasses.replace(a, destination={"name": "prod"}) for a in argo.applications]
+    remote = dataclasses.replace(
+        argo.applications[0],
+        name="ingress",
+        path="",
+        repo_url="https://git.example.test/team/web.git",
+        spec={"source": {"chart": "ingress-nginx", "repoURL": "https://charts.test"}},
+    )
+    state = ArgoState(argo.objects, (*same_env, remote))
+    discovery = discover_units(
+        workspace.layout(), state, workspace.resolver, config, workspace.chart_source
+    )
+    assert [(o.name, o.key) for o in discovery.overlays] == [
+        ("staging/web", "overlays/staging/web"),  # overlays/<env>/ in the path names the env
+        ("prod/dev-web", "charts/web@dev-web"),
+        ("prod/prod-web", "charts/web@prod-web"),
+    ]
+    assert discovery.overlays[1].chart is not None
+    assert discovery.overlays[1].reason == "chart rendered by Argo CD Application dev-web"
+    assert discovery.notes == (
+        "Application ingress: chart ingress-nginx latest from https://charts.test: a remote "
+        "chart, not rendered (gitops renders charts only from this repository and never pulls "
+        "one)",
+    )
+    # Without chart_of (a caller that knows no helm), chart folders are no units.
+    plain = discover_units(workspace.layout(), state, workspace.resolver, config)
+    assert [o.key for o in plain.overlays] == ["overlays/staging/web"]

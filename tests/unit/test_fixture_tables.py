@@ -37,6 +37,8 @@ def test_fixture_reports_exactly_its_table(fixture: Path) -> None:
     readme = fixture / "README.md"
     assert readme.is_file(), f"{fixture.name}: no README.md saying what it exercises"
     assert len(readme.read_text(encoding="utf-8").strip().splitlines()) == 1, readme
+    if any(fixture.rglob("Chart.yaml")):
+        _require_helm(fixture.name)
     problems: list[str] = []
     for number, case in enumerate(load_cases(fixture)):
         if _needs_upstream(case):
@@ -67,6 +69,15 @@ def _require_upstream(fixture: str) -> None:
 
     if UpstreamValidator.find(RepoConfig()) is None:
         skip_or_fail(f"{fixture}: gitops-validator is not built (make validator; needs Go >= 1.26)")
+
+
+def _require_helm(fixture: str) -> None:
+    """A fixture with a chart renders it with the pinned helm (make setup builds it where Go
+    is): skipped with the reason outside CI, a failure in CI."""
+    from gitops.helm.binary import pinned_helm
+
+    if not (pinned_helm().parent / ".complete").is_file():
+        skip_or_fail(f"{fixture}: the pinned helm is not built (make helm; needs Go >= 1.26)")
 
 
 def test_a_fixture_without_a_table_fails(tmp_path: Path) -> None:

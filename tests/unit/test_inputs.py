@@ -82,3 +82,32 @@ def test_unparseable_kustomization_is_unresolved(tmp_path: Path) -> None:
     write(tmp_path, {"overlays/dev/web/kustomization.yaml": "resources: [oops\n"})
     inputs = InputResolver(tmp_path).overlay_inputs("overlays/dev/web")
     assert inputs.unresolved and "cannot parse" in inputs.unresolved[0]
+
+
+def test_helm_charts_are_inputs_and_a_chart_to_pull_is_remote(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "overlays/dev/web/kustomization.yaml": """\
+helmGlobals:
+  chartHome: ../../../charts
+helmCharts:
+  - name: web
+    valuesFile: values-dev.yaml
+  - name: redis
+    repo: https://charts.example.test
+    version: 19.0.1
+""",
+            "overlays/dev/web/values-dev.yaml": "replicas: 1\n",
+            "charts/web/Chart.yaml": "name: web\n",
+            "charts/web/templates/deployment.yaml": "kind: Deployment\n",
+        },
+    )
+    inputs = InputResolver(tmp_path).overlay_inputs("overlays/dev/web")
+    assert inputs.charts == {"charts/web"}
+    assert inputs.remote_charts == {"helm chart redis 19.0.1 from https://charts.example.test"}
+    assert inputs.inflates_charts
+    assert "overlays/dev/web/values-dev.yaml" in inputs.files
+    assert inputs.touched_by(["charts/web/templates/deployment.yaml", "README.md"]) == [
+        "charts/web/templates/deployment.yaml"
+    ]

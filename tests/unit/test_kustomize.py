@@ -14,6 +14,7 @@ from gitops.kustomize import (
     build_environment,
     find_kustomize,
     pinned_kubectl_paths,
+    without_helm_command,
 )
 
 
@@ -130,3 +131,14 @@ def test_build_command_carries_settings_and_environment(tmp_path: Path) -> None:
     assert command.env is not None and command.env["GOMEMLIMIT"] == "128MiB"
     narrowed = Kustomize("/bin/kubectl", "t").build_command("a", settings, tmp_path, timeout=2.0)
     assert narrowed.timeout == 2.0
+
+
+def test_helm_flags_come_last_and_replace_argo_cds_helm_command() -> None:
+    kustomize = Kustomize("/usr/bin/kustomize", "test")
+    options = ("--enable-helm", "--helm-command", "/argocd/helm", "--helm-command=/x")
+    flags = ("--helm-command", "/cache/helm", "--helm-kube-version", "1.36")
+    assert kustomize.build_argv("o", options, flags) == (
+        "/usr/bin/kustomize", "build", "o", "--enable-helm", *flags,
+    )  # fmt: skip
+    assert without_helm_command(options) == ("--enable-helm",)
+    assert kustomize.build_argv("o", options) == ("/usr/bin/kustomize", "build", "o", *options)

@@ -12,7 +12,7 @@ import pytest
 from gitops.cli import main
 from gitops.config import RepoConfig
 from gitops.locate import Locator
-from gitops.model import Finding, Location, Overlay, Resource
+from gitops.model import Finding, Location, Overlay, Resource, ResourceKey
 from gitops.workspace import Workspace
 from tests.conftest import REPO_ROOT
 
@@ -190,3 +190,45 @@ def test_a_finding_caused_by_an_inline_patch_of_prod_healthz_is_annotated_on_its
     assert (
         f"::error file=overlays/prod/healthz/kustomization.yaml,line={line},title=hpa-bounds::"
     ) in github
+
+
+def test_a_chart_objects_finding_is_on_its_template_line_with_the_value_files_line(
+    tmp_path: Path,
+) -> None:
+    """A template is no YAML until helm renders it; its YAML shape on its own lines
+    (gitops.helm.templates) locates the value; the value file that set what that line reads
+    comes first among the related locations."""
+    chart = tmp_path / "charts" / "web"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "templates" / "deployment.yaml").write_text(
+        "{{- if .Values.enabled }}\n"
+        "apiVersion: apps/v1\n"
+        "kind: Deployment\n"
+        "metadata:\n"
+        "  name: {{ .Release.Name }}-web\n"
+        "spec:\n"
+        "  template:\n"
+        "    spec:\n"
+        "      containers:\n"
+        "        - name: web\n"
+        '          image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"\n'
+        "{{- end }}\n"
+    )
+    (chart / "values.yaml").write_text("image:\n  repository: web\n  tag: '1.0'\n")
+    (chart / "values-prod.yaml").write_text("replicas: 3\nimage:\n  tag: latest\n")
+    body = {
+        "kind": "Deployment",
+        "metadata": {"name": "prod-web"},
+        "spec": {"template": {"spec": {"containers": [{"name": "web", "image": "web:latest"}]}}},
+    }
+    patches = ("charts/web/values.yaml", "charts/web/values-prod.yaml")
+    resource = Resource("prod", "web", ResourceKey.of(body), body,
+                        "charts/web/templates/deployment.yaml", patches)  # fmt: skip
+    found = _locate(tmp_path, resource, ("spec", "template", "spec", "containers", 0, "image"))
+    assert found.location == Location("charts/web/templates/deployment.yaml", 11)
+    assert found.related == (
+        Location("charts/web/values-prod.yaml", 3),  # the last value file setting image.tag
+        Location("charts/web/values.yaml", 1),
+    )
+    whole = _locate(tmp_path, resource, ())
+    assert whole.location == Location("charts/web/templates/deployment.yaml", 2)

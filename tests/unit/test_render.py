@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gitops.config import load_config
+from gitops.helm.source import ChartSource
 from gitops.model import Overlay, Resource, ResourceKey
 from gitops.render import (
     RenderedOverlay,
@@ -100,3 +101,31 @@ def test_a_missing_nested_input_is_named_with_the_kustomization_naming_it(tmp_pa
     assert relativize(configurations, tmp_path, command) == (
         "base/db/names.yaml does not exist: base/db/kustomization.yaml names it in configurations"
     )
+
+
+CHART_UNIT = Overlay(
+    2,
+    "prod",
+    "web",
+    "charts/web",
+    chart=ChartSource("prod-web", "charts/web", "web", "web", "", "", (), (), ""),
+)
+
+
+def test_a_chart_unit_is_named_with_its_application() -> None:
+    """One chart folder may serve several Applications: its renders, errors and resources
+    say which (Overlay.label, Overlay.key)."""
+    assert (CHART_UNIT.label, CHART_UNIT.key) == (
+        "charts/web (Argo CD Application prod-web)",
+        "charts/web@prod-web",
+    )
+    assert (WEB.label, WEB.key) == ("overlays/dev/web", "overlays/dev/web")
+    assert join_manifests([RenderedOverlay(CHART_UNIT, "kind: A\n", None, 0.1)]) == (
+        "---\n# Source: charts/web (Argo CD Application prod-web)\nkind: A\n"
+    )
+    failed = RenderedOverlay(CHART_UNIT, None, "boom", 0.1)
+    assert failed.failure_line() == "charts/web (Argo CD Application prod-web): boom"
+    entry = traced_entry([Resource("prod", "web", ResourceKey("v1", "A", "", "a"), {})], [])
+    assert entry is not None
+    decoded = resources_from_entry(CHART_UNIT, entry)
+    assert decoded is not None and decoded[0][0].overlay_path == "charts/web@prod-web"

@@ -49,6 +49,22 @@ def test_first_error_line_prefers_the_error_line() -> None:
     assert first_error_line("") == "(no output on stderr)"
 
 
+def test_the_indented_lines_continuing_an_error_belong_to_it() -> None:
+    """helm 4 writes a template error over several indented lines, then a hint."""
+    stderr = (
+        "Error: web/templates/deployment.yaml:9:22\n"
+        '  executing "web/templates/deployment.yaml" at <.Values.x.y>:\n'
+        "    can't evaluate field y in type interface {}\n"
+        "\n"
+        "Use --debug flag to render out invalid YAML\n"
+    )
+    assert first_error_line(stderr) == (
+        'web/templates/deployment.yaml:9:22 executing "web/templates/deployment.yaml" at '
+        "<.Values.x.y>: can't evaluate field y in type interface {}"
+    )
+    assert first_error_line("Error: one\nnext, not indented\n") == "one"
+
+
 def test_spawn_logs_to_a_file_and_stop_terminates(tmp_path: Path) -> None:
     script = "import time; print('up', flush=True); time.sleep(60)"
     process = spawn(Command((PY, "-c", script)), tmp_path / "log")

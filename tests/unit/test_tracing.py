@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gitops.config import load_config
 from gitops.model import Overlay, Resource
-from gitops.tracing import ORIGIN, TRANSFORMATIONS, trace_manifest
+from gitops.tracing import ORIGIN, TRANSFORMATIONS, trace_chart, trace_manifest
 from gitops.workspace import Workspace
 from tests.conftest import FIXTURES
 
@@ -84,3 +84,79 @@ def test_origins_resolve_against_the_folder_kustomize_built(tmp_path: Path) -> N
     assert problems == [
         "overlays/dev/web:9: document 1 is a list, expected a mapping (a Kubernetes object)"
     ]
+
+
+HELM_OUTPUT = """\
+---
+# Source: web/templates/service.yaml
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+
+---
+# Source: web/templates/tests/connection.yaml
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-connection
+  annotations:
+    helm.sh/hook: test
+---
+# Source: web/charts/cache/templates/deployment.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web-cache
+"""
+
+
+def test_a_charts_objects_name_their_templates_and_value_files() -> None:
+    """helm's # Source: headers name each object's template; a Helm test hook, which no Argo
+    CD sync applies (gitops.helm.hooks), is left out."""
+    overlay = Overlay(0, "prod", "web", "deploy/web")
+    patches = ("deploy/web/values.yaml", "deploy/web/values-prod.yaml")
+    resources, problems = trace_chart(overlay, HELM_OUTPUT, "web", "deploy/web", patches)
+    assert problems == []
+    assert [(r.kind, r.source, r.patches) for r in resources] == [
+        ("Service", "deploy/web/templates/service.yaml", patches),
+        ("Deployment", "deploy/web/charts/cache/templates/deployment.yaml", patches),
+    ]
+
+
+def test_objects_no_sync_applies_are_left_out_of_kustomize_renders_too(tmp_path: Path) -> None:
+    overlay = Overlay(0, "dev", "web", "overlays/dev/web")
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: skipped\n"
+        "  annotations:\n    argocd.argoproj.io/hook: Skip\n---\n"
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n"
+        "  annotations:\n    helm.sh/hook: pre-upgrade\n"
+    )
+    resources, _problems = trace_manifest(tmp_path, str(tmp_path), overlay, text)
+    assert [r.name for r in resources] == ["kept", "migrate"]  # a PreSync hook is applied
+
+
+def test_an_object_kustomize_inflated_from_a_chart_names_its_template(tmp_path: Path) -> None:
+    """kustomize records only the kustomization (HelmChartInflationGenerator); the caller's
+    helm_source names the template, and the kustomization becomes a patch of the object."""
+    overlay = Overlay(0, "dev", "web", "overlays/dev/web")
+    origin = (
+        "    config.kubernetes.io/origin: |\n"
+        "      configuredIn: overlays/dev/web/kustomization.yaml\n"
+        "      configuredBy:\n        apiVersion: builtin\n"
+        "        kind: HelmChartInflationGenerator\n"
+    )
+    text = f"apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  annotations:\n{origin}"
+    asked: list[tuple[str, str]] = []
+
+    def helm_source(kustomization: str, body: dict[str, object]) -> str | None:
+        asked.append((kustomization, str(body["kind"])))
+        return "charts/web/templates/service.yaml"
+
+    (resource,), _ = trace_manifest(tmp_path, str(tmp_path), overlay, text, helm_source)
+    assert asked == [("overlays/dev/web/kustomization.yaml", "Service")]
+    assert resource.source == "charts/web/templates/service.yaml"
+    assert resource.patches == ("overlays/dev/web/kustomization.yaml",)
+    (unknown,), _ = trace_manifest(tmp_path, str(tmp_path), overlay, text, lambda k, b: None)
+    assert (unknown.source, unknown.patches) == ("overlays/dev/web/kustomization.yaml", ())

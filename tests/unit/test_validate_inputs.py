@@ -41,7 +41,8 @@ def test_kustomization_helm_and_patch_files_are_skipped_with_a_note() -> None:
         "app/replicas-patch.yaml: a kustomize patch (validated as part of its kustomization's "
         "output), skipped",
         "chart/Chart.yaml: a Helm chart file, skipped",
-        "chart/templates/configmap.yaml: a Helm template (render it with helm first), skipped",
+        "chart/templates/configmap.yaml: a Helm template (gitops check renders its chart with "
+        "helm), skipped",
     ]
     assert not any("metadata" in m for d in result.documents for m in d.messages)
     assert format_text(result).splitlines()[-1] == (

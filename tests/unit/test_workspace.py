@@ -4,14 +4,20 @@ the units discovered from it, overlays rendered (plain or traced) through one ru
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 import threading
 from pathlib import Path
 
+import pytest
+
+from gitops.cache import RenderCache
 from gitops.config import load_config
 from gitops.errors import CommandError, ConfigError
+from gitops.helm.binary import HelmNotFoundError
 from gitops.kustomize import Kustomize, find_kustomize
 from gitops.render import RenderedOverlay
-from gitops.runner import Command, CommandResult
+from gitops.runner import Command, CommandResult, Runner, run
 from gitops.workspace import Workspace, no_cache_requested
 from tests.conftest import FIXTURES
 
@@ -167,3 +173,195 @@ def test_an_argocd_build_failure_is_the_states_error(tmp_path: Path) -> None:
         n.startswith("argocd: not used for discovery (argocd: boom)") for n in discovery.notes
     )
     assert _workspace(tmp_path).argocd() is None
+
+
+# --- charts (gitops.helm): Argo CD chart sources and kustomize's helmCharts ------------------
+
+CHARTS = FIXTURES / "helm-chart"
+
+
+def _recording(commands: list[Command]) -> Runner:
+    def record(command: Command) -> CommandResult:
+        commands.append(command)
+        return run(command)
+
+    return record
+
+
+def test_argocd_is_read_once_per_workspace_and_again_for_another_tree(tmp_path: Path) -> None:
+    builds: list[Command] = []
+    workspace = _workspace(FIXTURES / "render-ok", runner=_recording(builds))
+    assert workspace.argocd() is workspace.argocd()
+    assert len(builds) == 1
+    workspace.for_tree(FIXTURES / "render-ok", workspace.config).argocd()
+    assert len(builds) == 2
+
+
+def test_a_helmcharts_overlay_renders_byte_identically_to_kustomize_with_the_pinned_helm(
+    pinned_helm: Path,
+) -> None:
+    """gitops render of an overlay with helmCharts is what `kustomize build --enable-helm
+    --helm-command <pinned helm>` prints (gitops adds Argo CD's --helm-kube-version and
+    --helm-api-versions; the chart does not read .Capabilities, so they change no byte)."""
+    workspace = _workspace(CHARTS)
+    (staging,) = [o for o in workspace.discover(workspace.argocd()).overlays if o.env == "staging"]
+    (result,) = workspace.render([staging], trace=False)
+    argv = (
+        workspace.kustomize.binary, "kustomize", "overlays/staging/web",
+        "--enable-helm", "--load-restrictor=LoadRestrictionsNone",
+        "--helm-command", str(pinned_helm),
+    )  # fmt: skip
+    reference = run(Command(argv, cwd=CHARTS, timeout=120)).stdout
+    assert result.ok and result.manifest == reference
+    assert "kind: PodDisruptionBudget" in reference  # the overlay's valuesInline enabled it
+
+
+def test_kustomize_gets_the_pinned_helm_and_argo_cds_helm_flags(pinned_helm: Path) -> None:
+    commands: list[Command] = []
+    workspace = _workspace(CHARTS, runner=_recording(commands))
+    units = workspace.discover(workspace.argocd()).overlays
+    workspace.render([o for o in units if o.env == "staging"], trace=False)
+    argv = commands[-1].argv
+    assert argv[argv.index("--helm-command") + 1] == str(pinned_helm)
+    assert argv[argv.index("--helm-kube-version") + 1] == "1.36"
+    versions = {argv[i + 1] for i, a in enumerate(argv) if a == "--helm-api-versions"}
+    assert {"apps/v1", "apps/v1/Deployment", "policy/v1/PodDisruptionBudget"} <= versions
+    assert set(workspace.api_versions()) == versions
+
+
+def test_chart_sources_render_as_each_application_says_and_name_their_templates(
+    pinned_helm: Path,
+) -> None:
+    workspace = _workspace(CHARTS)
+    discovery = workspace.discover(workspace.argocd())
+    assert [(o.name, o.rel_path, o.key) for o in discovery.overlays] == [
+        ("dev/web", "charts/web", "charts/web@dev-web"),
+        ("staging/web", "overlays/staging/web", "overlays/staging/web"),
+        ("prod/web", "charts/web", "charts/web@prod-web"),
+    ]
+    dev, staging, prod = workspace.render(discovery.overlays)
+    kinds = {r.overlay.name: sorted(x.kind for x in r.resources) for r in (dev, staging, prod)}
+    assert kinds == {  # the Helm test pod is rendered, and left out: Argo CD never applies it
+        "dev/web": ["Deployment", "Service"],
+        "staging/web": ["Deployment", "PodDisruptionBudget", "Service"],
+        "prod/web": ["Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Service"],
+    }
+    dev_deployment = next(r for r in dev.resources if r.kind == "Deployment")
+    assert dev_deployment.name == "dev-web"  # the release name defaults to the Application's
+    assert dev_deployment.spec["replicas"] == 1  # values-dev.yaml over values.yaml
+    assert dev_deployment.source == "charts/web/templates/deployment.yaml"
+    assert dev_deployment.patches == ("charts/web/values.yaml", "charts/web/values-dev.yaml")
+    assert dev_deployment.overlay_path == "charts/web@dev-web"
+    prod_deployment = next(r for r in prod.resources if r.kind == "Deployment")
+    assert "replicas" not in prod_deployment.spec  # the HPA owns it (values-prod.yaml)
+    pdb = next(r for r in prod.resources if r.kind == "PodDisruptionBudget")
+    assert pdb.spec["minAvailable"] == 2  # valuesObject over the value files
+    # kustomize's helmCharts: the template, found by helm's own render of the entry.
+    assert {r.kind: r.source for r in staging.resources} == {
+        "Service": "charts/web/templates/service.yaml",
+        "Deployment": "charts/web/templates/deployment.yaml",
+        "PodDisruptionBudget": "charts/web/templates/pdb.yaml",
+    }
+
+
+APPSET = """\
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata:
+  name: web
+  namespace: argocd
+spec:
+  goTemplate: true
+  goTemplateOptions: ["missingkey=error"]
+  generators:
+    - list:
+        elements: [{env: dev}, {env: prod}]
+  template:
+    metadata:
+      name: "{{.env}}-web"
+    spec:
+      project: default
+      source:
+        repoURL: https://git.example.test/team/web.git
+        targetRevision: HEAD
+        path: charts/web
+        helm:
+          valueFiles: ["values-{{.env}}.yaml"]
+      destination:
+        name: "{{.env}}"
+        namespace: web
+"""
+
+
+def test_an_applicationsets_chart_sources_render_with_each_generated_applications_values(
+    pinned_helm: Path, tmp_path: Path
+) -> None:
+    """An ApplicationSet template whose path is a chart folder: one chart unit per generated
+    Application, each with its own value file and release name (the Application's name)."""
+    repo = tmp_path / "repo"
+    shutil.copytree(CHARTS, repo, ignore=shutil.ignore_patterns("overlays"))
+    (repo / "argocd" / "apps.yaml").write_text(APPSET)
+    (repo / "gitops.yaml").write_text(
+        "envs: [dev, prod]\nrepoURL: https://git.example.test/team/web.git\n"
+    )
+    workspace = _workspace(repo)
+    units = workspace.discover(workspace.argocd()).overlays
+    assert [(o.name, o.key) for o in units] == [
+        ("dev/web", "charts/web@dev-web"),
+        ("prod/web", "charts/web@prod-web"),
+    ]
+    dev, prod = workspace.render(units)
+    assert dev.ok and prod.ok
+    deployments = {
+        r.overlay.env: next(x for x in r.resources if x.kind == "Deployment") for r in (dev, prod)
+    }
+    assert deployments["dev"].name == "dev-web" and deployments["dev"].spec["replicas"] == 1
+    assert deployments["prod"].name == "prod-web" and "replicas" not in deployments["prod"].spec
+    assert sorted(x.kind for x in prod.resources) == [
+        "Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Service",
+    ]  # fmt: skip
+
+
+def test_a_unit_that_needs_helm_without_one_is_one_error_naming_it() -> None:
+    workspace = dataclasses.replace(_workspace(CHARTS), helm=None)
+    units = {o.env: o for o in workspace.discover(workspace.argocd()).overlays}
+    with pytest.raises(HelmNotFoundError) as chart_source:
+        workspace.render([units["dev"]])
+    assert str(chart_source.value).startswith(
+        "charts/web (Argo CD Application dev-web): an Argo CD chart source needs helm, and no "
+        "helm binary was found: run `make helm`"
+    )
+    assert chart_source.value.exit_code == 2
+    for trace in (True, False):
+        with pytest.raises(
+            HelmNotFoundError, match=r"^overlays/staging/web: helmCharts \(kustomize"
+        ):
+            workspace.render([units["staging"]], trace=trace)
+
+
+def test_chart_renders_are_cached_by_the_chart_files_and_the_applications_values(
+    pinned_helm: Path, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(CHARTS, repo)
+    commands: list[Command] = []
+    cache = RenderCache.for_checkout(repo, load_config(repo), find_kustomize(load_config(repo)))
+    cache = dataclasses.replace(cache, directory=tmp_path / "cache")
+
+    def render() -> list[str]:
+        workspace = dataclasses.replace(
+            _workspace(repo, runner=_recording(commands)), cache=cache.for_root(repo)
+        )
+        units = [o for o in workspace.discover(workspace.argocd()).overlays if o.chart]
+        before = len(commands)
+        workspace.render(units)
+        return [c.argv[0] for c in commands[before:]]
+
+    assert len(render()) == 2  # dev and prod, one helm each
+    assert render() == []  # nothing changed: both from the cache
+    values = repo / "argocd" / "apps.yaml"
+    values.write_text(values.read_text().replace("minAvailable: 2", "minAvailable: 3"))
+    assert render() == [str(pinned_helm)]  # prod's valuesObject changed, dev's render did not
+    template = repo / "charts" / "web" / "templates" / "service.yaml"
+    template.write_text(template.read_text().replace("name: http", "name: web"))
+    assert len(render()) == 2  # a chart file: both

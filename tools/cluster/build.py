@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Build the upstream Go components from Go modules: the cluster test tier's control plane
 (`make cluster-tools`), the node tier's kubelet, kube-proxy, container runtime, CNI plugins and
-cluster DNS (`make node-tools`) and gitops' upstream validator (`make validator`, tools/validator).
+cluster DNS (`make node-tools`), gitops' upstream validator (`make validator`, tools/validator)
+and the pinned helm that renders charts (`make helm`).
 
 Every binary is built from the Go module proxy at a pinned version into a cache outside the
 repository, one folder per component and version, under one folder per group:
@@ -9,6 +10,7 @@ repository, one folder per component and version, under one folder per group:
     ${XDG_CACHE_HOME:-~/.cache}/integration-gitops/cluster-tools/<component>-<version>/
     ${XDG_CACHE_HOME:-~/.cache}/integration-gitops/node-tools/<component>-<version>/
     ${XDG_CACHE_HOME:-~/.cache}/integration-gitops/validator/<component>-<version>/
+    ${XDG_CACHE_HOME:-~/.cache}/integration-gitops/helm/<component>-<version>/
 
 A folder that holds every binary of its component (and the `.complete` stamp written last) is
 reused as is; anything else is rebuilt. Go's own module and build caches (GOMODCACHE, GOCACHE)
@@ -20,6 +22,7 @@ what changed, and the validator compiles little once kube-apiserver is built (an
     python3 tools/cluster/build.py --group node --install-deps
                                                       the node tier's tools, after installing
                                                       the Debian packages it needs (as root)
+    python3 tools/cluster/build.py --group helm       build helm instead
     python3 tools/cluster/build.py --json             the same, then print {"binary": "path"}
     python3 tools/cluster/build.py --check            exit 1 (one line) when something is missing
 
@@ -63,6 +66,11 @@ CNI_PLUGINS_VERSION = "v1.10.0"
 COREDNS_VERSION = "v1.15.0"
 KUBE_ROUTER_VERSION = "v2.1.0"
 PAUSE_VERSION = "v1.0.0"  # ours: tools/cluster/pause
+# helm renders the charts gitops reads (kustomize's helmCharts, Argo CD chart sources). v4.3.2 is
+# the newest v4 release on the module proxy when this was pinned; kustomize v5.8 accepts helm 3
+# and 4 (api/internal/builtins/HelmChartInflationGenerator.go checkHelmVersion). Its go.mod has
+# no replace directives, so it builds with `go install` from its own module.
+HELM_VERSION = "v4.3.2"
 MIN_GO = (1, 26)
 # Where Go's official tarball installs it, for shells whose PATH lacks it.
 GO_FALLBACKS = (Path("/usr/local/go/bin/go"),)
@@ -112,6 +120,7 @@ GROUPS = {
     "cluster": ("cluster-tools", "cluster-tools"),
     "node": ("node-tools", "node-tools"),
     "validator": ("validator", "validator"),
+    "helm": ("helm", "helm"),
 }
 # Debian packages a group needs on the build machine, with why (`--install-deps` installs the
 # missing ones; the node tier's runtime and image tools are here so one step installs all).
@@ -178,6 +187,15 @@ def all_components() -> tuple[Component, ...]:
             {"gitops-validator": "."},
             module_dir="../validator",
             group="validator",
+        ),
+        # helm's Makefile stamps its version the same way (LDFLAGS += -X .../version.version);
+        # unstamped, `helm version` says "v4.3" and kustomize's version check reads that.
+        Component(
+            "helm",
+            HELM_VERSION,
+            {"helm": "helm.sh/helm/v4/cmd/helm"},
+            ldflags=(f"-X 'helm.sh/helm/v4/internal/version.version={HELM_VERSION}'",),
+            group="helm",
         ),
     )
 

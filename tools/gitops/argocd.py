@@ -341,12 +341,18 @@ def sanitize_name(name: str) -> str:
     return name.strip("-.")
 
 
-def _application(obj: dict[str, Any], generated_by: str) -> Application:
-    metadata = obj.get("metadata") or {}
-    spec = obj.get("spec") or {}
+def _source(spec: dict[str, Any]) -> dict[str, Any]:
+    """An Application's source: ``source``, else the first of ``sources``."""
     source = spec.get("source") or {}
     if not source and spec.get("sources"):
         source = spec["sources"][0]
+    return source if isinstance(source, dict) else {}
+
+
+def _application(obj: dict[str, Any], generated_by: str) -> Application:
+    metadata = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    source = _source(spec)
     return Application(
         name=str(metadata.get("name", "?")),
         project=str(spec.get("project", "default")),
@@ -367,16 +373,17 @@ def same_repository(config: RepoConfig, repo_url: str) -> bool:
 def _check_paths(repo: Path, config: RepoConfig, apps: list[Application]) -> list[str]:
     problems = []
     for app in apps:
-        if not same_repository(config, app.repo_url):
-            continue  # another repository: nothing to check here
+        if not same_repository(config, app.repo_url) or _source(app.spec).get("chart"):
+            continue  # another repository, or a Helm repository's chart: nothing to check here
         directory = repo / app.path
         if not app.path or not directory.is_dir():
             problems.append(
                 f"Application {app.name}: source path {app.path or '(empty)'!r} does not exist"
             )
-        elif find_kustomization(directory) is None:
+        elif find_kustomization(directory) is None and not (directory / "Chart.yaml").is_file():
             problems.append(
-                f"Application {app.name}: source path {app.path} has no kustomization.yaml"
+                f"Application {app.name}: source path {app.path} has no kustomization.yaml "
+                "or Chart.yaml"
             )
     return problems
 

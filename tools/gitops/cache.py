@@ -2,9 +2,12 @@
 
 Rendering is most of what ``gitops check`` costs: each ``kustomize build`` spends ~0.3 s just
 starting. A render's output depends only on the overlay's input set (every file kustomize reads,
-see :mod:`gitops.inputs`), the kustomize binary and the build options, so the output is stored
-under a hash of exactly those and reused while none of them changes. Overlays with a remote
-resource, or whose inputs cannot all be resolved, are never cached; failed renders neither.
+see :mod:`gitops.inputs`), the kustomize and helm binaries and the build options, so the output
+is stored under a hash of exactly those and reused while none of them changes. A chart's render
+(an Argo CD chart source) is keyed the same way by the chart folder's files, its value files and
+the arguments Argo CD passes (release name, namespace, values, parameters, versions). Overlays
+with a remote resource or chart, or whose inputs cannot all be resolved, are never cached;
+failed renders neither.
 
 A key holds no absolute path: the overlay and its input files are named relative to the
 checkout, and a stored traced render names its source files the same way. Two checkouts of the
@@ -36,7 +39,8 @@ from gitops.kustomize import Kustomize
 
 log = logging.getLogger(__name__)
 # 2: keys without the checkout's path; traced entries hold parsed, repo-relative resources.
-FORMAT_VERSION = "render-cache/2"
+# 3: units that use helm keyed by its binary and their helm arguments too.
+FORMAT_VERSION = "render-cache/3"
 
 
 def user_cache_root() -> Path:
@@ -58,17 +62,11 @@ class RenderCache:
     def for_checkout(
         cls, root: Path, config: RepoConfig, kustomize: Kustomize, directory: Path | None = None
     ) -> RenderCache:
-        binary = Path(kustomize.binary)
-        try:
-            stat = binary.stat()
-            binary_id = f"{binary.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
-        except OSError:
-            binary_id = str(binary)
         identity = json.dumps(
             [
                 FORMAT_VERSION,
                 __version__,
-                binary_id,
+                binary_identity(kustomize.binary),
                 kustomize.is_kubectl,
                 list(config.kustomize.build_options),
             ]
@@ -79,15 +77,16 @@ class RenderCache:
         """The same cache (folder and identity) over another checkout."""
         return RenderCache(self.directory, self.identity, root)
 
-    def key(self, rel_path: str, trace: bool, inputs: InputSet) -> str | None:
-        """The key of rendering the kustomization directory ``rel_path`` whose input set is
-        ``inputs``; None if it reads something the cache cannot see (a remote base, an
-        unresolvable input)."""
-        if inputs.remote or inputs.unresolved:
+    def key(self, rel_path: str, trace: bool, inputs: InputSet, arguments: str = "") -> str | None:
+        """The key of rendering the unit ``rel_path`` (a kustomization directory, or a chart
+        source's :attr:`~gitops.model.Overlay.key`) whose input set is ``inputs`` and whose
+        other arguments ``arguments`` says; None if it reads something the cache cannot see (a
+        remote base or chart, an unresolvable input)."""
+        if inputs.remote or inputs.unresolved or inputs.remote_charts:
             return None
         digest = hashlib.sha256()
         digest.update(self.identity.encode())
-        digest.update(f"\0{rel_path}\0{trace}\0".encode())
+        digest.update(f"\0{rel_path}\0{trace}\0{arguments}\0".encode())
         files = set(inputs.files)
         for directory in inputs.directories:
             folder = self.root / directory
@@ -133,3 +132,14 @@ class RenderCache:
             os.replace(handle.name, target)
         except (OSError, TypeError, ValueError) as exc:
             log.debug("render cache not written: %s", exc)
+
+
+def binary_identity(path: str) -> str:
+    """A binary's identity for cache keys: its path, size and modification time (the helm of
+    a unit that uses one is part of that unit's ``arguments``)."""
+    binary = Path(path)
+    try:
+        stat = binary.stat()
+    except OSError:
+        return str(binary)
+    return f"{binary.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"

@@ -18,6 +18,7 @@ from gitops.apivalidation import CHECK_HPA_BOUNDS, CHECK_PROBE_HANDLERS, api_pro
 from gitops.config import RepoConfig
 from gitops.discovery import NothingFoundError, nothing_found_message
 from gitops.errors import EXIT_OK, EXIT_PROBLEMS, ConfigError
+from gitops.helm.application import remote_chart
 from gitops.k8s.apis import removed_api
 from gitops.locate import Locator
 from gitops.model import (
@@ -104,6 +105,13 @@ def context_from_snapshot(
         whole_envs=frozenset() if service is not None else whole_envs,
         api_judged_upstream=snapshot.judging is not None,
     )
+    for app in applications:
+        chart = remote_chart(app)
+        if chart is not None and service is None:
+            context.note(
+                f"Application {app.name} syncs {chart}: a remote chart, not rendered or checked "
+                "(gitops renders charts only from this repository and never pulls one)"
+            )
     return context, results, findings
 
 
@@ -128,9 +136,9 @@ def _pipeline_findings(
     for result in results:
         overlay = result.overlay
         if not result.ok:
-            findings.append(
-                failed(overlay.env, overlay.service, result.error or "", overlay.rel_path)
-            )
+            finding = failed(overlay.env, overlay.service, result.error or "", overlay.rel_path)
+            # A chart's error names its template line (gitops.helm.output).
+            findings.append(dataclasses.replace(finding, location=result.location))
         # Output that is not objects (never seen from kustomize): nothing of that overlay is
         # checked, and it must not read as clean.
         findings += [
@@ -161,7 +169,7 @@ def _key_findings(snapshot: Snapshot, wanted: Callable[[str, str], bool]) -> lis
         )
         for overlay in snapshot.selected
         if wanted(overlay.env, overlay.service)
-        for problem in snapshot.key_problems.get(overlay.rel_path, ())
+        for problem in snapshot.key_problems.get(overlay.key, ())
     ]
 
 

@@ -509,6 +509,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # GITOPS_NO_CACHE is read here, once, as the alias of --no-cache; from here on the choice
     # travels as an argument (the Workspace's cache), never through the environment.
     args.no_cache = bool(getattr(args, "no_cache", False)) or no_cache_requested()
+    # HELM likewise: the helm that renders charts, over kustomize.helmCommand (gitops.helm).
+    args.helm = os.environ.get("HELM") or None
     try:
         # GITOPS_VALIDATOR likewise, once, as the alias of --validator.
         args.validator = getattr(args, "validator", None) or _validator_from_env()
@@ -637,7 +639,12 @@ def _workspace(
     from gitops.workspace import Workspace
 
     return Workspace.open(
-        repo, config, use_cache=not args.no_cache, validator=validator, learn_crd=learn_crd
+        repo,
+        config,
+        use_cache=not args.no_cache,
+        validator=validator,
+        learn_crd=learn_crd,
+        helm=args.helm,
     )
 
 
@@ -645,9 +652,12 @@ def _version(args: argparse.Namespace) -> int:
     repo, config = _context(args)
     from gitops.upstream import UpstreamValidator
 
-    kustomize = _workspace(args, repo, config).kustomize
+    workspace = _workspace(args, repo, config)
+    kustomize = workspace.kustomize
     print(f"gitops {__version__}")
     print(f"kustomize {kustomize.version()}: {kustomize.describe()}")
+    helm = workspace.helm
+    print(f"helm: {helm.describe()}" if helm else "helm: none (make helm, or HELM=/path/to/helm)")
     upstream = UpstreamValidator.find(config)
     if upstream is None:
         print(
@@ -770,6 +780,7 @@ def _judging_workspace(args: argparse.Namespace, repo: Path, config: RepoConfig)
         validator=validator.validate,
         learn_crd=validator.add_crd_object,
         upstream=upstream,
+        helm=args.helm,
     )
 
 

@@ -57,19 +57,33 @@ _KNOWN_KEYS = frozenset(
         "featureGates",
     }
 )
-_KNOWN_KUSTOMIZE_KEYS = frozenset({"buildOptions", "binary", "timeoutSeconds", "memoryLimitMiB"})
+_KNOWN_KUSTOMIZE_KEYS = frozenset(
+    {"buildOptions", "binary", "helmCommand", "timeoutSeconds", "memoryLimitMiB"}
+)
 
 
 @dataclass(frozen=True)
 class KustomizeSettings:
     build_options: tuple[str, ...] = ()
     binary: str | None = None
+    # The helm that renders charts (kustomize's --helm-command, Argo CD chart sources); None:
+    # $HELM, else the pinned build of `make helm` (gitops.helm.binary).
+    helm_command: str | None = None
     timeout: float = DEFAULT_KUSTOMIZE_TIMEOUT
     memory_limit_mib: int = DEFAULT_KUSTOMIZE_MEMORY_MIB
 
     @property
     def memory_limit(self) -> int:
         return self.memory_limit_mib * 2**20
+
+    @property
+    def helm_enabled(self) -> bool:
+        """Whether builds inflate ``helmCharts`` (``--enable-helm``, as Argo CD's argocd-cm
+        ``kustomize.buildOptions`` must say for the same overlays to render there)."""
+        return "--enable-helm" in self.build_options or any(
+            o.startswith("--enable-helm=") and o.split("=", 1)[1] == "true"
+            for o in self.build_options
+        )
 
 
 @dataclass(frozen=True)
@@ -388,6 +402,9 @@ def _parse_kustomize(raw: Any) -> KustomizeSettings:
     binary = raw.get("binary")
     if binary is not None and not isinstance(binary, str):
         raise ConfigError(f"{CONFIG_FILE}: kustomize.binary must be a path")
+    helm_command = raw.get("helmCommand")
+    if helm_command is not None and not (isinstance(helm_command, str) and helm_command):
+        raise ConfigError(f"{CONFIG_FILE}: kustomize.helmCommand must be the path of a helm binary")
     timeout = raw.get("timeoutSeconds", DEFAULT_KUSTOMIZE_TIMEOUT)
     if not isinstance(timeout, int | float) or timeout <= 0:
         raise ConfigError(f"{CONFIG_FILE}: kustomize.timeoutSeconds must be a positive number")
@@ -397,6 +414,7 @@ def _parse_kustomize(raw: Any) -> KustomizeSettings:
     return KustomizeSettings(
         build_options=tuple(options),
         binary=binary,
+        helm_command=helm_command,
         timeout=float(timeout),
         memory_limit_mib=memory,
     )

@@ -6,7 +6,10 @@ result and why):
 1. **Argo CD is authoritative.** When ``argocd/`` (``argocdPath``) holds Applications or
    ApplicationSets, the local paths they sync are the units, whatever their layout. A path with
    ``overlays/<env>/`` in it takes that env; otherwise a path segment naming an env of
-   gitops.yaml, else the Application's destination cluster name.
+   gitops.yaml, else the Application's destination cluster name. A path Argo CD renders with
+   helm (a chart folder, gitops.helm.application) is one unit per Application (each passes its
+   own values); an Application of a chart from a Helm repository is a note: nothing of this
+   repository to render, and gitops never pulls a chart.
 2. Otherwise, per env ``overlays/<env>/``:
 
    * ``overlays/<env>/kustomization.yaml`` aggregating services: the env itself is the unit
@@ -28,17 +31,22 @@ and hands its Applications to :func:`discover_units`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from gitops.argocd import Application, ArgoState, same_repository
 from gitops.config import RepoConfig
 from gitops.errors import GitopsError
+from gitops.helm.application import remote_chart
+from gitops.helm.source import ChartSource
 from gitops.inputs import InputResolver
 from gitops.kustomization import find_kustomization, load_kustomization
 from gitops.model import Overlay
+
+# How Argo CD renders an Application with helm, when it does (Workspace.chart_source).
+ChartOf = Callable[[Application], ChartSource | None]
 
 __all__ = [
     "ENV_UNIT",
@@ -226,11 +234,16 @@ def _readers(
 
 
 def discover_units(
-    layout: Discovery, argo: ArgoState | None, resolver: InputResolver, config: RepoConfig
+    layout: Discovery,
+    argo: ArgoState | None,
+    resolver: InputResolver,
+    config: RepoConfig,
+    chart_of: ChartOf | None = None,
 ) -> Discovery:
     """Rule 1 then rule 2: the local paths of ``argo``'s Applications when it has any, else
     the ``overlays/`` ``layout``. An argocd/ that could not be read falls back to rule 2 with
-    a note (``gitops check`` reports the argocd/ problem itself)."""
+    a note (``gitops check`` reports the argocd/ problem itself). ``chart_of``: which
+    Applications render a chart folder, and how (none without it)."""
     if argo is None:
         return layout
     if argo.error is not None:
@@ -238,11 +251,17 @@ def discover_units(
         return Discovery(
             layout.overlays, layout.problems, (*layout.notes, note), filesystem=layout.overlays
         )
-    units = units_from_applications(resolver, config, argo.applications)
+    units = units_from_applications(resolver, config, argo.applications, chart_of)
+    remote = [
+        f"Application {app.name}: {found}: a remote chart, not rendered (gitops renders charts "
+        "only from this repository and never pulls one)"
+        for app in argo.applications
+        if (found := remote_chart(app)) is not None
+    ]
     if not units:
-        return layout
+        return replace(layout, notes=(*layout.notes, *remote))
     synced = {u.rel_path for u in units}
-    notes = [*layout.notes]
+    notes = [*layout.notes, *remote]
     notes += [
         f"{o.rel_path}: no Argo CD Application syncs it, not rendered"
         for o in layout.overlays
@@ -259,26 +278,50 @@ def discover_units(
 
 
 def units_from_applications(
-    resolver: InputResolver, config: RepoConfig, applications: Sequence[Application]
+    resolver: InputResolver,
+    config: RepoConfig,
+    applications: Sequence[Application],
+    chart_of: ChartOf | None = None,
 ) -> list[Overlay]:
-    """One unit per distinct local path the Applications sync (another repository's paths and
-    paths without a kustomization are left to ``gitops apps`` to report)."""
+    """One unit per distinct local kustomization path the Applications sync, and one per
+    Application rendering a chart folder (``chart_of``); another repository's paths and
+    paths without either are left to ``gitops apps`` to report."""
     repo = resolver.root
     units: dict[str, Overlay] = {}
     for app in applications:
-        if not app.path or app.path in units or not same_repository(config, app.repo_url):
+        if not app.path or not same_repository(config, app.repo_url):
             continue
         if app.path == config.argocd_path or app.path.startswith(config.argocd_path + "/"):
             continue  # the root app syncing argocd/ itself: checked as Argo CD objects
-        kustomization = find_kustomization(repo / app.path)
-        if kustomization is None or is_component(kustomization):
-            continue
+        source = chart_of(app) if chart_of is not None else None
         env, service = _env_and_service(app.path, config, app.destination, app.name)
         index = config.envs.index(env) if env in config.envs else len(config.envs)
+        if source is not None:
+            unit = Overlay(
+                index, env, service, app.path, f"chart rendered by Argo CD Application {app.name}",
+                chart=source,
+            )  # fmt: skip
+            units.setdefault(unit.key, unit)
+            continue
+        kustomization = find_kustomization(repo / app.path)
+        if app.path in units or kustomization is None or is_component(kustomization):
+            continue
         units[app.path] = Overlay(
             index, env, service, app.path, f"synced by Argo CD Application {app.name}"
         )
-    return list(units.values())
+    return _distinct_names(list(units.values()))
+
+
+def _distinct_names(units: list[Overlay]) -> list[Overlay]:
+    """Two Applications rendering one chart into the same env would share ``env/service``:
+    such chart units are named by their Application instead."""
+    names: dict[str, int] = {}
+    for unit in units:
+        names[unit.name] = names.get(unit.name, 0) + 1
+    return [
+        replace(u, service=u.chart.application) if u.chart is not None and names[u.name] > 1 else u
+        for u in units
+    ]
 
 
 def _env_and_service(

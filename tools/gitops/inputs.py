@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from gitops import yamlio
+from gitops.helm.inflation import inflated_charts
 from gitops.kustomization import classify, find_kustomization
 
 
@@ -33,6 +34,10 @@ class InputSet:
     directories: frozenset[str] = frozenset()  # every file below counts (helm charts, plain dirs)
     remote: frozenset[str] = frozenset()  # URLs: not files, so not part of change detection
     unresolved: tuple[str, ...] = ()  # why the set may be incomplete: then always render
+    # helmCharts: the chart folders kustomize inflates from the repository, and the charts it
+    # would pull ("helm chart <name> <version> from <repo>", gitops.helm.inflation).
+    charts: frozenset[str] = frozenset()
+    remote_charts: frozenset[str] = frozenset()
 
     def union(self, other: InputSet) -> InputSet:
         return InputSet(
@@ -40,7 +45,13 @@ class InputSet:
             self.directories | other.directories,
             self.remote | other.remote,
             self.unresolved + tuple(u for u in other.unresolved if u not in self.unresolved),
+            self.charts | other.charts,
+            self.remote_charts | other.remote_charts,
         )
+
+    @property
+    def inflates_charts(self) -> bool:
+        return bool(self.charts or self.remote_charts)
 
     def touched_by(self, changed: Iterable[str]) -> list[str]:
         """The changed paths that are inputs of this set."""
@@ -92,7 +103,21 @@ class InputResolver:
             return found.union(InputSet(unresolved=(f"{rel_file}: not a mapping",)))
         for entry in self._entries(rel_file, doc):
             found = found.union(self._entry(rel_dir, rel_file, entry, stack))
-        return found
+        return found.union(self._charts(rel_dir, doc))
+
+    def _charts(self, rel_dir: str, doc: dict[str, Any]) -> InputSet:
+        """The helmCharts entries' chart folders (each file below them is an input) and the
+        charts kustomize would pull instead."""
+        local: set[str] = set()
+        remote: set[str] = set()
+        for chart in inflated_charts(self.root, rel_dir, doc):
+            if chart.local:
+                local.add(chart.chart_dir)
+            elif chart.repo:
+                remote.add(chart.remote_text())
+        return InputSet(
+            directories=frozenset(local), charts=frozenset(local), remote_charts=frozenset(remote)
+        )
 
     def _entries(self, rel_file: str, doc: dict[str, Any]) -> Iterator[tuple[str, Any]]:
         """(kind of reference, value) for every field that names a file or directory."""

@@ -42,17 +42,29 @@ class Kustomize:
     def is_kubectl(self) -> bool:
         return "kubectl" in Path(self.binary).name
 
-    def build_argv(self, directory: str, build_options: tuple[str, ...]) -> tuple[str, ...]:
+    def build_argv(
+        self, directory: str, build_options: tuple[str, ...], helm_flags: tuple[str, ...] = ()
+    ) -> tuple[str, ...]:
+        """``helm_flags`` (gitops.workspace: ``--helm-command`` and Argo CD's helm flags) come
+        after the options, and replace a ``--helm-command`` among them: that one names Argo
+        CD's helm, on another machine."""
         verb = ("kustomize",) if self.is_kubectl else ("build",)
-        return (self.binary, *verb, directory, *build_options)
+        options = without_helm_command(build_options) if helm_flags else build_options
+        return (self.binary, *verb, directory, *options, *helm_flags)
 
     def build_command(
-        self, directory: str, settings: KustomizeSettings, cwd: Path, timeout: float | None = None
+        self,
+        directory: str,
+        settings: KustomizeSettings,
+        cwd: Path,
+        timeout: float | None = None,
+        helm_flags: tuple[str, ...] = (),
     ) -> Command:
-        """The one ``Command`` every build of ``directory`` runs as: the settings' options,
-        timeout (unless ``timeout`` narrows it) and memory limit, and :func:`build_environment`."""
+        """The one ``Command`` every build of ``directory`` runs as: the settings' options and
+        ``helm_flags``, timeout (unless ``timeout`` narrows it) and memory limit, and
+        :func:`build_environment`."""
         return Command(
-            argv=self.build_argv(directory, settings.build_options),
+            argv=self.build_argv(directory, settings.build_options, helm_flags),
             cwd=cwd,
             timeout=settings.timeout if timeout is None else timeout,
             memory_limit=settings.memory_limit,
@@ -71,6 +83,20 @@ class Kustomize:
     def describe(self) -> str:
         via = "kubectl kustomize" if self.is_kubectl else "kustomize build"
         return f"{self.binary} ({via}, from {self.origin})"
+
+
+def without_helm_command(options: tuple[str, ...]) -> tuple[str, ...]:
+    """The build options without ``--helm-command X`` / ``--helm-command=X``."""
+    kept: list[str] = []
+    skip = False
+    for option in options:
+        if skip:
+            skip = False
+        elif option == "--helm-command":
+            skip = True
+        elif not option.startswith("--helm-command="):
+            kept.append(option)
+    return tuple(kept)
 
 
 def build_environment(

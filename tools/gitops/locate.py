@@ -10,6 +10,11 @@ resource's first line. The other files that shaped the resource are related loca
 location is an existing file of the repository; a finding about something that is no file
 (an overlay folder without a kustomization) has none.
 
+A chart's object is located in its template (gitops.helm.templates reads a template's YAML
+shape on its own lines), on the line that writes the value; the value files that shaped it
+are its patches, and the line of the last one setting a ``.Values`` key that template line
+reads comes first among the related locations.
+
     >>> finding = Locator(repo).locate(finding, resource)
     >>> finding.location
     Location(path='overlays/prod/healthz/kustomization.yaml', line=14)
@@ -26,6 +31,13 @@ from typing import Any
 
 import yaml
 
+from gitops.helm.templates import (
+    PLACEHOLDER,
+    is_template,
+    matches_name,
+    template_nodes,
+    values_read,
+)
 from gitops.kustomization import KUSTOMIZATION_FILES, find_kustomization
 from gitops.model import FieldPath, Finding, Location, Resource, image_name
 from gitops.tracing import patches_applied
@@ -40,6 +52,7 @@ _ITEM_KEYS = ("name", "containerPort", "port", "mountPath")
 class Locator:
     repo: Path
     _nodes: dict[str, list[yaml.Node]] = field(default_factory=dict, repr=False)
+    _lines: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def locate(self, finding: Finding, resource: Resource | None) -> Finding:
         """The finding with its location and related locations (a location it already has, a
@@ -57,7 +70,13 @@ class Locator:
                     break
         source = self._in_source(resource, finding.field)
         primary = primary or source
-        related = [self._file(p) for p in resource.patches] + [source]
+        in_values = self._in_values(resource, source)
+        related = [in_values] + [
+            self._file(p)
+            for p in resource.patches
+            if in_values is None or p != in_values.path  # that file's line comes first
+        ]
+        related.append(source)
         kept = tuple(dict.fromkeys(r for r in related if r is not None and r != primary))
         return dataclasses.replace(finding, location=primary, related=kept)
 
@@ -65,12 +84,38 @@ class Locator:
 
     def _documents(self, rel: str) -> list[yaml.Node]:
         if rel not in self._nodes:
+            text = "\n".join(self._text_lines(rel))
+            self._nodes[rel] = template_nodes(text) if is_template(text) else compose_nodes(text)
+        return self._nodes[rel]
+
+    def _text_lines(self, rel: str) -> list[str]:
+        if rel not in self._lines:
             try:
                 text = (self.repo / rel).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):
                 text = ""
-            self._nodes[rel] = compose_nodes(text)
-        return self._nodes[rel]
+            self._lines[rel] = text.split("\n")
+        return self._lines[rel]
+
+    # --- chart values ------------------------------------------------------------------------
+
+    def _in_values(self, resource: Resource, source: Location | None) -> Location | None:
+        """For an object a chart template wrote: the line of the last value file (the
+        resource's patches, in order) that sets a ``.Values`` key the template line reads."""
+        if source is None or not resource.patches:
+            return None
+        lines = self._text_lines(source.path)
+        line = lines[source.line - 1] if 0 < source.line <= len(lines) else ""
+        keys = values_read(line)
+        for values_file in reversed(resource.patches):
+            documents = self._documents(values_file)
+            if len(documents) != 1 or not isinstance(documents[0], yaml.MappingNode):
+                continue
+            for key in keys:
+                found, complete = _descend(documents[0], key, None)
+                if complete:
+                    return Location(values_file, found)
+        return None
 
     def _file(self, rel: str) -> Location | None:
         """A file as a whole: its first line; a folder: its kustomization's."""
@@ -229,6 +274,8 @@ def _is_for(document: yaml.MappingNode, resource: Resource) -> bool:
         return False
     metadata = _child(document, "metadata")
     name = _scalars(metadata).get("name") if isinstance(metadata, yaml.MappingNode) else None
+    if name is not None and PLACEHOLDER in name:
+        return matches_name(name, resource.name)  # a chart template's name
     return name is None or name == resource.name or (bool(name) and name in resource.name)
 
 

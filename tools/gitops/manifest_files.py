@@ -153,7 +153,7 @@ def _helm_reason(path: Path, text: str) -> str | None:
     if any((parent / "Chart.yaml").is_file() for parent in path.parents[:4]) and (
         "templates" in path.parts or _HELM_TEMPLATE.search(text)
     ):
-        return "a Helm template (render it with helm first)"
+        return "a Helm template (gitops check renders its chart with helm)"
     return None
 
 

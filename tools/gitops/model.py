@@ -15,20 +15,38 @@ from dataclasses import field as dataclass_field
 from enum import StrEnum
 from typing import Any
 
+from gitops.helm.source import ChartSource
+
 
 @dataclass(frozen=True, order=True)
 class Overlay:
-    """A unit ``gitops`` renders: one kustomization directory, with its env and service."""
+    """A unit ``gitops`` renders: one kustomization directory, with its env and service, or a
+    chart directory as one Argo CD Application renders it (``chart``)."""
 
     env_index: int  # position of the env in gitops.yaml: sorts overlays in promotion order
     env: str
     service: str
     rel_path: str  # "overlays/<env>/<service>", always with forward slashes
     reason: str = field(default="", compare=False)  # why this is a unit (render --list)
+    # An Argo CD chart source: helm template of rel_path with this Application's arguments.
+    chart: ChartSource | None = field(default=None, compare=False)
 
     @property
     def name(self) -> str:
         return f"{self.env}/{self.service}"
+
+    @property
+    def label(self) -> str:
+        """The unit as a person names it: its folder, and a chart source's Application."""
+        if self.chart is None:
+            return self.rel_path
+        return f"{self.rel_path} (Argo CD Application {self.chart.application})"
+
+    @property
+    def key(self) -> str:
+        """What tells units apart (renders, caches, resources' ``overlay_path``): the folder,
+        and for a chart source also its Application (one chart may serve several)."""
+        return self.rel_path if self.chart is None else f"{self.rel_path}@{self.chart.application}"
 
 
 class Severity(StrEnum):

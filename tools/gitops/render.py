@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops.kustomization import find_kustomization, referencing_field
-from gitops.model import Overlay, Resource, ResourceKey
+from gitops.model import Location, Overlay, Resource, ResourceKey
 from gitops.runner import Command
 
 
@@ -37,13 +37,15 @@ class RenderedOverlay:
     resources: tuple[Resource, ...] = ()
     # "file:line: problem" for output that is not an object (a document that is not a mapping)
     problems: tuple[str, ...] = ()
+    # A failed chart render: the template file and line helm's error names.
+    location: Location | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
     def failure_line(self) -> str:
-        return f"{self.overlay.rel_path}: {self.error}"
+        return f"{self.overlay.label}: {self.error}"
 
 
 def traced_entry(resources: Iterable[Resource], problems: Iterable[str]) -> dict[str, Any] | None:
@@ -72,7 +74,7 @@ def resources_from_entry(
             body,
             source,
             tuple(patches),
-            overlay.rel_path,
+            overlay.key,
         )
         for body, source, patches in documents
     )
@@ -157,13 +159,14 @@ def summarize_kustomize_error(message: str, built: Path) -> str:
 
 
 def join_manifests(results: Iterable[RenderedOverlay]) -> str:
-    """One multi-document stream; each overlay's documents are preceded by a comment naming it."""
+    """One multi-document stream; each unit's documents are preceded by a comment naming it
+    (a chart source: its folder and Application)."""
     parts = []
     for result in results:
         if result.manifest is None:
             continue
         body = result.manifest if result.manifest.endswith("\n") else result.manifest + "\n"
-        parts.append(f"---\n# Source: {result.overlay.rel_path}\n{body}")
+        parts.append(f"---\n# Source: {result.overlay.label}\n{body}")
     return "".join(parts)
 
 

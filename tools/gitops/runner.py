@@ -139,11 +139,18 @@ def _out_of_memory(stderr: str) -> bool:
 
 def first_error_line(stderr: str) -> str:
     """The most informative single line of a tool's stderr (tools like kustomize print one
-    ``Error: ...`` line, sometimes after warnings); the whole text collapsed if none stands out."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    for line in lines:
-        if line.lower().startswith("error:"):
-            return line[len("error:") :].strip()
+    ``Error: ...`` line, sometimes after warnings), with the indented lines that continue it
+    (helm 4 puts a template error's cause there); the whole text collapsed if none stands out."""
+    raw = stderr.splitlines()
+    for index, line in enumerate(raw):
+        if line.strip().lower().startswith("error:"):
+            parts = [line.strip()[len("error:") :].strip()]
+            for more in raw[index + 1 :]:
+                if not more.strip() or not more[0].isspace():
+                    break
+                parts.append(more.strip())
+            return " ".join(parts)
+    lines = [line.strip() for line in raw if line.strip()]
     return " ".join(lines) if lines else "(no output on stderr)"
 
 

@@ -36,15 +36,16 @@ class Snapshot:
     argocd: ArgoState | None  # None: the side has no argocd/
     # Overlays rendered beyond the selection (diff's affected overlays Argo CD does not sync).
     extra: tuple[RenderedOverlay, ...] = ()
-    # Keys kustomize reads silently wrong, per selected overlay (rel_path).
+    # Keys kustomize reads silently wrong, per selected unit (Overlay.key).
     key_problems: dict[str, tuple[KeyProblem, ...]] = field(default_factory=dict, repr=False)
     # The workspace's upstream validator, started with the renders (gitops.upstream.start):
     # its stores and allocators get ready while kustomize runs.
     judging: Judgement | None = field(default=None, repr=False, compare=False)
 
-    def render_of(self, rel_path: str) -> RenderedOverlay | None:
+    def render_of(self, key: str) -> RenderedOverlay | None:
+        """The render of the unit whose :attr:`~gitops.model.Overlay.key` is ``key``."""
         for result in (*self.results, *self.extra):
-            if result.overlay.rel_path == rel_path:
+            if result.overlay.key == key:
                 return result
         return None
 
@@ -107,14 +108,14 @@ def _take(
         argo = pending.result()
     discovery = workspace.discover(argo, layout)
     selected = selection(discovery)
-    rendered = {r.overlay.rel_path: r for r in early}
-    chosen = {o.rel_path for o in selected}
-    missing = [o for o in selected if o.rel_path not in rendered]
-    extra = [o for o in dict.fromkeys(also) if o.rel_path not in chosen]
-    unrendered = [o for o in extra if o.rel_path not in rendered]
+    rendered = {r.overlay.key: r for r in early}
+    chosen = {o.key for o in selected}
+    missing = [o for o in selected if o.key not in rendered]
+    extra = [o for o in dict.fromkeys(also) if o.key not in chosen]
+    unrendered = [o for o in extra if o.key not in rendered]
     for result in workspace.render([*missing, *unrendered], trace):
-        rendered.setdefault(result.overlay.rel_path, result)
-    results = [_as_unit(rendered[o.rel_path], o) for o in selected]
+        rendered.setdefault(result.overlay.key, result)
+    results = [_as_unit(rendered[o.key], o) for o in selected]
     return Snapshot(
         workspace,
         discovery,
@@ -122,8 +123,8 @@ def _take(
         tuple(results),
         tuple(r for result in results for r in result.resources),
         argo.with_coverage(workspace.config, layout.overlays) if argo is not None else None,
-        tuple(rendered[o.rel_path] for o in extra),
-        {o.rel_path: workspace.key_problems(o) for o in selected},
+        tuple(rendered[o.key] for o in extra),
+        {o.key: workspace.key_problems(o) for o in selected},
         judging,
     )
 
@@ -134,7 +135,7 @@ def _as_unit(result: RenderedOverlay, unit: Overlay) -> RenderedOverlay:
     if result.overlay == unit and result.overlay.reason == unit.reason:
         return result
     resources = tuple(
-        replace(r, env=unit.env, service=unit.service, overlay_path=unit.rel_path)
+        replace(r, env=unit.env, service=unit.service, overlay_path=unit.key)
         for r in result.resources
     )
     return replace(result, overlay=unit, resources=resources)

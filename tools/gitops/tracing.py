@@ -13,6 +13,12 @@ selects them; an inline patch is named by the kustomization that holds it. Both 
 removed from the body before checks see it. Every path is relative to the checkout, so a traced
 render reads the same from any checkout of the same files (the render cache relies on it).
 
+Objects a chart renders name their template: an Argo CD chart source's through helm's
+``# Source:`` headers (:func:`trace_chart`), kustomize's ``helmCharts`` through the caller's
+``helm_source`` (kustomize records only the kustomization, ``configuredBy``
+HelmChartInflationGenerator). Objects no Argo CD sync applies (a Helm test, a ``Skip`` hook:
+gitops.helm.hooks) are left out, as Argo CD leaves them out.
+
     >>> resources, problems = trace_manifest(repo, origin_root, overlay, kustomize_output)
     >>> resources[0].source, resources[0].patches
     ('base/healthz/deployment.yaml', ('overlays/prod/healthz/resources.yaml',))
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -29,6 +36,8 @@ from typing import Any
 import yaml
 
 from gitops import yamlio
+from gitops.helm.hooks import applied_by_sync
+from gitops.helm.output import repo_path, source_at, source_headers
 from gitops.model import Overlay, Resource, ResourceKey, image_name
 
 ORIGIN = "config.kubernetes.io/origin"
@@ -39,10 +48,18 @@ _PATCH_KINDS = frozenset(
     {"PatchTransformer", "PatchStrategicMergeTransformer", "PatchJson6902Transformer"}
 )
 _FILE_LEVEL_KINDS = frozenset({"ImageTagTransformer", "ReplicaCountTransformer"})
+HELM_GENERATOR = "HelmChartInflationGenerator"
+# The template of an object kustomize inflated from a chart: (the kustomization whose
+# helmCharts made it, the object) -> repo-relative template path, or None.
+HelmSource = Callable[[str, dict[str, Any]], str | None]
 
 
 def trace_manifest(
-    repo: Path, origin_root: str, overlay: Overlay, text: str
+    repo: Path,
+    origin_root: str,
+    overlay: Overlay,
+    text: str,
+    helm_source: HelmSource | None = None,
 ) -> tuple[list[Resource], list[str]]:
     """Parse one overlay's traced output (origin paths relative to ``origin_root``, the folder
     kustomize built) into resources, and the problems of what is not an object."""
@@ -52,7 +69,9 @@ def trace_manifest(
     loaded = yamlio.read_documents(text, overlay.rel_path)
     for document in loaded.documents:
         body = document.body
-        source, patches = _trace(root, origin_root, body)
+        source, patches = _trace(root, origin_root, body, helm_source)
+        if not applied_by_sync(body):
+            continue
         resources.append(
             Resource(
                 env=overlay.env,
@@ -61,13 +80,43 @@ def trace_manifest(
                 body=body,
                 source=source,
                 patches=patches,
-                overlay_path=overlay.rel_path,
+                overlay_path=overlay.key,
             )
         )
     return resources, list(loaded.errors)
 
 
-def _trace(root: str, origin_root: str, body: dict[str, Any]) -> tuple[str | None, tuple[str, ...]]:
+def trace_chart(
+    overlay: Overlay, text: str, chart: str, chart_dir: str, patches: tuple[str, ...]
+) -> tuple[list[Resource], list[str]]:
+    """Parse ``helm template``'s output for a chart unit: each object names the template of
+    its ``# Source:`` header (``chart``/... -> ``chart_dir``/...; the chart folder when it has
+    none) and, as its patches, the value files of the render."""
+    headers = source_headers(text)
+    resources = []
+    loaded = yamlio.read_documents(text, overlay.rel_path)
+    for document in loaded.documents:
+        if not applied_by_sync(document.body):
+            continue
+        header = source_at(headers, document.line)
+        source = repo_path(header, chart, chart_dir) if header else None
+        resources.append(
+            Resource(
+                env=overlay.env,
+                service=overlay.service,
+                key=ResourceKey.of(document.body),
+                body=document.body,
+                source=source or chart_dir,
+                patches=patches,
+                overlay_path=overlay.key,
+            )
+        )
+    return resources, list(loaded.errors)
+
+
+def _trace(
+    root: str, origin_root: str, body: dict[str, Any], helm_source: HelmSource | None = None
+) -> tuple[str | None, tuple[str, ...]]:
     metadata = body.get("metadata")
     if not isinstance(metadata, dict):
         return None, ()
@@ -79,7 +128,20 @@ def _trace(root: str, origin_root: str, body: dict[str, Any]) -> tuple[str | Non
     if not annotations:
         del metadata["annotations"]
     source = _origin_source(root, origin_root, origin_text) if origin_text else None
-    return source, _patch_files(root, origin_root, transformations_text, body)
+    patches = _patch_files(root, origin_root, transformations_text, body)
+    if source is not None and _helm_generated(origin_text):
+        # The kustomization's helmCharts entry (its values) shaped the object: a patch of it.
+        kustomization = source
+        source = (helm_source(kustomization, body) if helm_source else None) or kustomization
+        if source != kustomization:
+            patches = tuple(dict.fromkeys((kustomization, *patches)))
+    return source, patches
+
+
+def _helm_generated(origin_text: str | None) -> bool:
+    origin = _parse_annotation(origin_text) if origin_text else None
+    by = origin.get("configuredBy") if isinstance(origin, dict) else None
+    return isinstance(by, dict) and by.get("kind") == HELM_GENERATOR
 
 
 def _origin_source(root: str, origin_root: str, origin_text: str) -> str | None:

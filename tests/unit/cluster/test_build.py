@@ -212,3 +212,21 @@ def test_debian_packages_are_installed_only_when_missing(
     calls.clear()
     assert build.main(["--group", "node", "--deps-only"]) == 0
     assert [c[0] for c in calls] == ["dpkg-query"]  # all there: nothing installed
+
+
+def test_helm_is_its_own_group_built_from_its_own_module_and_stamped(
+    build: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """helm's go.mod has no replace directives: `go install helm.sh/helm/v4/cmd/helm@<v>`
+    (no module of ours), with the version stamped as helm's Makefile stamps it."""
+    (helm,) = build.components("helm")
+    assert helm.module_dir is None
+    assert helm.binaries == {"helm": "helm.sh/helm/v4/cmd/helm"}
+    assert helm.ldflags == (f"-X 'helm.sh/helm/v4/internal/version.version={build.HELM_VERSION}'",)
+    path = Path(build.binary_paths("helm")["helm"])
+    assert path == tmp_path / "integration-gitops" / "helm" / f"helm-{build.HELM_VERSION}" / "helm"
+    assert "helm" not in build.binary_paths()  # not a cluster-tools binary
+    assert build.main(["--group", "helm", "--check"]) == 1
+    assert capsys.readouterr().out.strip() == (
+        f"helm: not built yet: helm {build.HELM_VERSION} (run `make helm`)"
+    )

@@ -4,18 +4,20 @@ with its target workload's pod CPU request."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gitops.cli import main
 from gitops.config import load_config
 from gitops.discovery import SelectionError
 from gitops.k8s.features import FeatureGates
 from gitops.simulate.scenario import ScenarioError
 from gitops.simulate.sources import find_hpa, rendered_objects, repo_hpa_resolver, target_workload
 from gitops.workspace import Workspace
-from tests.conftest import REPO_ROOT
+from tests.conftest import FIXTURES, REPO_ROOT
 
 
 def _hpa(name: str, target_kind: str = "Deployment", api: str = "apps/v1") -> dict[str, Any]:
@@ -105,3 +107,25 @@ def test_find_hpa_measures_what_the_hpa_measures() -> None:
     assert find_hpa([pod_level, _hpa("web")], "o", None, FeatureGates(33))[1] == 200
     # A named container beats the pod-level request.
     assert find_hpa([pod_level, container_hpa], "o", None)[1] == 50
+
+
+def test_an_hpa_a_chart_renders_is_simulated_from_the_chart(
+    tmp_path: Path, pinned_helm: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """prod/web is an Argo CD chart source: its HPA comes from helm template of the chart, with
+    the Application's value files (values-prod.yaml enables it), and drives a scenario."""
+    repo = FIXTURES / "helm-chart"
+    hpa, request, origin = repo_hpa_resolver(Workspace.open(repo, load_config(repo)))(
+        "prod", "web", None
+    )
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 10)
+    assert request == 100  # the chart's resources.requests.cpu, per pod
+    assert origin == "charts/web (Argo CD Application prod-web) (HorizontalPodAutoscaler web)"
+    scenario = tmp_path / "peak.yaml"
+    scenario.write_text(
+        "hpa: {env: prod, service: web}\nstart: {replicas: 3}\n"
+        "load:\n  totalCPU:\n    - {at: 0, value: 900m}\ndurationSeconds: 300\n"
+    )
+    assert main(["simulate", str(scenario), "--repo", str(repo), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert max(step["replicas"] for step in report["timeline"]) > 3  # 900m over 300m pods, 70%

@@ -255,7 +255,7 @@ def _side_work(side: SideState, plan: _Plan) -> _SideWork:
     except GitopsError as exc:
         notes.append(f"{side.name}: findings could not be computed: {exc}")
     return _SideWork(
-        tuple((o.name, snapshot.render_of(o.rel_path)) for o in overlays),
+        tuple((o.name, snapshot.render_of(o.key)) for o in overlays),
         argo,
         argo_error,
         tuple(findings),

@@ -44,7 +44,9 @@ def landing_namespaces(snapshot: Snapshot) -> dict[str, frozenset[str]]:
     destinations: dict[str, str] = {}
     if snapshot.argocd is not None:
         for app in snapshot.argocd.applications:
-            destinations.setdefault(app.path, str(app.destination.get("namespace") or ""))
+            namespace = str(app.destination.get("namespace") or "")
+            destinations.setdefault(app.path, namespace)
+            destinations.setdefault(f"{app.path}@{app.name}", namespace)  # a chart source
     found: dict[str, set[str]] = {}
     for resource in snapshot.resources:
         namespace = resource.namespace or destinations.get(resource.overlay_path, "")

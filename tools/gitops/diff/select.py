@@ -46,10 +46,25 @@ def load_side(name: str, root: Path, tools: Workspace) -> SideState:
         return SideState(name, root, None, error=str(exc))
     workspace = tools.for_tree(root, config)
     side = SideState(name, root, workspace)
-    for overlay in workspace.layout().overlays:
+    for overlay in side_units(workspace):
         side.overlays[overlay.name] = overlay
-        side.inputs[overlay.name] = workspace.resolver.overlay_inputs(overlay.rel_path)
+        side.inputs[overlay.name] = workspace.unit_inputs(overlay)
     return side
+
+
+def side_units(workspace: Workspace) -> list[Overlay]:
+    """The units a change is looked for in: the ``overlays/`` layout's, and the chart units of
+    the Argo CD Applications (argocd/ is read once per workspace; the snapshot reuses it)."""
+    layout = list(workspace.layout().overlays)
+    if not (workspace.repo / workspace.config.argocd_path).is_dir():
+        return layout
+    names = {o.name for o in layout}
+    charts = [
+        o
+        for o in workspace.discover(workspace.argocd()).overlays
+        if o.chart is not None and o.name not in names
+    ]
+    return sorted([*layout, *charts])
 
 
 @dataclass(frozen=True)

@@ -291,8 +291,10 @@ class CheckContext:
         return self.of_kind(*WORKLOAD_KINDS, env=env)
 
     def application_for(self, resource: Resource) -> Application | None:
+        """The Application that syncs the resource's unit: its path, or for a chart source
+        (one chart may serve several Applications) its path and name."""
         for app in self.applications:
-            if app.path == resource.overlay_path:
+            if resource.overlay_path in (app.path, f"{app.path}@{app.name}"):
                 return app
         return None
 

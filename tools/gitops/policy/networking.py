@@ -291,7 +291,7 @@ def _env_complete(ctx: CheckContext, env: str) -> bool:
         return False
     rendered = {r.overlay_path for r in ctx.resources if r.env == env}
     # ctx.overlays are the units discovery found (Argo CD's paths when argocd/ has them).
-    expected = {o.rel_path for o in ctx.overlays if o.env == env}
+    expected = {o.key for o in ctx.overlays if o.env == env}
     return expected <= rendered
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gitops import k8s_math
-from gitops.discovery import select_overlays
+from gitops.discovery import Discovery, select_overlays
 from gitops.k8s import pod_spec_of
 from gitops.k8s.features import FeatureGates
 from gitops.simulate.scenario import HPAResolver, ScenarioError, pod_cpu_request_milli
@@ -24,23 +24,37 @@ WORKLOAD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
 def rendered_objects(
     workspace: Workspace, env: str, service: str
 ) -> tuple[list[Mapping[str, Any]], str]:
-    """Render ``overlays/<env>/<service>`` (through the render cache) and its objects, parsed
-    as check parses them."""
+    """Render the unit ``<env>/<service>`` (through the render cache) and its objects, parsed
+    as check parses them: ``overlays/<env>/<service>``, else the unit an Argo CD Application
+    syncs under that name (a chart it renders with helm, too)."""
     repo, config = workspace.repo, workspace.config
-    if not (repo / "overlays").is_dir():
-        raise ScenarioError(
-            f"{repo}: no overlays/ here to render {env}/{service} from: run inside the "
-            "repository or pass --repo"
-        )
-    overlays = select_overlays(workspace.layout(), config, env, service)
+    overlays = select_overlays(_units(workspace, env, service), config, env, service)
     if not overlays:
         raise ScenarioError(f"no overlay overlays/{env}/{service} in {repo}")
     (result,) = workspace.render(overlays[:1])
     if not result.ok:
         raise ScenarioError(result.failure_line())
+    origin = overlays[0].label
     if result.problems:
-        raise ScenarioError(f"{overlays[0].rel_path}: {result.problems[0]}")
-    return [r.body for r in result.resources], overlays[0].rel_path
+        raise ScenarioError(f"{origin}: {result.problems[0]}")
+    return [r.body for r in result.resources], origin
+
+
+def _units(workspace: Workspace, env: str, service: str) -> Discovery:
+    """The ``overlays/`` layout when it has the unit (no need to read argocd/), else the
+    units discovered from the Argo CD Applications."""
+    repo, config = workspace.repo, workspace.config
+    layout = workspace.layout()
+    if any(o.env == env and o.service == service for o in layout.overlays):
+        return layout
+    if (repo / config.argocd_path).is_dir():
+        return workspace.discover(workspace.argocd(), layout)
+    if not (repo / "overlays").is_dir():
+        raise ScenarioError(
+            f"{repo}: no overlays/ here to render {env}/{service} from: run inside the "
+            "repository or pass --repo"
+        )
+    return layout
 
 
 def objects_of_kind(objects: Sequence[Mapping[str, Any]], kind: str) -> list[Mapping[str, Any]]:
