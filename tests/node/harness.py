@@ -732,39 +732,12 @@ class NodeTier:
 
     def _kill_containers(self, tools: Mapping[str, Path], node: RealNode) -> None:
         """Whatever a kubelet left running (it was killed, or the run failed early)."""
+        ctr = [str(tools["ctr"]), "--address", node.socket, "-n", "k8s.io", "tasks"]
         try:
-            for line in self.ctr(tools, node, "tasks", "list").splitlines()[1:]:
-                task = line.split()[0]
-                _quiet(
-                    [
-                        tools["ctr"],
-                        "--address",
-                        node.socket,
-                        "-n",
-                        "k8s.io",
-                        "tasks",
-                        "kill",
-                        "-s",
-                        "SIGKILL",
-                        task,
-                    ]
-                )
-            time.sleep(1)
-            for line in self.ctr(tools, node, "tasks", "list").splitlines()[1:]:
-                task = line.split()[0]
-                _quiet(
-                    [
-                        tools["ctr"],
-                        "--address",
-                        node.socket,
-                        "-n",
-                        "k8s.io",
-                        "tasks",
-                        "delete",
-                        "-f",
-                        task,
-                    ]
-                )
+            for action, pause in ((["kill", "-s", "SIGKILL"], 1.0), (["delete", "-f"], 0.0)):
+                for line in self.ctr(tools, node, "tasks", "list").splitlines()[1:]:
+                    _quiet([*ctr, *action, line.split()[0]])
+                time.sleep(pause)
         except (NodeTierError, subprocess.TimeoutExpired):
             pass
 

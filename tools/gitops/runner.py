@@ -12,14 +12,16 @@ level and turns every failure into a :class:`CommandError` naming the command an
 from __future__ import annotations
 
 import logging
+import os
 import resource
 import shlex
+import shutil
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitops.errors import CommandError
+from gitops.errors import CommandError, ToolNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -203,3 +205,31 @@ def spawn(command: Command, log_path: Path) -> Process:
                 f"{command.argv[0]}: command not found ({command.quoted()})"
             ) from exc
     return Process(command, popen, log_path)
+
+
+def configured_executable(
+    tool: str,
+    candidates: Sequence[tuple[str | None, str]],
+    otherwise: str,
+    error: type[ToolNotFoundError] = ToolNotFoundError,
+) -> tuple[str, str] | None:
+    """The first configured ``(value, origin)`` of CANDIDATES as ``(executable path, origin)``,
+    or None when none is set. A set value that is no executable raises ERROR at once, naming
+    where it was set: the user asked for that binary (OTHERWISE says what unsetting it gives).
+    A value with a path separator is a path; a bare name is looked up on PATH."""
+    for value, origin in candidates:
+        if not value:
+            continue
+        if os.sep in value:
+            path = Path(value).expanduser()
+            usable = path.is_file() and os.access(path, os.X_OK)
+            resolved = str(path.resolve()) if usable else None
+        else:
+            resolved = shutil.which(value)
+        if resolved is None:
+            raise error(
+                f"{tool} binary {value!r} (set by {origin}) was not found or is not "
+                f"executable; fix the path or unset it to use {otherwise}"
+            )
+        return resolved, origin
+    return None

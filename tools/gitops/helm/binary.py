@@ -19,13 +19,13 @@ on helm's template functions); ``HELM=helm`` uses it on purpose.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from gitops.config import RepoConfig
 from gitops.errors import ToolNotFoundError
+from gitops.runner import configured_executable
 
 # The version `make helm` builds (tools/cluster/build.py HELM_VERSION; a test keeps them equal).
 PINNED_VERSION = "v4.3.2"
@@ -65,19 +65,17 @@ def find_helm(
     """The helm to render charts with, or None when none is configured or built (a unit that
     needs one then fails with :func:`missing_helm`). A configured path that is not an
     executable is an error at once: the user asked for that binary."""
-    configured = [
-        (override, "$HELM"),
-        (config.kustomize.helm_command, "kustomize.helmCommand in gitops.yaml"),
-    ]
-    for value, origin in configured:
-        if value:
-            resolved = _resolve(value)
-            if resolved is None:
-                raise HelmNotFoundError(
-                    f"helm binary {value!r} (set by {origin}) was not found or is not "
-                    "executable; fix the path or unset it to use the pinned helm (make helm)"
-                )
-            return Helm(resolved, origin)
+    configured = configured_executable(
+        "helm",
+        [
+            (override, "$HELM"),
+            (config.kustomize.helm_command, "kustomize.helmCommand in gitops.yaml"),
+        ],
+        "the pinned helm (make helm)",
+        HelmNotFoundError,
+    )
+    if configured is not None:
+        return Helm(*configured)
     built = pinned_helm(environ)
     if (built.parent / ".complete").is_file() and os.access(built, os.X_OK):
         return Helm(str(built), f"pinned {PINNED_VERSION}, make helm")
@@ -90,10 +88,3 @@ def missing_helm(unit: str, why: str) -> HelmNotFoundError:
     return HelmNotFoundError(
         f"{unit}: {why} needs helm, and no helm binary was found: {INSTALL_HINT}"
     )
-
-
-def _resolve(value: str) -> str | None:
-    if os.sep in value:
-        path = Path(value).expanduser()
-        return str(path.resolve()) if path.is_file() and os.access(path, os.X_OK) else None
-    return shutil.which(value)
