@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from gitops.errors import CommandError, ToolNotFoundError
-from gitops.runner import Command, configured_executable, first_error_line, run, spawn
+from gitops.runner import (
+    Command,
+    configured_executable,
+    first_error_line,
+    run,
+    spawn,
+    start,
+)
 
 PY = sys.executable
 
@@ -102,3 +109,23 @@ def test_configured_executable_takes_the_first_set_candidate_and_refuses_a_broke
     tool.chmod(0o644)  # no longer executable: the user asked for it, so it is an error
     with pytest.raises(ToolNotFoundError, match=r"x binary '.*tool' \(set by \$X\) was not found"):
         configured_executable("x", [(str(tool), "$X"), ("sh", "later")], "the pinned x")
+
+
+def test_a_feed_writes_piece_by_piece_while_the_output_is_read() -> None:
+    # cat answers as it reads: 4 MB through 64 KiB pipes would block both sides if nobody
+    # read its stdout until the input was all written.
+    feed = start(Command(argv=("cat",), timeout=30), stdin=True).feed()
+    pieces = [f"{i:07d}" * 1000 + "\n" for i in range(512)]
+    for piece in pieces:
+        feed.write(piece)
+    assert feed.finish().stdout == "".join(pieces)
+
+
+def test_a_feed_to_a_command_that_exited_reports_its_exit() -> None:
+    command = Command(argv=(sys.executable, "-c", "import sys; sys.exit('no')"), timeout=30)
+    feed = start(command, stdin=True).feed()
+    time.sleep(0.3)
+    for _ in range(100):
+        feed.write("x" * 65536)  # into a closed pipe: kept quiet, the exit says what happened
+    with pytest.raises(CommandError, match="exited 1: no"):
+        feed.finish()

@@ -338,3 +338,90 @@ def test_without_a_build_auto_falls_back_with_a_note_and_upstream_is_refused(
         "error: --validator upstream: no gitops-validator built for Kubernetes 1.36 "
         "(run `make validator`; it needs Go >= 1.26)\n"
     )
+
+
+def test_documents_sent_one_by_one_get_their_verdicts_in_order(tmp_path: Path) -> None:
+    runner = ScriptedRunner(
+        [
+            {"id": "crd-0", "allowed": True},  # the validator's own CRD, taught first
+            {"id": "doc-0", "allowed": True},
+            {"id": "crd-1", "allowed": True},
+            {"id": "doc-1", "allowed": False, "reason": "Invalid", "message": "bad"},
+        ]
+    )
+    own = ({"kind": "CustomResourceDefinition", "metadata": {"name": "own"}},)
+    judging = UpstreamValidator(tmp_path / "v", "v1.36.3", "1.36", runner=runner, crds=own).start()
+    assert judging.send({"kind": "ConfigMap"}) == 0
+    assert judging.learn({"kind": "CustomResourceDefinition"}) == 1
+    assert judging.send({"kind": "Thing"}, "integration") == 2
+    first, crd, thing = judging.verdicts()
+    assert first.allowed and crd.allowed and thing.problems() == ["bad"]
+    requests = [json.loads(line) for line in (runner.commands[0].stdin or "").splitlines()]
+    assert [(r["id"], r.get("op")) for r in requests] == [
+        ("crd-0", "learn"),
+        ("doc-0", None),
+        ("crd-1", "learn"),
+        ("doc-1", None),
+    ]
+    # Judging again starts anew: the own CRD first again, ids from 0.
+    runner.answers = [{"id": "crd-0", "allowed": True}, {"id": "doc-0", "allowed": True}]
+    assert judging.judge([{"kind": "ConfigMap"}])[1][0].allowed
+    assert [json.loads(r)["id"] for r in (runner.commands[1].stdin or "").splitlines()] == [
+        "crd-0",
+        "doc-0",
+    ]
+
+
+def test_validate_streams_built_in_kinds_and_holds_custom_resources_for_their_crds(
+    upstream: UpstreamValidator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A custom resource read before the CRD that defines it (a later file) is judged by that
+    CRD, as when the whole input was sent at once; built-in kinds are judged as they are read."""
+    from gitops.cli import main
+
+    (tmp_path / "a-widget.yaml").write_text(
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: ns}\n"
+        "spec: {size: -1}\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: ns}\n"
+        "data: {a: 1}\n"
+    )
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {
+            "group": "example.com",
+            "scope": "Namespaced",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {
+                                "spec": {
+                                    "type": "object",
+                                    "properties": {"size": {"type": "integer", "minimum": 0}},
+                                }
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }
+    (tmp_path / "b-crd.json").write_text(json.dumps(crd))
+    argv = ["validate", "--validator", "upstream", "--repo", str(tmp_path), str(tmp_path)]
+    assert main(argv) == 1
+    out = capsys.readouterr().out.splitlines()
+    widget = tmp_path / "a-widget.yaml"
+    assert out[:2] == [
+        f"{widget}:4: Widget/w: spec.size: Invalid value: -1: spec.size in body should be "
+        "greater than or equal to 0",
+        f'{widget}:6: ConfigMap/c: ConfigMap in version "v1" cannot be handled as a ConfigMap: '
+        "json: cannot unmarshal number into Go struct field ConfigMap.data of type string",
+    ]
+    assert out[-1].startswith("3 documents, 2 invalid")

@@ -11,15 +11,18 @@ level and turns every failure into a :class:`CommandError` naming the command an
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import resource
 import shlex
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from gitops.errors import CommandError, ToolNotFoundError
 
@@ -102,17 +105,85 @@ class Started:
             popen.kill()
             popen.communicate()
             raise CommandError(f"{command.quoted()} timed out after {timeout:g}s") from exc
-        result = CommandResult(command, popen.returncode, stdout, stderr)
-        if popen.returncode not in command.ok_codes:
-            if command.memory_limit is not None and _out_of_memory(stderr):
-                raise CommandError(
-                    f"{command.quoted()} exited {popen.returncode}: ran out of memory under "
-                    f"the {command.memory_limit // 2**20} MiB limit (kustomize.memoryLimitMiB, "
-                    "--render-memory)"
-                )
-            message = first_error_line(stderr)
-            raise CommandError(f"{command.quoted()} exited {popen.returncode}: {message}")
-        return result
+        return _result(command, popen.returncode, stdout, stderr)
+
+    def feed(self) -> Feed:
+        """Give it its input piece by piece from now on (:class:`Feed`)."""
+        return Feed(self)
+
+
+def _result(command: Command, returncode: int, stdout: str, stderr: str) -> CommandResult:
+    """The output of a finished command, or :class:`CommandError` naming why it failed."""
+    if returncode not in command.ok_codes:
+        if command.memory_limit is not None and _out_of_memory(stderr):
+            raise CommandError(
+                f"{command.quoted()} exited {returncode}: ran out of memory under "
+                f"the {command.memory_limit // 2**20} MiB limit (kustomize.memoryLimitMiB, "
+                "--render-memory)"
+            )
+        message = first_error_line(stderr)
+        raise CommandError(f"{command.quoted()} exited {returncode}: {message}")
+    return CommandResult(command, returncode, stdout, stderr)
+
+
+class Feed:
+    """A started command given its stdin piece by piece while it runs, so it works on the
+    first pieces while the caller prepares the next. Its stdout and stderr are read by threads
+    meanwhile: a command that answers as it reads never blocks on a full pipe (which would
+    block the caller's next write in turn)."""
+
+    def __init__(self, started: Started) -> None:
+        self.command, self.popen = started.command, started.popen
+        self._out: list[str] = []
+        self._err: list[str] = []
+        self._readers = [
+            threading.Thread(target=_drain, args=(stream, into), daemon=True)
+            for stream, into in ((self.popen.stdout, self._out), (self.popen.stderr, self._err))
+        ]
+        for reader in self._readers:
+            reader.start()
+        self._broken = False
+
+    def write(self, text: str) -> None:
+        """Send TEXT now. A command that has exited reads no more: its exit is reported by
+        :meth:`finish`."""
+        if self._broken or self.popen.stdin is None:
+            return
+        try:
+            self.popen.stdin.write(text)
+            self.popen.stdin.flush()
+        except (BrokenPipeError, OSError):
+            self._broken = True
+
+    def finish(self, timeout: float | None = None) -> CommandResult:
+        """Close its input, wait up to TIMEOUT (default: the command's) and return its output,
+        or raise :class:`CommandError` as :meth:`Started.finish` does."""
+        timeout = self.command.timeout if timeout is None else timeout
+        if self.popen.stdin is not None:
+            with contextlib.suppress(BrokenPipeError, OSError):
+                self.popen.stdin.close()
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            self.kill()
+            raise CommandError(f"{self.command.quoted()} timed out after {timeout:g}s") from exc
+        for reader in self._readers:
+            reader.join()
+        return _result(self.command, self.popen.returncode, "".join(self._out), "".join(self._err))
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.kill()
+        self.popen.wait()
+        for reader in self._readers:
+            reader.join()
+
+
+def _drain(stream: IO[str] | None, into: list[str]) -> None:
+    if stream is not None:
+        for chunk in iter(lambda: stream.read(65536), ""):
+            into.append(chunk)
+        stream.close()
 
 
 def _limit_memory(popen: subprocess.Popen[str], limit: int) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 
 from gitops.config import ApiServerSettings, RepoConfig
 from gitops.errors import GitopsError
-from gitops.runner import Command, CommandResult, Started, run, start
+from gitops.runner import Command, CommandResult, Feed, Started, run, start
 
 BINARY = "gitops-validator"
 # `make validator` builds into ${XDG_CACHE_HOME:-~/.cache}/integration-gitops/validator/
@@ -175,15 +175,49 @@ class UpstreamValidator:
 
 
 class Judgement:
-    """A validator process started by :meth:`UpstreamValidator.start` for one run. It judges
-    once; judging again starts another process."""
+    """A validator process started by :meth:`UpstreamValidator.start` for one run. Documents
+    are sent as the caller has them (:meth:`learn`, :meth:`send`), so the validator judges the
+    first ones while the caller reads the next; :meth:`verdicts` collects every answer. It
+    judges once; judging again starts another process."""
 
     def __init__(
         self, validator: UpstreamValidator, command: Command, started: Started | None
     ) -> None:
         self.validator = validator
         self.command = command
-        self.started = started  # None: the validator's runner is a stand-in, run at judge()
+        self.started = started  # None: the validator's runner is a stand-in, run at verdicts()
+        self._feed: Feed | None = None
+        self._lines: list[str] = []  # for a stand-in runner: sent all at once at verdicts()
+        self._sent = self._learnt = self._documents = 0
+        self._own = -1  # how many of the answers are for the validator's own CRDs
+
+    def learn(self, crd: Mapping[str, Any]) -> int:
+        """Teach a CRD; its custom resources sent after it are judged by it. Returns the index
+        of its verdict in :meth:`verdicts`."""
+        self._teach_own()
+        self._learnt += 1
+        return self._put(_line(f"crd-{self._learnt - 1}", "learn", crd, None))
+
+    def send(self, document: Mapping[str, Any], namespace: str | None = None) -> int:
+        """Judge a document (``namespace``: where one that names none would be created).
+        Returns the index of its verdict in :meth:`verdicts`."""
+        self._teach_own()
+        self._documents += 1
+        return self._put(_line(f"doc-{self._documents - 1}", "", document, namespace))
+
+    def verdicts(self) -> list[Verdict]:
+        """Every verdict, in the order :meth:`learn` and :meth:`send` were called."""
+        self._teach_own()
+        sent, own, lines, feed = self._sent, self._own, self._lines, self._feed
+        self._sent, self._own, self._lines, self._feed = 0, -1, [], None  # the next: anew
+        self._learnt = self._documents = 0
+        timeout = _START_SECONDS + _SECONDS_PER_DOCUMENT * sent
+        if feed is not None:
+            result = feed.finish(timeout)
+        else:
+            command = replace(self.command, stdin="".join(lines), timeout=timeout)
+            result = self.validator.runner(command)
+        return _parse_answers(result.stdout, sent)[own:]
 
     def judge(
         self,
@@ -191,29 +225,42 @@ class Judgement:
         crds: Sequence[Mapping[str, Any]] = (),
         namespace: str | None = None,
     ) -> tuple[list[Verdict], list[Verdict]]:
-        """See :meth:`UpstreamValidator.judge`; the validator's own CRDs are taught first and
-        get no verdict here."""
-        taught = self.validator.crds
-        lines = [_line(f"crd-{i}", "learn", crd, None) for i, crd in enumerate([*taught, *crds])]
-        lines += [_line(f"doc-{i}", "", doc, namespace) for i, doc in enumerate(documents)]
-        timeout = _START_SECONDS + _SECONDS_PER_DOCUMENT * len(lines)
-        started, self.started = self.started, None
-        if started is None and self.validator.runner is run:
-            started = start(self.command, stdin=True)
-        if started is not None:
-            result = started.finish("".join(lines), timeout)
-        else:
-            command = replace(self.command, stdin="".join(lines), timeout=timeout)
-            result = self.validator.runner(command)
-        answers = _parse_answers(result.stdout, len(lines))
-        return answers[len(taught) : len(taught) + len(crds)], answers[len(taught) + len(crds) :]
+        """See :meth:`UpstreamValidator.judge`: CRDs first, then the documents, at once."""
+        for crd in crds:
+            self.learn(crd)
+        for document in documents:
+            self.send(document, namespace)
+        answers = self.verdicts()
+        return answers[: len(crds)], answers[len(crds) :]
 
     def cancel(self) -> None:
         """Stop a started validator that will not be asked (the run failed before)."""
         started, self.started = self.started, None
-        if started is not None and started.popen.poll() is None:
+        feed, self._feed = self._feed, None
+        if feed is not None:
+            feed.kill()
+        elif started is not None and started.popen.poll() is None:
             started.popen.kill()
             started.popen.communicate()
+
+    def _teach_own(self) -> None:
+        """The validator's own CRDs (ours, schemas.crdDirs'), before anything else."""
+        if self._own < 0:
+            self._own = 0  # first: learn() calls back here
+            for crd in self.validator.crds:
+                self.learn(crd)
+            self._own = self._sent
+
+    def _put(self, line: str) -> int:
+        if self._feed is None and self.validator.runner is run:
+            started, self.started = self.started, None
+            self._feed = (started or start(self.command, stdin=True)).feed()
+        if self._feed is not None:
+            self._feed.write(line)
+        else:
+            self._lines.append(line)
+        self._sent += 1
+        return self._sent - 1 - self._own
 
 
 def validator_cache_root(environ: Mapping[str, str] | None = None) -> Path:

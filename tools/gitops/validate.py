@@ -12,7 +12,7 @@ document is invalid or unparseable, 2 for usage errors (a missing path, an unkno
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,10 +142,12 @@ def _validate(  # noqa: PLR0913
     if validator is None:
         validator = SchemaValidator.for_repo(repo or Path("."), config, k8s_version)
     file_errors: list[str] = []
+    crd_errors: list[str] = []
     notes: list[str] = []
-    loaded: list[Document] = []
+    items: list[tuple[Document, dict[str, Any] | None, str, tuple[str, ...]]] = []
     texts: dict[str, str] = {}
     inputs = ManifestFiles()
+    judge = _Judge(validator, config.gates(validator.kubernetes_version), judging, texts)
     for source, text, problem in _read_sources(paths, stdin_text):
         if problem is not None:
             file_errors.append(f"{source}: {problem}")
@@ -156,15 +158,17 @@ def _validate(  # noqa: PLR0913
             continue
         stream = read_documents(text, source)
         file_errors.extend(stream.errors)
-        loaded.extend(stream.documents)
         texts[source] = text
-    # CRDs first: a custom resource may come before its definition in the stream.
-    crds = [d for d in loaded if _is_crd(d.body)]
-    for crd in crds:
-        file_errors.extend(validator.add_crd_object(crd.body, f"{crd.source}:{crd.line}"))
-    items = [(document, *item) for document in loaded for item in _expand_list(document)]
-    judge = _Judge(validator, config.gates(validator.kubernetes_version), judging, texts)
-    judge.prepare([body for _, body, _, _ in items])
+        # CRDs first: a custom resource may come before its definition in the stream.
+        for crd in (d for d in stream.documents if _is_crd(d.body)):
+            crd_errors.extend(validator.add_crd_object(crd.body, f"{crd.source}:{crd.line}"))
+            judge.learn(crd.body)
+        for document in stream.documents:
+            for item in _expand_list(document):
+                judge.send(len(items), item[0])
+                items.append((document, *item))
+    file_errors.extend(crd_errors)
+    judge.collect()
     documents = [judge.result(index, *item) for index, item in enumerate(items)]
     if not documents and not file_errors:
         raise NothingToValidateError(
@@ -197,17 +201,49 @@ class _Judge:
         self.gates = gates
         self.judging = judging
         self.verdicts: dict[int, Verdict] = {}
+        self._answers: dict[int, int] = {}  # object index -> its verdict's index
+        self._deferred: list[tuple[int, dict[str, Any]]] = []
         self.texts = texts  # source -> text, to find a problem's line
         self._nodes: dict[str, dict[int, yaml.Node]] = {}
+        # The repository's CRDs (schemas.crdDirs) and the bundled ones, before any input.
+        for crd in validator.crd_documents():
+            self.learn(crd)
 
-    def prepare(self, bodies: list[dict[str, Any] | None]) -> None:
+    def learn(self, crd: Mapping[str, Any]) -> None:
+        """Teach the upstream validator a CRD of the input, before the objects sent after it."""
+        if self.judging is not None:
+            self.judging.learn(crd)
+
+    def send(self, index: int, body: dict[str, Any] | None) -> None:
+        """Give object ``index`` to the upstream validator: a built-in kind now, so it is
+        judged while the next files are read; anything else (a custom resource, whose CRD may
+        come later in the input) at :meth:`collect`, after every CRD."""
+        if self.judging is None or body is None:
+            return
+        if self._builtin(body):
+            self._answers[index] = self.judging.send(body)
+        else:
+            self._deferred.append((index, body))
+
+    def collect(self) -> None:
+        """Every verdict, once every object was sent."""
         if self.judging is None:
             return
-        present = [(i, body) for i, body in enumerate(bodies) if body is not None]
-        _, verdicts = self.judging.judge(
-            [body for _, body in present], crds=self.validator.crd_documents()
-        )
-        self.verdicts = {i: verdict for (i, _), verdict in zip(present, verdicts, strict=True)}
+        for index, body in self._deferred:
+            self._answers[index] = self.judging.send(body)
+        verdicts = self.judging.verdicts()
+        self.verdicts = {index: verdicts[answer] for index, answer in self._answers.items()}
+
+    def _builtin(self, body: dict[str, Any]) -> bool:
+        """Whether the object is of a kind the API server has built in at this version (its
+        group is Kubernetes' own and the version has a schema for it), not one a CRD adds."""
+        api_version, kind = body.get("apiVersion"), body.get("kind")
+        if not isinstance(api_version, str) or not isinstance(kind, str):
+            return True  # judged as is: the validator says what is missing
+        group = api_version.rpartition("/")[0]
+        if group and "." in group and not group.endswith(".k8s.io"):
+            return False
+        return self.validator.is_builtin(api_version, kind)
 
     def result(
         self,

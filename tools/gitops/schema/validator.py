@@ -54,6 +54,7 @@ class SchemaValidator:
         self._compiled: dict[str, CompiledKind | None] = {}
         self._definitions: dict[str, Any] | None = None
         self._crds: dict[str, CrdVersion] = {}
+        self._builtin: dict[str, bool] = {}
         bundled = sorted(BUNDLED_SCHEMAS.glob("*.yaml")) if use_bundled_crds else []
         for path in bundled:
             self._add_crd_file(path, BUNDLED_SCHEMAS.parent, replace_ok=False)
@@ -109,6 +110,7 @@ class SchemaValidator:
         for crd in versions:
             self._crds[crd.kind_id] = crd
             self._compiled.pop(crd.kind_id, None)
+            self._builtin.pop(crd.kind_id, None)
         return []
 
     def crd_documents(self) -> list[Mapping[str, Any]]:
@@ -121,6 +123,14 @@ class SchemaValidator:
 
     def kinds_with_crd(self) -> list[str]:
         return sorted(self._crds)
+
+    def is_builtin(self, api_version: str, kind: str) -> bool:
+        """Whether this version has a built-in schema for the kind (not a CRD's)."""
+        key = f"{api_version}/{kind}"
+        if key not in self._builtin:
+            path = self.package.directory / builtin_schema_file(api_version, kind)
+            self._builtin[key] = key not in self._crds and path.is_file()
+        return self._builtin[key]
 
     def is_skipped(self, api_version: str, kind: str) -> bool:
         return f"{api_version}/{kind}" in self.skip_kinds
