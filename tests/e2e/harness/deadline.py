@@ -61,6 +61,12 @@ class SessionDeadline:
         self.on_expiry()
 
     def start(self) -> SessionDeadline:
+        """Start counting (from the main thread). A process started as a background job of a
+        shell without job control (`cmd &` in a script, nohup) inherits SIGINT ignored, and
+        the deadline's SIGINT would do nothing: it gets Python's KeyboardInterrupt back."""
+        ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        if self.on_expiry is interrupt_main and ignored:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         self.started_at = time.monotonic()
         self._timer = threading.Timer(self.seconds, self._expire)
         self._timer.daemon = True

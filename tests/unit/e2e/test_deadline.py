@@ -3,6 +3,7 @@ inside pytest (which dumps the cluster) rather than killed from outside (which d
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 
@@ -42,3 +43,14 @@ def test_expiry_interrupts_the_main_thread_like_ctrl_c() -> None:
         time.sleep(5)  # a blocked main thread is woken, not left to finish its wait
     assert deadline.expired
     assert time.monotonic() - started < 2
+
+
+def test_expiry_interrupts_a_process_that_started_with_sigint_ignored() -> None:
+    # As a background job of a script (or under nohup) starts: SIGINT ignored.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        SessionDeadline(0.05).start()
+        with pytest.raises(KeyboardInterrupt):
+            time.sleep(5)
+    finally:
+        signal.signal(signal.SIGINT, previous)
