@@ -145,12 +145,19 @@ class Feed:
         self._broken = False
 
     def write(self, text: str) -> None:
-        """Send TEXT now. A command that has exited reads no more: its exit is reported by
-        :meth:`finish`."""
+        """Send TEXT (buffered: :meth:`flush` sends what is buffered now). A command that has
+        exited reads no more: its exit is reported by :meth:`finish`."""
         if self._broken or self.popen.stdin is None:
             return
         try:
             self.popen.stdin.write(text)
+        except (BrokenPipeError, OSError):
+            self._broken = True
+
+    def flush(self) -> None:
+        if self._broken or self.popen.stdin is None:
+            return
+        try:
             self.popen.stdin.flush()
         except (BrokenPipeError, OSError):
             self._broken = True

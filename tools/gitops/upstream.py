@@ -205,6 +205,11 @@ class Judgement:
         self._documents += 1
         return self._put(_line(f"doc-{self._documents - 1}", "", document, namespace))
 
+    def flush(self) -> None:
+        """Let the validator have what was sent so far (it is buffered until then)."""
+        if self._feed is not None:
+            self._feed.flush()
+
     def verdicts(self) -> list[Verdict]:
         """Every verdict, in the order :meth:`learn` and :meth:`send` were called."""
         self._teach_own()

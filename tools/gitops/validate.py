@@ -167,6 +167,7 @@ def _validate(  # noqa: PLR0913
             for item in _expand_list(document):
                 judge.send(len(items), item[0])
                 items.append((document, *item))
+        judge.flush()  # judged while the next file is read
     file_errors.extend(crd_errors)
     judge.collect()
     documents = [judge.result(index, *item) for index, item in enumerate(items)]
@@ -224,6 +225,10 @@ class _Judge:
             self._answers[index] = self.judging.send(body)
         else:
             self._deferred.append((index, body))
+
+    def flush(self) -> None:
+        if self.judging is not None:
+            self.judging.flush()
 
     def collect(self) -> None:
         """Every verdict, once every object was sent."""
