@@ -210,37 +210,16 @@ def test_real_verdicts_of_kube_apiserver_code(upstream: UpstreamValidator) -> No
 
 
 def test_crds_taught_first_judge_their_custom_resources(upstream: UpstreamValidator) -> None:
-    crd = {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "widgets.example.org"},
-        "spec": {
-            "group": "example.org",
-            "scope": "Namespaced",
-            "names": {"kind": "Widget", "plural": "widgets"},
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "properties": {
-                                "spec": {
-                                    "type": "object",
-                                    "properties": {"size": {"type": "integer", "default": 1}},
-                                    "x-kubernetes-validations": [
-                                        {"rule": "self.size <= 10", "message": "size is at most 10"}
-                                    ],
-                                }
-                            },
-                        }
-                    },
-                }
+    crd = _widget_crd(
+        "example.org",
+        {
+            "type": "object",
+            "properties": {"size": {"type": "integer", "default": 1}},
+            "x-kubernetes-validations": [
+                {"rule": "self.size <= 10", "message": "size is at most 10"}
             ],
         },
-    }
+    )
 
     def widget(spec: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -385,34 +364,10 @@ def test_validate_streams_built_in_kinds_and_holds_custom_resources_for_their_cr
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: ns}\n"
         "data: {a: 1}\n"
     )
-    crd = {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "widgets.example.com"},
-        "spec": {
-            "group": "example.com",
-            "scope": "Namespaced",
-            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "properties": {
-                                "spec": {
-                                    "type": "object",
-                                    "properties": {"size": {"type": "integer", "minimum": 0}},
-                                }
-                            },
-                        }
-                    },
-                }
-            ],
-        },
-    }
+    crd = _widget_crd(
+        "example.com",
+        {"type": "object", "properties": {"size": {"type": "integer", "minimum": 0}}},
+    )
     (tmp_path / "b-crd.json").write_text(json.dumps(crd))
     argv = ["validate", "--validator", "upstream", "--repo", str(tmp_path), str(tmp_path)]
     assert main(argv) == 1
@@ -425,3 +380,19 @@ def test_validate_streams_built_in_kinds_and_holds_custom_resources_for_their_cr
         "json: cannot unmarshal number into Go struct field ConfigMap.data of type string",
     ]
     assert out[-1].startswith("3 documents, 2 invalid")
+
+
+def _widget_crd(group: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """A namespaced CRD of kind Widget in GROUP, v1 only, whose spec has the schema SPEC."""
+    schema = {"openAPIV3Schema": {"type": "object", "properties": {"spec": spec}}}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"widgets.{group}"},
+        "spec": {
+            "group": group,
+            "scope": "Namespaced",
+            "names": {"kind": "Widget", "plural": "widgets", "singular": "widget"},
+            "versions": [{"name": "v1", "served": True, "storage": True, "schema": schema}],
+        },
+    }
