@@ -23,6 +23,7 @@ import (
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/cache"
 	api "k8s.io/kubernetes/pkg/apis/core"
 	"k8s.io/kubernetes/pkg/features"
 	kubeletclient "k8s.io/kubernetes/pkg/kubelet/client"
@@ -164,15 +165,30 @@ func (p *coreProvider) clusterIPAllocator() (ipallocator.Interface, error) {
 	}
 	client := fake.NewSimpleClientset(defaultCIDR)
 	factory := informers.NewSharedInformerFactory(client, 0)
-	allocator, err := ipallocator.NewMetaAllocator(client.NetworkingV1(), factory.Networking().V1().ServiceCIDRs(),
-		factory.Networking().V1().IPAddresses(), netutils.IsIPv6CIDR(&cidr), bitmap)
-	if err != nil {
+	serviceCIDRs, addresses := factory.Networking().V1().ServiceCIDRs(), factory.Networking().V1().IPAddresses()
+	// Its informers are started and synced first: the allocator's controller checks its caches
+	// at once, then every 100 ms (client-go's WaitForCacheSync), and a first Service would wait
+	// that long for it. Synced, the controller picks the ServiceCIDR up in a few ms, in the
+	// background; the first Service waits for that (awaitAllocator), documents before it do not.
+	if err := startSynced(factory, serviceCIDRs.Informer(), addresses.Informer()); err != nil {
 		return nil, err
 	}
-	// Its informers sync and its controller picks the ServiceCIDR up in the background (about
-	// 0.15 s); the first Service waits for that (awaitAllocator), documents before it do not.
+	return ipallocator.NewMetaAllocator(client.NetworkingV1(), serviceCIDRs, addresses, netutils.IsIPv6CIDR(&cidr), bitmap)
+}
+
+// startSynced starts the factory's informers and waits until these have listed their objects.
+func startSynced(factory informers.SharedInformerFactory, synced ...cache.SharedIndexInformer) error {
 	factory.Start(make(chan struct{}))
-	return allocator, nil
+	deadline := time.Now().Add(10 * time.Second)
+	for _, informer := range synced {
+		for !informer.HasSynced() {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("the ClusterIP allocator's informers never synced")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	return nil
 }
 
 // release gives back what a Service create allocated (a failed create has already rolled its
