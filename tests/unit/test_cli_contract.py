@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,6 +62,31 @@ def test_no_cache_before_the_subcommand(monkeypatch: pytest.MonkeyPatch, tmp_pat
     # The option travels as an argument (the Workspace's cache), never through the environment.
     assert os.environ["GITOPS_NO_CACHE"] == ""
     assert not list((tmp_path / "cache").rglob("*.json"))
+
+
+def test_the_no_cache_variable_still_reaches_a_command_that_renders(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("GITOPS_NO_CACHE", "1")
+    monkeypatch.setenv("GITOPS_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["render", "--repo", OK]) == 0
+    assert not list((tmp_path / "cache").rglob("*.json"))
+
+
+def test_validate_does_not_load_the_render_core(tmp_path: Path) -> None:
+    # validate renders nothing: the upstream validator is started before the validation
+    # modules load, and the render core's import would only delay that.
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    script = (
+        "import sys, gitops.cli\n"
+        f"code = gitops.cli.main(['validate', '--validator', 'python', {str(manifest)!r}])\n"
+        "print(code, 'gitops.workspace' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert done.stdout.splitlines()[-1] == "0 False"
 
 
 @pytest.mark.parametrize("command", ["check", "render"])

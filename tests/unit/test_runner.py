@@ -3,8 +3,10 @@ a one-line error naming the command, and background processes stopped like kubel
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 
 from gitops.errors import CommandError, ToolNotFoundError
 from gitops.runner import (
+    PIPE_BYTES,
     Command,
     configured_executable,
     first_error_line,
@@ -119,6 +122,34 @@ def test_a_feed_writes_piece_by_piece_while_the_output_is_read() -> None:
     for piece in pieces:
         feed.write(piece)
     assert feed.finish().stdout == "".join(pieces)
+
+
+@pytest.mark.skipif(not hasattr(fcntl, "F_SETPIPE_SZ"), reason="pipe sizes are Linux's")
+def test_a_feed_lets_the_caller_get_a_mebibyte_ahead_of_a_command_not_reading_yet(
+    tmp_path: Path,
+) -> None:
+    # The command reads nothing until GO exists: with a 64 KiB pipe the writes below would
+    # wait for it forever (and the upstream validator's caller would wait at every file).
+    go = tmp_path / "GO"
+    script = f"while [ ! -e {go} ]; do sleep 0.02; done; cat"
+    feed = start(Command(argv=("sh", "-c", script), timeout=30), stdin=True).feed()
+    text = "x" * 1023 + "\n"
+    written = threading.Event()
+
+    def write() -> None:
+        for _ in range(PIPE_BYTES // len(text) - 8):  # less than the pipe, minus the buffer's
+            feed.write(text)
+        feed.flush()
+        written.set()
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        assert written.wait(timeout=20), "the writes waited for the command to read"
+    finally:
+        go.touch()
+    writer.join()
+    assert feed.finish().stdout == text * (PIPE_BYTES // len(text) - 8)
 
 
 def test_a_feed_to_a_command_that_exited_reports_its_exit() -> None:

@@ -504,11 +504,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    from gitops.workspace import no_cache_requested
-
     # GITOPS_NO_CACHE is read here, once, as the alias of --no-cache; from here on the choice
-    # travels as an argument (the Workspace's cache), never through the environment.
-    args.no_cache = bool(getattr(args, "no_cache", False)) or no_cache_requested()
+    # travels as an argument (the Workspace's cache), never through the environment. Only a
+    # command that renders loads the render core for it: `validate` starts sooner without.
+    args.no_cache = bool(getattr(args, "no_cache", False))
+    command = ALIASES.get(args.command, args.command)
+    if command is not None and READS[command].renders is not None:
+        from gitops.workspace import no_cache_requested
+
+        args.no_cache = args.no_cache or no_cache_requested()
     # HELM likewise: the helm that renders charts, over kustomize.helmCommand (gitops.helm).
     args.helm = os.environ.get("HELM") or None
     try:
@@ -805,22 +809,28 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from gitops.validate import NothingToValidateError, format_text, run_validate
-
     repo, config = _context(args)
-    # Bytes: binary or non-UTF-8 input is reported as such, never a decoding traceback.
-    stdin = getattr(sys.stdin, "buffer", sys.stdin)
-    stdin_text = stdin.read() if "-" in args.paths else None
     upstream = _upstream(args, config, args.k8s_version)
+    # Started first: the validator builds the API server's stores while the validation
+    # modules load and stdin is read, not after.
+    judging = upstream.start() if upstream is not None else None
     try:
+        from gitops.validate import NothingToValidateError, format_text, run_validate
+
+        # Bytes: binary or non-UTF-8 input is reported as such, never a decoding traceback.
+        stdin = getattr(sys.stdin, "buffer", sys.stdin)
+        stdin_text = stdin.read() if "-" in args.paths else None
         result = run_validate(
-            args.paths, stdin_text, config, args.k8s_version, repo=repo, upstream=upstream
+            args.paths, stdin_text, config, args.k8s_version, repo=repo, upstream=judging
         )
     except NothingToValidateError as nothing:
         if not args.allow_no_documents:
             raise
         sys.stdout.write(nothing.format_text())
         return EXIT_OK
+    finally:
+        if judging is not None:
+            judging.cancel()  # a no-op once it has judged
     sys.stdout.write(format_text(result))
     return EXIT_OK if result.ok else EXIT_PROBLEMS
 

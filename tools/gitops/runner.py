@@ -26,6 +26,11 @@ from typing import IO
 
 from gitops.errors import CommandError, ToolNotFoundError
 
+try:
+    import fcntl
+except ImportError:  # not on Windows
+    fcntl = None  # type: ignore[assignment]
+
 log = logging.getLogger(__name__)
 
 
@@ -143,6 +148,8 @@ class Feed:
         for reader in self._readers:
             reader.start()
         self._broken = False
+        if self.popen.stdin is not None:
+            _widen_pipe(self.popen.stdin.fileno())
 
     def write(self, text: str) -> None:
         """Send TEXT (buffered: :meth:`flush` sends what is buffered now). A command that has
@@ -184,6 +191,21 @@ class Feed:
         self.popen.wait()
         for reader in self._readers:
             reader.join()
+
+
+# Linux's default pipe holds 64 KiB: a caller that gets ahead of the command by more than that
+# waits for it at every write. 1 MiB is what an unprivileged process may ask for
+# (/proc/sys/fs/pipe-max-size's default), enough for this repository's whole rendered output.
+PIPE_BYTES = 1 << 20
+
+
+def _widen_pipe(fd: int) -> None:
+    """Let the caller write up to :data:`PIPE_BYTES` ahead of the command without waiting
+    (F_SETPIPE_SZ; elsewhere, or when refused, the pipe keeps its size)."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if set_size is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(fd, set_size, PIPE_BYTES)
 
 
 def _drain(stream: IO[str] | None, into: list[str]) -> None:

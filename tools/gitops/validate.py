@@ -107,20 +107,21 @@ def run_validate(  # noqa: PLR0913
     k8s_version: str | None,
     repo: Path | None = None,
     validator: SchemaValidator | None = None,
-    upstream: UpstreamValidator | None = None,
+    upstream: UpstreamValidator | Judgement | None = None,
 ) -> ValidateResult:
     """Validate every document of ``paths`` (files or folders, ``-`` for ``stdin_text``).
 
     ``repo`` is where gitops.yaml's ``schemas.crdDirs`` are looked up (default: the current
     directory); ``validator`` lets a caller reuse one across calls; ``upstream``, when given,
     judges every document with kube-apiserver's code (one process for the run) and the Python
-    validator only words the advice for kinds nothing serves. A file that cannot be read or
+    validator only words the advice for kinds nothing serves (a :class:`Judgement` already
+    started: one the caller started early, so it is ready sooner). A file that cannot be read or
     decoded is one file error and the others are still validated; CRDs in the input are used
     for the custom resources next to them; ``List`` kinds are validated item by item. Seven
     parameters, one per input of the run.
     """
     # Started first: it gets ready while the inputs are read (gitops.upstream.start).
-    judging = upstream.start() if upstream is not None else None
+    judging = upstream.start() if isinstance(upstream, UpstreamValidator) else upstream
     try:
         return _validate(paths, stdin_text, config, k8s_version, repo, validator, judging)
     finally:
