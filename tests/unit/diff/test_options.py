@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gitops.cli import build_parser
+from gitops.cli_parser import build_parser
 from gitops.diff import DiffOptions
 from gitops.diff.options import DEFAULT_MAX_BYTES, FORMATS, MARKDOWN_MARKER, MIN_MAX_BYTES
 
