@@ -1,0 +1,3 @@
+module integration-gitops/bench/standin
+
+go 1.26
