@@ -19,6 +19,7 @@ import shlex
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,16 +174,21 @@ class Feed:
         """Close its input, wait up to TIMEOUT (default: the command's) and return its output,
         or raise :class:`CommandError` as :meth:`Started.finish` does."""
         timeout = self.command.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout if timeout is not None else None
         if self.popen.stdin is not None:
             with contextlib.suppress(BrokenPipeError, OSError):
                 self.popen.stdin.close()
         try:
-            self.popen.wait(timeout=timeout)
+            # Its output ends first (the readers return at once then), then it exits. Waiting
+            # on the process alone would poll it, sleeping up to 50 ms between looks.
+            for reader in self._readers:
+                reader.join(_remaining(deadline))
+                if reader.is_alive():
+                    raise subprocess.TimeoutExpired(self.command.argv, timeout or 0)
+            self.popen.wait(timeout=_remaining(deadline))
         except subprocess.TimeoutExpired as exc:
             self.kill()
             raise CommandError(f"{self.command.quoted()} timed out after {timeout:g}s") from exc
-        for reader in self._readers:
-            reader.join()
         return _result(self.command, self.popen.returncode, "".join(self._out), "".join(self._err))
 
     def kill(self) -> None:
@@ -191,6 +197,10 @@ class Feed:
         self.popen.wait()
         for reader in self._readers:
             reader.join()
+
+
+def _remaining(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 # Linux's default pipe holds 64 KiB: a caller that gets ahead of the command by more than that
