@@ -13,6 +13,7 @@ from gitops.config import ApiServerSettings, RepoConfig
 from gitops.errors import CommandError
 from gitops.runner import Command, CommandResult
 from gitops.upstream import (
+    GOGC_PERCENT,
     UpstreamValidator,
     UpstreamValidatorError,
     Verdict,
@@ -137,6 +138,44 @@ def test_an_answer_missing_or_out_of_protocol_is_an_error(tmp_path: Path) -> Non
         broken.judge([{"kind": "Pod"}])
 
 
+def test_a_crd_file_goes_by_its_path_and_a_refusal_of_it_is_an_error(tmp_path: Path) -> None:
+    """Our bundled CRDs are sent as paths, for the validator to read: no YAML parsed here.
+    They are valid, so a validator that cannot learn one (a build older than the "file"
+    request) stops the run with the remedy, rather than every custom resource "not served"."""
+    crds = tmp_path / "crds.yaml"
+    learnt = ScriptedRunner([{"id": "crd-0", "allowed": True}, {"id": "doc-0", "allowed": True}])
+    judge = UpstreamValidator(tmp_path / "v", "v1.36.3", "1.36", runner=learnt, crds=(crds,))
+    assert judge.judge([{"kind": "Pod"}]) == ([], [Verdict(allowed=True)])
+    first = json.loads((learnt.commands[0].stdin or "").splitlines()[0])
+    assert first == {"id": "crd-0", "op": "learn", "file": str(crds.resolve())}
+
+    refused = {"id": "crd-0", "allowed": False, "reason": "BadRequest", "message": "no kind"}
+    stale = ScriptedRunner([refused, {"id": "doc-0", "allowed": True}])
+    judge = UpstreamValidator(tmp_path / "v", "v1.36.3", "1.36", runner=stale, crds=(crds,))
+    with pytest.raises(
+        UpstreamValidatorError,
+        match=r"could not learn the CRDs of .*crds.yaml: "
+        r"no kind \(built before this gitops\? run `make validator`\)",
+    ):
+        judge.judge([{"kind": "Pod"}])
+
+
+def test_the_validator_runs_with_a_higher_gc_target_unless_gogc_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = tmp_path / "gitops-validator"
+    script.write_text(
+        "#!/bin/sh\ncat >/dev/null\n"
+        'printf \'{"id": "doc-0", "allowed": false, "message": "GOGC=%s"}\\n\' "$GOGC"\n'
+    )
+    script.chmod(0o755)
+    judge = UpstreamValidator(script, "v1.36.3", "1.36")
+    monkeypatch.delenv("GOGC", raising=False)
+    assert judge.judge([{"kind": "Pod"}])[1][0].message == f"GOGC={GOGC_PERCENT}"
+    monkeypatch.setenv("GOGC", "50")  # the user's wins
+    assert judge.judge([{"kind": "Pod"}])[1][0].message == "GOGC=50"
+
+
 # --- the real binary --------------------------------------------------------------------------
 
 
@@ -237,6 +276,57 @@ def test_crds_taught_first_judge_their_custom_resources(upstream: UpstreamValida
     assert ok.allowed and defaulted.allowed
     assert cel.problems() == ["spec: Invalid value: size is at most 10"]
     assert unknown.decoding and 'unknown field "spec.colour"' in unknown.message
+
+
+def test_the_validator_reads_a_file_of_crds_itself(
+    upstream: UpstreamValidator, tmp_path: Path
+) -> None:
+    """Every CRD of a YAML file, read as kubectl reads manifests: `---` separators, an empty
+    document, anchors and aliases; a CRD the API server refuses stops the run, named by its
+    position in the file."""
+    schema = {"type": "object", "properties": {"size": {"type": "integer", "maximum": 10}}}
+    widget = json.dumps(_widget_crd("example.org", schema))
+    # The second CRD in YAML, its spec schema an alias of an anchor.
+    gadget = (
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+        "metadata: {name: gadgets.example.net}\n"
+        "spec:\n  group: example.net\n  scope: Namespaced\n"
+        "  names: {kind: Gadget, plural: gadgets, singular: gadget}\n"
+        "  versions:\n  - name: v1\n    served: true\n    storage: true\n"
+        "    schema:\n      openAPIV3Schema:\n        type: object\n"
+        "        properties:\n"
+        "          spec: &spec {type: object, properties: {size: {type: integer, maximum: 10}}}\n"
+        "          status: *spec\n"
+    )
+    crds = tmp_path / "crds.yaml"
+    crds.write_text(f"---\n{widget}\n---\n---\n{gadget}")
+
+    def custom(group: str, kind: str, size: int) -> dict[str, Any]:
+        return {
+            "apiVersion": f"{group}/v1",
+            "kind": kind,
+            "metadata": {"name": "w", "namespace": "integration"},
+            "spec": {"size": size},
+        }
+
+    learnt, (ok, big) = upstream.judge(
+        [custom("example.org", "Widget", 3), custom("example.net", "Gadget", 11)], crds=[crds]
+    )
+    assert learnt == [Verdict(allowed=True)]
+    assert ok.allowed
+    assert big.problems() == [
+        "spec.size: Invalid value: 11: spec.size in body should be less than or equal to 10"
+    ]
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        f"{widget}\n---\nkind: CustomResourceDefinition\n"
+        "apiVersion: apiextensions.k8s.io/v1\nmetadata: {name: x}\n"
+    )
+    with pytest.raises(
+        UpstreamValidatorError, match=r"broken.yaml: document 1: .* spec.group: Required value"
+    ):
+        upstream.judge([], crds=[broken])
 
 
 def test_a_failing_binary_is_a_command_error(tmp_path: Path) -> None:

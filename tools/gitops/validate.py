@@ -15,20 +15,20 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from gitops.apivalidation import api_problems
 from gitops.config import RepoConfig
 from gitops.errors import GitopsError
 from gitops.k8s.features import FeatureGates
-from gitops.locate import line_of
 from gitops.manifest_files import MANIFEST_SUFFIXES, STDIN, ManifestFiles, manifest_files
-from gitops.model import FieldPath, problem_field
 from gitops.schema import SchemaValidator
 from gitops.upstream import Judgement, UpstreamValidator, Verdict
 from gitops.yamlio import Document, compose_nodes, read_documents
+
+if TYPE_CHECKING:
+    from gitops.model import FieldPath
 
 PYTHON_VALIDATOR = "Python validator"
 
@@ -211,8 +211,9 @@ class _Judge:
         for crd in validator.crd_documents():
             self.learn(crd)
 
-    def learn(self, crd: Mapping[str, Any]) -> None:
-        """Teach the upstream validator a CRD of the input, before the objects sent after it."""
+    def learn(self, crd: Mapping[str, Any] | Path) -> None:
+        """Teach the upstream validator a CRD (or a file of them), before the objects sent
+        after it."""
         if self.judging is not None:
             self.judging.learn(crd)
 
@@ -295,6 +296,13 @@ class _Judge:
     ) -> tuple[int, ...]:
         """The line of each message's field in the document's YAML (0: the document's line);
         the first ``unplaced`` messages (the reader's own) keep the document's line."""
+        if not messages:
+            return ()
+        # Loaded for a run that has problems to place only: a run the upstream validator
+        # judges clean never imports them (the locator brings the render model with it).
+        from gitops.locate import line_of
+        from gitops.model import problem_field
+
         if not any(problem_field(m) for m in messages):
             return ()
         node = self._node(document)
@@ -334,6 +342,8 @@ def document_problems(
     required and unknown fields) and then the API server's rules the schema cannot state
     (:mod:`gitops.apivalidation`, at ``gates``' version). [] when it is valid; a kind listed
     in schemas.skipKinds gets neither."""
+    from gitops.apivalidation import api_problems  # the fallback's rules: only where it judges
+
     problems = validator.validate(body)
     api_version, kind = body.get("apiVersion"), body.get("kind")
     if (

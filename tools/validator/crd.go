@@ -9,8 +9,12 @@ package main
 // exported building blocks.
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 
 	apiextensionshelpers "k8s.io/apiextensions-apiserver/pkg/apihelpers"
 	apiextensionsinternal "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
@@ -29,6 +33,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	kjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
 	"k8s.io/apimachinery/pkg/util/managedfields"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 )
 
 // crdVersion decodes documents of one served version of a CRD.
@@ -267,4 +272,39 @@ func (unstructuredCreator) New(kind schema.GroupVersionKind) (runtime.Object, er
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(kind)
 	return u, nil
+}
+
+// learnFile learns every CustomResourceDefinition of a YAML (or JSON) file, in order, each
+// document read as kubectl reads a manifest (k8s.io/apimachinery's YAML splitter, then
+// sigs.k8s.io/yaml's conversion to JSON). The verdict is the first document's refusal, named by
+// its position in the file ("document 1: ..."), or allowed.
+func (s *server) learnFile(path string) verdict {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return verdict{Reason: "BadRequest", Message: fmt.Sprintf("cannot read CRD file: %v", err)}
+	}
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	learnt := verdict{Allowed: true}
+	for number := 0; ; number++ {
+		document, err := reader.Read()
+		if err == io.EOF {
+			return learnt
+		}
+		if err != nil {
+			return verdict{Reason: "BadRequest", Message: fmt.Sprintf("document %d: %v", number, err)}
+		}
+		body, err := utilyaml.ToJSON(document)
+		if err != nil {
+			return verdict{Reason: "BadRequest", Message: fmt.Sprintf("document %d: %v", number, err)}
+		}
+		if len(bytes.TrimSpace(body)) == 0 || bytes.Equal(bytes.TrimSpace(body), []byte("null")) {
+			continue // an empty document (a leading or trailing ---)
+		}
+		v := s.learn(body)
+		if !v.Allowed {
+			v.Message = fmt.Sprintf("document %d: %s", number, v.Message)
+			return v
+		}
+		learnt.Warnings = append(learnt.Warnings, v.Warnings...)
+	}
 }

@@ -8,6 +8,7 @@
 // Protocol: newline-delimited JSON on stdin and stdout, one answer per request, in order.
 //
 //	{"id": "a", "op": "learn", "object": {<CustomResourceDefinition>}}
+//	{"id": "f", "op": "learn", "file": "/path/to/crds.yaml"}   (every CRD of a YAML file)
 //	{"id": "b", "object": {<any document>}, "namespace": "integration"}
 //	-> {"id": "b", "allowed": false, "reason": "Invalid", "message": "...", "causes": [...]}
 //
@@ -182,6 +183,9 @@ type validationRequest struct {
 	Op        string          `json:"op,omitempty"`
 	Namespace string          `json:"namespace,omitempty"`
 	Object    json.RawMessage `json:"object"`
+	// File (op learn only): a YAML file of CustomResourceDefinitions to learn instead of
+	// Object, read here so the caller need not parse it (gitops' bundled CRDs).
+	File string `json:"file,omitempty"`
 }
 
 type cause struct {
@@ -248,7 +252,11 @@ func (s *server) answer(req validationRequest) (v verdict) {
 	case "", "validate":
 		v = s.validate(req.Object, req.Namespace)
 	case "learn":
-		v = s.learn(req.Object)
+		if req.File != "" {
+			v = s.learnFile(req.File)
+		} else {
+			v = s.learn(req.Object)
+		}
 	default:
 		v = verdict{Reason: "BadRequest", Message: fmt.Sprintf("unknown op %q: expected validate or learn", req.Op)}
 	}

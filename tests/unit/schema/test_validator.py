@@ -212,3 +212,61 @@ def test_same_first_group_label_is_not_a_built_in_kind(validator: SchemaValidato
     (problem,) = validator.validate(body)
     assert problem.startswith("no schema for networking.example.com/v1/Ingress")
     assert "schemas.crdDirs" in problem
+
+
+def test_bundled_crds_are_read_when_a_custom_resource_needs_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run the upstream validator judges never parses our CRD files here (it reads them
+    itself): they are read the first time a custom resource is compiled, and the repository's
+    CRDs still replace a bundled one of the same kind."""
+    from gitops.schema import crds
+    from gitops.schema import validator as module
+
+    reads: list[str] = []
+
+    def read_crd_file(path: Path, root: Path | None) -> list[crds.CrdVersion]:
+        reads.append(path.name)
+        return crds.read_crd_file(path, root)
+
+    monkeypatch.setattr(module, "read_crd_file", read_crd_file)
+    repo = FIXTURES / "validate-custom-crd"
+    validator = SchemaValidator.for_repo(
+        repo, RepoConfig(schemas={"crdDirs": ["crds"]}), cache_dir=None
+    )
+    assert validator.is_builtin("apps/v1", "Deployment")
+    assert validator.validate(deployment()) == []
+    sources = validator.crd_documents()
+    bundled = [s for s in sources if isinstance(s, Path)]
+    assert bundled == sorted(crds.BUNDLED_SCHEMAS.glob("*.yaml"))
+    assert sources[: len(bundled)] == bundled  # ours first: the repository's replace them
+    assert [s["spec"]["names"]["kind"] for s in sources if not isinstance(s, Path)] == ["Widget"]
+    assert all(not name.startswith(("argoproj", "monitoring")) for name in reads)
+
+    monitor = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": "m"},
+        "spec": {"selector": {}, "endpoints": [{"port": "http", "colour": "red"}]},
+    }
+    assert validator.validate(monitor) == ["spec.endpoints[0].colour: unknown field"]
+    assert "monitoring.coreos.com_servicemonitors.yaml" in reads
+
+
+def test_no_bundled_crd_defines_a_built_in_kind() -> None:
+    """is_builtin leaves the bundled CRDs unread: it may, because none of their kinds has a
+    built-in schema at any version we ship."""
+    from gitops.schema.builtin import available_kubernetes_versions
+    from gitops.schema.crds import BUNDLED_SCHEMAS, read_crd_file
+
+    kinds = [
+        crd.kind_id
+        for path in sorted(BUNDLED_SCHEMAS.glob("*.yaml"))
+        for crd in read_crd_file(path, None)
+    ]
+    assert kinds
+    for version in available_kubernetes_versions():
+        validator = SchemaValidator(version, use_bundled_crds=False, cache_dir=None)
+        for kind_id in kinds:
+            api_version, _, kind = kind_id.rpartition("/")
+            assert not validator.is_builtin(api_version, kind), (version, kind_id)

@@ -53,11 +53,14 @@ class SchemaValidator:
         self._cache = DiskCache(cache_dir)
         self._compiled: dict[str, CompiledKind | None] = {}
         self._definitions: dict[str, Any] | None = None
+        # The repository's CRDs and the input's, by kind; ours (bundled) apart, read the
+        # first time a custom resource is compiled: the upstream validator reads those files
+        # itself, so a run it judges never parses them here. No bundled kind is a built-in one
+        # (tests/unit/schema/test_crds.py), so is_builtin needs only _crds.
         self._crds: dict[str, CrdVersion] = {}
+        self._bundled_files = sorted(BUNDLED_SCHEMAS.glob("*.yaml")) if use_bundled_crds else []
+        self._bundled: dict[str, CrdVersion] | None = None
         self._builtin: dict[str, bool] = {}
-        bundled = sorted(BUNDLED_SCHEMAS.glob("*.yaml")) if use_bundled_crds else []
-        for path in bundled:
-            self._add_crd_file(path, BUNDLED_SCHEMAS.parent, replace_ok=False)
         user: dict[str, CrdVersion] = {}
         for path in crd_files:
             for crd in read_crd_file(path, root):
@@ -113,16 +116,17 @@ class SchemaValidator:
             self._builtin.pop(crd.kind_id, None)
         return []
 
-    def crd_documents(self) -> list[Mapping[str, Any]]:
-        """Every CRD in use (bundled ones a repository CRD or an input did not replace), each
-        once, for the upstream validator to be taught."""
+    def crd_documents(self) -> list[Mapping[str, Any] | Path]:
+        """Every CRD in use, each once, in the order the upstream validator is to be taught
+        them: our bundled CRD files (it reads them itself), then the repository's and the
+        input's CRDs, which replace a bundled CRD of the same kind as a later create would."""
         seen: dict[int, Mapping[str, Any]] = {}
         for crd in self._crds.values():
             seen.setdefault(id(crd.crd), crd.crd)
-        return [body for body in seen.values() if body]
+        return [*self._bundled_files, *(body for body in seen.values() if body)]
 
     def kinds_with_crd(self) -> list[str]:
-        return sorted(self._crds)
+        return sorted(self._crd_table())
 
     def is_builtin(self, api_version: str, kind: str) -> bool:
         """Whether this version has a built-in schema for the kind (not a CRD's)."""
@@ -190,6 +194,8 @@ class SchemaValidator:
         kind_id = f"{api_version}/{kind}"
         if kind_id not in self._compiled:
             crd = self._crds.get(kind_id)
+            if crd is None and not self.is_builtin(api_version, kind):
+                crd = self._crd_table().get(kind_id)  # ours: read now
             self._compiled[kind_id] = (
                 self._compile_crd(crd) if crd is not None else self._compile_builtin(kind_id)
             )
@@ -248,14 +254,20 @@ class SchemaValidator:
             self._definitions = json.loads(path.read_text(encoding="utf-8"))["$defs"]
         return self._definitions
 
-    def _add_crd_file(self, path: Path, root: Path | None, replace_ok: bool) -> None:
-        for crd in read_crd_file(path, root):
-            if crd.kind_id in self._crds and not replace_ok:
-                raise SchemaError(
-                    f"{crd.source}: {crd.kind_id} is also defined in "
-                    f"{self._crds[crd.kind_id].source}"
-                )
-            self._crds[crd.kind_id] = crd
+    def _crd_table(self) -> dict[str, CrdVersion]:
+        """Every CRD's kinds: the bundled ones, replaced by the repository's and the input's."""
+        if self._bundled is None:
+            bundled: dict[str, CrdVersion] = {}
+            for path in self._bundled_files:
+                for crd in read_crd_file(path, BUNDLED_SCHEMAS.parent):
+                    if crd.kind_id in bundled:
+                        raise SchemaError(
+                            f"{crd.source}: {crd.kind_id} is also defined in "
+                            f"{bundled[crd.kind_id].source}"
+                        )
+                    bundled[crd.kind_id] = crd
+            self._bundled = bundled
+        return {**self._bundled, **self._crds}
 
 
 def identity_problems(body: Mapping[str, Any]) -> list[str]:
