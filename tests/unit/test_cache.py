@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gitops.cache import RenderCache, user_cache_root
+from gitops.cache import RenderCache
+from gitops.cachedirs import user_cache_root
 from gitops.cli import main
 from gitops.config import load_config
 from gitops.render import RenderedOverlay

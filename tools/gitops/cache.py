@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops import __version__
+from gitops.cachedirs import user_cache_root
 from gitops.config import RepoConfig
 from gitops.inputs import InputSet
 from gitops.kustomize import Kustomize
@@ -41,14 +42,6 @@ log = logging.getLogger(__name__)
 # 2: keys without the checkout's path; traced entries hold parsed, repo-relative resources.
 # 3: units that use helm keyed by its binary and their helm arguments too.
 FORMAT_VERSION = "render-cache/3"
-
-
-def user_cache_root() -> Path:
-    explicit = os.environ.get("GITOPS_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "gitops"
 
 
 @dataclass

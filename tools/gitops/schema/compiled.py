@@ -164,6 +164,6 @@ _TRANSFORM_DIGEST = _source_digest()
 
 
 def default_cache_dir() -> Path:
-    from gitops.cache import user_cache_root
+    from gitops.cachedirs import user_cache_root
 
     return user_cache_root() / "schemas"
