@@ -305,9 +305,14 @@ def alias_problem(root: yaml.Node) -> str | None:
         in_progress.add(key)
         stack.append((node, True))
         for child in _children(node):
-            if id(child) in in_progress:
+            ident = id(child)
+            if ident in in_progress:
                 return "is refused: an alias refers to a node that contains it (recursive alias)"
-            if id(child) not in size:
+            if ident in size:
+                continue
+            if type(child) is yaml.ScalarNode:
+                size[ident] = 1  # most nodes: sized here, not pushed and popped twice
+            else:
                 stack.append((child, False))
     expanded, distinct = size[id(root)], len(size)
     limit = max(ALIAS_EXPANSION_FLOOR, MAX_ALIAS_EXPANSION * distinct)
