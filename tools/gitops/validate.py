@@ -11,6 +11,7 @@ document is invalid or unparseable, 2 for usage errors (a missing path, an unkno
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -148,7 +149,7 @@ def _validate(  # noqa: PLR0913
     items: list[tuple[Document, dict[str, Any] | None, str, tuple[str, ...]]] = []
     texts: dict[str, str] = {}
     inputs = ManifestFiles()
-    judge = _Judge(validator, config.gates(validator.kubernetes_version), judging, texts)
+    judge = _Judge(validator, config, judging, texts)
     for source, text, problem in _read_sources(paths, stdin_text):
         if problem is not None:
             file_errors.append(f"{source}: {problem}")
@@ -195,12 +196,12 @@ class _Judge:
     def __init__(
         self,
         validator: SchemaValidator,
-        gates: FeatureGates,
+        config: RepoConfig,
         judging: Judgement | None,
         texts: dict[str, str],
     ) -> None:
         self.validator = validator
-        self.gates = gates
+        self.config = config
         self.judging = judging
         self.verdicts: dict[int, Verdict] = {}
         self._answers: dict[int, int] = {}  # object index -> its verdict's index
@@ -210,6 +211,12 @@ class _Judge:
         # The repository's CRDs (schemas.crdDirs) and the bundled ones, before any input.
         for crd in validator.crd_documents():
             self.learn(crd)
+
+    @functools.cached_property
+    def gates(self) -> FeatureGates:
+        """The feature gates the Python validator's rules follow: read when it judges (the
+        upstream validator gets gitops.yaml's featureGates as flags)."""
+        return self.config.gates(self.validator.kubernetes_version)
 
     def learn(self, crd: Mapping[str, Any] | Path) -> None:
         """Teach the upstream validator a CRD (or a file of them), before the objects sent
