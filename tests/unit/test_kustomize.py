@@ -9,13 +9,13 @@ import pytest
 from gitops.config import KustomizeSettings, RepoConfig
 from gitops.errors import ToolNotFoundError
 from gitops.kustomize import (
-    GO_GC_PERCENT,
     Kustomize,
     build_environment,
     find_kustomize,
     pinned_kubectl_paths,
     without_helm_command,
 )
+from gitops.runner import GO_GC_PERCENT
 
 
 def test_default_is_the_pinned_kubectl_next_to_this_python() -> None:

@@ -160,3 +160,10 @@ def test_a_feed_to_a_command_that_exited_reports_its_exit() -> None:
         feed.write("x" * 65536)  # into a closed pipe: kept quiet, the exit says what happened
     with pytest.raises(CommandError, match="exited 1: no"):
         feed.finish()
+
+
+def test_go_programs_run_with_a_higher_gc_target_unless_the_caller_set_one() -> None:
+    from gitops.runner import GO_GC_PERCENT, go_environment
+
+    assert go_environment({"PATH": "/bin"}) == {"PATH": "/bin", "GOGC": GO_GC_PERCENT}
+    assert go_environment({"GOGC": "off"})["GOGC"] == "off"

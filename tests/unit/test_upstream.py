@@ -13,9 +13,8 @@ import pytest
 
 from gitops.config import ApiServerSettings, RepoConfig
 from gitops.errors import CommandError
-from gitops.runner import Command, CommandResult
+from gitops.runner import GO_GC_PERCENT, Command, CommandResult
 from gitops.upstream import (
-    GOGC_PERCENT,
     UpstreamValidator,
     UpstreamValidatorError,
     Verdict,
@@ -173,7 +172,7 @@ def test_the_validator_runs_with_a_higher_gc_target_unless_gogc_is_set(
     script.chmod(0o755)
     judge = UpstreamValidator(script, "v1.36.3", "1.36")
     monkeypatch.delenv("GOGC", raising=False)
-    assert judge.judge([{"kind": "Pod"}])[1][0].message == f"GOGC={GOGC_PERCENT}"
+    assert judge.judge([{"kind": "Pod"}])[1][0].message == f"GOGC={GO_GC_PERCENT}"
     monkeypatch.setenv("GOGC", "50")  # the user's wins
     assert judge.judge([{"kind": "Pod"}])[1][0].message == "GOGC=50"
 

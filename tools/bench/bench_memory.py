@@ -1,6 +1,6 @@
 """Benchmark: peak memory of a cold `gitops check` on a large repository, GOGC=400 or Go's 100.
 
-gitops runs kustomize with GOGC=400 (gitops.kustomize.GO_GC_PERCENT): Go collects less often,
+gitops runs kustomize with GOGC=400 (gitops.runner.GO_GC_PERCENT): Go collects less often,
 which takes CPU off each build, and lets a build's heap grow further between collections. With
 one kustomize process per env (gitops.batch) a large env's build holds much at once, so the
 memory side of the trade shows on a large repository. This generates one (tools/bench/

@@ -25,7 +25,7 @@ from typing import Any
 from gitops.cachedirs import xdg_cache_home
 from gitops.config import ApiServerSettings, RepoConfig
 from gitops.errors import GitopsError
-from gitops.runner import Command, CommandResult, Feed, Started, run, start
+from gitops.runner import Command, CommandResult, Feed, Started, go_environment, run, start
 
 BINARY = "gitops-validator"
 # `make validator` builds into ${XDG_CACHE_HOME:-~/.cache}/integration-gitops/validator/
@@ -33,10 +33,6 @@ BINARY = "gitops-validator"
 _FOLDER = re.compile(r"^gitops-validator-v1\.(\d+)\.(\d+)$")
 # kube-apiserver emulates up to three minors back (--emulated-version, KEP-4330).
 EMULATED_MINORS = 3
-# Go's GOGC for the validator (see _go_environment). Measured on 2026-12-07, 9 starts each:
-# the first verdict after learning our four bundled CRD files came after 105 ms at Go's default
-# of 100 and 96 ms at 400; with nothing to learn, 85 ms and 74 ms.
-GOGC_PERCENT = "400"
 # Per-document time budget on top of the start-up one: a few ms each in practice.
 _START_SECONDS = 60.0
 _SECONDS_PER_DOCUMENT = 0.05
@@ -150,7 +146,7 @@ class UpstreamValidator:
         """Start the validator now: it builds the API server's stores and its allocators get
         ready while the caller reads its inputs (about 0.1-0.2 s)."""
         command = Command(
-            argv=(str(self.binary), *self._flags()), timeout=_START_SECONDS, env=_go_environment()
+            argv=(str(self.binary), *self._flags()), timeout=_START_SECONDS, env=go_environment()
         )
         started = start(command, stdin=True) if self.runner is run else None
         return Judgement(self, command, started)
@@ -290,17 +286,6 @@ class Judgement:
             self._lines.append(line)
         self._sent += 1
         return self._sent - 1 - self._own
-
-
-def _go_environment() -> dict[str, str] | None:
-    """The validator's environment: ours, with Go's collector target raised to GOGC_PERCENT
-    unless the user set GOGC. A run is short and its live heap small (its storage keeps
-    nothing), so at Go's default of 100 it collects over and over while the API server's
-    stores are built and the CRDs learnt, package initialisation included (which is why this
-    is the environment, not debug.SetGCPercent in its main)."""
-    if "GOGC" in os.environ:
-        return None
-    return {**os.environ, "GOGC": GOGC_PERCENT}
 
 
 def validator_cache_root(environ: Mapping[str, str] | None = None) -> Path:
