@@ -56,20 +56,11 @@ class SchemaValidator:
         # The repository's CRDs and the input's, by kind; ours (bundled) apart, read the
         # first time a custom resource is compiled: the upstream validator reads those files
         # itself, so a run it judges never parses them here. No bundled kind is a built-in one
-        # (tests/unit/schema/test_crds.py), so is_builtin needs only _crds.
-        self._crds: dict[str, CrdVersion] = {}
+        # (tests/unit/schema/test_validator.py), so is_builtin needs only _crds.
+        self._crds: dict[str, CrdVersion] = _read_crd_files(crd_files, root)
         self._bundled_files = sorted(BUNDLED_SCHEMAS.glob("*.yaml")) if use_bundled_crds else []
         self._bundled: dict[str, CrdVersion] | None = None
         self._builtin: dict[str, bool] = {}
-        user: dict[str, CrdVersion] = {}
-        for path in crd_files:
-            for crd in read_crd_file(path, root):
-                if crd.kind_id in user:
-                    raise SchemaError(
-                        f"{crd.source}: {crd.kind_id} is also defined in {user[crd.kind_id].source}"
-                    )
-                user[crd.kind_id] = crd
-        self._crds.update(user)
 
     @classmethod
     def for_repo(
@@ -257,17 +248,21 @@ class SchemaValidator:
     def _crd_table(self) -> dict[str, CrdVersion]:
         """Every CRD's kinds: the bundled ones, replaced by the repository's and the input's."""
         if self._bundled is None:
-            bundled: dict[str, CrdVersion] = {}
-            for path in self._bundled_files:
-                for crd in read_crd_file(path, BUNDLED_SCHEMAS.parent):
-                    if crd.kind_id in bundled:
-                        raise SchemaError(
-                            f"{crd.source}: {crd.kind_id} is also defined in "
-                            f"{bundled[crd.kind_id].source}"
-                        )
-                    bundled[crd.kind_id] = crd
-            self._bundled = bundled
+            self._bundled = _read_crd_files(self._bundled_files, BUNDLED_SCHEMAS.parent)
         return {**self._bundled, **self._crds}
+
+
+def _read_crd_files(paths: Iterable[Path], root: Path | None) -> dict[str, CrdVersion]:
+    """The kinds the CRDs of ``paths`` define; a kind defined twice is an error."""
+    found: dict[str, CrdVersion] = {}
+    for path in paths:
+        for crd in read_crd_file(path, root):
+            if crd.kind_id in found:
+                raise SchemaError(
+                    f"{crd.source}: {crd.kind_id} is also defined in {found[crd.kind_id].source}"
+                )
+            found[crd.kind_id] = crd
+    return found
 
 
 def identity_problems(body: Mapping[str, Any]) -> list[str]:
